@@ -1,0 +1,216 @@
+"""The Starlette application: /graphql (HTTP and WebSocket), /health and /ready."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
+
+from gochat.config import Settings
+from gochat.domain.records import ClientInfo
+from gochat.domain.services import Services
+from gochat.errors import GoChatError, Unauthenticated
+from gochat.graphql_schema import build_schema
+from gochat.schema.context import Context
+from gochat.schema.errors import http_error_body
+from gochat.wiring import build_services
+
+log = structlog.get_logger("gochat.app")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class GoChatGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(
+                max_depth=settings.graphql_max_depth,
+                max_tokens=settings.graphql_max_tokens,
+                max_aliases=settings.graphql_max_aliases,
+                introspection=settings.graphql_introspection,
+            ),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            connection_init_wait_timeout=timedelta(
+                seconds=settings.ws_connection_init_timeout_seconds
+            ),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
+            allowed_origins=settings.cors_allowed_origins,
+        )
+        self._trust_forwarded_for = settings.trust_forwarded_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            response = JSONResponse(http_error_body(exc.reason), status_code=exc.status_code)
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        services: Services = request.app.state.services
+        bearer = None
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            bearer = header[7:].strip()
+        return Context(
+            services=services,
+            request=request,
+            client=_client_info(request, trust_forwarded_for=self._trust_forwarded_for),
+            request_id=request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
+            bearer_token=bearer,
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization") or context.bearer_token
+        if not raw:
+            return None  # anonymous: public operations work, the rest answer UNAUTHENTICATED
+        token = str(raw)
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        try:
+            context.ws_viewer = await context.services.accounts.authenticate(token)
+        except GoChatError as exc:
+            code = exc.code if isinstance(exc, Unauthenticated) else "INTERNAL"
+            raise ConnectionRejectionError({"message": exc.message, "code": code}) from exc
+        return {"userId": str(context.ws_viewer.user_id)}
+
+
+def _client_info(request: Request | WebSocket, *, trust_forwarded_for: bool) -> ClientInfo:
+    ip = request.client.host if request.client else "unknown"
+    if trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            ip = forwarded.split(",")[0].strip() or ip
+    return ClientInfo(ip=ip, user_agent=request.headers.get("user-agent", "")[:512])
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """Gives every request an id (X-Request-Id, also bound to log lines) and refuses HTTP
+    bodies over the configured size, before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            if scope["type"] == "websocket":
+                await self.app(scope, receive, send)
+                return
+            await self._http(scope, receive, send, headers, request_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _http(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes], rid: str
+    ) -> None:
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await self._too_large(scope, receive, send, rid)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLarge:
+            if not started:
+                await self._too_large(scope, receive, send, rid)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        body = http_error_body(f"request body exceeds {self.max_body_bytes} bytes")
+        response = JSONResponse(body, status_code=413, headers={"x-request-id": rid})
+        await response(scope, receive, send)
+
+
+async def health(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        await services.store.ping()
+    except GoChatError:
+        return JSONResponse({"status": "unavailable", "storage": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with build_services(settings) as services:
+            app.state.services = services
+            log.info("gochat.started", database=settings.effective_database_url().split(":")[0])
+            yield
+
+    graphql = GoChatGraphQL(settings)
+    middleware = [Middleware(RequestGuard, max_body_bytes=settings.request_max_bytes)]
+    if settings.cors_allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allowed_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+            )
+        )
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/health", health),
+            Route("/ready", ready),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,44 @@
+"""The event bus port: fan-out of domain events to every process that has listeners.
+
+Adapters: in-process (`bus.memory`, the embedded default) and NATS (scale mode). Both carry
+`Envelope`s whose payload is the bytes `bus.codec` produced, so embedded tests exercise the same
+serialization as a cluster. Subjects come only from `bus.subjects`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    subject: str
+    event_id: int
+    payload: bytes
+
+
+class SlowConsumer(Exception):
+    """A subscription's bounded buffer overflowed; the subscriber must resync."""
+
+
+class Subscription(Protocol):
+    """Envelopes for one subject, in publish order, from a bounded buffer.
+
+    Iteration raises SlowConsumer once the buffer has overflowed; it ends after close().
+    """
+
+    def __aiter__(self) -> AsyncIterator[Envelope]: ...
+
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Deliver to current subscribers of each subject, at most once. Never blocks on them."""
+
+    async def subscribe(self, subject: str, *, max_pending: int = 1024) -> Subscription:
+        """Start receiving envelopes published on `subject` from now on."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,124 @@
+"""`gochat serve | migrate | config | export-schema`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+
+from gochat.app import create_app
+from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
+from gochat.graphql_schema import schema_sdl
+from gochat.logs import configure
+from gochat.storage.sql import migrate as sql_migrate
+from gochat.wiring import build_store
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        click.echo(f"gochat: {exc}", err=True)
+        sys.exit(2)
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except ConfigError as exc:
+        click.echo(f"gochat: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"TOML or YAML settings file (same as {CONFIG_FILE_ENV}).",
+)
+def main(config_file: Path | None) -> None:
+    """GoChat: a real-time chat and voice backend with one GraphQL schema."""
+    if config_file is not None:
+        os.environ[CONFIG_FILE_ENV] = str(config_file)
+
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="TCP port (default 8000; 0 picks a free one).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Run the API server (embedded defaults need no configuration)."""
+    settings = _settings(host=host, port=port, data_dir=data_dir)
+    configure(level=settings.log_level, fmt=settings.log_format)
+    app = _guard(lambda: create_app(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
+        ws="websockets-sansio",
+        proxy_headers=settings.trust_forwarded_for,
+    )
+    server = uvicorn.Server(config)
+    try:
+        asyncio.run(server.serve())
+    except ConfigError as exc:
+        click.echo(f"gochat: {exc}", err=True)
+        sys.exit(2)
+    if not server.started:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["up", "down", "current"]), default="up")
+@click.argument("steps", type=int, required=False)
+def migrate(action: str, steps: int | None) -> None:
+    """Apply (up), roll back (down N) or show (current) SQL migrations."""
+    settings = _settings()
+
+    async def run() -> None:
+        store = build_store(settings)
+        try:
+            if action == "up":
+                await sql_migrate.upgrade(store.engines.write)
+                click.echo(f"at revision {await sql_migrate.current(store.engines.write)}")
+            elif action == "down":
+                if steps is None or steps < 1:
+                    raise click.UsageError("down needs a number of steps >= 1")
+                await sql_migrate.downgrade(store.engines.write, steps)
+                click.echo(f"at revision {await sql_migrate.current(store.engines.write)}")
+            else:
+                now = await sql_migrate.current(store.engines.write)
+                click.echo(f"current: {now or 'none'}; head: {sql_migrate.head()}")
+        finally:
+            await store.close()
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print the effective configuration, secrets redacted."""
+    click.echo(json.dumps(_settings().redacted(), indent=2, sort_keys=True))
+
+
+@main.command("export-schema")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write."
+)
+def export_schema(output: Path | None) -> None:
+    """Print the GraphQL schema (SDL), or write it to --output."""
+    sdl = schema_sdl()
+    if output is None:
+        click.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")

@@ -1,0 +1,221 @@
+"""Settings: every URL and limit, with embedded defaults.
+
+Sources, strongest first: explicit overrides (CLI flags), `GOCHAT_*` environment variables, the
+optional TOML or YAML file named by `GOCHAT_CONFIG_FILE`, then the defaults below. With no
+configuration at all, GoChat runs in one process on SQLite under `./gochat-data/`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "GOCHAT_"
+CONFIG_FILE_ENV = "GOCHAT_CONFIG_FILE"
+SECRET_FILE_NAME = "jwt-secret"  # noqa: S105 - a file name, not a secret
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s?\s*$")
+
+
+def _check_rate(value: str) -> str:
+    match = _RATE.match(value)
+    if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
+        raise ValueError("expected COUNT/SECONDS, for example 10/60")
+    return value
+
+
+Rate = Annotated[str, AfterValidator(_check_rate)]
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """`"10/60"` -> (10 requests, 60 seconds)."""
+    match = _RATE.match(value)
+    assert match is not None  # validated on load
+    return int(match.group(1)), int(match.group(2))
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("gochat-data"), description="Directory for embedded state.")
+    host: str = Field("127.0.0.1", description="Interface `gochat serve` listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port `gochat serve` listens on.")
+    database_url: str | None = Field(
+        None,
+        description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",
+    )
+    migrate_on_start: bool = Field(default=True, description="Apply SQL migrations when serving.")
+    worker_id: int = Field(0, ge=0, le=1023, description="Snowflake worker id, unique per process.")
+
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 signing key; generated into data_dir (mode 0600) when unset."
+    )
+    jwt_issuer: str = Field("gochat", min_length=1)
+    jwt_audience: str = Field("gochat-api", min_length=1)
+    access_token_ttl_seconds: int = Field(900, ge=30, le=86_400)
+    refresh_token_ttl_seconds: int = Field(30 * 86_400, ge=300, le=365 * 86_400)
+    email_confirmation_ttl_seconds: int = Field(48 * 3600, ge=60)
+    password_reset_ttl_seconds: int = Field(3600, ge=60)
+
+    mail_url: str = Field(
+        "log://", description="log:// keeps mail in the log; smtp://user:pass@host:port?tls=..."
+    )
+    mail_from: str = Field("GoChat <no-reply@localhost>", min_length=3)
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in mailed links.")
+
+    graphql_max_depth: int = Field(12, ge=2, le=100)
+    graphql_max_tokens: int = Field(5000, ge=50)
+    graphql_max_aliases: int = Field(30, ge=1)
+    graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
+    graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
+    request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
+    ws_connection_init_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    ws_max_subscriptions_per_connection: int = Field(100, ge=1, le=10_000)
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+    trust_forwarded_for: bool = Field(
+        default=False, description="Take the client IP from X-Forwarded-For (only behind a proxy)."
+    )
+
+    rate_register_per_ip: Rate = Field("10/3600", description="Registrations per IP per window.")
+    rate_login_per_ip: Rate = Field("30/60", description="Login attempts per IP per window.")
+    rate_login_per_account: Rate = Field("10/300", description="Login attempts per email.")
+    rate_reset_per_ip: Rate = Field("10/3600", description="Reset requests per IP per window.")
+    rate_reset_per_account: Rate = Field("3/3600", description="Reset requests per email.")
+
+    settings_max_bytes: int = Field(65_536, ge=1024, description="Largest user settings document.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy async URL, with the embedded SQLite default filled in."""
+        url = self.database_url or f"sqlite:///{self.data_dir.resolve() / 'gochat.db'}"
+        return async_database_url(url)
+
+    def signing_secret(self) -> str:
+        """The JWT key: configured, or read from (and first generated into) data_dir."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return ensure_secret_file(self.data_dir / SECRET_FILE_NAME)
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration with every secret hidden, for `gochat config`."""
+        data = self.model_dump(mode="json")
+        data["jwt_secret"] = "<set>" if self.jwt_secret else f"<file {SECRET_FILE_NAME}>"
+        data["database_url"] = redact_url(self.effective_database_url())
+        data["mail_url"] = redact_url(self.mail_url)
+        return data
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads the TOML or YAML file named by GOCHAT_CONFIG_FILE (keys without the prefix)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._data = _read_config_file(os.environ.get(CONFIG_FILE_ENV))
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if v is not None}
+
+
+def _read_config_file(name: str | None) -> dict[str, Any]:
+    if not name:
+        return {}
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {exc.strerror}") from exc
+    try:
+        if path.suffix == ".toml":
+            data: object = tomllib.loads(text)
+        elif path.suffix in {".yaml", ".yml"}:
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"{CONFIG_FILE_ENV}: {path} must end in .toml, .yaml or .yml")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{CONFIG_FILE_ENV}: {path} is not valid: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{CONFIG_FILE_ENV}: {path} must hold a table of settings")
+    return {str(k).lower().removeprefix("gochat_"): v for k, v in data.items()}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from every source; a bad value raises ConfigError naming the setting."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "configuration"
+        label = f"{ENV_PREFIX}{name.upper()}" if first["loc"] else name
+        shown = first.get("input")
+        detail = first["msg"]
+        if first["type"] == "extra_forbidden":
+            detail = "unknown setting"
+        elif isinstance(shown, str | int | float | bool) and "secret" not in name:
+            detail += f" (got {shown!r})"
+        raise ConfigError(f"invalid setting {label}: {detail}") from exc
+
+
+def async_database_url(url: str) -> str:
+    """Accept plain sqlite:// and postgresql:// URLs and select the async drivers."""
+    for prefix, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(prefix):
+            return driver + url.removeprefix(prefix)
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return url
+    raise ConfigError(
+        f"invalid setting {ENV_PREFIX}DATABASE_URL: expected sqlite:// or postgresql:// URL"
+    )
+
+
+def redact_url(url: str) -> str:
+    return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def ensure_secret_file(path: Path) -> str:
+    """Read a secret key file, creating it with 64 random bytes (mode 0600) if missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"{path} is readable by other users (mode {mode:o}); run chmod 600 on it"
+            ) from None
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        secret = secrets.token_urlsafe(64)
+        handle.write(secret + "\n")
+    return secret

@@ -1,0 +1,395 @@
+"""Accounts and sessions: registration with email confirmation, login, refresh-token rotation
+with reuse detection, logout, password reset and change, profiles and settings documents.
+
+Login and password reset never reveal whether an email has an account: the same answer, after
+the same work, either way. Registration does answer CONFLICT for a taken email or handle, since
+a new user must learn why sign-up failed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from gochat.bus import subjects
+from gochat.bus.codec import seal
+from gochat.domain import validation
+from gochat.domain.events import SessionRevoked, UserSettingsUpdated, UserUpdated
+from gochat.domain.publisher import EventPublisher
+from gochat.domain.records import (
+    CONFIRM_EMAIL,
+    RESET_PASSWORD,
+    Account,
+    ClientInfo,
+    MailMessage,
+    RefreshOutcome,
+    TokenPair,
+    User,
+    UserSettings,
+    Viewer,
+)
+from gochat.errors import BadUserInput, NotFound, Unauthenticated, Unavailable
+from gochat.ids import Snowflake, SnowflakeGenerator
+from gochat.mail import EmailSender
+from gochat.ratelimit import RateLimiter
+from gochat.security.passwords import Passwords
+from gochat.security.tokens import AccessTokens, new_opaque_token, token_digest
+from gochat.storage import RelationalStore
+
+log = structlog.get_logger("gochat.accounts")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPolicy:
+    """The limits and lifetimes account rules need, taken from Settings by wiring."""
+
+    refresh_token_ttl_seconds: int
+    email_confirmation_ttl_seconds: int
+    password_reset_ttl_seconds: int
+    settings_max_bytes: int
+    public_url: str
+    rate_register_per_ip: tuple[int, int]
+    rate_login_per_ip: tuple[int, int]
+    rate_login_per_account: tuple[int, int]
+    rate_reset_per_ip: tuple[int, int]
+    rate_reset_per_account: tuple[int, int]
+
+
+class AccountService:
+    def __init__(
+        self,
+        *,
+        store: RelationalStore,
+        ids: SnowflakeGenerator,
+        passwords: Passwords,
+        tokens: AccessTokens,
+        mail: EmailSender,
+        limits: RateLimiter,
+        publisher: EventPublisher,
+        policy: AccountPolicy,
+    ) -> None:
+        self._store = store
+        self._ids = ids
+        self._passwords = passwords
+        self._tokens = tokens
+        self._mail = mail
+        self._limits = limits
+        self._publisher = publisher
+        self._policy = policy
+
+    # --- registration and confirmation -------------------------------------------------
+
+    async def register(
+        self, *, email: str, handle: str, display_name: str, password: str, client: ClientInfo
+    ) -> Account:
+        email = validation.email(email)
+        handle = validation.handle(handle)
+        display_name = validation.display_name(display_name)
+        password = validation.password(password)
+        await self._limit("register:ip", client.ip, self._policy.rate_register_per_ip)
+
+        user = User(
+            id=self._ids.next_id(),
+            handle=handle,
+            display_name=display_name,
+            created_at=_now().replace(microsecond=0),
+        )
+        token = new_opaque_token()
+        await self._store.accounts.create_account(
+            user=user,
+            email=email,
+            password_hash=await self._passwords.hash(password),
+            confirmation_digest=token_digest(token),
+            confirmation_expires_at=_now()
+            + timedelta(seconds=self._policy.email_confirmation_ttl_seconds),
+        )
+        await self._send_confirmation(email, token)
+        return Account(user=user, email=email, email_verified=False)
+
+    async def resend_confirmation(self, viewer: Viewer) -> None:
+        account = await self.access_account(viewer)
+        if account.email_verified:
+            return
+        await self._limit("confirm:account", str(viewer.user_id), (3, 3600))
+        token = new_opaque_token()
+        await self._store.accounts.add_one_time_token(
+            user_id=viewer.user_id,
+            purpose=CONFIRM_EMAIL,
+            digest=token_digest(token),
+            expires_at=_now() + timedelta(seconds=self._policy.email_confirmation_ttl_seconds),
+        )
+        await self._send_confirmation(account.email, token)
+
+    async def confirm_email(self, token: str) -> Account:
+        user_id = await self._store.accounts.confirm_email(digest=token_digest(token), now=_now())
+        if user_id is None:
+            raise BadUserInput("this confirmation link is invalid or expired", field="token")
+        account = await self._store.accounts.get_account(user_id)
+        if account is None:
+            raise NotFound("account not found")
+        return account
+
+    # --- sessions ------------------------------------------------------------------------
+
+    async def login(self, *, email: str, password: str, client: ClientInfo) -> TokenPair:
+        failure = Unauthenticated("wrong email or password")
+        try:
+            email = validation.email(email)
+        except BadUserInput:
+            # Same answer as an unknown account, but still counted against the client.
+            await self._limit("login:ip", client.ip, self._policy.rate_login_per_ip)
+            raise failure from None
+        await self._limit("login:ip", client.ip, self._policy.rate_login_per_ip)
+        await self._limit("login:account", email, self._policy.rate_login_per_account)
+        credentials = await self._store.accounts.get_credentials(email)
+        ok = await self._passwords.verify(
+            credentials.password_hash if credentials else None, password[: validation.PASSWORD_MAX]
+        )
+        if credentials is None or not ok or credentials.disabled:
+            raise failure
+        return await self._open_session(credentials.user_id, client)
+
+    async def refresh(self, *, refresh_token: str, client: ClientInfo) -> TokenPair:
+        new_token = new_opaque_token()
+        envelopes: list[Any] = []
+
+        def events(outcome: RefreshOutcome) -> list[Any]:
+            if outcome.status == "reused" and outcome.user_id is not None:
+                envelopes.extend(self._session_revoked(outcome.user_id, outcome.session_id))
+            return envelopes
+
+        outcome = await self._store.sessions.rotate_refresh_token(
+            old_digest=token_digest(refresh_token),
+            new_digest=token_digest(new_token),
+            new_expires_at=_now() + timedelta(seconds=self._policy.refresh_token_ttl_seconds),
+            now=_now(),
+            events=events,
+        )
+        if outcome.status == "reused":
+            await self._publisher.publish(envelopes)
+            log.warning("session.refresh_token_reused", session_id=outcome.session_id, ip=client.ip)
+            raise Unauthenticated("refresh token was already used; the session has been ended")
+        if outcome.status != "rotated" or outcome.session_id is None or outcome.user_id is None:
+            raise Unauthenticated("refresh token is invalid, expired or revoked")
+        access, access_expires = self._tokens.issue(outcome.user_id, outcome.session_id)
+        return TokenPair(
+            access_token=access,
+            access_expires_at=access_expires,
+            refresh_token=new_token,
+            refresh_expires_at=_now() + timedelta(seconds=self._policy.refresh_token_ttl_seconds),
+            session_id=outcome.session_id,
+        )
+
+    async def authenticate(self, access_token: str) -> Viewer:
+        """The viewer behind a bearer token, provided its session is still live."""
+        claims = self._tokens.verify(access_token)
+        session = await self._store.sessions.get_session(claims.session_id)
+        if session is None or session.revoked_at is not None or session.user_id != claims.user_id:
+            raise Unauthenticated("this session has ended; sign in again")
+        return Viewer(claims.user_id, claims.session_id, claims.expires_at)
+
+    async def logout(self, viewer: Viewer) -> None:
+        envelopes = self._session_revoked(viewer.user_id, viewer.session_id)
+        if await self._store.sessions.revoke_session(
+            viewer.session_id, now=_now(), events=lambda _: envelopes
+        ):
+            await self._publisher.publish(envelopes)
+
+    async def logout_all(self, viewer: Viewer) -> int:
+        envelopes = self._session_revoked(viewer.user_id, None)
+        count = await self._store.sessions.revoke_all_sessions(
+            viewer.user_id, now=_now(), events=lambda _: envelopes
+        )
+        await self._publisher.publish(envelopes)
+        return count
+
+    # --- passwords -------------------------------------------------------------------------
+
+    async def request_password_reset(self, *, email: str, client: ClientInfo) -> None:
+        """Always succeeds from the caller's view, whether or not the account exists."""
+        await self._limit("reset:ip", client.ip, self._policy.rate_reset_per_ip)
+        try:
+            email = validation.email(email)
+        except BadUserInput:
+            return
+        await self._limit("reset:account", email, self._policy.rate_reset_per_account)
+        credentials = await self._store.accounts.get_credentials(email)
+        if credentials is None or credentials.disabled:
+            return
+        token = new_opaque_token()
+        await self._store.accounts.add_one_time_token(
+            user_id=credentials.user_id,
+            purpose=RESET_PASSWORD,
+            digest=token_digest(token),
+            expires_at=_now() + timedelta(seconds=self._policy.password_reset_ttl_seconds),
+        )
+        minutes = self._policy.password_reset_ttl_seconds // 60
+        await self._deliver(
+            MailMessage(
+                to=email,
+                subject="Reset your GoChat password",
+                text=(
+                    "Someone asked to reset the password of your GoChat account.\n"
+                    f"Reset it at {self._policy.public_url}/reset-password?token={token}\n"
+                    f"(token: {token}). The link works once, for {minutes} minutes.\n"
+                    "If it was not you, ignore this mail; your password stays as it is.\n"
+                ),
+            )
+        )
+
+    async def reset_password(self, *, token: str, new_password: str) -> None:
+        new_password = validation.password(new_password, field="newPassword")
+        password_hash = await self._passwords.hash(new_password)
+        envelopes: list[Any] = []
+
+        def events(user_id: Snowflake) -> list[Any]:
+            envelopes.extend(self._session_revoked(user_id, None))
+            return envelopes
+
+        user_id = await self._store.accounts.reset_password(
+            digest=token_digest(token), password_hash=password_hash, now=_now(), events=events
+        )
+        if user_id is None:
+            raise BadUserInput("this reset link is invalid or expired", field="token")
+        await self._publisher.publish(envelopes)
+
+    async def change_password(
+        self, viewer: Viewer, *, current_password: str, new_password: str
+    ) -> None:
+        new_password = validation.password(new_password, field="newPassword")
+        await self._limit("password:account", str(viewer.user_id), (10, 3600))
+        stored = await self._store.accounts.get_password_hash(viewer.user_id)
+        if stored is None:
+            raise Unauthenticated("this session has ended; sign in again")
+        if not await self._passwords.verify(stored, current_password[: validation.PASSWORD_MAX]):
+            raise BadUserInput("the current password is wrong", field="currentPassword")
+        envelopes = self._session_revoked(viewer.user_id, None)
+        await self._store.accounts.change_password(
+            viewer.user_id,
+            password_hash=await self._passwords.hash(new_password),
+            keep_session=viewer.session_id,
+            now=_now(),
+            events=lambda _: envelopes,
+        )
+        await self._publisher.publish(envelopes)
+
+    # --- profiles and settings -------------------------------------------------------------
+
+    async def get_user(self, user_id: Snowflake) -> User | None:
+        return await self._store.accounts.get_user(user_id)
+
+    async def get_users(self, user_ids: list[Snowflake]) -> dict[Snowflake, User]:
+        return await self._store.accounts.get_users(user_ids)
+
+    async def access_account(self, viewer: Viewer) -> Account:
+        account = await self._store.accounts.get_account(viewer.user_id)
+        if account is None:
+            raise Unauthenticated("this account no longer exists")
+        return account
+
+    async def update_profile(self, viewer: Viewer, *, display_name: str) -> User:
+        display_name = validation.display_name(display_name)
+        envelopes: list[Any] = []
+
+        def events(user: User) -> list[Any]:
+            envelopes.extend(
+                seal(UserUpdated(event_id=self._ids.next_id(), user=user), subjects.user(user.id))
+            )
+            return envelopes
+
+        user = await self._store.accounts.update_profile(
+            viewer.user_id, display_name=display_name, events=events
+        )
+        if user is None:
+            raise Unauthenticated("this account no longer exists")
+        await self._publisher.publish(envelopes)
+        return user
+
+    async def get_settings(
+        self, viewer: Viewer, *, newer_than: int | None = None
+    ) -> UserSettings | None:
+        """The settings document, or None when the caller already holds `newer_than` or later."""
+        settings = await self._store.accounts.get_settings(viewer.user_id)
+        if newer_than is not None and settings.version <= newer_than:
+            return None
+        return settings
+
+    async def replace_settings(
+        self, viewer: Viewer, *, data: object, expected_version: int | None
+    ) -> UserSettings:
+        if not isinstance(data, dict):
+            raise BadUserInput("settings must be a JSON object", field="data")
+        size = len(json.dumps(data, separators=(",", ":")).encode())
+        if size > self._policy.settings_max_bytes:
+            raise BadUserInput(
+                f"settings are {size} bytes; the limit is {self._policy.settings_max_bytes}",
+                field="data",
+            )
+        if expected_version is not None and expected_version < 0:
+            raise BadUserInput("expectedVersion cannot be negative", field="expectedVersion")
+        envelopes: list[Any] = []
+
+        def events(settings: UserSettings) -> list[Any]:
+            event = UserSettingsUpdated(event_id=self._ids.next_id(), settings=settings)
+            envelopes.extend(seal(event, subjects.user(settings.user_id)))
+            return envelopes
+
+        settings = await self._store.accounts.replace_settings(
+            viewer.user_id, data=data, expected_version=expected_version, events=events
+        )
+        await self._publisher.publish(envelopes)
+        return settings
+
+    # --- internals -------------------------------------------------------------------------
+
+    async def _open_session(self, user_id: Snowflake, client: ClientInfo) -> TokenPair:
+        session_id = self._ids.next_id()
+        refresh = new_opaque_token()
+        refresh_expires = _now() + timedelta(seconds=self._policy.refresh_token_ttl_seconds)
+        await self._store.sessions.create_session(
+            session_id=session_id,
+            user_id=user_id,
+            refresh_digest=token_digest(refresh),
+            refresh_expires_at=refresh_expires,
+            client=client,
+            now=_now(),
+        )
+        access, access_expires = self._tokens.issue(user_id, session_id)
+        return TokenPair(access, access_expires, refresh, refresh_expires, session_id)
+
+    def _session_revoked(self, user_id: Snowflake, session_id: Snowflake | None) -> list[Any]:
+        event = SessionRevoked(event_id=self._ids.next_id(), user_id=user_id, session_id=session_id)
+        return seal(event, subjects.user(user_id))
+
+    async def _send_confirmation(self, email: str, token: str) -> None:
+        hours = self._policy.email_confirmation_ttl_seconds // 3600
+        await self._deliver(
+            MailMessage(
+                to=email,
+                subject="Confirm your GoChat email",
+                text=(
+                    "Welcome to GoChat.\n"
+                    f"Confirm your email at {self._policy.public_url}/confirm-email?token={token}\n"
+                    f"(token: {token}). The link works for {hours} hours.\n"
+                ),
+            )
+        )
+
+    async def _deliver(self, message: MailMessage) -> None:
+        try:
+            await self._mail.send(message)
+        except Unavailable:
+            # The account change stands; the user can ask for the mail again.
+            log.warning("mail.undelivered", to=message.to, subject=message.subject)
+
+    async def _limit(self, scope: str, key: str, rate: tuple[int, int]) -> None:
+        limit, window = rate
+        await self._limits.hit(f"{scope}:{key}", limit=limit, window_seconds=window)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,74 @@
+"""Assembles the one GraphQL schema from every area's resolvers and subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.types import ExecutionContext
+
+from gochat.resolvers.accounts import AccountMutation, AccountQuery
+from gochat.schema.errors import ErrorTranslation
+from gochat.subscriptions.events import EventsSubscription
+
+
+@strawberry.type(description="Everything a client can read.")
+class Query(AccountQuery):
+    pass
+
+
+@strawberry.type(description="Everything a client can change.")
+class Mutation(AccountMutation):
+    pass
+
+
+@strawberry.type(description="Live streams over graphql-transport-ws (or legacy graphql-ws).")
+class Subscription(EventsSubscription):
+    pass
+
+
+class GoChatSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # ErrorTranslation logs unexpected errors once, with the request id; expected ones
+        # (bad input, permissions) are not errors of the server and are not logged.
+        return
+
+
+def build_schema(
+    *,
+    max_depth: int = 12,
+    max_tokens: int = 5000,
+    max_aliases: int = 30,
+    introspection: bool = True,
+) -> GoChatSchema:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorTranslation,
+        partial(QueryDepthLimiter, max_depth=max_depth),
+        partial(MaxTokensLimiter, max_token_count=max_tokens),
+        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return GoChatSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as committed in schema.graphql."""
+    return build_schema().as_str() + "\n"
+
+
+__all__: list[Any] = ["build_schema", "schema_sdl"]

@@ -1,0 +1,28 @@
+"""In-process fixed-window rate limiter, bounded in memory by pruning expired windows."""
+
+from __future__ import annotations
+
+import time
+
+from gochat.errors import RateLimited
+
+_PRUNE_EVERY = 1024
+
+
+class MemoryRateLimiter:
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._hits = 0
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
+        now = time.monotonic()
+        self._hits += 1
+        if self._hits % _PRUNE_EVERY == 0:
+            self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
+        resets_at, count = self._windows.get(key, (0.0, 0))
+        if resets_at <= now:
+            resets_at, count = now + window_seconds, 0
+        count += 1
+        self._windows[key] = (resets_at, count)
+        if count > limit:
+            raise RateLimited("too many requests; try again later", retry_after=resets_at - now)

@@ -1,0 +1,223 @@
+"""GraphQL types for users, the signed-in account, sessions and settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gochat.domain import records
+from gochat.schema.context import Info
+
+
+@strawberry.type(description="A GoChat user as anyone signed in may see them.")
+class User:
+    id: strawberry.ID = strawberry.field(description="Snowflake id.")
+    handle: str = strawberry.field(
+        description="Unique handle: 2-32 characters of a-z, 0-9, '.', '_' and '-'."
+    )
+    display_name: str = strawberry.field(description="Shown name, 1-64 characters.")
+    created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+
+    @classmethod
+    def from_record(cls, user: records.User) -> User:
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            handle=user.handle,
+            display_name=user.display_name,
+            created_at=user.created_at,
+        )
+
+
+@strawberry.type(description="A versioned settings document; the version rises on every replace.")
+class UserSettings:
+    version: int = strawberry.field(description="0 until the first replace.")
+    data: JSON = strawberry.field(description="The client's document (a JSON object).")
+
+    @classmethod
+    def from_record(cls, settings: records.UserSettings) -> UserSettings:
+        return cls(version=settings.version, data=cast(JSON, settings.data))
+
+
+@strawberry.type(description="The signed-in user, with the fields only they may see.")
+class CurrentUser:
+    id: strawberry.ID = strawberry.field(description="Snowflake id.")
+    handle: str = strawberry.field(description="Unique handle.")
+    display_name: str = strawberry.field(description="Shown name.")
+    created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+    email: str = strawberry.field(description="Normalized (lower-case) email address.")
+    email_verified: bool = strawberry.field(description="True once the email was confirmed.")
+
+    @strawberry.field(
+        description="The settings document; null when `newerThan` is given and the stored "
+        "version is not newer (so a client holding the latest copy downloads nothing)."
+    )
+    async def settings(
+        self,
+        info: Info,
+        newer_than: Annotated[
+            int | None, strawberry.argument(description="Version the client already has.")
+        ] = None,
+    ) -> UserSettings | None:
+        viewer = await info.context.viewer()
+        found = await info.context.services.accounts.get_settings(viewer, newer_than=newer_than)
+        return None if found is None else UserSettings.from_record(found)
+
+    @classmethod
+    def from_record(cls, account: records.Account) -> CurrentUser:
+        return cls(
+            id=strawberry.ID(str(account.user.id)),
+            handle=account.user.handle,
+            display_name=account.user.display_name,
+            created_at=account.user.created_at,
+            email=account.email,
+            email_verified=account.email_verified,
+        )
+
+
+@strawberry.type(description="Tokens of one signed-in session.")
+class AuthSession:
+    session_id: strawberry.ID = strawberry.field(description="The session (refresh-token family).")
+    access_token: str = strawberry.field(
+        description="Short-lived JWT: send it as `Authorization: Bearer <token>`, or as "
+        "`authorization` in the WebSocket `connection_init` payload."
+    )
+    access_token_expires_at: datetime = strawberry.field(description="Expiry of the access token.")
+    refresh_token: str = strawberry.field(
+        description="Single-use: exchange it with refreshSession for a new pair. Presenting a "
+        "used refresh token again ends the whole session."
+    )
+    refresh_token_expires_at: datetime = strawberry.field(
+        description="Expiry of the refresh token."
+    )
+
+    @classmethod
+    def from_record(cls, pair: records.TokenPair) -> AuthSession:
+        return cls(
+            session_id=strawberry.ID(str(pair.session_id)),
+            access_token=pair.access_token,
+            access_token_expires_at=pair.access_expires_at,
+            refresh_token=pair.refresh_token,
+            refresh_token_expires_at=pair.refresh_expires_at,
+        )
+
+
+@strawberry.input(description="Create an account. A confirmation mail is sent to `email`.")
+class RegisterInput:
+    email: str = strawberry.field(description="Email address, at most 254 characters.")
+    handle: str = strawberry.field(description="Unique handle: 2-32 of a-z 0-9 . _ -.")
+    display_name: str = strawberry.field(description="Shown name, 1-64 characters.")
+    password: str = strawberry.field(description="8-256 characters.")
+
+
+@strawberry.type(description="The new account (not yet confirmed).")
+class RegisterPayload:
+    user: CurrentUser
+
+
+@strawberry.input(description="Confirm an email address with the token from the mail.")
+class ConfirmEmailInput:
+    token: str = strawberry.field(description="Token from the confirmation mail.")
+
+
+@strawberry.type(description="The confirmed account.")
+class ConfirmEmailPayload:
+    user: CurrentUser
+
+
+@strawberry.input(description="Sign in with email and password.")
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.type(description="A new session and its user.")
+class LoginPayload:
+    session: AuthSession
+    user: CurrentUser
+
+
+@strawberry.input(description="Exchange a refresh token for a new token pair.")
+class RefreshSessionInput:
+    refresh_token: str
+
+
+@strawberry.type(description="The same session with fresh tokens.")
+class RefreshSessionPayload:
+    session: AuthSession
+
+
+@strawberry.type(description="Result of ending the current session.")
+class LogoutPayload:
+    ok: bool
+
+
+@strawberry.type(description="Result of ending every session of the account.")
+class LogoutAllSessionsPayload:
+    revoked_sessions: int = strawberry.field(description="How many live sessions were ended.")
+
+
+@strawberry.input(description="Ask for a password-reset mail.")
+class RequestPasswordResetInput:
+    email: str
+
+
+@strawberry.type(
+    description="Always ok, whether or not the email has an account (no account enumeration)."
+)
+class RequestPasswordResetPayload:
+    ok: bool
+
+
+@strawberry.input(description="Set a new password with the token from the reset mail.")
+class ResetPasswordInput:
+    token: str
+    new_password: str = strawberry.field(description="8-256 characters.")
+
+
+@strawberry.type(description="The password was reset and every session ended.")
+class ResetPasswordPayload:
+    ok: bool
+
+
+@strawberry.input(description="Change the password; every other session is ended.")
+class ChangePasswordInput:
+    current_password: str
+    new_password: str = strawberry.field(description="8-256 characters.")
+
+
+@strawberry.type(description="The password was changed.")
+class ChangePasswordPayload:
+    ok: bool
+
+
+@strawberry.type(description="A new confirmation mail was sent, unless already confirmed.")
+class ResendEmailConfirmationPayload:
+    ok: bool
+
+
+@strawberry.input(description="Change the public profile.")
+class UpdateProfileInput:
+    display_name: str = strawberry.field(description="Shown name, 1-64 characters.")
+
+
+@strawberry.type(description="The updated user.")
+class UpdateProfilePayload:
+    user: User
+
+
+@strawberry.input(description="Replace the settings document.")
+class ReplaceSettingsInput:
+    data: JSON = strawberry.field(description="A JSON object, at most GOCHAT_SETTINGS_MAX_BYTES.")
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description="When given, the replace fails with CONFLICT unless this is the stored "
+        "version (optimistic concurrency between devices).",
+    )
+
+
+@strawberry.type(description="The stored settings with their new version.")
+class ReplaceSettingsPayload:
+    settings: UserSettings

@@ -1,0 +1,56 @@
+"""The typed per-operation context: services, caller, request id and dataloaders."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from gochat.domain.records import ClientInfo, Viewer
+from gochat.domain.services import Services
+from gochat.errors import Unauthenticated
+from gochat.schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Request | WebSocket
+    client: ClientInfo
+    request_id: str
+    bearer_token: str | None
+    connection_params: dict[str, Any] | None = None
+    # Set once per WebSocket connection by connection_init; HTTP requests resolve lazily.
+    ws_viewer: Viewer | None = None
+    _viewer: Viewer | None = field(default=None, repr=False)
+
+    async def viewer(self) -> Viewer:
+        """The authenticated caller, or Unauthenticated."""
+        if self.ws_viewer is not None:
+            return self.ws_viewer
+        if self._viewer is None:
+            if not self.bearer_token:
+                raise Unauthenticated("sign in first: send Authorization: Bearer <accessToken>")
+            self._viewer = await self.services.accounts.authenticate(self.bearer_token)
+        return self._viewer
+
+    def token_expires_at_monotonic(self) -> float:
+        """The event-loop time at which the caller's access token expires."""
+        assert self.ws_viewer is not None or self._viewer is not None
+        viewer = self.ws_viewer or self._viewer
+        assert viewer is not None
+        remaining = (viewer.access_expires_at - datetime.now(UTC)).total_seconds()
+        return asyncio.get_running_loop().time() + max(remaining, 0.0)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.services)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,38 @@
+"""The SQL adapter: SQLite (embedded) and PostgreSQL through SQLAlchemy Core, one code path.
+
+Dialect differences stay inside this package: engine options, conflict clauses and the mapping
+of driver errors to GoChat's vocabulary.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from gochat.errors import Unavailable
+from gochat.storage.sql.accounts import SqlAccountStore
+from gochat.storage.sql.engine import Engines, create_engines
+from gochat.storage.sql.outbox import SqlOutboxStore
+from gochat.storage.sql.sessions import SqlSessionStore
+
+
+class SqlRelationalStore:
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self.accounts = SqlAccountStore(engines)
+        self.sessions = SqlSessionStore(engines)
+        self.outbox = SqlOutboxStore(engines)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlRelationalStore:
+        return cls(create_engines(url))
+
+    async def ping(self) -> None:
+        try:
+            async with self.engines.read.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            raise Unavailable("database unreachable") from exc
+
+    async def close(self) -> None:
+        await self.engines.dispose()

@@ -1,0 +1,1 @@
+"""Subscription fields over graphql-transport-ws (and legacy graphql-ws)."""

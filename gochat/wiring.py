@@ -1,0 +1,94 @@
+"""Builds the services from Settings. The only module that imports adapters: each port's
+adapter is chosen here, by URL scheme."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+
+from gochat.bus.memory import MemoryEventBus
+from gochat.config import ConfigError, Settings, parse_rate
+from gochat.domain.accounts import AccountPolicy, AccountService
+from gochat.domain.publisher import EventPublisher
+from gochat.domain.services import Services
+from gochat.ids import SnowflakeGenerator
+from gochat.mail import EmailSender
+from gochat.mail.log import LogEmailSender
+from gochat.mail.smtp import SmtpEmailSender
+from gochat.ratelimit.memory import MemoryRateLimiter
+from gochat.security.passwords import Passwords
+from gochat.security.tokens import AccessTokens
+from gochat.storage.sql import SqlRelationalStore
+from gochat.storage.sql import migrate as sql_migrate
+
+log = structlog.get_logger("gochat.wiring")
+
+
+def build_mail(settings: Settings) -> EmailSender:
+    if settings.mail_url.startswith("log:"):
+        return LogEmailSender()
+    if settings.mail_url.startswith("smtp:"):
+        try:
+            return SmtpEmailSender(settings.mail_url, sender=settings.mail_from)
+        except ValueError as exc:
+            raise ConfigError(f"invalid setting GOCHAT_MAIL_URL: {exc}") from exc
+    raise ConfigError("invalid setting GOCHAT_MAIL_URL: expected log:// or smtp://")
+
+
+def build_store(settings: Settings) -> SqlRelationalStore:
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqlRelationalStore.from_url(settings.effective_database_url())
+
+
+async def migrate_up(settings: Settings) -> None:
+    store = build_store(settings)
+    try:
+        await sql_migrate.upgrade(store.engines.write)
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def build_services(
+    settings: Settings, *, migrate: bool | None = None
+) -> AsyncIterator[Services]:
+    store = build_store(settings)
+    bus = MemoryEventBus()
+    try:
+        if settings.migrate_on_start if migrate is None else migrate:
+            await sql_migrate.upgrade(store.engines.write)
+        mail = build_mail(settings)
+        ids = SnowflakeGenerator(settings.worker_id)
+        accounts = AccountService(
+            store=store,
+            ids=ids,
+            passwords=Passwords(),
+            tokens=AccessTokens(
+                secret=settings.signing_secret(),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                ttl_seconds=settings.access_token_ttl_seconds,
+            ),
+            mail=mail,
+            limits=MemoryRateLimiter(),
+            publisher=EventPublisher(bus, store.outbox),
+            policy=AccountPolicy(
+                refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
+                email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
+                password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
+                settings_max_bytes=settings.settings_max_bytes,
+                public_url=settings.public_url.rstrip("/"),
+                rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
+                rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
+                rate_login_per_account=parse_rate(settings.rate_login_per_account),
+                rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
+                rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
+            ),
+        )
+        yield Services(store=store, bus=bus, mail=mail, accounts=accounts)
+    finally:
+        await bus.close()
+        await store.close()
