@@ -1,0 +1,136 @@
+"""Fixtures: a migrated database per test (SQLite and PostgreSQL), the real server, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from gochat.config import Settings, async_database_url
+from gochat.storage.sql import migrate as sql_migrate
+from gochat.storage.sql.engine import create_engines
+from tests.support.client import GraphQLClient
+from tests.support.engines import postgres_server
+from tests.support.server import RunningServer, run_server
+
+BACKENDS = ["sqlite", "postgresql"]
+TEMPLATE_DB = "gochat_template"
+
+
+def _run(coroutine: Any) -> None:
+    """Run a coroutine to completion from sync code, even when a loop is already running here."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+async def _migrate(url: str) -> None:
+    engines = create_engines(async_database_url(url))
+    try:
+        await sql_migrate.upgrade(engines.write)
+    finally:
+        await engines.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str) -> str:
+    """A migrated template database; each test clones it (fast) instead of migrating."""
+
+    async def build() -> None:
+        conn = await asyncpg.connect(postgres_admin_url)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+            await conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+        finally:
+            await conn.close()
+        await _migrate(_database_url(postgres_admin_url, TEMPLATE_DB))
+
+    _run(build())
+    return postgres_admin_url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    _run(_migrate(f"sqlite:///{path}"))
+    return path
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "gochat.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    admin_url: str = request.getfixturevalue("postgres_template")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await conn.close()
+    yield _database_url(admin_url, name)
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "jwt_secret": "test-secret-" + uuid.uuid4().hex,
+        "log_level": "warning",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change the server's settings."""
+    return {}
+
+
+@pytest.fixture
+async def server(
+    database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]
+) -> AsyncIterator[RunningServer]:
+    settings = make_settings(database_url, tmp_path / "data", **settings_overrides)
+    async with run_server(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield GraphQLClient(server.url, http)

@@ -1,0 +1,49 @@
+"""Runs the real app with uvicorn on 127.0.0.1:0 inside the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from gochat.app import create_app
+from gochat.config import Settings
+from gochat.domain.services import Services
+
+
+@dataclass
+class RunningServer:
+    url: str
+    settings: Settings
+    app: Any
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+
+@asynccontextmanager
+async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("server stopped during startup")
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield RunningServer(url=f"http://127.0.0.1:{port}", settings=settings, app=app)
+    finally:
+        server.should_exit = True
+        await task
