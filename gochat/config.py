@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     rate_reset_per_ip: Rate = Field("10/3600", description="Reset requests per IP per window.")
     rate_reset_per_account: Rate = Field("3/3600", description="Reset requests per email.")
 
+    voice_regions: list[str] = Field(
+        default_factory=lambda: ["global"],
+        min_length=1,
+        description="Voice region ids; first is default.",
+    )
+    emoji_max_per_guild: int = Field(
+        50, ge=0, le=1000, description="Custom emoji a guild may hold."
+    )
     settings_max_bytes: int = Field(65_536, ge=1024, description="Largest user settings document.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"

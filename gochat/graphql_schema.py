@@ -18,17 +18,18 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
+from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.schema.errors import ErrorTranslation
 from gochat.subscriptions.events import EventsSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery):
+class Query(AccountQuery, GuildQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccountMutation):
+class Mutation(AccountMutation, GuildMutation):
     pass
 
 

@@ -11,7 +11,17 @@ import structlog
 from gochat.bus.memory import MemoryEventBus
 from gochat.config import ConfigError, Settings, parse_rate
 from gochat.domain.accounts import AccountPolicy, AccountService
+from gochat.domain.audit import AuditService
+from gochat.domain.changes import ChangeKit
+from gochat.domain.channels import ChannelService
+from gochat.domain.emoji import EmojiService
+from gochat.domain.guild_access import GuildAccess
+from gochat.domain.guilds import GuildService
+from gochat.domain.invites import InviteService
+from gochat.domain.members import MemberService
+from gochat.domain.moderation import ModerationService
 from gochat.domain.publisher import EventPublisher
+from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
@@ -62,6 +72,7 @@ async def build_services(
             await sql_migrate.upgrade(store.engines.write)
         mail = build_mail(settings)
         ids = SnowflakeGenerator(settings.worker_id)
+        publisher = EventPublisher(bus, store.outbox)
         accounts = AccountService(
             store=store,
             ids=ids,
@@ -74,7 +85,7 @@ async def build_services(
             ),
             mail=mail,
             limits=MemoryRateLimiter(),
-            publisher=EventPublisher(bus, store.outbox),
+            publisher=publisher,
             policy=AccountPolicy(
                 refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
                 email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
@@ -88,7 +99,23 @@ async def build_services(
                 rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
             ),
         )
-        yield Services(store=store, bus=bus, mail=mail, accounts=accounts)
+        kit = ChangeKit(
+            store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
+        )
+        yield Services(
+            store=store,
+            bus=bus,
+            mail=mail,
+            accounts=accounts,
+            guilds=GuildService(kit, default_voice_region=settings.voice_regions[0]),
+            channels=ChannelService(kit, voice_regions=settings.voice_regions),
+            roles=RoleService(kit),
+            members=MemberService(kit),
+            moderation=ModerationService(kit, store.accounts),
+            invites=InviteService(kit, store.accounts),
+            emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild),
+            audit=AuditService(kit),
+        )
     finally:
         await bus.close()
         await store.close()

@@ -10,7 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from gochat.domain.records import User, UserSettings
+from gochat.domain.permissions import Overwrite
+from gochat.domain.records import (
+    Ban,
+    Channel,
+    Emoji,
+    Guild,
+    Invite,
+    Member,
+    Role,
+    User,
+    UserSettings,
+)
 from gochat.ids import Snowflake
 
 
@@ -47,3 +58,180 @@ class SessionRevoked(Event):
 
 
 ALL_EVENT_TYPES: tuple[type[Event], ...] = (UserUpdated, UserSettingsUpdated, SessionRevoked)
+
+
+# --- guilds --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GuildCreated(Event):
+    TYPE: ClassVar[str] = "GuildCreated"
+    guild: Guild
+
+
+@dataclass(frozen=True, slots=True)
+class GuildUpdated(Event):
+    TYPE: ClassVar[str] = "GuildUpdated"
+    guild: Guild
+
+
+@dataclass(frozen=True, slots=True)
+class GuildDeleted(Event):
+    TYPE: ClassVar[str] = "GuildDeleted"
+    guild_id: Snowflake
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreated(Event):
+    TYPE: ClassVar[str] = "ChannelCreated"
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelUpdated(Event):
+    TYPE: ClassVar[str] = "ChannelUpdated"
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDeleted(Event):
+    TYPE: ClassVar[str] = "ChannelDeleted"
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelsReordered(Event):
+    TYPE: ClassVar[str] = "ChannelsReordered"
+    guild_id: Snowflake
+    channels: tuple[Channel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OverwriteUpdated(Event):
+    TYPE: ClassVar[str] = "OverwriteUpdated"
+    guild_id: Snowflake
+    overwrite: Overwrite
+
+
+@dataclass(frozen=True, slots=True)
+class OverwriteDeleted(Event):
+    TYPE: ClassVar[str] = "OverwriteDeleted"
+    guild_id: Snowflake
+    overwrite: Overwrite
+
+
+@dataclass(frozen=True, slots=True)
+class RoleCreated(Event):
+    TYPE: ClassVar[str] = "RoleCreated"
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class RoleUpdated(Event):
+    TYPE: ClassVar[str] = "RoleUpdated"
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDeleted(Event):
+    TYPE: ClassVar[str] = "RoleDeleted"
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class RolesReordered(Event):
+    TYPE: ClassVar[str] = "RolesReordered"
+    guild_id: Snowflake
+    roles: tuple[Role, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined(Event):
+    TYPE: ClassVar[str] = "MemberJoined"
+    member: Member
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUpdated(Event):
+    TYPE: ClassVar[str] = "MemberUpdated"
+    member: Member
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved(Event):
+    """reason: left | kicked | banned."""
+
+    TYPE: ClassVar[str] = "MemberRemoved"
+    guild_id: Snowflake
+    user_id: Snowflake
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberBanned(Event):
+    TYPE: ClassVar[str] = "MemberBanned"
+    ban: Ban
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUnbanned(Event):
+    TYPE: ClassVar[str] = "MemberUnbanned"
+    ban: Ban
+
+
+@dataclass(frozen=True, slots=True)
+class InviteCreated(Event):
+    TYPE: ClassVar[str] = "InviteCreated"
+    invite: Invite
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRevoked(Event):
+    TYPE: ClassVar[str] = "InviteRevoked"
+    invite: Invite
+
+
+@dataclass(frozen=True, slots=True)
+class EmojiCreated(Event):
+    TYPE: ClassVar[str] = "EmojiCreated"
+    emoji: Emoji
+
+
+@dataclass(frozen=True, slots=True)
+class EmojiUpdated(Event):
+    TYPE: ClassVar[str] = "EmojiUpdated"
+    emoji: Emoji
+
+
+@dataclass(frozen=True, slots=True)
+class EmojiDeleted(Event):
+    TYPE: ClassVar[str] = "EmojiDeleted"
+    emoji: Emoji
+
+
+ALL_EVENT_TYPES = (
+    *ALL_EVENT_TYPES,
+    GuildCreated,
+    GuildUpdated,
+    GuildDeleted,
+    ChannelCreated,
+    ChannelUpdated,
+    ChannelDeleted,
+    ChannelsReordered,
+    OverwriteUpdated,
+    OverwriteDeleted,
+    RoleCreated,
+    RoleUpdated,
+    RoleDeleted,
+    RolesReordered,
+    MemberJoined,
+    MemberUpdated,
+    MemberRemoved,
+    MemberBanned,
+    MemberUnbanned,
+    InviteCreated,
+    InviteRevoked,
+    EmojiCreated,
+    EmojiUpdated,
+    EmojiDeleted,
+)

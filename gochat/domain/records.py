@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,8 @@ class Viewer:
     user_id: Snowflake
     session_id: Snowflake
     access_expires_at: datetime
+    # Per-operation memo (permission data by guild); never shared between operations.
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +103,113 @@ class MailMessage:
     to: str
     subject: str
     text: str
+
+
+class ChannelType(enum.IntEnum):
+    """GoChat's channel type numbers."""
+
+    TEXT = 0
+    VOICE = 1
+    CATEGORY = 2
+    DM = 3
+    GROUP_DM = 4
+    THREAD = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Guild:
+    id: Snowflake
+    name: str
+    owner_id: Snowflake
+    system_channel_id: Snowflake | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    id: Snowflake
+    guild_id: Snowflake
+    type: ChannelType
+    name: str
+    topic: str
+    parent_id: Snowflake | None
+    position: int
+    private: bool
+    voice_region: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A guild role. The @everyone role has the guild's id and position 0."""
+
+    id: Snowflake
+    guild_id: Snowflake
+    name: str
+    color: int
+    permissions: int
+    position: int
+    hoist: bool
+    mentionable: bool
+    created_at: datetime
+
+    @property
+    def is_everyone(self) -> bool:
+        return self.id == self.guild_id
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    guild_id: Snowflake
+    user_id: Snowflake
+    nickname: str | None
+    joined_at: datetime
+    role_ids: tuple[Snowflake, ...]
+    timeout_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    guild_id: Snowflake
+    user_id: Snowflake
+    reason: str | None
+    moderator_id: Snowflake
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    guild_id: Snowflake
+    channel_id: Snowflake
+    inviter_id: Snowflake
+    max_uses: int  # 0: unlimited
+    uses: int
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Emoji:
+    id: Snowflake
+    guild_id: Snowflake
+    name: str
+    creator_id: Snowflake
+    animated: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One administrative change: who did what to which target, with the changed fields."""
+
+    id: Snowflake
+    guild_id: Snowflake
+    actor_id: Snowflake
+    action: str
+    target_type: str
+    target_id: Snowflake | None
+    changes: dict[str, Any]
+    reason: str | None
+    created_at: datetime

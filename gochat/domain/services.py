@@ -6,6 +6,14 @@ from dataclasses import dataclass
 
 from gochat.bus import EventBus
 from gochat.domain.accounts import AccountService
+from gochat.domain.audit import AuditService
+from gochat.domain.channels import ChannelService
+from gochat.domain.emoji import EmojiService
+from gochat.domain.guilds import GuildService
+from gochat.domain.invites import InviteService
+from gochat.domain.members import MemberService
+from gochat.domain.moderation import ModerationService
+from gochat.domain.roles import RoleService
 from gochat.mail import EmailSender
 from gochat.storage import RelationalStore
 
@@ -16,3 +24,11 @@ class Services:
     bus: EventBus
     mail: EmailSender
     accounts: AccountService
+    guilds: GuildService
+    channels: ChannelService
+    roles: RoleService
+    members: MemberService
+    moderation: ModerationService
+    invites: InviteService
+    emoji: EmojiService
+    audit: AuditService

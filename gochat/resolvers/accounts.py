@@ -6,7 +6,6 @@ from typing import Annotated
 
 import strawberry
 
-from gochat.resolvers.inputs import snowflake
 from gochat.schema.accounts import (
     AuthSession,
     ChangePasswordInput,
@@ -34,6 +33,7 @@ from gochat.schema.accounts import (
     User,
     UserSettings,
 )
+from gochat.schema.common import snowflake
 from gochat.schema.context import Info
 
 

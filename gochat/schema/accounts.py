@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from gochat.domain import records
 from gochat.schema.context import Info
+
+if TYPE_CHECKING:
+    from gochat.schema.guilds import Guild
 
 
 @strawberry.type(description="A GoChat user as anyone signed in may see them.")
@@ -64,6 +67,15 @@ class CurrentUser:
         viewer = await info.context.viewer()
         found = await info.context.services.accounts.get_settings(viewer, newer_than=newer_than)
         return None if found is None else UserSettings.from_record(found)
+
+    @strawberry.field(description="Guilds you are a member of, in the order you joined.")
+    async def guilds(
+        self, info: Info
+    ) -> list[Annotated[Guild, strawberry.lazy("gochat.schema.guilds")]]:
+        from gochat.schema.guilds import Guild as GuildType  # noqa: PLC0415 - avoids an import cycle
+
+        viewer = await info.context.viewer()
+        return [GuildType(record=g) for g in await info.context.services.guilds.list_mine(viewer)]
 
     @classmethod
     def from_record(cls, account: records.Account) -> CurrentUser:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gochat.errors import Unavailable
 from gochat.storage.sql.accounts import SqlAccountStore
 from gochat.storage.sql.engine import Engines, create_engines
+from gochat.storage.sql.guilds import SqlGuildStore
 from gochat.storage.sql.outbox import SqlOutboxStore
 from gochat.storage.sql.sessions import SqlSessionStore
 
@@ -22,6 +23,7 @@ class SqlRelationalStore:
         self.accounts = SqlAccountStore(engines)
         self.sessions = SqlSessionStore(engines)
         self.outbox = SqlOutboxStore(engines)
+        self.guilds = SqlGuildStore(engines)
 
     @classmethod
     def from_url(cls, url: str) -> SqlRelationalStore:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from gochat.storage.sql.types import UtcDateTime
@@ -95,4 +96,136 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Index(None, "created_at"),
+)
+
+# --- guild-scoped: guild_id leads every key, so Citus can co-locate them by guild ----------
+
+guilds = Table(
+    "guilds",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("owner_id", BigInteger, nullable=False),
+    Column("system_channel_id", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("guild_id", BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", Integer, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("topic", String(1024), nullable=False),
+    Column("parent_id", BigInteger, nullable=True),
+    Column("position", Integer, nullable=False),
+    Column("private", Boolean, nullable=False),
+    Column("voice_region", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Channel id -> guild, for lookups by channel id alone (a small table distributed by channel).
+channel_directory = Table(
+    "channel_directory",
+    metadata,
+    Column("channel_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("guild_id", BigInteger, nullable=True),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("guild_id", BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("color", Integer, nullable=False),
+    Column("permissions", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("hoist", Boolean, nullable=False),
+    Column("mentionable", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("guild_id", BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("nickname", String(64), nullable=True),
+    Column("joined_at", UtcDateTime, nullable=False),
+    Column("timeout_until", UtcDateTime, nullable=True),
+    Index(None, "user_id"),
+)
+
+member_roles = Table(
+    "member_roles",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("role_id", BigInteger, primary_key=True),
+)
+
+channel_overwrites = Table(
+    "channel_overwrites",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True),
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("target_type", String(8), primary_key=True),
+    Column("target_id", BigInteger, primary_key=True),
+    Column("allow", BigInteger, nullable=False),
+    Column("deny", BigInteger, nullable=False),
+)
+
+bans = Table(
+    "bans",
+    metadata,
+    Column("guild_id", BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("reason", String(512), nullable=True),
+    Column("moderator_id", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("inviter_id", BigInteger, nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "guild_id"),
+)
+
+emoji = Table(
+    "emoji",
+    metadata,
+    Column("guild_id", BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(32), nullable=False),
+    Column("creator_id", BigInteger, nullable=False),
+    Column("animated", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("guild_id", "name"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("guild_id", BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("actor_id", BigInteger, nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("target_type", String(16), nullable=False),
+    Column("target_id", BigInteger, nullable=True),
+    Column("changes", Text, nullable=False),
+    Column("reason", String(512), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "guild_id", "action"),
+    Index(None, "guild_id", "actor_id"),
 )

@@ -1,0 +1,121 @@
+"""Custom emoji metadata: create (CREATE_EXPRESSIONS), rename and delete (MANAGE_EXPRESSIONS).
+Names are unique per guild; a guild holds at most the configured number. Images come with the
+files area."""
+
+from __future__ import annotations
+
+import re
+
+from gochat.domain.changes import ChangeKit, Pending
+from gochat.domain.events import EmojiCreated, EmojiDeleted, EmojiUpdated
+from gochat.domain.permissions import Permission
+from gochat.domain.records import Emoji, Viewer
+from gochat.errors import BadUserInput, NotFound
+from gochat.ids import Snowflake
+
+_NAME = re.compile(r"^[A-Za-z0-9_]{2,32}$")
+
+
+def emoji_name(raw: str) -> str:
+    value = raw.strip()
+    if not _NAME.match(value):
+        raise BadUserInput("an emoji name has 2-32 letters, digits or '_'", field="name")
+    return value
+
+
+class EmojiService:
+    def __init__(self, kit: ChangeKit, *, max_per_guild: int) -> None:
+        self._kit = kit
+        self._max = max_per_guild
+
+    async def list_emoji(self, viewer: Viewer, guild_id: Snowflake) -> list[Emoji]:
+        await self._kit.access.view(viewer, guild_id)
+        return await self._kit.store.list_emoji(guild_id)
+
+    async def create(
+        self, viewer: Viewer, guild_id: Snowflake, *, name: str, animated: bool
+    ) -> Emoji:
+        view = await self._kit.access.view(viewer, guild_id)
+        view.require(Permission.CREATE_EXPRESSIONS, "create emoji")
+        kit = self._kit
+        item = Emoji(
+            kit.ids.next_id(),
+            guild_id,
+            emoji_name(name),
+            viewer.user_id,
+            animated,
+            kit.now().replace(microsecond=0),
+        )
+        pending = Pending()
+        created = await kit.store.create_emoji(
+            item,
+            max_per_guild=self._max,
+            events=kit.guild_events(
+                pending, guild_id, lambda e, eid: EmojiCreated(event_id=eid, emoji=e)
+            ),
+            audit=kit.audit(
+                guild_id=guild_id,
+                actor_id=viewer.user_id,
+                action="EMOJI_CREATE",
+                target_type="emoji",
+                target_id=item.id,
+                changes={"name": [None, item.name]},
+            ),
+        )
+        await kit.publish(pending)
+        return created
+
+    async def rename(
+        self, viewer: Viewer, guild_id: Snowflake, emoji_id: Snowflake, *, name: str
+    ) -> Emoji:
+        view = await self._kit.access.view(viewer, guild_id)
+        view.require(Permission.MANAGE_EXPRESSIONS, "rename emoji")
+        new_name = emoji_name(name)
+        kit = self._kit
+        pending = Pending()
+        renamed = await kit.store.rename_emoji(
+            guild_id,
+            emoji_id,
+            new_name,
+            events=kit.guild_events(
+                pending, guild_id, lambda e, eid: EmojiUpdated(event_id=eid, emoji=e)
+            ),
+            audit=kit.audit(
+                guild_id=guild_id,
+                actor_id=viewer.user_id,
+                action="EMOJI_UPDATE",
+                target_type="emoji",
+                target_id=emoji_id,
+                changes={"name": new_name},
+            ),
+        )
+        await kit.publish(pending)
+        return renamed
+
+    async def delete(self, viewer: Viewer, guild_id: Snowflake, emoji_id: Snowflake) -> Emoji:
+        view = await self._kit.access.view(viewer, guild_id)
+        view.require(Permission.MANAGE_EXPRESSIONS, "delete emoji")
+        kit = self._kit
+        pending = Pending()
+        deleted = await kit.store.delete_emoji(
+            guild_id,
+            emoji_id,
+            events=kit.guild_events(
+                pending, guild_id, lambda e, eid: EmojiDeleted(event_id=eid, emoji=e)
+            ),
+            audit=kit.audit(
+                guild_id=guild_id,
+                actor_id=viewer.user_id,
+                action="EMOJI_DELETE",
+                target_type="emoji",
+                target_id=emoji_id,
+            ),
+        )
+        await kit.publish(pending)
+        return deleted
+
+    async def get(self, viewer: Viewer, guild_id: Snowflake, emoji_id: Snowflake) -> Emoji:
+        for item in await self.list_emoji(viewer, guild_id):
+            if item.id == emoji_id:
+                return item
+        raise NotFound("emoji not found")

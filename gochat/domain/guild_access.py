@@ -1,0 +1,170 @@
+"""Who may do what in a guild: loads a member's permission data once per operation and answers
+permission and hierarchy questions with the one resolution rule of `domain.permissions`.
+
+`access(viewer, guild_id)` raises the same NotFound for a missing guild and for a guild the
+viewer is not in, so existence never leaks to outsiders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gochat.domain.permissions import (
+    ALL,
+    MemberGrants,
+    Overwrite,
+    Permission,
+    base_permissions,
+    channel_permissions,
+)
+from gochat.domain.records import Channel, Guild, Member, Role, Viewer
+from gochat.errors import Forbidden, NotFound
+from gochat.ids import Snowflake
+from gochat.storage import GuildAccessData, GuildStore
+
+_OWNER_RANK = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class GuildView:
+    """One member's standing in one guild, as of the start of the operation."""
+
+    data: GuildAccessData
+    member: Member
+    now: datetime
+
+    @property
+    def guild(self) -> Guild:
+        return self.data.guild
+
+    @property
+    def user_id(self) -> Snowflake:
+        return self.member.user_id
+
+    @property
+    def is_owner(self) -> bool:
+        return self.guild.owner_id == self.member.user_id
+
+    def grants_of(self, member: Member) -> MemberGrants:
+        everyone = self.data.roles.get(self.guild.id)
+        return MemberGrants(
+            guild_id=self.guild.id,
+            user_id=member.user_id,
+            is_owner=self.guild.owner_id == member.user_id,
+            everyone_mask=everyone.permissions if everyone else 0,
+            role_masks={
+                rid: self.data.roles[rid].permissions
+                for rid in member.role_ids
+                if rid in self.data.roles and rid != self.guild.id
+            },
+            timeout_until=member.timeout_until,
+        )
+
+    def permissions(self, member: Member | None = None) -> Permission:
+        return base_permissions(self.grants_of(member or self.member), now=self.now)
+
+    def channel_overwrites(self, channel_id: Snowflake) -> list[Overwrite]:
+        return [ow for ow in self.data.overwrites if ow.channel_id == channel_id]
+
+    def permissions_in(self, channel: Channel, member: Member | None = None) -> Permission:
+        return channel_permissions(
+            self.grants_of(member or self.member),
+            self.channel_overwrites(channel.id),
+            private=channel.private,
+            now=self.now,
+        )
+
+    def require(self, permission: Permission, what: str) -> None:
+        if not self.permissions() & permission == permission:
+            raise Forbidden(f"you need {_name(permission)} to {what}")
+
+    def require_in(self, channel: Channel, permission: Permission, what: str) -> None:
+        if not self.permissions_in(channel) & permission == permission:
+            raise Forbidden(f"you need {_name(permission)} in this channel to {what}")
+
+    def channel(self, channel_id: Snowflake) -> Channel:
+        """A channel of this guild the member can see; NotFound otherwise."""
+        channel = self.data.channels.get(channel_id)
+        if channel is None or not self.permissions_in(channel) & Permission.VIEW_CHANNELS:
+            raise NotFound("channel not found")
+        return channel
+
+    def visible_channels(self) -> list[Channel]:
+        found = [
+            c
+            for c in self.data.channels.values()
+            if self.permissions_in(c) & Permission.VIEW_CHANNELS
+        ]
+        return sorted(found, key=lambda c: (c.position, c.id))
+
+    def role(self, role_id: Snowflake) -> Role:
+        role = self.data.roles.get(role_id)
+        if role is None:
+            raise NotFound("role not found")
+        return role
+
+    def rank(self, member: Member | None = None) -> int:
+        """The position of the member's highest role; the owner outranks everyone."""
+        member = member or self.member
+        if self.guild.owner_id == member.user_id:
+            return _OWNER_RANK
+        positions = [self.data.roles[r].position for r in member.role_ids if r in self.data.roles]
+        return max(positions, default=0)
+
+    def require_above_role(self, role: Role, what: str) -> None:
+        if not self.is_owner and role.position >= self.rank():
+            raise Forbidden(f"you can only {what} roles below your highest role")
+
+    def require_above_member(self, target: Member, what: str) -> None:
+        if target.user_id == self.guild.owner_id:
+            raise Forbidden(f"you cannot {what} the guild owner")
+        if not self.is_owner and self.rank(target) >= self.rank():
+            raise Forbidden(f"you can only {what} members whose highest role is below yours")
+
+    def require_grantable(self, mask: int) -> None:
+        """Nobody grants a permission they lack (the owner and ADMINISTRATOR have them all)."""
+        mine = self.permissions()
+        missing = Permission(mask & ALL.value) & ~mine
+        if missing:
+            raise Forbidden(f"you cannot grant permissions you lack: {_name(missing)}")
+
+
+def _name(permission: Permission) -> str:
+    return " and ".join(p.name or "" for p in Permission if permission & p)
+
+
+class GuildAccess:
+    def __init__(self, store: GuildStore) -> None:
+        self._store = store
+
+    async def view(self, viewer: Viewer, guild_id: Snowflake) -> GuildView:
+        """The viewer's standing in a guild they belong to; NotFound otherwise."""
+        key = ("guild", guild_id)
+        cached = viewer.cache.get(key)
+        if isinstance(cached, GuildView):
+            return cached
+        data = await self._store.load_access(guild_id, viewer.user_id)
+        if data is None or data.member is None:
+            raise NotFound("guild not found")
+        view = GuildView(data=data, member=data.member, now=datetime.now(UTC))
+        viewer.cache[key] = view
+        return view
+
+    async def view_channel(
+        self, viewer: Viewer, channel_id: Snowflake
+    ) -> tuple[GuildView, Channel]:
+        """A guild channel the viewer can see, with their standing; NotFound otherwise."""
+        guild_id = await self._store.channel_guild(channel_id)
+        if guild_id is None:
+            raise NotFound("channel not found")
+        try:
+            view = await self.view(viewer, guild_id)
+        except NotFound:
+            raise NotFound("channel not found") from None
+        return view, view.channel(channel_id)
+
+    @staticmethod
+    def forget(viewer: Viewer) -> None:
+        """Drop memoized standing after a change, so the rest of the operation sees it."""
+        viewer.cache.clear()

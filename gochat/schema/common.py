@@ -1,0 +1,83 @@
+"""Types shared by every area: permissions, page info, ID parsing."""
+
+from __future__ import annotations
+
+import base64
+import enum
+from collections.abc import Iterable
+from typing import cast
+
+import strawberry
+
+from gochat.domain import permissions as perms
+from gochat.errors import BadUserInput
+from gochat.ids import Snowflake, parse_id
+
+PermissionName = strawberry.enum(
+    cast(
+        type[enum.Enum],
+        enum.Enum("Permission", {p.name: p.name for p in perms.Permission if p.name}),
+    ),
+    description="One permission bit (GoChat's bit numbers).",
+)
+
+
+@strawberry.type(description="A permission mask, as a decimal string and as names.")
+class Permissions:
+    mask: str = strawberry.field(description="The 64-bit mask as a decimal string.")
+    names: list[PermissionName] = strawberry.field(description="The permissions in the mask.")  # type: ignore[valid-type]
+
+    @classmethod
+    def from_mask(cls, mask: int) -> Permissions:
+        return cls(mask=str(int(mask)), names=[PermissionName[n] for n in perms.names(mask)])
+
+
+def mask_from_names(names: Iterable[object]) -> int:
+    mask = 0
+    for name in names:
+        mask |= perms.Permission[getattr(name, "value", str(name))]
+    return mask
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+def encode_cursor(kind: str, value: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def decode_cursor(kind: str, cursor: str | None, *, field: str = "after") -> Snowflake | None:
+    if cursor is None:
+        return None
+    try:
+        prefix, _, raw = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise BadUserInput("not a cursor from this list", field=field) from None
+    parsed = parse_id(raw) if prefix == kind else None
+    if parsed is None:
+        raise BadUserInput("not a cursor from this list", field=field)
+    return parsed
+
+
+def page_size(first: int | None, *, default: int = 50, maximum: int = 100) -> int:
+    size = default if first is None else first
+    if not 1 <= size <= maximum:
+        raise BadUserInput(f"first is 1 to {maximum}", field="first")
+    return size
+
+
+def to_id(value: int) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+def snowflake(raw: str, *, field: str) -> Snowflake:
+    """A client-supplied ID, or BAD_USER_INPUT naming the field."""
+    parsed = parse_id(raw)
+    if parsed is None:
+        raise BadUserInput("not a valid id", field=field)
+    return parsed
