@@ -19,17 +19,18 @@ from strawberry.types import ExecutionContext
 
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
 from gochat.resolvers.guilds import GuildMutation, GuildQuery
+from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.schema.errors import ErrorTranslation
 from gochat.subscriptions.events import EventsSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery, GuildQuery):
+class Query(AccountQuery, GuildQuery, MessageQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccountMutation, GuildMutation):
+class Mutation(AccountMutation, GuildMutation, MessageMutation):
     pass
 
 

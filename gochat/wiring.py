@@ -19,6 +19,7 @@ from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
+from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
 from gochat.domain.publisher import EventPublisher
 from gochat.domain.roles import RoleService
@@ -115,6 +116,7 @@ async def build_services(
             invites=InviteService(kit, store.accounts),
             emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild),
             audit=AuditService(kit),
+            messages=MessageService(kit, store.messages),
         )
     finally:
         await bus.close()

@@ -18,6 +18,7 @@ from gochat.domain.records import (
     Guild,
     Invite,
     Member,
+    Message,
     Role,
     User,
     UserSettings,
@@ -235,3 +236,29 @@ ALL_EVENT_TYPES = (
     EmojiUpdated,
     EmojiDeleted,
 )
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCreated(Event):
+    TYPE: ClassVar[str] = "MessageCreated"
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdated(Event):
+    TYPE: ClassVar[str] = "MessageUpdated"
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesDeleted(Event):
+    TYPE: ClassVar[str] = "MessagesDeleted"
+    channel_id: Snowflake
+    guild_id: Snowflake | None
+    message_ids: tuple[Snowflake, ...]
+
+
+ALL_EVENT_TYPES = (*ALL_EVENT_TYPES, MessageCreated, MessageUpdated, MessagesDeleted)

@@ -213,3 +213,33 @@ class AuditEntry:
     changes: dict[str, Any]
     reason: str | None
     created_at: datetime
+
+
+class MessageType(enum.IntEnum):
+    """GoChat's message types (0-2) and ours that follow."""
+
+    DEFAULT = 0
+    REPLY = 1
+    MEMBER_JOINED = 2
+    MESSAGE_PINNED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Mentions:
+    user_ids: tuple[Snowflake, ...] = ()
+    role_ids: tuple[Snowflake, ...] = ()
+    everyone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: Snowflake
+    channel_id: Snowflake
+    guild_id: Snowflake | None
+    author_id: Snowflake
+    type: MessageType
+    content: str
+    reference_id: Snowflake | None
+    mentions: Mentions
+    pinned: bool
+    edited_at: datetime | None

@@ -12,6 +12,7 @@ from gochat.domain.emoji import EmojiService
 from gochat.domain.guilds import GuildService
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
+from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
 from gochat.domain.roles import RoleService
 from gochat.mail import EmailSender
@@ -32,3 +33,4 @@ class Services:
     invites: InviteService
     emoji: EmojiService
     audit: AuditService
+    messages: MessageService

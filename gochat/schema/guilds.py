@@ -25,6 +25,7 @@ from gochat.schema.common import (
     to_id,
 )
 from gochat.schema.context import Info
+from gochat.schema.messages import Message, MessageConnection, MessageEdge
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
@@ -175,6 +176,44 @@ class Channel:
         viewer = await info.context.viewer()
         view, _ = await info.context.services.channels.access(viewer, self.record.id)
         return [PermissionOverwrite(record=o) for o in view.channel_overwrites(self.record.id)]
+
+    @strawberry.field(
+        description="History as a connection, oldest first. `last` (default 50) reads back from "
+        "the newest or from `before`; `first` reads forward from `after`; `around` centers on a "
+        "message. Pages hold at most 100. Needs READ_MESSAGE_HISTORY."
+    )
+    async def messages(
+        self,
+        info: Info,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        around: strawberry.ID | None = None,
+    ) -> MessageConnection:
+        size = last if last is not None else first if first is not None else 50
+        page = await info.context.services.messages.history(
+            await info.context.viewer(),
+            self.record.id,
+            limit=size,
+            before=decode_cursor("message", before, field="before"),
+            after=decode_cursor("message", after),
+            around=None if around is None else snowflake(around, field="around"),
+        )
+        edges = [
+            MessageEdge(node=Message(record=m), cursor=encode_cursor("message", m.id))
+            for m in page.messages
+        ]
+        return MessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_newer,
+                has_previous_page=page.has_older,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
 
     @strawberry.field(description="Usable invites to this channel (MANAGE_CHANNELS).")
     async def invites(self, info: Info) -> list[Invite]:

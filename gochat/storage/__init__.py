@@ -26,6 +26,8 @@ from gochat.domain.records import (
     Guild,
     Invite,
     Member,
+    Mentions,
+    Message,
     RefreshOutcome,
     Role,
     Session,
@@ -412,6 +414,57 @@ class GuildStore(Protocol):
     ) -> Emoji: ...
 
 
+class MessageStore(Protocol):
+    """Message timelines: per channel, ordered by snowflake id. Adapters: SQL and CQL."""
+
+    async def insert_once(
+        self,
+        message: Message,
+        *,
+        nonce: str | None,
+        window_start: datetime,
+        events: EventsOf[Message],
+    ) -> tuple[Message, bool]:
+        """Store a message, durable on return. With a nonce already used by the same author in
+        the channel since `window_start`, store nothing and return the first message with
+        False; concurrent sends with one nonce store exactly one message. Raises Conflict
+        when the first message was deleted meanwhile."""
+
+    async def get(self, message_id: Snowflake) -> Message | None: ...
+
+    async def page(
+        self,
+        channel_id: Snowflake,
+        *,
+        before: Snowflake | None,
+        after: Snowflake | None,
+        limit: int,
+        newest_first: bool,
+    ) -> list[Message]:
+        """Up to `limit` messages strictly between the bounds, nearest the anchor first:
+        newest first when reading back (`newest_first`), oldest first when reading forward."""
+
+    async def edit(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        *,
+        content: str,
+        mentions: Mentions,
+        edited_at: datetime,
+        events: EventsOf[Message],
+    ) -> Message | None: ...
+
+    async def delete(
+        self,
+        channel_id: Snowflake,
+        message_ids: Sequence[Snowflake],
+        *,
+        events: EventsOf[list[Message]],
+    ) -> list[Message]:
+        """Delete the messages that exist among `message_ids`; the deleted ones."""
+
+
 class RelationalStore(Protocol):
     @property
     def accounts(self) -> AccountStore: ...
@@ -424,6 +477,9 @@ class RelationalStore(Protocol):
 
     @property
     def guilds(self) -> GuildStore: ...
+
+    @property
+    def messages(self) -> MessageStore: ...
 
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""

@@ -13,6 +13,7 @@ from gochat.errors import Unavailable
 from gochat.storage.sql.accounts import SqlAccountStore
 from gochat.storage.sql.engine import Engines, create_engines
 from gochat.storage.sql.guilds import SqlGuildStore
+from gochat.storage.sql.messages import SqlMessageStore
 from gochat.storage.sql.outbox import SqlOutboxStore
 from gochat.storage.sql.sessions import SqlSessionStore
 
@@ -24,6 +25,7 @@ class SqlRelationalStore:
         self.sessions = SqlSessionStore(engines)
         self.outbox = SqlOutboxStore(engines)
         self.guilds = SqlGuildStore(engines)
+        self.messages = SqlMessageStore(engines)
 
     @classmethod
     def from_url(cls, url: str) -> SqlRelationalStore:

@@ -229,3 +229,34 @@ audit_log = Table(
     Index(None, "guild_id", "action"),
     Index(None, "guild_id", "actor_id"),
 )
+
+# --- messages: keyed by channel, clustered by snowflake id (time order) ---------------------
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("guild_id", BigInteger, nullable=True),
+    Column("author_id", BigInteger, nullable=False),
+    Column("type", Integer, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("reference_id", BigInteger, nullable=True),
+    Column("mention_user_ids", Text, nullable=False),
+    Column("mention_role_ids", Text, nullable=False),
+    Column("mention_everyone", Boolean, nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("edited_at", UtcDateTime, nullable=True),
+    Index(None, "id"),
+)
+
+# A client nonce maps to the message it created, for the idempotency window.
+message_nonces = Table(
+    "message_nonces",
+    metadata,
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("author_id", BigInteger, primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("message_id", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

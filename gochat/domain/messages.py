@@ -1,0 +1,265 @@
+"""Messages in guild text channels: send (idempotent by client nonce), reply, edit, delete,
+bulk delete, history pages and mention parsing.
+
+A nonce makes retries safe: the same nonce from the same author in the same channel within the
+window returns the first message and stores nothing new, even for concurrent retries (the
+store enforces it with a constraint).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from gochat.bus import subjects
+from gochat.domain.changes import ChangeKit, Pending
+from gochat.domain.events import MessageCreated, MessagesDeleted, MessageUpdated
+from gochat.domain.guild_access import GuildView
+from gochat.domain.permissions import Permission
+from gochat.domain.records import Channel, ChannelType, Mentions, Message, MessageType, Viewer
+from gochat.errors import BadUserInput, Forbidden, NotFound
+from gochat.ids import Snowflake
+from gochat.storage import MessageStore
+
+CONTENT_MAX = 4000
+NONCE_MAX = 64
+NONCE_WINDOW = timedelta(minutes=10)
+PAGE_MAX = 100
+BULK_MAX = 100
+_USER_MENTION = re.compile(r"<@!?(\d{1,19})>")
+_ROLE_MENTION = re.compile(r"<@&(\d{1,19})>")
+_EVERYONE = re.compile(r"@(everyone|here)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    messages: list[Message]  # oldest first
+    has_older: bool
+    has_newer: bool
+
+
+def parse_mentions(content: str, view: GuildView, channel: Channel) -> Mentions:
+    """Mentions that count: users by id, roles that exist, @everyone/@here only with
+    MENTION_ROLES (without it they stay plain text, as the author typed them)."""
+    user_ids = tuple(dict.fromkeys(Snowflake(int(m)) for m in _USER_MENTION.findall(content)))
+    may_mention_roles = bool(view.permissions_in(channel) & Permission.MENTION_ROLES)
+    role_ids: tuple[Snowflake, ...] = ()
+    everyone = False
+    if may_mention_roles:
+        role_ids = tuple(
+            dict.fromkeys(
+                Snowflake(int(m))
+                for m in _ROLE_MENTION.findall(content)
+                if int(m) in view.data.roles and int(m) != view.guild.id
+            )
+        )
+        everyone = bool(_EVERYONE.search(content))
+    return Mentions(user_ids=user_ids, role_ids=role_ids, everyone=everyone)
+
+
+class MessageService:
+    def __init__(self, kit: ChangeKit, store: MessageStore) -> None:
+        self._kit = kit
+        self._store = store
+
+    async def _text_channel(
+        self, viewer: Viewer, channel_id: Snowflake
+    ) -> tuple[GuildView, Channel]:
+        view, channel = await self._kit.access.view_channel(viewer, channel_id)
+        if channel.type != ChannelType.TEXT:
+            raise BadUserInput("messages live in text channels", field="channelId")
+        return view, channel
+
+    async def send(
+        self,
+        viewer: Viewer,
+        channel_id: Snowflake,
+        *,
+        content: str,
+        nonce: str | None = None,
+        reply_to: Snowflake | None = None,
+    ) -> tuple[Message, bool]:
+        """The message and whether this call created it (False: a retry with a known nonce)."""
+        view, channel = await self._text_channel(viewer, channel_id)
+        view.require_in(channel, Permission.SEND_MESSAGES, "send messages here")
+        text = content.strip()
+        if not text:
+            raise BadUserInput("a message needs content", field="content")
+        if len(text) > CONTENT_MAX:
+            raise BadUserInput(f"a message has at most {CONTENT_MAX} characters", field="content")
+        if nonce is not None and not 1 <= len(nonce) <= NONCE_MAX:
+            raise BadUserInput(f"a nonce has 1 to {NONCE_MAX} characters", field="nonce")
+        kind = MessageType.DEFAULT
+        if reply_to is not None:
+            referenced = await self._store.get(reply_to)
+            if referenced is None or referenced.channel_id != channel_id:
+                raise NotFound("the message replied to is not in this channel")
+            kind = MessageType.REPLY
+        kit = self._kit
+        message = Message(
+            id=kit.ids.next_id(),
+            channel_id=channel_id,
+            guild_id=channel.guild_id,
+            author_id=viewer.user_id,
+            type=kind,
+            content=text,
+            reference_id=reply_to,
+            mentions=parse_mentions(text, view, channel),
+            pinned=False,
+            edited_at=None,
+        )
+        pending = Pending()
+        stored, created = await self._store.insert_once(
+            message,
+            nonce=nonce,
+            window_start=kit.now() - NONCE_WINDOW,
+            events=kit.events(
+                pending,
+                lambda m, eid: [
+                    (MessageCreated(event_id=eid, message=m), [subjects.channel(channel_id)])
+                ],
+            ),
+        )
+        if created:
+            await kit.publish(pending)
+        return stored, created
+
+    async def edit(self, viewer: Viewer, message_id: Snowflake, *, content: str) -> Message:
+        message, view, channel = await self.access(viewer, message_id)
+        if message.author_id != viewer.user_id:
+            raise Forbidden("only the author can edit a message")
+        text = content.strip()
+        if not text:
+            raise BadUserInput("a message needs content", field="content")
+        if len(text) > CONTENT_MAX:
+            raise BadUserInput(f"a message has at most {CONTENT_MAX} characters", field="content")
+        kit = self._kit
+        pending = Pending()
+        edited = await self._store.edit(
+            message.channel_id,
+            message_id,
+            content=text,
+            mentions=parse_mentions(text, view, channel),
+            edited_at=kit.now(),
+            events=kit.events(
+                pending,
+                lambda m, eid: [
+                    (MessageUpdated(event_id=eid, message=m), [subjects.channel(m.channel_id)])
+                ],
+            ),
+        )
+        if edited is None:
+            raise NotFound("message not found")
+        await kit.publish(pending)
+        return edited
+
+    async def delete(self, viewer: Viewer, message_id: Snowflake) -> Message:
+        message, view, channel = await self.access(viewer, message_id)
+        if message.author_id != viewer.user_id:
+            view.require_in(channel, Permission.MANAGE_MESSAGES, "delete others' messages")
+        deleted = await self._delete(message.channel_id, channel.guild_id, [message_id])
+        if not deleted:
+            raise NotFound("message not found")
+        return deleted[0]
+
+    async def bulk_delete(
+        self, viewer: Viewer, channel_id: Snowflake, message_ids: Sequence[Snowflake]
+    ) -> list[Message]:
+        view, channel = await self._text_channel(viewer, channel_id)
+        view.require_in(channel, Permission.MANAGE_MESSAGES, "delete messages in bulk")
+        unique = list(dict.fromkeys(message_ids))
+        if not 1 <= len(unique) <= BULK_MAX:
+            raise BadUserInput(f"give 1 to {BULK_MAX} message ids", field="messageIds")
+        return await self._delete(channel_id, channel.guild_id, unique)
+
+    async def access(
+        self, viewer: Viewer, message_id: Snowflake
+    ) -> tuple[Message, GuildView, Channel]:
+        """A message the viewer may read; NotFound for missing and for hidden alike."""
+        message = await self._store.get(message_id)
+        if message is None:
+            raise NotFound("message not found")
+        try:
+            view, channel = await self._text_channel(viewer, message.channel_id)
+        except NotFound:
+            raise NotFound("message not found") from None
+        if not view.permissions_in(channel) & Permission.READ_MESSAGE_HISTORY:
+            raise NotFound("message not found")
+        return message, view, channel
+
+    async def history(
+        self,
+        viewer: Viewer,
+        channel_id: Snowflake,
+        *,
+        limit: int,
+        before: Snowflake | None = None,
+        after: Snowflake | None = None,
+        around: Snowflake | None = None,
+    ) -> HistoryPage:
+        view, channel = await self._text_channel(viewer, channel_id)
+        view.require_in(channel, Permission.READ_MESSAGE_HISTORY, "read the history")
+        if not 1 <= limit <= PAGE_MAX:
+            raise BadUserInput(f"page size is 1 to {PAGE_MAX}", field="first")
+        if sum(x is not None for x in (before, after, around)) > 1 and around is not None:
+            raise BadUserInput("around cannot be combined with before or after", field="around")
+        page = self._store.page
+        if around is not None:
+            # The pivot (if it still exists) and older messages fill the first half.
+            older_size, newer_size = limit - limit // 2, limit // 2
+            older = await page(
+                channel_id,
+                before=Snowflake(around + 1),
+                after=None,
+                limit=older_size + 1,
+                newest_first=True,
+            )
+            newer = await page(
+                channel_id, before=None, after=around, limit=newer_size + 1, newest_first=False
+            )
+            return HistoryPage(
+                messages=[*reversed(older[:older_size]), *newer[:newer_size]],
+                has_older=len(older) > older_size,
+                has_newer=len(newer) > newer_size,
+            )
+        if after is not None and before is None:
+            rows = await page(
+                channel_id, before=None, after=after, limit=limit + 1, newest_first=False
+            )
+            return HistoryPage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
+        rows = await page(
+            channel_id, before=before, after=after, limit=limit + 1, newest_first=True
+        )
+        return HistoryPage(
+            messages=list(reversed(rows[:limit])),
+            has_older=len(rows) > limit,
+            has_newer=before is not None,
+        )
+
+    async def _delete(
+        self, channel_id: Snowflake, guild_id: Snowflake, ids: Sequence[Snowflake]
+    ) -> list[Message]:
+        kit = self._kit
+        pending = Pending()
+        deleted = await self._store.delete(
+            channel_id,
+            ids,
+            events=kit.events(
+                pending,
+                lambda ms, eid: [
+                    (
+                        MessagesDeleted(
+                            event_id=eid,
+                            channel_id=channel_id,
+                            guild_id=guild_id,
+                            message_ids=tuple(m.id for m in ms),
+                        ),
+                        [subjects.channel(channel_id)],
+                    )
+                ],
+            ),
+        )
+        await kit.publish(pending)
+        return deleted
