@@ -21,7 +21,10 @@ from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
+from gochat.domain.pins import PinService
 from gochat.domain.publisher import EventPublisher
+from gochat.domain.reactions import ReactionService
+from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.ids import SnowflakeGenerator
@@ -100,9 +103,11 @@ async def build_services(
                 rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
             ),
         )
+        messages_store = store.messages
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )
+        messages = MessageService(kit, messages_store)
         yield Services(
             store=store,
             bus=bus,
@@ -113,10 +118,13 @@ async def build_services(
             roles=RoleService(kit),
             members=MemberService(kit),
             moderation=ModerationService(kit, store.accounts),
-            invites=InviteService(kit, store.accounts),
+            invites=InviteService(kit, store.accounts, messages),
             emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild),
             audit=AuditService(kit),
-            messages=MessageService(kit, store.messages),
+            messages=messages,
+            reactions=ReactionService(kit, messages_store, messages),
+            pins=PinService(kit, messages_store, messages),
+            read_states=ReadStateService(kit, messages_store, messages),
         )
     finally:
         await bus.close()

@@ -19,6 +19,7 @@ from gochat.domain.records import (
     Invite,
     Member,
     Message,
+    ReadState,
     Role,
     User,
     UserSettings,
@@ -262,3 +263,44 @@ class MessagesDeleted(Event):
 
 
 ALL_EVENT_TYPES = (*ALL_EVENT_TYPES, MessageCreated, MessageUpdated, MessagesDeleted)
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionAdded(Event):
+    TYPE: ClassVar[str] = "ReactionAdded"
+    channel_id: Snowflake
+    message_id: Snowflake
+    user_id: Snowflake
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionRemoved(Event):
+    TYPE: ClassVar[str] = "ReactionRemoved"
+    channel_id: Snowflake
+    message_id: Snowflake
+    user_id: Snowflake
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePinned(Event):
+    """A message was pinned (`message.pinned` true) or unpinned (false)."""
+
+    TYPE: ClassVar[str] = "MessagePinned"
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ReadStateUpdated(Event):
+    TYPE: ClassVar[str] = "ReadStateUpdated"
+    state: ReadState
+
+
+ALL_EVENT_TYPES = (
+    *ALL_EVENT_TYPES,
+    ReactionAdded,
+    ReactionRemoved,
+    MessagePinned,
+    ReadStateUpdated,
+)

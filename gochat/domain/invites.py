@@ -14,8 +14,9 @@ from datetime import timedelta
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.events import InviteCreated, InviteRevoked, MemberJoined
+from gochat.domain.messages import MessageService
 from gochat.domain.permissions import Permission
-from gochat.domain.records import Guild, Invite, Member, User, Viewer
+from gochat.domain.records import Guild, Invite, Member, MessageType, User, Viewer
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import AccountStore, InviteAcceptance
@@ -38,9 +39,10 @@ class InvitePreview:
 
 
 class InviteService:
-    def __init__(self, kit: ChangeKit, accounts: AccountStore) -> None:
+    def __init__(self, kit: ChangeKit, accounts: AccountStore, messages: MessageService) -> None:
         self._kit = kit
         self._accounts = accounts
+        self._messages = messages
 
     async def create(
         self, viewer: Viewer, channel_id: Snowflake, *, max_age_seconds: int | None, max_uses: int
@@ -181,6 +183,13 @@ class InviteService:
         guild = await kit.store.get_guild(outcome.invite.guild_id)
         if guild is None:
             raise NotFound("unknown invite")
+        if outcome.status == "joined" and guild.system_channel_id is not None:
+            await self._messages.post_system_unchecked(
+                channel_id=guild.system_channel_id,
+                guild_id=guild.id,
+                author_id=viewer.user_id,
+                kind=MessageType.MEMBER_JOINED,
+            )
         return guild, outcome.member
 
     def _raise_unusable(self, invite: Invite, *, used_up: bool = False) -> None:

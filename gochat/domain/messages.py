@@ -238,6 +238,44 @@ class MessageService:
             has_newer=before is not None,
         )
 
+    async def post_system_unchecked(
+        self,
+        *,
+        channel_id: Snowflake,
+        guild_id: Snowflake | None,
+        author_id: Snowflake,
+        kind: MessageType,
+        reference_id: Snowflake | None = None,
+    ) -> Message:
+        """A system message (member joined, message pinned): no permission check, no content."""
+        kit = self._kit
+        message = Message(
+            id=kit.ids.next_id(),
+            channel_id=channel_id,
+            guild_id=guild_id,
+            author_id=author_id,
+            type=kind,
+            content="",
+            reference_id=reference_id,
+            mentions=Mentions(),
+            pinned=False,
+            edited_at=None,
+        )
+        pending = Pending()
+        stored, _ = await self._store.insert_once(
+            message,
+            nonce=None,
+            window_start=kit.now(),
+            events=kit.events(
+                pending,
+                lambda m, eid: [
+                    (MessageCreated(event_id=eid, message=m), [subjects.channel(channel_id)])
+                ],
+            ),
+        )
+        await kit.publish(pending)
+        return stored
+
     async def _delete(
         self, channel_id: Snowflake, guild_id: Snowflake, ids: Sequence[Snowflake]
     ) -> list[Message]:

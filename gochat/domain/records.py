@@ -243,3 +243,27 @@ class Message:
     mentions: Mentions
     pinned: bool
     edited_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionCount:
+    """One emoji's reactions on a message: `emoji` is `u:<unicode>` or `c:<custom emoji id>`."""
+
+    emoji: str
+    count: int
+    me: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    user_id: Snowflake
+    channel_id: Snowflake
+    last_read_id: Snowflake
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRef:
+    message_id: Snowflake
+    channel_id: Snowflake
+    guild_id: Snowflake | None
+    author_id: Snowflake

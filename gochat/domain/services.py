@@ -14,6 +14,9 @@ from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
+from gochat.domain.pins import PinService
+from gochat.domain.reactions import ReactionService
+from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.mail import EmailSender
 from gochat.storage import RelationalStore
@@ -34,3 +37,6 @@ class Services:
     emoji: EmojiService
     audit: AuditService
     messages: MessageService
+    reactions: ReactionService
+    pins: PinService
+    read_states: ReadStateService

@@ -7,6 +7,10 @@ import strawberry
 from gochat.schema.common import snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.messages import (
+    AckMessageInput,
+    AckMessagePayload,
+    AddReactionInput,
+    AddReactionPayload,
     BulkDeleteMessagesInput,
     BulkDeleteMessagesPayload,
     DeleteMessageInput,
@@ -14,8 +18,14 @@ from gochat.schema.messages import (
     EditMessageInput,
     EditMessagePayload,
     Message,
+    PinMessageInput,
+    PinMessagePayload,
+    ReadState,
+    RemoveReactionInput,
+    RemoveReactionPayload,
     SendMessageInput,
     SendMessagePayload,
+    to_emoji_ref,
 )
 
 
@@ -70,3 +80,57 @@ class MessageMutation:
             [snowflake(i, field="messageIds") for i in input.message_ids],
         )
         return BulkDeleteMessagesPayload(deleted_message_ids=[to_id(m.id) for m in deleted])
+
+    @strawberry.mutation(
+        description="React to a message (ADD_REACTIONS; reacting twice is a no-op)."
+    )
+    async def add_reaction(self, info: Info, input: AddReactionInput) -> AddReactionPayload:
+        message = await info.context.services.reactions.add(
+            await info.context.viewer(),
+            snowflake(input.message_id, field="messageId"),
+            to_emoji_ref(input.emoji),
+        )
+        return AddReactionPayload(message=Message(record=message))
+
+    @strawberry.mutation(description="Remove a reaction (yours, or others' with MANAGE_MESSAGES).")
+    async def remove_reaction(
+        self, info: Info, input: RemoveReactionInput
+    ) -> RemoveReactionPayload:
+        message = await info.context.services.reactions.remove(
+            await info.context.viewer(),
+            snowflake(input.message_id, field="messageId"),
+            to_emoji_ref(input.emoji),
+            user_id=None if input.user_id is None else snowflake(input.user_id, field="userId"),
+        )
+        return RemoveReactionPayload(message=Message(record=message))
+
+    @strawberry.mutation(
+        description="Pin a message (MANAGE_MESSAGES); posts a MESSAGE_PINNED notice."
+    )
+    async def pin_message(self, info: Info, input: PinMessageInput) -> PinMessagePayload:
+        message = await info.context.services.pins.set_pinned(
+            await info.context.viewer(), snowflake(input.message_id, field="messageId"), pinned=True
+        )
+        return PinMessagePayload(message=Message(record=message))
+
+    @strawberry.mutation(description="Unpin a message (MANAGE_MESSAGES).")
+    async def unpin_message(self, info: Info, input: PinMessageInput) -> PinMessagePayload:
+        message = await info.context.services.pins.set_pinned(
+            await info.context.viewer(),
+            snowflake(input.message_id, field="messageId"),
+            pinned=False,
+        )
+        return PinMessagePayload(message=Message(record=message))
+
+    @strawberry.mutation(description="Move your read marker forward (never back).")
+    async def ack_message(self, info: Info, input: AckMessageInput) -> AckMessagePayload:
+        state = await info.context.services.read_states.ack(
+            await info.context.viewer(),
+            snowflake(input.channel_id, field="channelId"),
+            snowflake(input.message_id, field="messageId"),
+        )
+        return AckMessagePayload(
+            read_state=ReadState(
+                channel_id=to_id(state.channel_id), last_read_message_id=to_id(state.last_read_id)
+            )
+        )

@@ -13,6 +13,7 @@ from gochat.schema.context import Info
 
 if TYPE_CHECKING:
     from gochat.schema.guilds import Guild
+    from gochat.schema.messages import MessageConnection, ReadState
 
 
 @strawberry.type(description="A GoChat user as anyone signed in may see them.")
@@ -76,6 +77,46 @@ class CurrentUser:
 
         viewer = await info.context.viewer()
         return [GuildType(record=g) for g in await info.context.services.guilds.list_mine(viewer)]
+
+    @strawberry.field(description="Your read markers, by channel.")
+    async def read_states(
+        self, info: Info
+    ) -> list[Annotated[ReadState, strawberry.lazy("gochat.schema.messages")]]:
+        from gochat.schema.messages import ReadState as ReadStateType  # noqa: PLC0415 - cycle
+
+        states = await info.context.services.read_states.list_mine(await info.context.viewer())
+        return [
+            ReadStateType(
+                channel_id=strawberry.ID(str(s.channel_id)),
+                last_read_message_id=strawberry.ID(str(s.last_read_id)),
+            )
+            for s in states
+        ]
+
+    @strawberry.field(description="Messages that mention you directly, newest first.")
+    async def mentions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Annotated[MessageConnection, strawberry.lazy("gochat.schema.messages")]:
+        from gochat.schema.common import PageInfo, decode_cursor, encode_cursor, page_size  # noqa: PLC0415
+        from gochat.schema.messages import Message, MessageConnection, MessageEdge  # noqa: PLC0415
+
+        size = page_size(first)
+        found, more = await info.context.services.read_states.mentions(
+            await info.context.viewer(), before=decode_cursor("mention", after), limit=size
+        )
+        edges = [
+            MessageEdge(node=Message(record=m), cursor=encode_cursor("mention", m.id))
+            for m in found
+        ]
+        return MessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=more,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
 
     @classmethod
     def from_record(cls, account: records.Account) -> CurrentUser:

@@ -50,7 +50,7 @@ class Context:
 
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.services)
+        return Loaders(self.services, self.viewer)
 
 
 Info = strawberry.Info[Context, None]

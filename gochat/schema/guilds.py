@@ -215,6 +215,27 @@ class Channel:
             ),
         )
 
+    @strawberry.field(description="Pinned messages, newest first.")
+    async def pins(self, info: Info) -> list[Message]:
+        found = await info.context.services.pins.list_pins(
+            await info.context.viewer(), self.record.id
+        )
+        return [Message(record=m) for m in found]
+
+    @strawberry.field(description="Messages after your read marker (counted up to 1000).")
+    async def unread_count(self, info: Info) -> int:
+        return await info.context.services.read_states.unread_count(
+            await info.context.viewer(), self.record.id
+        )
+
+    @strawberry.field(
+        description="Unread messages mentioning you, your roles or @everyone (up to 1000)."
+    )
+    async def mention_count(self, info: Info) -> int:
+        return await info.context.services.read_states.mention_count(
+            await info.context.viewer(), self.record.id
+        )
+
     @strawberry.field(description="Usable invites to this channel (MANAGE_CHANNELS).")
     async def invites(self, info: Info) -> list[Invite]:
         viewer = await info.context.viewer()

@@ -3,11 +3,11 @@ cached row never outlives the operation that read it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from strawberry.dataloader import DataLoader
 
-from gochat.domain.records import User
+from gochat.domain.records import ReactionCount, User, Viewer
 from gochat.domain.services import Services
 from gochat.ids import Snowflake
 
@@ -21,6 +21,25 @@ class UserByIdLoader(DataLoader[Snowflake, User | None]):
         super().__init__(load_fn=load)
 
 
+class ReactionsByMessageLoader(DataLoader[tuple[Snowflake, Snowflake], list[ReactionCount]]):
+    """Reaction counts keyed by (channel id, message id), one query per channel. Only for
+    messages the caller already reached through an authorized path."""
+
+    def __init__(self, services: Services, viewer: Callable[[], Awaitable[Viewer]]) -> None:
+        async def load(keys: Sequence[tuple[Snowflake, Snowflake]]) -> list[list[ReactionCount]]:
+            me = await viewer()
+            by_channel: dict[Snowflake, list[Snowflake]] = {}
+            for channel_id, message_id in keys:
+                by_channel.setdefault(channel_id, []).append(message_id)
+            found: dict[Snowflake, list[ReactionCount]] = {}
+            for channel_id, message_ids in by_channel.items():
+                found.update(await services.reactions.counts(me, channel_id, message_ids))
+            return [found.get(message_id, []) for _, message_id in keys]
+
+        super().__init__(load_fn=load)
+
+
 class Loaders:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, viewer: Callable[[], Awaitable[Viewer]]) -> None:
         self.user_by_id = UserByIdLoader(services)
+        self.reactions_by_message = ReactionsByMessageLoader(services, viewer)

@@ -8,9 +8,10 @@ from datetime import datetime
 import strawberry
 
 from gochat.domain import records
+from gochat.domain.reactions import EmojiRef
 from gochat.ids import Snowflake, created_at
 from gochat.schema.accounts import User
-from gochat.schema.common import PageInfo, to_id
+from gochat.schema.common import PageInfo, decode_cursor, encode_cursor, page_size, snowflake, to_id
 from gochat.schema.context import Info
 
 
@@ -27,6 +28,52 @@ class MessageMentions:
     user_ids: list[strawberry.ID]
     role_ids: list[strawberry.ID]
     everyone: bool = strawberry.field(description="@everyone or @here (needs MENTION_ROLES).")
+
+
+@strawberry.type(description="An emoji: unicode, or a custom emoji of the guild.")
+class ReactionEmoji:
+    unicode: str | None
+    custom_emoji_id: strawberry.ID | None
+
+    @classmethod
+    def from_key(cls, key: str) -> ReactionEmoji:
+        kind, _, value = key.partition(":")
+        if kind == "u":
+            return cls(unicode=value, custom_emoji_id=None)
+        return cls(unicode=None, custom_emoji_id=strawberry.ID(value))
+
+
+@strawberry.input(description="Exactly one of unicode or customEmojiId.")
+class EmojiInput:
+    unicode: str | None = strawberry.field(default=None, description="A unicode emoji.")
+    custom_emoji_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A custom emoji of the message's guild."
+    )
+
+
+@strawberry.type(description="One emoji's reactions on a message.")
+class ReactionGroup:
+    emoji: ReactionEmoji
+    count: int
+    me: bool = strawberry.field(description="True when you reacted with it.")
+
+
+@strawberry.type
+class UserEdge:
+    node: User
+    cursor: str
+
+
+@strawberry.type(description="Users, ordered by id.")
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A read marker: everything up to lastReadMessageId is read.")
+class ReadState:
+    channel_id: strawberry.ID
+    last_read_message_id: strawberry.ID
 
 
 @strawberry.type(description="A message in a channel.")
@@ -86,6 +133,43 @@ class Message:
     @strawberry.field(description="From the snowflake id.")
     def created_at(self) -> datetime:
         return created_at(self.record.id)
+
+    @strawberry.field(description="Reactions grouped by emoji, in order of first use.")
+    async def reactions(self, info: Info) -> list[ReactionGroup]:
+        key = (Snowflake(self.record.channel_id), Snowflake(self.record.id))
+        counts = await info.context.loaders.reactions_by_message.load(key)
+        return [
+            ReactionGroup(emoji=ReactionEmoji.from_key(c.emoji), count=c.count, me=c.me)
+            for c in counts
+        ]
+
+    @strawberry.field(description="Who reacted with one emoji, by user id (pages of up to 100).")
+    async def reactors(
+        self, info: Info, emoji: EmojiInput, first: int | None = None, after: str | None = None
+    ) -> UserConnection:
+        size = page_size(first)
+        ids = await info.context.services.reactions.reactors(
+            await info.context.viewer(),
+            Snowflake(self.record.id),
+            to_emoji_ref(emoji),
+            after=decode_cursor("user", after),
+            limit=size + 1,
+        )
+        users = await info.context.services.accounts.get_users(ids[:size])
+        edges = [
+            UserEdge(node=User.from_record(users[i]), cursor=encode_cursor("user", i))
+            for i in ids[:size]
+            if i in users
+        ]
+        return UserConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(ids) > size,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
 
 
 @strawberry.type
@@ -153,3 +237,56 @@ class BulkDeleteMessagesInput:
 @strawberry.type
 class BulkDeleteMessagesPayload:
     deleted_message_ids: list[strawberry.ID]
+
+
+def to_emoji_ref(emoji: EmojiInput) -> EmojiRef:
+    return EmojiRef(
+        unicode=emoji.unicode,
+        custom_id=None
+        if emoji.custom_emoji_id is None
+        else snowflake(emoji.custom_emoji_id, field="emoji"),
+    )
+
+
+@strawberry.input(description="React to a message (ADD_REACTIONS).")
+class AddReactionInput:
+    message_id: strawberry.ID
+    emoji: EmojiInput
+
+
+@strawberry.type
+class AddReactionPayload:
+    message: Message
+
+
+@strawberry.input(description="Remove your reaction, or another user's with MANAGE_MESSAGES.")
+class RemoveReactionInput:
+    message_id: strawberry.ID
+    emoji: EmojiInput
+    user_id: strawberry.ID | None = strawberry.field(default=None, description="Default: you.")
+
+
+@strawberry.type
+class RemoveReactionPayload:
+    message: Message
+
+
+@strawberry.input(description="Pin or unpin a message (MANAGE_MESSAGES); at most 50 per channel.")
+class PinMessageInput:
+    message_id: strawberry.ID
+
+
+@strawberry.type
+class PinMessagePayload:
+    message: Message
+
+
+@strawberry.input(description="Mark a channel read up to a message; the marker never moves back.")
+class AckMessageInput:
+    channel_id: strawberry.ID
+    message_id: strawberry.ID
+
+
+@strawberry.type
+class AckMessagePayload:
+    read_state: ReadState

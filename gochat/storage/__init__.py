@@ -26,8 +26,11 @@ from gochat.domain.records import (
     Guild,
     Invite,
     Member,
+    MentionRef,
     Mentions,
     Message,
+    ReactionCount,
+    ReadState,
     RefreshOutcome,
     Role,
     Session,
@@ -462,7 +465,97 @@ class MessageStore(Protocol):
         *,
         events: EventsOf[list[Message]],
     ) -> list[Message]:
-        """Delete the messages that exist among `message_ids`; the deleted ones."""
+        """Delete the messages that exist among `message_ids` (with their reactions and
+        mentions); the deleted ones."""
+
+    async def set_pinned(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        *,
+        pinned: bool,
+        events: EventsOf[Message],
+    ) -> Message | None:
+        """Pin or unpin; None when the message does not exist. Events only on a change."""
+
+    async def pins(self, channel_id: Snowflake) -> list[Message]:
+        """Pinned messages, newest first."""
+
+    async def add_reaction(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: str,
+        user_id: Snowflake,
+        *,
+        now: datetime,
+        events: EventsOf[bool],
+    ) -> bool:
+        """True when added, False when the user had already reacted with it."""
+
+    async def remove_reaction(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: str,
+        user_id: Snowflake,
+        *,
+        events: EventsOf[bool],
+    ) -> bool: ...
+
+    async def reaction_counts(
+        self, channel_id: Snowflake, message_ids: Sequence[Snowflake], viewer_id: Snowflake
+    ) -> dict[Snowflake, list[ReactionCount]]:
+        """Per message, each emoji's count and whether the viewer is among them, in order of
+        first reaction."""
+
+    async def reactors(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: str,
+        *,
+        after_user_id: Snowflake | None,
+        limit: int,
+    ) -> list[Snowflake]:
+        """User ids who reacted with `emoji`, by user id."""
+
+    async def ack(
+        self,
+        user_id: Snowflake,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        *,
+        events: EventsOf[ReadState],
+    ) -> ReadState:
+        """Move the read marker forward to `message_id`; never backward. Returns the marker.
+        Events only when it moved."""
+
+    async def read_states(
+        self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None
+    ) -> list[ReadState]: ...
+
+    async def count_after(
+        self, channel_id: Snowflake, after_id: Snowflake | None, *, cap: int
+    ) -> int:
+        """Messages newer than `after_id` (all when None), counting at most `cap`."""
+
+    async def count_mentions_after(
+        self,
+        user_id: Snowflake,
+        channel_id: Snowflake,
+        after_id: Snowflake | None,
+        *,
+        role_ids: Sequence[Snowflake],
+        cap: int,
+    ) -> int:
+        """Messages newer than `after_id` mentioning the user directly or through one of
+        `role_ids` (include the guild id for @everyone), not authored by the user."""
+
+    async def mentions_of(
+        self, user_id: Snowflake, *, before_message_id: Snowflake | None, limit: int
+    ) -> list[MentionRef]:
+        """Direct mentions of the user, newest first."""
 
 
 class RelationalStore(Protocol):

@@ -260,3 +260,42 @@ message_nonces = Table(
     Column("message_id", BigInteger, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
+    Column("emoji", String(64), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Direct user mentions, per mentioned user: me.mentions and unread mention counts.
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
+    Column("guild_id", BigInteger, nullable=True),
+    Column("author_id", BigInteger, nullable=False),
+)
+
+# Role and @everyone mentions, per channel (role_id = guild id for @everyone).
+channel_mentions = Table(
+    "channel_mentions",
+    metadata,
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
+    Column("role_id", BigInteger, primary_key=True),
+    Column("author_id", BigInteger, nullable=False),
+)
+
+read_states = Table(
+    "read_states",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("last_read_id", BigInteger, nullable=False),
+)
