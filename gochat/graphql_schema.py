@@ -9,11 +9,14 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -55,11 +58,18 @@ def build_schema(
     max_aliases: int = 30,
     introspection: bool = True,
 ) -> GoChatSchema:
+    # The limit rules are built once per schema: validation results are then cacheable per
+    # document (a fresh rule class per request would defeat ValidationCache's key).
+    rules = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorTranslation,
-        partial(QueryDepthLimiter, max_depth=max_depth),
         partial(MaxTokensLimiter, max_token_count=max_tokens),
-        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+        partial(AddValidationRules, rules),
+        partial(ParserCache, maxsize=1024),
+        partial(ValidationCache, maxsize=1024),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
