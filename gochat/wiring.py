@@ -71,6 +71,7 @@ async def build_services(
 ) -> AsyncIterator[Services]:
     store = build_store(settings)
     bus = MemoryEventBus()
+    publisher: EventPublisher | None = None
     try:
         if settings.migrate_on_start if migrate is None else migrate:
             await sql_migrate.upgrade(store.engines.write)
@@ -127,5 +128,7 @@ async def build_services(
             read_states=ReadStateService(kit, messages_store, messages),
         )
     finally:
+        if publisher is not None:
+            await publisher.close()
         await bus.close()
         await store.close()

@@ -1,9 +1,12 @@
 """Publishing after commit: the outbox rows are written with the state change; this sends them
-at once for low latency and forgets them once the bus took them. A failed send leaves the rows
-for the relay, so a crash or a bus outage delays events and never loses them."""
+at once for low latency, then forgets the rows that reached the bus in batches (one delete per
+batch instead of one write transaction per event). A failed send leaves the rows for the relay,
+so a crash or a bus outage delays events and never loses them; consumers drop the duplicates a
+crash before the batched delete can cause, by event id."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import structlog
@@ -13,17 +16,49 @@ from gochat.storage import OutboxStore
 
 log = structlog.get_logger("gochat.events")
 
+CONFIRM_BATCH = 500
+
 
 class EventPublisher:
-    def __init__(self, bus: EventBus, outbox: OutboxStore) -> None:
+    def __init__(
+        self, bus: EventBus, outbox: OutboxStore, *, confirm_delay_seconds: float = 0.2
+    ) -> None:
         self._bus = bus
         self._outbox = outbox
+        self._delay = confirm_delay_seconds
+        self._published: list[Envelope] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         if not envelopes:
             return
         try:
             await self._bus.publish(envelopes)
-            await self._outbox.mark_published(envelopes)
-        except Exception:
+        except Exception:  # the relay retries whatever failed here
             log.warning("events.publish_deferred", count=len(envelopes), exc_info=True)
+            return
+        self._published.extend(envelopes)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._delay)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Forget the outbox rows of everything published so far."""
+        while self._published:
+            batch, self._published = (
+                self._published[:CONFIRM_BATCH],
+                self._published[CONFIRM_BATCH:],
+            )
+            try:
+                await self._outbox.mark_published(batch)
+            except Exception:  # rows stay; the relay republishes them
+                log.warning("events.confirm_deferred", count=len(batch), exc_info=True)
+                return
+
+    async def close(self) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.flush()
