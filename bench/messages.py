@@ -34,12 +34,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gochat.config import async_database_url  # noqa: E402
-from gochat.domain.records import Mentions, Message, MessageType  # noqa: E402
-from gochat.ids import SnowflakeGenerator, created_at  # noqa: E402
-from gochat.storage.sql.engine import create_engines  # noqa: E402
-from gochat.storage.sql.tables import messages as messages_table  # noqa: E402
-from tests.support.engines import postgres_server  # noqa: E402
+from gochat.config import async_database_url
+from gochat.ids import SnowflakeGenerator
+from gochat.storage.sql.engine import create_engines
+from gochat.storage.sql.tables import messages as messages_table
+from tests.support.engines import postgres_server
 
 SEND = "mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) { message { id } } }"
 PAGE = "query($c: ID!, $b: String) { channel(id: $c) { messages(last: 50, before: $b) { edges { node { id } } } } }"
@@ -81,9 +80,17 @@ def serve(database_url: str, data_dir: Path) -> Iterator[str]:
         proc.wait(30)
 
 
-async def _gql(http: httpx.AsyncClient, url: str, query: str, variables: dict[str, object], token: str | None = None) -> dict:  # type: ignore[type-arg]
+async def _gql(
+    http: httpx.AsyncClient,
+    url: str,
+    query: str,
+    variables: dict[str, object],
+    token: str | None = None,
+) -> dict:  # type: ignore[type-arg]
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    r = await http.post(f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers)
+    r = await http.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
     body = r.json()
     if body.get("errors"):
         raise RuntimeError(body["errors"])
@@ -93,17 +100,42 @@ async def _gql(http: httpx.AsyncClient, url: str, query: str, variables: dict[st
 async def setup_user_and_channel(url: str) -> tuple[str, str, str]:
     async with httpx.AsyncClient(timeout=30) as http:
         handle = f"bench{random.randrange(10**9)}"
-        await _gql(http, url, "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
-                   {"i": {"email": f"{handle}@example.com", "handle": handle, "displayName": "Bench", "password": "benchmark-password"}})
-        login = await _gql(http, url, "mutation($i: LoginInput!) { login(input: $i) { session { accessToken } } }",
-                           {"i": {"email": f"{handle}@example.com", "password": "benchmark-password"}})
+        await _gql(
+            http,
+            url,
+            "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
+            {
+                "i": {
+                    "email": f"{handle}@example.com",
+                    "handle": handle,
+                    "displayName": "Bench",
+                    "password": "benchmark-password",
+                }
+            },
+        )
+        login = await _gql(
+            http,
+            url,
+            "mutation($i: LoginInput!) { login(input: $i) { session { accessToken } } }",
+            {"i": {"email": f"{handle}@example.com", "password": "benchmark-password"}},
+        )
         token = login["login"]["session"]["accessToken"]
-        guild = await _gql(http, url, 'mutation { createGuild(input: {name: "Bench"}) { guild { id channels { id type } } } }', {}, token)
-        channel = next(c["id"] for c in guild["createGuild"]["guild"]["channels"] if c["type"] == "TEXT")
+        guild = await _gql(
+            http,
+            url,
+            'mutation { createGuild(input: {name: "Bench"}) { guild { id channels { id type } } } }',
+            {},
+            token,
+        )
+        channel = next(
+            c["id"] for c in guild["createGuild"]["guild"]["channels"] if c["type"] == "TEXT"
+        )
         return token, guild["createGuild"]["guild"]["id"], channel
 
 
-async def measure_send(url: str, token: str, channel: str, *, seconds: float, concurrency: int) -> float:
+async def measure_send(
+    url: str, token: str, channel: str, *, seconds: float, concurrency: int
+) -> float:
     sent = 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -120,7 +152,9 @@ async def measure_send(url: str, token: str, channel: str, *, seconds: float, co
         return sent / (time.perf_counter() - start)
 
 
-async def fill_history(database_url: str, guild_id: int, channel_id: int, author_id: int, depth: int) -> list[int]:
+async def fill_history(
+    database_url: str, guild_id: int, channel_id: int, author_id: int, depth: int
+) -> list[int]:
     engines = create_engines(async_database_url(database_url))
     ids = SnowflakeGenerator(1023)
     made: list[int] = []
@@ -130,12 +164,22 @@ async def fill_history(database_url: str, guild_id: int, channel_id: int, author
             for _ in range(min(5000, depth - start)):
                 mid = ids.next_id()
                 made.append(mid)
-                rows.append({
-                    "channel_id": channel_id, "id": mid, "guild_id": guild_id, "author_id": author_id,
-                    "type": 0, "content": "history filler", "reference_id": None,
-                    "mention_user_ids": "[]", "mention_role_ids": "[]", "mention_everyone": False,
-                    "pinned": False, "edited_at": None,
-                })
+                rows.append(
+                    {
+                        "channel_id": channel_id,
+                        "id": mid,
+                        "guild_id": guild_id,
+                        "author_id": author_id,
+                        "type": 0,
+                        "content": "history filler",
+                        "reference_id": None,
+                        "mention_user_ids": "[]",
+                        "mention_role_ids": "[]",
+                        "mention_everyone": False,
+                        "pinned": False,
+                        "edited_at": None,
+                    }
+                )
             async with engines.write.begin() as conn:
                 await conn.execute(messages_table.insert(), rows)
     finally:
@@ -143,8 +187,10 @@ async def fill_history(database_url: str, guild_id: int, channel_id: int, author
     return made
 
 
-async def measure_history(url: str, token: str, channel: str, ids: list[int], *, requests: int) -> list[float]:
-    from gochat.schema.common import encode_cursor  # noqa: PLC0415
+async def measure_history(
+    url: str, token: str, channel: str, ids: list[int], *, requests: int
+) -> list[float]:
+    from gochat.schema.common import encode_cursor
 
     latencies = []
     async with httpx.AsyncClient(timeout=30) as http:
@@ -175,16 +221,38 @@ def run(backend: str, args: argparse.Namespace) -> None:
             for n in range(args.runs):
                 with serve(database_url, work / f"data{n}") as url:
                     token, guild, channel = asyncio.run(setup_user_and_channel(url))
-                    rates.append(asyncio.run(measure_send(url, token, channel, seconds=args.seconds, concurrency=args.concurrency)))
+                    rates.append(
+                        asyncio.run(
+                            measure_send(
+                                url,
+                                token,
+                                channel,
+                                seconds=args.seconds,
+                                concurrency=args.concurrency,
+                            )
+                        )
+                    )
                     if n == 0:
                         me = asyncio.run(user_id_of(url, token))
-                        filled = asyncio.run(fill_history(database_url, int(guild), int(channel), me, args.depth))
+                        filled = asyncio.run(
+                            fill_history(database_url, int(guild), int(channel), me, args.depth)
+                        )
                         history_channel = channel
                         history_token = token
-                    latencies += asyncio.run(measure_history(url, history_token, history_channel, filled, requests=args.requests))
-            print(f"backend={backend} machine={platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
-            print(f"  sendMessage/s per run: {', '.join(f'{r:.0f}' for r in rates)}  median={statistics.median(rates):.0f}")
-            print(f"  history page (50 at depth {args.depth}): p50={pct(latencies, 0.5):.2f} ms p99={pct(latencies, 0.99):.2f} ms over {len(latencies)} requests")
+                    latencies += asyncio.run(
+                        measure_history(
+                            url, history_token, history_channel, filled, requests=args.requests
+                        )
+                    )
+            print(
+                f"backend={backend} machine={platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}"
+            )
+            print(
+                f"  sendMessage/s per run: {', '.join(f'{r:.0f}' for r in rates)}  median={statistics.median(rates):.0f}"
+            )
+            print(
+                f"  history page (50 at depth {args.depth}): p50={pct(latencies, 0.5):.2f} ms p99={pct(latencies, 0.99):.2f} ms over {len(latencies)} requests"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -195,6 +263,7 @@ def _database(backend: str, work: Path) -> Iterator[str]:
         yield f"sqlite:///{work / 'bench.db'}"
         return
     with postgres_server() as admin:
+
         async def create() -> None:
             conn = await asyncpg.connect(admin)
             await conn.execute("CREATE DATABASE bench")

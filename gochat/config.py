@@ -36,6 +36,37 @@ def _check_rate(value: str) -> str:
 Rate = Annotated[str, AfterValidator(_check_rate)]
 
 
+def _check_database_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(
+        (
+            "sqlite://",
+            "sqlite+aiosqlite://",
+            "postgresql://",
+            "postgres://",
+            "postgresql+asyncpg://",
+        )
+    ):
+        raise ValueError("expected a sqlite:// or postgresql:// URL")
+    return value
+
+
+def _check_mail_url(value: str) -> str:
+    if value.startswith("log:"):
+        return value
+    if not value.startswith("smtp://"):
+        raise ValueError("expected log:// or smtp://user:pass@host:port?tls=starttls|implicit|none")
+    tls = re.search(r"[?&]tls=([^&]*)", value)
+    if tls and tls.group(1) not in {"starttls", "implicit", "none"}:
+        raise ValueError("tls must be starttls, implicit or none")
+    return value
+
+
+def _check_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and len(value.get_secret_value()) < 32:
+        raise ValueError("a signing key needs at least 32 characters")
+    return value
+
+
 def parse_rate(value: str) -> tuple[int, int]:
     """`"10/60"` -> (10 requests, 60 seconds)."""
     match = _RATE.match(value)
@@ -53,14 +84,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("gochat-data"), description="Directory for embedded state.")
     host: str = Field("127.0.0.1", description="Interface `gochat serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port `gochat serve` listens on.")
-    database_url: str | None = Field(
+    database_url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",
     )
     migrate_on_start: bool = Field(default=True, description="Apply SQL migrations when serving.")
     worker_id: int = Field(0, ge=0, le=1023, description="Snowflake worker id, unique per process.")
 
-    jwt_secret: SecretStr | None = Field(
+    jwt_secret: Annotated[SecretStr | None, AfterValidator(_check_secret)] = Field(
         None, description="HS256 signing key; generated into data_dir (mode 0600) when unset."
     )
     jwt_issuer: str = Field("gochat", min_length=1)
@@ -70,7 +101,7 @@ class Settings(BaseSettings):
     email_confirmation_ttl_seconds: int = Field(48 * 3600, ge=60)
     password_reset_ttl_seconds: int = Field(3600, ge=60)
 
-    mail_url: str = Field(
+    mail_url: Annotated[str, AfterValidator(_check_mail_url)] = Field(
         "log://", description="log:// keeps mail in the log; smtp://user:pass@host:port?tls=..."
     )
     mail_from: str = Field("GoChat <no-reply@localhost>", min_length=3)
@@ -183,7 +214,7 @@ def load_settings(**overrides: Any) -> Settings:
         name = ".".join(str(part) for part in first["loc"]) or "configuration"
         label = f"{ENV_PREFIX}{name.upper()}" if first["loc"] else name
         shown = first.get("input")
-        detail = first["msg"]
+        detail = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             detail = "unknown setting"
         elif isinstance(shown, str | int | float | bool) and "secret" not in name:

@@ -80,28 +80,32 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "gochat.db"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
-        return
-    admin_url: str = request.getfixturevalue("postgres_template")
+async def postgres_database(postgres_template: str) -> AsyncIterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    conn = await asyncpg.connect(admin_url)
+    conn = await asyncpg.connect(postgres_template)
     try:
         await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
     finally:
         await conn.close()
-    yield _database_url(admin_url, name)
-    conn = await asyncpg.connect(admin_url)
+    yield _database_url(postgres_template, name)
+    conn = await asyncpg.connect(postgres_template)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await conn.close()
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database on the test's backend."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "gochat.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    return url
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:

@@ -1,0 +1,5 @@
+"""`python -m gochat` runs the CLI."""
+
+from gochat.cli import main
+
+main()

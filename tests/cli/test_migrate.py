@@ -1,0 +1,59 @@
+"""`gochat migrate up | down N | current` on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from gochat.storage.sql.migrate import head
+
+
+def gochat(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOCHAT_")}
+    env["GOCHAT_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "gochat", "migrate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+async def empty_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    admin: str = request.getfixturevalue("postgres_admin_url")
+    name = f"m_{os.urandom(6).hex()}"
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return admin.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_migrate_up_down_and_current(empty_database: str, tmp_path: Path) -> None:
+    current = gochat("current", database_url=empty_database, cwd=tmp_path)
+    assert current.returncode == 0 and f"current: none; head: {head()}" in current.stdout
+    up = gochat("up", database_url=empty_database, cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    assert f"at revision {head()}" in up.stdout
+    down = gochat("down", "1", database_url=empty_database, cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert f"at revision {head()}" not in down.stdout
+    again = gochat("up", database_url=empty_database, cwd=tmp_path)
+    assert f"at revision {head()}" in again.stdout
+
+
+def test_down_without_steps_is_a_usage_error(tmp_path: Path) -> None:
+    result = gochat("down", database_url=f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "down needs a number of steps" in result.stderr

@@ -1,0 +1,104 @@
+"""The real `gochat serve` process, over TCP, as a new user would run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.engines import free_port
+
+REGISTER = """mutation($i: RegisterInput!) { register(input: $i) { user { id handle } } }"""
+LOGIN = """mutation($i: LoginInput!) { login(input: $i) { session { accessToken } } }"""
+
+
+@contextmanager
+def serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    port = free_port()
+    log_path = cwd / "serve.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gochat", "serve", "--port", str(port), *args],
+        cwd=cwd,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("GOCHAT_")}, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {log_path.read_text()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            # uvicorn re-raises the signal after a graceful shutdown, so the status is -SIGTERM.
+            assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+            output = log_path.read_text()
+            assert "Application shutdown complete" in output and "Traceback" not in output, output
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+
+
+def _register_login_me(url: str) -> None:
+    with httpx.Client(timeout=30) as http:
+        account = {
+            "email": "new@example.com",
+            "handle": "newbie",
+            "displayName": "New",
+            "password": "a good password",
+        }
+        r = http.post(
+            f"{url}/graphql", json={"query": REGISTER, "variables": {"i": account}}
+        ).json()
+        assert r["data"]["register"]["user"]["handle"] == "newbie", r
+        r = http.post(
+            f"{url}/graphql",
+            json={
+                "query": LOGIN,
+                "variables": {"i": {"email": "new@example.com", "password": "a good password"}},
+            },
+        ).json()
+        token = r["data"]["login"]["session"]["accessToken"]
+        me = http.post(
+            f"{url}/graphql",
+            json={"query": "{ me { handle email } }"},
+            headers={"authorization": f"Bearer {token}"},
+        ).json()
+        assert me == {"data": {"me": {"handle": "newbie", "email": "new@example.com"}}}
+        assert http.get(f"{url}/ready").json() == {"status": "ready"}
+        page = http.get(f"{url}/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_serve_with_no_configuration_creates_data_dir_and_serves(tmp_path: Path) -> None:
+    with serve(tmp_path) as url:
+        _register_login_me(url)
+    data = tmp_path / "gochat-data"
+    assert (data / "gochat.db").is_file()
+    assert stat.S_IMODE((data / "jwt-secret").stat().st_mode) == 0o600
+
+
+def test_serve_on_postgresql(tmp_path: Path, postgres_database: str) -> None:
+    with serve(
+        tmp_path, "--data-dir", str(tmp_path / "d"), env={"GOCHAT_DATABASE_URL": postgres_database}
+    ) as url:
+        _register_login_me(url)
