@@ -21,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from gochat.config import Settings
@@ -29,7 +31,7 @@ from gochat.domain.services import Services
 from gochat.errors import GoChatError, Unauthenticated
 from gochat.graphql_schema import build_schema
 from gochat.schema.context import Context
-from gochat.schema.errors import http_error_body
+from gochat.schema.errors import http_error_body, translate
 from gochat.wiring import build_services
 
 log = structlog.get_logger("gochat.app")
@@ -64,6 +66,16 @@ class GoChatGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             response = JSONResponse(http_error_body(exc.reason), status_code=exc.status_code)
         await response(scope, receive, send)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # Failures before the operation starts (a parse error, the token limit) skip schema
+        # extensions; they get their code here, through the same translation.
+        if result.errors:
+            request_id = request.scope.get("state", {}).get("request_id")
+            result.errors = [translate(e, request_id=request_id) for e in result.errors]
+        return await super().process_result(request, result)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         services: Services = request.app.state.services

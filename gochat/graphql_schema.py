@@ -23,7 +23,7 @@ from strawberry.types import ExecutionContext
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
 from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
-from gochat.schema.errors import ErrorTranslation
+from gochat.schema.errors import ErrorTranslation, translate
 from gochat.subscriptions.events import EventsSubscription
 
 
@@ -46,9 +46,13 @@ class GoChatSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # ErrorTranslation logs unexpected errors once, with the request id; expected ones
+        # Every transport passes its errors through here (subscriptions included): translate
+        # them in place. Unexpected ones are logged once, with the request id; expected ones
         # (bad input, permissions) are not errors of the server and are not logged.
-        return
+        context = getattr(execution_context, "context", None)
+        request_id = getattr(context, "request_id", None)
+        for error in errors:
+            translate(error, request_id=request_id)
 
 
 def build_schema(

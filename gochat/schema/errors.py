@@ -24,33 +24,42 @@ INTERNAL_MESSAGE = "internal error; quote the requestId when reporting it"
 
 
 def translate(error: GraphQLError, *, request_id: str | None) -> GraphQLError:
+    """Give the error its client-facing message and code, in place (some transports format
+    the very objects they hold). Translating twice changes nothing and logs once."""
     original = error.original_error
     while isinstance(original, GraphQLError) and original.original_error is not None:
         original = original.original_error
     if isinstance(original, GoChatError):
-        return _replace(error, original.message, original.extensions())
-    if original is None or isinstance(original, GraphQLError):
+        extensions = original.extensions()
+        if original.code == "INTERNAL":
+            # A dependency failed (database, bus): worth an operator's look, and the client
+            # needs the request id to report it.
+            log.warning(
+                "graphql.dependency_failed",
+                request_id=request_id,
+                error=original.message,
+                cause=repr(original.__cause__),
+            )
+            extensions["requestId"] = request_id
+        _set(error, original.message, extensions)
+    elif original is None or isinstance(original, GraphQLError):
         code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
-        return _replace(error, error.message, {**(error.extensions or {}), "code": code})
-    log.error(
-        "graphql.unexpected_error",
-        request_id=request_id,
-        path=error.path,
-        exc_info=(type(original), original, original.__traceback__),
-    )
-    return _replace(error, INTERNAL_MESSAGE, {"code": "INTERNAL", "requestId": request_id})
+        _set(error, error.message, {**(error.extensions or {}), "code": code})
+    else:
+        log.error(
+            "graphql.unexpected_error",
+            request_id=request_id,
+            path=error.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        _set(error, INTERNAL_MESSAGE, {"code": "INTERNAL", "requestId": request_id})
+    return error
 
 
-def _replace(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=None,
-        extensions=extensions,
-    )
+def _set(error: GraphQLError, message: str, extensions: dict[str, Any]) -> None:
+    error.message = message
+    error.extensions = extensions
+    error.original_error = None
 
 
 def http_error_body(message: str, code: str = "BAD_USER_INPUT") -> dict[str, Any]:

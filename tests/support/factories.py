@@ -26,7 +26,7 @@ mutation($input: LoginInput!) {
 
 
 @dataclass
-class TestUser:
+class SignedUpUser:
     id: str
     handle: str
     email: str
@@ -72,11 +72,11 @@ async def login(client: GraphQLClient, email: str, password: str = PASSWORD) -> 
     return session
 
 
-async def signed_up(client: GraphQLClient, *, handle: str | None = None) -> TestUser:
+async def signed_up(client: GraphQLClient, *, handle: str | None = None) -> SignedUpUser:
     """A registered, signed-in user."""
     user = await register(client, handle=handle)
     session = await login(client, user["email"])
-    return TestUser(
+    return SignedUpUser(
         id=user["id"],
         handle=user["handle"],
         email=user["email"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.client import GraphQLClient
-from tests.support.factories import TestUser
+from tests.support.factories import SignedUpUser
 
 CREATE_GUILD = """
 mutation($name: String!) {
@@ -15,14 +15,14 @@ mutation($name: String!) {
 }"""
 
 
-async def create_guild(owner: TestUser, name: str = "Test Guild") -> dict[str, Any]:
+async def create_guild(owner: SignedUpUser, name: str = "Test Guild") -> dict[str, Any]:
     guild: dict[str, Any] = (await owner.client.execute(CREATE_GUILD, {"name": name})).ok()[
         "createGuild"
     ]["guild"]
     return guild
 
 
-async def invite_and_join(owner: TestUser, joiner: TestUser, channel_id: str) -> str:
+async def invite_and_join(owner: SignedUpUser, joiner: SignedUpUser, channel_id: str) -> str:
     invite = (
         await owner.client.execute(
             "mutation($c: ID!) { createInvite(input: {channelId: $c}) { invite { code } } }",
