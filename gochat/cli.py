@@ -15,6 +15,7 @@ import uvicorn
 
 from gochat.app import create_app
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
+from gochat.domain import permissions
 from gochat.graphql_schema import schema_sdl
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
@@ -122,3 +123,28 @@ def export_schema(output: Path | None) -> None:
         click.echo(sdl, nl=False)
     else:
         output.write_text(sdl, encoding="utf-8")
+
+
+@main.group()
+def tools() -> None:
+    """Operator tools."""
+
+
+@tools.command("permissions")
+@click.argument("mask")
+def decode_permissions(mask: str) -> None:
+    """Decode a permission MASK (decimal or 0x hex) into permission names."""
+    try:
+        value = int(mask, 0)
+    except ValueError:
+        click.echo(f"gochat: not a number: {mask!r}", err=True)
+        sys.exit(2)
+    if value < 0:
+        click.echo("gochat: a mask cannot be negative", err=True)
+        sys.exit(2)
+    for name in permissions.names(value):
+        click.echo(name)
+    unknown = permissions.unknown_bits(value)
+    if unknown:
+        click.echo(f"gochat: unknown bits {unknown:#x}", err=True)
+        sys.exit(2)

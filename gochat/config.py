@@ -94,28 +94,42 @@ class Settings(BaseSettings):
     jwt_secret: Annotated[SecretStr | None, AfterValidator(_check_secret)] = Field(
         None, description="HS256 signing key; generated into data_dir (mode 0600) when unset."
     )
-    jwt_issuer: str = Field("gochat", min_length=1)
-    jwt_audience: str = Field("gochat-api", min_length=1)
-    access_token_ttl_seconds: int = Field(900, ge=30, le=86_400)
-    refresh_token_ttl_seconds: int = Field(30 * 86_400, ge=300, le=365 * 86_400)
-    email_confirmation_ttl_seconds: int = Field(48 * 3600, ge=60)
-    password_reset_ttl_seconds: int = Field(3600, ge=60)
+    jwt_issuer: str = Field("gochat", min_length=1, description="`iss` of access tokens, checked.")
+    jwt_audience: str = Field(
+        "gochat-api", min_length=1, description="`aud` of access tokens, checked."
+    )
+    access_token_ttl_seconds: int = Field(900, ge=30, le=86_400, description="Access JWT lifetime.")
+    refresh_token_ttl_seconds: int = Field(
+        30 * 86_400, ge=300, le=365 * 86_400, description="Refresh token lifetime."
+    )
+    email_confirmation_ttl_seconds: int = Field(
+        48 * 3600, ge=60, description="Confirmation link life."
+    )
+    password_reset_ttl_seconds: int = Field(3600, ge=60, description="Reset link lifetime.")
 
     mail_url: Annotated[str, AfterValidator(_check_mail_url)] = Field(
         "log://", description="log:// keeps mail in the log; smtp://user:pass@host:port?tls=..."
     )
-    mail_from: str = Field("GoChat <no-reply@localhost>", min_length=3)
+    mail_from: str = Field(
+        "GoChat <no-reply@localhost>", min_length=3, description="From header of mails."
+    )
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in mailed links.")
 
-    graphql_max_depth: int = Field(12, ge=2, le=100)
-    graphql_max_tokens: int = Field(5000, ge=50)
-    graphql_max_aliases: int = Field(30, ge=1)
+    graphql_max_depth: int = Field(12, ge=2, le=100, description="Deepest selection allowed.")
+    graphql_max_tokens: int = Field(5000, ge=50, description="Most tokens in one document.")
+    graphql_max_aliases: int = Field(30, ge=1, description="Most aliases in one document.")
     graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
     request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
-    ws_connection_init_timeout_seconds: float = Field(10.0, gt=0, le=300)
-    ws_max_subscriptions_per_connection: int = Field(100, ge=1, le=10_000)
-    cors_allowed_origins: list[str] = Field(default_factory=list)
+    ws_connection_init_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time a socket has to send connection_init."
+    )
+    ws_max_subscriptions_per_connection: int = Field(
+        100, ge=1, le=10_000, description="Operations one socket may run at once."
+    )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed for HTTP (CORS) and WebSocket."
+    )
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client IP from X-Forwarded-For (only behind a proxy)."
     )
@@ -135,8 +149,12 @@ class Settings(BaseSettings):
         50, ge=0, le=1000, description="Custom emoji a guild may hold."
     )
     settings_max_bytes: int = Field(65_536, ge=1024, description="Largest user settings document.")
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level."
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="console (key=value) or json lines."
+    )
 
     @classmethod
     def settings_customise_sources(
