@@ -59,6 +59,7 @@ class EventPublisher:
                 return
 
     async def close(self) -> None:
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
+        # Let a scheduled flush finish rather than cancel it in the middle of a transaction.
+        if self._flusher is not None:
+            await self._flusher
         await self.flush()
