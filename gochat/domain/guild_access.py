@@ -155,6 +155,9 @@ class GuildAccess:
         self, viewer: Viewer, channel_id: Snowflake
     ) -> tuple[GuildView, Channel]:
         """A guild channel the viewer can see, with their standing; NotFound otherwise."""
+        for cached in viewer.cache.values():
+            if isinstance(cached, GuildView) and channel_id in cached.data.channels:
+                return cached, cached.channel(channel_id)
         guild_id = await self._store.channel_guild(channel_id)
         if guild_id is None:
             raise NotFound("channel not found")
