@@ -5,7 +5,9 @@ import sys
 
 
 def tools(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gochat", "tools", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "gochat", "tools", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_permissions_decodes_a_decimal_mask() -> None:

@@ -48,7 +48,6 @@ async def text_channel(client: GraphQLClient, guild_id: str) -> str:
     return next(c["id"] for c in data["guild"]["channels"] if c["type"] == "TEXT")
 
 
-
 @dataclass
 class World:
     """A guild with an owner, a plain member, and an outsider who is in no guild."""
@@ -78,11 +77,19 @@ CREATE_ROLE = """mutation($g: ID!, $n: String!, $p: [Permission!]!) {
 ASSIGN = """mutation($g: ID!, $u: ID!, $r: ID!) { assignRole(input: {guildId: $g, userId: $u, roleId: $r}) { member { userId } } }"""
 
 
-async def grant(world: World, user: SignedUpUser, permissions: list[str], name: str = "granted") -> str:
+async def grant(
+    world: World, user: SignedUpUser, permissions: list[str], name: str = "granted"
+) -> str:
     """Give `user` a new role holding `permissions` (created by the owner); the role id."""
-    role = (await world.owner.client.execute(CREATE_ROLE, {"g": world.guild_id, "n": name, "p": permissions})).ok()
+    role = (
+        await world.owner.client.execute(
+            CREATE_ROLE, {"g": world.guild_id, "n": name, "p": permissions}
+        )
+    ).ok()
     role_id: str = role["createRole"]["role"]["id"]
-    (await world.owner.client.execute(ASSIGN, {"g": world.guild_id, "u": user.id, "r": role_id})).ok()
+    (
+        await world.owner.client.execute(ASSIGN, {"g": world.guild_id, "u": user.id, "r": role_id})
+    ).ok()
     return role_id
 
 
