@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.client import GraphQLClient
+from tests.support.factories import signed_up
 from tests.support.guilds import World, grant, guild_state, make_world
 
 
@@ -20,7 +21,45 @@ class Case:
     name: str
     document: str
     variables: Callable[[World], dict[str, Any]]
-    permission: str | None  # None: only the owner may
+    permission: str | None  # None: only the owner may (or no member below the owner)
+
+
+async def enrich(world: World) -> None:
+    """Things for the mutations to act on: a role, an overwrite, an emoji, a ban, an invite."""
+    owner = world.owner.client
+    role = (
+        await owner.execute(
+            'mutation($g: ID!) { createRole(input: {guildId: $g, name: "extra"}) { role { id } } }',
+            {"g": world.guild_id},
+        )
+    ).ok()
+    world.extra["role"] = role["createRole"]["role"]["id"]
+    (
+        await owner.execute(
+            "mutation($c: ID!, $r: ID!) { setChannelPermissionOverwrite(input: {channelId: $c, targetType: ROLE, targetId: $r, deny: [ADD_REACTIONS]}) { overwrite { targetId } } }",
+            {"c": world.text_id, "r": world.extra["role"]},
+        )
+    ).ok()
+    emoji = (
+        await owner.execute(
+            'mutation($g: ID!) { createEmoji(input: {guildId: $g, name: "blob"}) { emoji { id } } }',
+            {"g": world.guild_id},
+        )
+    ).ok()
+    world.extra["emoji"] = emoji["createEmoji"]["emoji"]["id"]
+    (
+        await owner.execute(
+            "mutation($g: ID!, $u: ID!) { banMember(input: {guildId: $g, userId: $u}) { ban { userId } } }",
+            {"g": world.guild_id, "u": world.extra["banned"]},
+        )
+    ).ok()
+    invite = (
+        await owner.execute(
+            "mutation($c: ID!) { createInvite(input: {channelId: $c}) { invite { code } } }",
+            {"c": world.text_id},
+        )
+    ).ok()
+    world.extra["invite"] = invite["createInvite"]["invite"]["code"]
 
 
 CASES = [
@@ -119,19 +158,97 @@ CASES = [
         None,
     ),
     Case(
+        "deleteRole",
+        "mutation($g: ID!, $r: ID!) { deleteRole(input: {guildId: $g, roleId: $r}) { roleId } }",
+        lambda w: {"g": w.guild_id, "r": w.extra["role"]},
+        "MANAGE_ROLES",
+    ),
+    Case(
+        "reorderRoles",
+        "mutation($g: ID!, $r: ID!) { reorderRoles(input: {guildId: $g, roles: [{roleId: $r, position: 1}]}) { roles { id } } }",
+        lambda w: {"g": w.guild_id, "r": w.extra["role"]},
+        "MANAGE_ROLES",
+    ),
+    Case(
+        "assignRole",
+        "mutation($g: ID!, $u: ID!, $r: ID!) { assignRole(input: {guildId: $g, userId: $u, roleId: $r}) { member { userId } } }",
+        lambda w: {"g": w.guild_id, "u": w.owner.id, "r": w.extra["role"]},
+        "MANAGE_ROLES",
+    ),
+    Case(
+        "removeRole",
+        "mutation($g: ID!, $u: ID!, $r: ID!) { removeRole(input: {guildId: $g, userId: $u, roleId: $r}) { member { userId } } }",
+        lambda w: {"g": w.guild_id, "u": w.owner.id, "r": w.extra["role"]},
+        "MANAGE_ROLES",
+    ),
+    Case(
+        "deleteChannelPermissionOverwrite",
+        "mutation($c: ID!, $r: ID!) { deleteChannelPermissionOverwrite(input: {channelId: $c, targetType: ROLE, targetId: $r}) { channelId } }",
+        lambda w: {"c": w.text_id, "r": w.extra["role"]},
+        "MANAGE_ROLES",
+    ),
+    Case(
+        "unbanMember",
+        "mutation($g: ID!, $u: ID!) { unbanMember(input: {guildId: $g, userId: $u}) { userId } }",
+        lambda w: {"g": w.guild_id, "u": w.extra["banned"]},
+        "BAN_MEMBERS",
+    ),
+    Case(
+        "renameEmoji",
+        'mutation($g: ID!, $e: ID!) { renameEmoji(input: {guildId: $g, emojiId: $e, name: "blobby"}) { emoji { id } } }',
+        lambda w: {"g": w.guild_id, "e": w.extra["emoji"]},
+        "MANAGE_EXPRESSIONS",
+    ),
+    Case(
+        "deleteEmoji",
+        "mutation($g: ID!, $e: ID!) { deleteEmoji(input: {guildId: $g, emojiId: $e}) { emojiId } }",
+        lambda w: {"g": w.guild_id, "e": w.extra["emoji"]},
+        "MANAGE_EXPRESSIONS",
+    ),
+    Case(
+        "revokeInvite of the owner's",
+        "mutation($code: String!) { revokeInvite(input: {code: $code}) { invite { code } } }",
+        lambda w: {"code": w.extra["invite"]},
+        "MANAGE_SERVER",
+    ),
+    Case(
         "createEmoji",
-        'mutation($g: ID!) { createEmoji(input: {guildId: $g, name: "blob"}) { emoji { id } } }',
+        'mutation($g: ID!) { createEmoji(input: {guildId: $g, name: "wave"}) { emoji { id } } }',
         lambda w: {"g": w.guild_id},
         "CREATE_EXPRESSIONS",
     ),
 ]
 
 
+async def add_low_role(world: World) -> None:
+    owner = world.owner.client
+    role = (
+        await owner.execute(
+            'mutation($g: ID!) { createRole(input: {guildId: $g, name: "low"}) { role { id } } }',
+            {"g": world.guild_id},
+        )
+    ).ok()
+    world.extra["role"] = role["createRole"]["role"]["id"]
+    (
+        await owner.execute(
+            "mutation($c: ID!, $r: ID!) { setChannelPermissionOverwrite(input: {channelId: $c, targetType: ROLE, targetId: $r, deny: [ADD_REACTIONS]}) { overwrite { targetId } } }",
+            {"c": world.text_id, "r": world.extra["role"]},
+        )
+    ).ok()
+
+
+async def rich_world(client: GraphQLClient) -> World:
+    world = await make_world(client)
+    world.extra["banned"] = (await signed_up(client)).id
+    await enrich(world)
+    return world
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_member_without_permission_is_forbidden_and_nothing_changes(
     client: GraphQLClient, case: Case
 ) -> None:
-    world = await make_world(client)
+    world = await rich_world(client)
     before = await guild_state(world.owner.client, world.guild_id)
     (await world.member.client.execute(case.document, case.variables(world))).error("FORBIDDEN")
     assert await guild_state(world.owner.client, world.guild_id) == before
@@ -141,7 +258,7 @@ async def test_member_without_permission_is_forbidden_and_nothing_changes(
 async def test_outsider_gets_not_found_like_a_missing_guild(
     client: GraphQLClient, case: Case
 ) -> None:
-    world = await make_world(client)
+    world = await rich_world(client)
     before = await guild_state(world.owner.client, world.guild_id)
     real = await world.outsider.client.execute(case.document, case.variables(world))
     real.error("NOT_FOUND")
@@ -158,15 +275,18 @@ async def test_outsider_gets_not_found_like_a_missing_guild(
     "case", [c for c in CASES if c.permission], ids=[c.name for c in CASES if c.permission]
 )
 async def test_member_with_the_permission_succeeds(client: GraphQLClient, case: Case) -> None:
-    world = await make_world(client)
+    world = await rich_world(client)
     assert case.permission is not None
     await grant(world, world.member, [case.permission])
+    # The granted role went in at the bottom, above the prepared one; give the cases a role
+    # below the member's again, as the hierarchy requires.
+    await add_low_role(world)
     (await world.member.client.execute(case.document, case.variables(world))).ok()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_owner_succeeds_where_allowed(client: GraphQLClient, case: Case) -> None:
-    world = await make_world(client)
+    world = await rich_world(client)
     variables = case.variables(world)
     if "u" in variables and variables["u"] == world.owner.id:
         variables["u"] = world.member.id  # the owner acts on the member instead of themselves

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.client import GraphQLClient
@@ -59,6 +59,7 @@ class World:
     text_id: str
     voice_id: str
     everyone_id: str
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 async def make_world(client: GraphQLClient) -> World:
