@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
+from gochat.resolvers.direct_messages import DirectMessageMutation, DirectMessageQuery
 from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.schema.errors import ErrorTranslation, translate
@@ -28,12 +29,12 @@ from gochat.subscriptions.events import EventsSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery, GuildQuery, MessageQuery):
+class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccountMutation, GuildMutation, MessageMutation):
+class Mutation(AccountMutation, GuildMutation, MessageMutation, DirectMessageMutation):
     pass
 
 

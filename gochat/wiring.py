@@ -13,8 +13,11 @@ from gochat.config import ConfigError, Settings, parse_rate
 from gochat.domain.accounts import AccountPolicy, AccountService
 from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
+from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
+from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
+from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
 from gochat.domain.invites import InviteService
@@ -108,7 +111,8 @@ async def build_services(
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )
-        messages = MessageService(kit, messages_store)
+        resolver = ChannelAccessResolver(kit.access, store.direct)
+        messages = MessageService(kit, messages_store, resolver, store.direct)
         yield Services(
             store=store,
             bus=bus,
@@ -126,6 +130,8 @@ async def build_services(
             reactions=ReactionService(kit, messages_store, messages),
             pins=PinService(kit, messages_store, messages),
             read_states=ReadStateService(kit, messages_store, messages),
+            direct_messages=DirectMessageService(kit, store.direct, store.accounts),
+            friends=FriendService(kit, store.direct, store.accounts),
         )
     finally:
         if publisher is not None:

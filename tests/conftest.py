@@ -114,6 +114,10 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "data_dir": data_dir,
         "jwt_secret": "test-secret-" + uuid.uuid4().hex,
         "log_level": "warning",
+        # Every test client comes from 127.0.0.1: per-address limits stay out of the way unless
+        # a test is about them (it overrides these).
+        "rate_register_per_ip": "1000/3600",
+        "rate_login_per_ip": "1000/60",
     }
     values.update(overrides)
     return Settings(**values)

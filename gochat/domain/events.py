@@ -14,7 +14,9 @@ from gochat.domain.permissions import Overwrite
 from gochat.domain.records import (
     Ban,
     Channel,
+    DirectChannel,
     Emoji,
+    FriendRequest,
     Guild,
     Invite,
     Member,
@@ -303,4 +305,61 @@ ALL_EVENT_TYPES = (
     ReactionRemoved,
     MessagePinned,
     ReadStateUpdated,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectChannelUpdated(Event):
+    """A DM or group DM was created or changed (members, owner); sent to its participants."""
+
+    TYPE: ClassVar[str] = "DirectChannelUpdated"
+    channel: DirectChannel
+
+
+@dataclass(frozen=True, slots=True)
+class DirectChannelLeft(Event):
+    """The user is no longer in a group DM (left, removed, or the group ended)."""
+
+    TYPE: ClassVar[str] = "DirectChannelLeft"
+    channel_id: Snowflake
+    user_id: Snowflake
+
+
+@dataclass(frozen=True, slots=True)
+class FriendRequestReceived(Event):
+    TYPE: ClassVar[str] = "FriendRequestReceived"
+    request: FriendRequest
+
+
+@dataclass(frozen=True, slots=True)
+class FriendRequestRemoved(Event):
+    """A pending request was declined or cancelled."""
+
+    TYPE: ClassVar[str] = "FriendRequestRemoved"
+    from_id: Snowflake
+    to_id: Snowflake
+
+
+@dataclass(frozen=True, slots=True)
+class FriendAdded(Event):
+    TYPE: ClassVar[str] = "FriendAdded"
+    user_id: Snowflake
+    friend_id: Snowflake
+
+
+@dataclass(frozen=True, slots=True)
+class FriendRemoved(Event):
+    TYPE: ClassVar[str] = "FriendRemoved"
+    user_id: Snowflake
+    friend_id: Snowflake
+
+
+ALL_EVENT_TYPES = (
+    *ALL_EVENT_TYPES,
+    DirectChannelUpdated,
+    DirectChannelLeft,
+    FriendRequestReceived,
+    FriendRequestRemoved,
+    FriendAdded,
+    FriendRemoved,
 )

@@ -15,13 +15,13 @@ from datetime import timedelta
 
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
+from gochat.domain.channel_access import ChannelAccess, ChannelAccessResolver
 from gochat.domain.events import MessageCreated, MessagesDeleted, MessageUpdated
-from gochat.domain.guild_access import GuildView
 from gochat.domain.permissions import Permission
-from gochat.domain.records import Channel, ChannelType, Mentions, Message, MessageType, Viewer
+from gochat.domain.records import Mentions, Message, MessageType, Viewer
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
-from gochat.storage import MessageStore
+from gochat.storage import DirectStore, MessageStore
 
 CONTENT_MAX = 4000
 NONCE_MAX = 64
@@ -40,14 +40,17 @@ class HistoryPage:
     has_newer: bool
 
 
-def parse_mentions(content: str, view: GuildView, channel: Channel) -> Mentions:
-    """Mentions that count: users by id, roles that exist, @everyone/@here only with
-    MENTION_ROLES (without it they stay plain text, as the author typed them)."""
+def parse_mentions(content: str, access: ChannelAccess) -> Mentions:
+    """Mentions that count: users by id, roles of the guild, @everyone/@here only with
+    MENTION_ROLES (without it they stay plain text, as the author typed them). In DMs only the
+    participants can be mentioned."""
     user_ids = tuple(dict.fromkeys(Snowflake(int(m)) for m in _USER_MENTION.findall(content)))
-    may_mention_roles = bool(view.permissions_in(channel) & Permission.MENTION_ROLES)
+    if access.direct is not None:
+        return Mentions(user_ids=tuple(u for u in user_ids if u in access.direct.recipient_ids))
+    view = access.guild_view
     role_ids: tuple[Snowflake, ...] = ()
     everyone = False
-    if may_mention_roles:
+    if view is not None and access.has(Permission.MENTION_ROLES):
         role_ids = tuple(
             dict.fromkeys(
                 Snowflake(int(m))
@@ -60,17 +63,20 @@ def parse_mentions(content: str, view: GuildView, channel: Channel) -> Mentions:
 
 
 class MessageService:
-    def __init__(self, kit: ChangeKit, store: MessageStore) -> None:
+    def __init__(
+        self,
+        kit: ChangeKit,
+        store: MessageStore,
+        channels: ChannelAccessResolver,
+        direct: DirectStore,
+    ) -> None:
         self._kit = kit
         self._store = store
+        self._channels = channels
+        self._direct = direct
 
-    async def _text_channel(
-        self, viewer: Viewer, channel_id: Snowflake
-    ) -> tuple[GuildView, Channel]:
-        view, channel = await self._kit.access.view_channel(viewer, channel_id)
-        if channel.type != ChannelType.TEXT:
-            raise BadUserInput("messages live in text channels", field="channelId")
-        return view, channel
+    async def channel_access(self, viewer: Viewer, channel_id: Snowflake) -> ChannelAccess:
+        return await self._channels.message_channel(viewer, channel_id)
 
     async def send(
         self,
@@ -82,8 +88,8 @@ class MessageService:
         reply_to: Snowflake | None = None,
     ) -> tuple[Message, bool]:
         """The message and whether this call created it (False: a retry with a known nonce)."""
-        view, channel = await self._text_channel(viewer, channel_id)
-        view.require_in(channel, Permission.SEND_MESSAGES, "send messages here")
+        access = await self.channel_access(viewer, channel_id)
+        access.require(Permission.SEND_MESSAGES, "send messages here")
         text = content.strip()
         if not text:
             raise BadUserInput("a message needs content", field="content")
@@ -101,12 +107,12 @@ class MessageService:
         message = Message(
             id=kit.ids.next_id(),
             channel_id=channel_id,
-            guild_id=channel.guild_id,
+            guild_id=access.guild_id,
             author_id=viewer.user_id,
             type=kind,
             content=text,
             reference_id=reply_to,
-            mentions=parse_mentions(text, view, channel),
+            mentions=await self._mentions(text, access, viewer),
             pinned=False,
             edited_at=None,
         )
@@ -124,10 +130,12 @@ class MessageService:
         )
         if created:
             await kit.publish(pending)
+            if access.direct is not None:
+                await self._direct.touch(channel_id, stored.id)
         return stored, created
 
     async def edit(self, viewer: Viewer, message_id: Snowflake, *, content: str) -> Message:
-        message, view, channel = await self.access(viewer, message_id)
+        message, access = await self.access(viewer, message_id)
         if message.author_id != viewer.user_id:
             raise Forbidden("only the author can edit a message")
         text = content.strip()
@@ -141,7 +149,7 @@ class MessageService:
             message.channel_id,
             message_id,
             content=text,
-            mentions=parse_mentions(text, view, channel),
+            mentions=await self._mentions(text, access, viewer),
             edited_at=kit.now(),
             events=kit.events(
                 pending,
@@ -156,10 +164,10 @@ class MessageService:
         return edited
 
     async def delete(self, viewer: Viewer, message_id: Snowflake) -> Message:
-        message, view, channel = await self.access(viewer, message_id)
+        message, access = await self.access(viewer, message_id)
         if message.author_id != viewer.user_id:
-            view.require_in(channel, Permission.MANAGE_MESSAGES, "delete others' messages")
-        deleted = await self._delete(message.channel_id, channel.guild_id, [message_id])
+            access.require(Permission.MANAGE_MESSAGES, "delete others' messages")
+        deleted = await self._delete(message.channel_id, access.guild_id, [message_id])
         if not deleted:
             raise NotFound("message not found")
         return deleted[0]
@@ -167,27 +175,25 @@ class MessageService:
     async def bulk_delete(
         self, viewer: Viewer, channel_id: Snowflake, message_ids: Sequence[Snowflake]
     ) -> list[Message]:
-        view, channel = await self._text_channel(viewer, channel_id)
-        view.require_in(channel, Permission.MANAGE_MESSAGES, "delete messages in bulk")
+        access = await self.channel_access(viewer, channel_id)
+        access.require(Permission.MANAGE_MESSAGES, "delete messages in bulk")
         unique = list(dict.fromkeys(message_ids))
         if not 1 <= len(unique) <= BULK_MAX:
             raise BadUserInput(f"give 1 to {BULK_MAX} message ids", field="messageIds")
-        return await self._delete(channel_id, channel.guild_id, unique)
+        return await self._delete(channel_id, access.guild_id, unique)
 
-    async def access(
-        self, viewer: Viewer, message_id: Snowflake
-    ) -> tuple[Message, GuildView, Channel]:
+    async def access(self, viewer: Viewer, message_id: Snowflake) -> tuple[Message, ChannelAccess]:
         """A message the viewer may read; NotFound for missing and for hidden alike."""
         message = await self._store.get(message_id)
         if message is None:
             raise NotFound("message not found")
         try:
-            view, channel = await self._text_channel(viewer, message.channel_id)
+            access = await self.channel_access(viewer, message.channel_id)
         except NotFound:
             raise NotFound("message not found") from None
-        if not view.permissions_in(channel) & Permission.READ_MESSAGE_HISTORY:
+        if not access.has(Permission.READ_MESSAGE_HISTORY):
             raise NotFound("message not found")
-        return message, view, channel
+        return message, access
 
     async def history(
         self,
@@ -199,8 +205,8 @@ class MessageService:
         after: Snowflake | None = None,
         around: Snowflake | None = None,
     ) -> HistoryPage:
-        view, channel = await self._text_channel(viewer, channel_id)
-        view.require_in(channel, Permission.READ_MESSAGE_HISTORY, "read the history")
+        access = await self.channel_access(viewer, channel_id)
+        access.require(Permission.READ_MESSAGE_HISTORY, "read the history")
         if not 1 <= limit <= PAGE_MAX:
             raise BadUserInput(f"page size is 1 to {PAGE_MAX}", field="first")
         if sum(x is not None for x in (before, after, around)) > 1 and around is not None:
@@ -276,8 +282,16 @@ class MessageService:
         await kit.publish(pending)
         return stored
 
+    async def _mentions(self, text: str, access: ChannelAccess, viewer: Viewer) -> Mentions:
+        mentions = parse_mentions(text, access)
+        if access.direct is not None and mentions.user_ids:
+            # Users who blocked the author are not notified of the mention.
+            blockers = await self._direct.who_blocked(viewer.user_id, mentions.user_ids)
+            mentions = Mentions(user_ids=tuple(u for u in mentions.user_ids if u not in blockers))
+        return mentions
+
     async def _delete(
-        self, channel_id: Snowflake, guild_id: Snowflake, ids: Sequence[Snowflake]
+        self, channel_id: Snowflake, guild_id: Snowflake | None, ids: Sequence[Snowflake]
     ) -> list[Message]:
         kit = self._kit
         pending = Pending()

@@ -22,16 +22,16 @@ class PinService:
         self._messages = messages
 
     async def list_pins(self, viewer: Viewer, channel_id: Snowflake) -> list[Message]:
-        view, channel = await self._kit.access.view_channel(viewer, channel_id)
-        view.require_in(channel, Permission.READ_MESSAGE_HISTORY, "read pins")
+        access = await self._messages.channel_access(viewer, channel_id)
+        access.require(Permission.READ_MESSAGE_HISTORY, "read pins")
         return await self._store.pins(channel_id)
 
     async def set_pinned(self, viewer: Viewer, message_id: Snowflake, *, pinned: bool) -> Message:
-        message, view, channel = await self._messages.access(viewer, message_id)
-        view.require_in(channel, Permission.MANAGE_MESSAGES, "pin messages")
+        message, access = await self._messages.access(viewer, message_id)
+        access.require(Permission.MANAGE_MESSAGES, "pin messages")
         if message.pinned == pinned:
             return message
-        if pinned and len(await self._store.pins(channel.id)) >= MAX_PINS:
+        if pinned and len(await self._store.pins(message.channel_id)) >= MAX_PINS:
             raise BadUserInput(f"a channel holds at most {MAX_PINS} pins", field="messageId")
         kit = self._kit
         pending = Pending()

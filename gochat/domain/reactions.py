@@ -63,8 +63,8 @@ class ReactionService:
         return emoji
 
     async def add(self, viewer: Viewer, message_id: Snowflake, emoji: EmojiRef) -> Message:
-        message, view, channel = await self._messages.access(viewer, message_id)
-        view.require_in(channel, Permission.ADD_REACTIONS, "add reactions")
+        message, access = await self._messages.access(viewer, message_id)
+        access.require(Permission.ADD_REACTIONS, "add reactions")
         emoji = await self._emoji(viewer, message, emoji)
         counts = (
             await self._store.reaction_counts(message.channel_id, [message.id], viewer.user_id)
@@ -108,10 +108,10 @@ class ReactionService:
         *,
         user_id: Snowflake | None = None,
     ) -> Message:
-        message, view, channel = await self._messages.access(viewer, message_id)
+        message, access = await self._messages.access(viewer, message_id)
         target = user_id or viewer.user_id
         if target != viewer.user_id:
-            view.require_in(channel, Permission.MANAGE_MESSAGES, "remove others' reactions")
+            access.require(Permission.MANAGE_MESSAGES, "remove others' reactions")
         key = (
             EmojiRef(unicode=_unicode(emoji.unicode)).key
             if emoji.unicode is not None
@@ -158,7 +158,7 @@ class ReactionService:
         after: Snowflake | None,
         limit: int,
     ) -> list[Snowflake]:
-        message, _, _ = await self._messages.access(viewer, message_id)
+        message, _ = await self._messages.access(viewer, message_id)
         if not 1 <= limit <= REACTORS_PAGE_MAX + 1:
             raise BadUserInput(f"page size is 1 to {REACTORS_PAGE_MAX}", field="first")
         key = (

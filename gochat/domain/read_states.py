@@ -24,10 +24,10 @@ class ReadStateService:
         self._messages = messages
 
     async def ack(self, viewer: Viewer, channel_id: Snowflake, message_id: Snowflake) -> ReadState:
-        message, view, channel = await self._messages.access(viewer, message_id)
+        message, access = await self._messages.access(viewer, message_id)
         if message.channel_id != channel_id:
             raise NotFound("message not found")
-        view.require_in(channel, Permission.READ_MESSAGE_HISTORY, "mark messages read")
+        access.require(Permission.READ_MESSAGE_HISTORY, "mark messages read")
         kit = self._kit
         pending = Pending()
         state = await self._store.ack(
@@ -48,16 +48,16 @@ class ReadStateService:
         return await self._store.read_states(viewer.user_id)
 
     async def unread_count(self, viewer: Viewer, channel_id: Snowflake) -> int:
-        view, channel = await self._kit.access.view_channel(viewer, channel_id)
-        view.require_in(channel, Permission.READ_MESSAGE_HISTORY, "count unread messages")
+        access = await self._messages.channel_access(viewer, channel_id)
+        access.require(Permission.READ_MESSAGE_HISTORY, "count unread messages")
         marker = await self._marker(viewer, channel_id)
         return await self._store.count_after(channel_id, marker, cap=COUNT_CAP)
 
     async def mention_count(self, viewer: Viewer, channel_id: Snowflake) -> int:
-        view, channel = await self._kit.access.view_channel(viewer, channel_id)
-        view.require_in(channel, Permission.READ_MESSAGE_HISTORY, "count mentions")
+        access = await self._messages.channel_access(viewer, channel_id)
+        access.require(Permission.READ_MESSAGE_HISTORY, "count mentions")
         marker = await self._marker(viewer, channel_id)
-        roles = [*view.member.role_ids, view.guild.id]
+        roles = access.mention_role_ids
         return await self._store.count_mentions_after(
             viewer.user_id, channel_id, marker, role_ids=roles, cap=COUNT_CAP
         )
@@ -75,7 +75,7 @@ class ReadStateService:
         visible: list[Message] = []
         for ref in found[:limit]:
             try:
-                message, _, _ = await self._messages.access(viewer, ref.message_id)
+                message, _ = await self._messages.access(viewer, ref.message_id)
             except NotFound:
                 continue
             visible.append(message)

@@ -267,3 +267,23 @@ class MentionRef:
     channel_id: Snowflake
     guild_id: Snowflake | None
     author_id: Snowflake
+
+
+@dataclass(frozen=True, slots=True)
+class DirectChannel:
+    """A 1:1 DM (type DM, no owner) or a group DM (type GROUP_DM, with an owner)."""
+
+    id: Snowflake
+    type: ChannelType
+    owner_id: Snowflake | None
+    name: str | None
+    recipient_ids: tuple[Snowflake, ...]
+    last_message_id: Snowflake | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FriendRequest:
+    from_id: Snowflake
+    to_id: Snowflake
+    created_at: datetime

@@ -8,7 +8,9 @@ from gochat.bus import EventBus
 from gochat.domain.accounts import AccountService
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
+from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
+from gochat.domain.friends import FriendService
 from gochat.domain.guilds import GuildService
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
@@ -40,3 +42,5 @@ class Services:
     reactions: ReactionService
     pins: PinService
     read_states: ReadStateService
+    direct_messages: DirectMessageService
+    friends: FriendService

@@ -33,7 +33,7 @@ from gochat.schema.messages import (
 class MessageQuery:
     @strawberry.field(description="A message you may read; NOT_FOUND otherwise.")
     async def message(self, info: Info, id: strawberry.ID) -> Message:
-        found, _, _ = await info.context.services.messages.access(
+        found, _ = await info.context.services.messages.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
         return Message(record=found)

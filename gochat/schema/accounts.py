@@ -12,6 +12,7 @@ from gochat.domain import records
 from gochat.schema.context import Info
 
 if TYPE_CHECKING:
+    from gochat.schema.direct_messages import DirectMessageChannel, FriendRequests
     from gochat.schema.guilds import Guild
     from gochat.schema.messages import MessageConnection, ReadState
 
@@ -77,6 +78,46 @@ class CurrentUser:
 
         viewer = await info.context.viewer()
         return [GuildType(record=g) for g in await info.context.services.guilds.list_mine(viewer)]
+
+    @strawberry.field(description="Your DMs and group DMs, the most recent message first.")
+    async def direct_message_channels(
+        self, info: Info
+    ) -> list[Annotated[DirectMessageChannel, strawberry.lazy("gochat.schema.direct_messages")]]:
+        from gochat.schema.direct_messages import DirectMessageChannel as Type  # noqa: PLC0415
+
+        found = await info.context.services.direct_messages.list_mine(await info.context.viewer())
+        return [Type(record=c) for c in found]
+
+    @strawberry.field(description="Your friends.")
+    async def friends(self, info: Info) -> list[User]:
+        found = await info.context.services.friends.friends(await info.context.viewer())
+        return [User.from_record(u) for u in found]
+
+    @strawberry.field(description="People you blocked.")
+    async def blocked_users(self, info: Info) -> list[User]:
+        found = await info.context.services.friends.blocked(await info.context.viewer())
+        return [User.from_record(u) for u in found]
+
+    @strawberry.field(description="Pending friend requests, incoming and outgoing.")
+    async def friend_requests(
+        self, info: Info
+    ) -> Annotated[FriendRequests, strawberry.lazy("gochat.schema.direct_messages")]:
+        from gochat.schema.direct_messages import FriendRequest, FriendRequests  # noqa: PLC0415
+
+        viewer = await info.context.viewer()
+        found = await info.context.services.friends.requests(viewer)
+        return FriendRequests(
+            incoming=[
+                FriendRequest(record=r, other_id=r.from_id)
+                for r in found
+                if r.to_id == viewer.user_id
+            ],
+            outgoing=[
+                FriendRequest(record=r, other_id=r.to_id)
+                for r in found
+                if r.from_id == viewer.user_id
+            ],
+        )
 
     @strawberry.field(description="Your read markers, by channel.")
     async def read_states(

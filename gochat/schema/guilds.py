@@ -25,7 +25,7 @@ from gochat.schema.common import (
     to_id,
 )
 from gochat.schema.context import Info
-from gochat.schema.messages import Message, MessageConnection, MessageEdge
+from gochat.schema.messages import Message, MessageConnection, history_connection
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
@@ -192,27 +192,8 @@ class Channel:
         before: str | None = None,
         around: strawberry.ID | None = None,
     ) -> MessageConnection:
-        size = last if last is not None else first if first is not None else 50
-        page = await info.context.services.messages.history(
-            await info.context.viewer(),
-            self.record.id,
-            limit=size,
-            before=decode_cursor("message", before, field="before"),
-            after=decode_cursor("message", after),
-            around=None if around is None else snowflake(around, field="around"),
-        )
-        edges = [
-            MessageEdge(node=Message(record=m), cursor=encode_cursor("message", m.id))
-            for m in page.messages
-        ]
-        return MessageConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_newer,
-                has_previous_page=page.has_older,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return await history_connection(
+            info, self.record.id, first=first, after=after, last=last, before=before, around=around
         )
 
     @strawberry.field(description="Pinned messages, newest first.")

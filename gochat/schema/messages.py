@@ -290,3 +290,38 @@ class AckMessageInput:
 @strawberry.type
 class AckMessagePayload:
     read_state: ReadState
+
+
+async def history_connection(
+    info: Info,
+    channel_id: int,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    around: strawberry.ID | None,
+) -> MessageConnection:
+    """A page of a channel's history as a connection (guild channels and DMs alike)."""
+    size = last if last is not None else first if first is not None else 50
+    page = await info.context.services.messages.history(
+        await info.context.viewer(),
+        Snowflake(channel_id),
+        limit=size,
+        before=decode_cursor("message", before, field="before"),
+        after=decode_cursor("message", after),
+        around=None if around is None else snowflake(around, field="around"),
+    )
+    edges = [
+        MessageEdge(node=Message(record=m), cursor=encode_cursor("message", m.id))
+        for m in page.messages
+    ]
+    return MessageConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_newer,
+            has_previous_page=page.has_older,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -22,7 +22,9 @@ from gochat.domain.records import (
     Channel,
     ClientInfo,
     Credentials,
+    DirectChannel,
     Emoji,
+    FriendRequest,
     Guild,
     Invite,
     Member,
@@ -67,6 +69,9 @@ class AccountStore(Protocol):
         """The users that exist among `user_ids`, in one query."""
 
     async def get_account(self, user_id: Snowflake) -> Account | None: ...
+
+    async def get_user_by_handle(self, handle: str) -> User | None:
+        """By normalized (lower-case) handle."""
 
     async def get_credentials(self, email: str) -> Credentials | None:
         """Login data by normalized email."""
@@ -558,6 +563,64 @@ class MessageStore(Protocol):
         """Direct mentions of the user, newest first."""
 
 
+class DirectStore(Protocol):
+    """DM channels and relationships between users. Changes are atomic; a 1:1 DM is unique
+    per pair of users (concurrent opens return one channel)."""
+
+    async def get_channel(self, channel_id: Snowflake) -> DirectChannel | None: ...
+    async def list_channels_of(self, user_id: Snowflake) -> list[DirectChannel]:
+        """The user's DM and group channels, most recent message first."""
+
+    async def open_pair(
+        self, channel: DirectChannel, *, events: EventsOf[DirectChannel]
+    ) -> tuple[DirectChannel, bool]:
+        """The 1:1 channel of the pair in `channel.recipient_ids`, created from `channel`
+        when missing; True when created."""
+
+    async def create_group(
+        self, channel: DirectChannel, *, events: EventsOf[DirectChannel]
+    ) -> DirectChannel: ...
+    async def set_recipients(
+        self,
+        channel_id: Snowflake,
+        *,
+        add: Sequence[Snowflake],
+        remove: Sequence[Snowflake],
+        max_recipients: int,
+        new_owner: Snowflake | None,
+        events: EventsOf[DirectChannel | None],
+    ) -> DirectChannel | None:
+        """Change a group's members at once (Conflict over the cap or for someone already in);
+        None when nobody is left and the group ended."""
+
+    async def touch(self, channel_id: Snowflake, message_id: Snowflake) -> None:
+        """Record a newer last message (never moves back)."""
+
+    async def relationship(self, user_id: Snowflake, other_id: Snowflake) -> set[str]: ...
+    async def add_request(self, request: FriendRequest, *, events: EventsOf[FriendRequest]) -> None:
+        """Conflict when one is already pending."""
+
+    async def remove_request(
+        self, from_id: Snowflake, to_id: Snowflake, *, events: EventsOf[bool]
+    ) -> bool: ...
+    async def befriend(
+        self, requester: Snowflake, accepter: Snowflake, *, now: datetime, events: EventsOf[bool]
+    ) -> bool: ...
+    async def unfriend(
+        self, user_id: Snowflake, friend_id: Snowflake, *, events: EventsOf[bool]
+    ) -> bool: ...
+    async def block(
+        self, user_id: Snowflake, blocked_id: Snowflake, *, now: datetime, events: EventsOf[bool]
+    ) -> bool: ...
+    async def unblock(self, user_id: Snowflake, blocked_id: Snowflake) -> bool: ...
+    async def friends_of(self, user_id: Snowflake) -> list[Snowflake]: ...
+    async def requests_of(self, user_id: Snowflake) -> list[FriendRequest]: ...
+    async def blocked_by(self, user_id: Snowflake) -> list[Snowflake]: ...
+    async def who_blocked(
+        self, user_id: Snowflake, among: Sequence[Snowflake]
+    ) -> set[Snowflake]: ...
+
+
 class RelationalStore(Protocol):
     @property
     def accounts(self) -> AccountStore: ...
@@ -573,6 +636,9 @@ class RelationalStore(Protocol):
 
     @property
     def messages(self) -> MessageStore: ...
+
+    @property
+    def direct(self) -> DirectStore: ...
 
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gochat.errors import Unavailable
 from gochat.storage.sql.accounts import SqlAccountStore
+from gochat.storage.sql.direct import SqlDirectStore
 from gochat.storage.sql.engine import Engines, create_engines
 from gochat.storage.sql.guilds import SqlGuildStore
 from gochat.storage.sql.messages import SqlMessageStore
@@ -26,6 +27,7 @@ class SqlRelationalStore:
         self.outbox = SqlOutboxStore(engines)
         self.guilds = SqlGuildStore(engines)
         self.messages = SqlMessageStore(engines)
+        self.direct = SqlDirectStore(engines)
 
     @classmethod
     def from_url(cls, url: str) -> SqlRelationalStore:

@@ -95,6 +95,13 @@ class SqlAccountStore:
             rows = await conn.execute(select(*_USER_COLUMNS).where(users.c.id.in_(set(user_ids))))
             return {Snowflake(r.id): _user(r) for r in rows}
 
+    async def get_user_by_handle(self, handle: str) -> User | None:
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            row = (
+                await conn.execute(select(*_USER_COLUMNS).where(users.c.handle == handle))
+            ).first()
+        return None if row is None else _user(row)
+
     async def get_account(self, user_id: Snowflake) -> Account | None:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
             row = (

@@ -299,3 +299,58 @@ read_states = Table(
     Column("channel_id", BigInteger, primary_key=True),
     Column("last_read_id", BigInteger, nullable=False),
 )
+
+# --- direct messages and relationships ---------------------------------------------------------
+
+dm_channels = Table(
+    "dm_channels",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", Integer, nullable=False),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("name", String(100), nullable=True),
+    Column("last_message_id", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One row per unordered pair of users: the key that makes a 1:1 DM unique.
+dm_pairs = Table(
+    "dm_pairs",
+    metadata,
+    Column("user_low", BigInteger, primary_key=True),
+    Column("user_high", BigInteger, primary_key=True),
+    Column("channel_id", BigInteger, nullable=False),
+)
+
+dm_recipients = Table(
+    "dm_recipients",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("channel_id", BigInteger, primary_key=True),
+    Index(None, "channel_id"),
+)
+
+friendships = Table(
+    "friendships",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("friend_id", BigInteger, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+friend_requests = Table(
+    "friend_requests",
+    metadata,
+    Column("from_id", BigInteger, primary_key=True),
+    Column("to_id", BigInteger, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "to_id"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("blocked_id", BigInteger, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
