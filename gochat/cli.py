@@ -19,7 +19,7 @@ from gochat.domain import permissions
 from gochat.graphql_schema import schema_sdl
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.wiring import build_store
+from gochat.wiring import build_store, open_message_store
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -92,6 +92,9 @@ def migrate(action: str, steps: int | None) -> None:
             if action == "up":
                 await sql_migrate.upgrade(store.engines.write)
                 click.echo(f"at revision {await sql_migrate.current(store.engines.write)}")
+                if settings.messages_url is not None:
+                    async with open_message_store(settings, store.messages, migrate=True):
+                        click.echo("message store (CQL) migrated")
             elif action == "down":
                 if steps is None or steps < 1:
                     raise click.UsageError("down needs a number of steps >= 1")

@@ -50,6 +50,12 @@ def _check_database_url(value: str | None) -> str | None:
     return value
 
 
+def _check_messages_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^cql://[^/]+/[a-z][a-z0-9_]{0,47}(\?.*)?$", value):
+        raise ValueError("expected cql://host1,host2[:port]/keyspace")
+    return value
+
+
 def _check_mail_url(value: str) -> str:
     if value.startswith("log:"):
         return value
@@ -87,6 +93,11 @@ class Settings(BaseSettings):
     database_url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",
+    )
+    messages_url: Annotated[str | None, AfterValidator(_check_messages_url)] = Field(
+        None,
+        description="cql://host1,host2[:port]/keyspace for Cassandra/ScyllaDB messages; "
+        "default: the SQL database.",
     )
     migrate_on_start: bool = Field(default=True, description="Apply SQL migrations when serving.")
     worker_id: int = Field(0, ge=0, le=1023, description="Snowflake worker id, unique per process.")

@@ -4,7 +4,7 @@ adapter is chosen here, by URL scheme."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 
@@ -37,6 +37,11 @@ from gochat.mail.smtp import SmtpEmailSender
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
+from gochat.storage import MessageStore
+from gochat.storage.cql import CqlSession
+from gochat.storage.cql import migrate as cql_migrate
+from gochat.storage.cql import parse_url as parse_cql_url
+from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
 
@@ -69,15 +74,38 @@ async def migrate_up(settings: Settings) -> None:
 
 
 @asynccontextmanager
+async def open_message_store(
+    settings: Settings, fallback: MessageStore, *, migrate: bool
+) -> AsyncIterator[MessageStore]:
+    """The SQL store's messages, or Cassandra/ScyllaDB when GOCHAT_MESSAGES_URL is cql://."""
+    if settings.messages_url is None:
+        yield fallback
+        return
+    session = CqlSession(parse_cql_url(settings.messages_url))
+    await session.connect()
+    try:
+        if migrate:
+            await cql_migrate.upgrade(session)
+        yield CqlMessageStore(session)
+    finally:
+        await session.close()
+
+
+@asynccontextmanager
 async def build_services(
     settings: Settings, *, migrate: bool | None = None
 ) -> AsyncIterator[Services]:
     store = build_store(settings)
     bus = MemoryEventBus()
     publisher: EventPublisher | None = None
+    migrate_now = settings.migrate_on_start if migrate is None else migrate
+    stack = AsyncExitStack()
     try:
-        if settings.migrate_on_start if migrate is None else migrate:
+        if migrate_now:
             await sql_migrate.upgrade(store.engines.write)
+        messages_store = await stack.enter_async_context(
+            open_message_store(settings, store.messages, migrate=migrate_now)
+        )
         mail = build_mail(settings)
         ids = SnowflakeGenerator(settings.worker_id)
         publisher = EventPublisher(bus, store.outbox)
@@ -107,7 +135,6 @@ async def build_services(
                 rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
             ),
         )
-        messages_store = store.messages
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )
@@ -136,5 +163,6 @@ async def build_services(
     finally:
         if publisher is not None:
             await publisher.close()
+        await stack.aclose()
         await bus.close()
         await store.close()

@@ -46,6 +46,29 @@ def postgres_admin_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def cassandra_url() -> Iterator[str]:
+    """A migrated keyspace on a real Cassandra node, shared by the session's tests (they use
+    fresh snowflake ids, so they never meet)."""
+    from gochat.storage.cql import CqlSession, parse_url
+    from gochat.storage.cql import migrate as cql_migrate
+    from tests.support.engines import cassandra_node
+
+    with cassandra_node() as (host, port):
+        url = f"cql://{host}:{port}/gochat_test"
+
+        async def prepare() -> None:
+            session = CqlSession(parse_url(url))
+            await session.connect()
+            try:
+                await cql_migrate.upgrade(session)
+            finally:
+                await session.close()
+
+        _run(prepare())
+        yield url
+
+
+@pytest.fixture(scope="session")
 def postgres_template(postgres_admin_url: str) -> str:
     """A migrated template database; each test clones it (fast) instead of migrating."""
 

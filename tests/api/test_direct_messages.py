@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from tests.support.client import GraphQLClient
 from tests.support.factories import signed_up
+
+
+@pytest.fixture(params=["sql-messages", "cql-messages"])
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Messages on the SQL database, and on a real Cassandra node."""
+    if request.param == "cql-messages":
+        return {"messages_url": request.getfixturevalue("cassandra_url")}
+    return {}
+
 
 OPEN = "mutation($u: ID!) { openDirectMessage(input: {userId: $u}) { channel { id type recipients { id } } } }"
 GROUP = "mutation($u: [ID!]!, $n: String) { createGroupDirectMessage(input: {userIds: $u, name: $n}) { channel { id type ownerId recipients { id } } } }"

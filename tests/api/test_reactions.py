@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from tests.support.client import GraphQLClient
 from tests.support.factories import signed_up
 from tests.support.guilds import create_guild, invite_and_join
+
+
+@pytest.fixture(params=["sql-messages", "cql-messages"])
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Messages on the SQL database, and on a real Cassandra node."""
+    if request.param == "cql-messages":
+        return {"messages_url": request.getfixturevalue("cassandra_url")}
+    return {}
+
 
 SEND = "mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) { message { id } } }"
 REACT = """mutation($m: ID!, $e: EmojiInput!) { addReaction(input: {messageId: $m, emoji: $e}) {

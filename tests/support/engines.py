@@ -114,3 +114,159 @@ def postgres_server() -> Iterator[str]:
                 capture_output=True,
             )
         shutil.rmtree(root, ignore_errors=True)
+
+
+CASSANDRA_POM = Path(__file__).resolve().parents[2] / "scripts" / "cassandra" / "pom.xml"
+CASSANDRA_CACHE = Path(
+    os.environ.get("GOCHAT_CASSANDRA_CACHE", Path.home() / ".cache" / "gochat" / "cassandra-5.0.6")
+)
+# The module opens Cassandra 5.0 asks of Java 17 (its conf/jvm17-server.options, abridged).
+_JAVA17_OPTIONS = [
+    f"--add-exports={m}=ALL-UNNAMED"
+    for m in (
+        "java.base/jdk.internal.misc",
+        "java.base/jdk.internal.ref",
+        "java.base/sun.nio.ch",
+        "java.management.rmi/com.sun.jmx.remote.internal.rmi",
+        "java.rmi/sun.rmi.registry",
+        "java.rmi/sun.rmi.server",
+        "java.sql/java.sql",
+    )
+] + [
+    f"--add-opens={m}=ALL-UNNAMED"
+    for m in (
+        "java.base/java.lang.module",
+        "java.base/jdk.internal.loader",
+        "java.base/jdk.internal.ref",
+        "java.base/jdk.internal.reflect",
+        "java.base/jdk.internal.math",
+        "java.base/jdk.internal.module",
+        "java.base/jdk.internal.util.jar",
+        "jdk.management/com.sun.management.internal",
+        "java.base/sun.nio.ch",
+        "java.base/java.io",
+        "java.base/java.nio",
+        "java.base/java.lang",
+        "java.base/java.util",
+        "java.base/java.util.concurrent",
+        "java.base/java.util.concurrent.atomic",
+        "java.base/java.net",
+        "java.base/java.lang.reflect",
+    )
+]
+
+
+def _cassandra_jars() -> Path | None:
+    lib = CASSANDRA_CACHE / "lib"
+    if (lib / "cassandra-all-5.0.6.jar").is_file():
+        return lib
+    if not shutil.which("mvn") or not shutil.which("java"):
+        return None
+    lib.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(CASSANDRA_POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    return lib
+
+
+@contextmanager
+def cassandra_node() -> Iterator[tuple[str, int]]:
+    """A single Apache Cassandra node on free loopback ports: (host, CQL port)."""
+    given = os.environ.get("GOCHAT_TEST_CASSANDRA")
+    if given:
+        host, _, port = given.partition(":")
+        yield host, int(port or 9042)
+        return
+    lib = _cassandra_jars()
+    if lib is None:
+        missing_engine("Apache Cassandra needs java and mvn (Maven Central) to run")
+        return
+    root = Path(tempfile.mkdtemp(prefix="gochat-cassandra-"))
+    cql_port, storage_port, jmx_port = free_port(), free_port(), free_port()
+    data = root / "data"
+    config = root / "cassandra.yaml"
+    config.write_text(
+        "\n".join(
+            [
+                "cluster_name: gochat-test",
+                "num_tokens: 1",
+                "initial_token: 0",
+                "partitioner: org.apache.cassandra.dht.Murmur3Partitioner",
+                "authenticator: AllowAllAuthenticator",
+                "authorizer: AllowAllAuthorizer",
+                f"data_file_directories: [{data}/data]",
+                f"commitlog_directory: {data}/commitlog",
+                f"saved_caches_directory: {data}/saved_caches",
+                f"hints_directory: {data}/hints",
+                f"cdc_raw_directory: {data}/cdc",
+                "commitlog_sync: periodic",
+                "commitlog_sync_period: 10000ms",
+                "seed_provider:",
+                "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
+                "    parameters:",
+                f'      - seeds: "127.0.0.1:{storage_port}"',
+                "listen_address: 127.0.0.1",
+                "rpc_address: 127.0.0.1",
+                f"storage_port: {storage_port}",
+                f"native_transport_port: {cql_port}",
+                "start_native_transport: true",
+                "endpoint_snitch: SimpleSnitch",
+                "disk_access_mode: standard",
+            ]
+        )
+        + "\n"
+    )
+    log_path = root / "cassandra.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [
+            "java",
+            "-Xms512m",
+            "-Xmx1g",
+            *_JAVA17_OPTIONS,
+            f"-Dcassandra.config=file://{config}",
+            f"-Dcassandra.storagedir={data}",
+            "-Dcassandra-foreground=yes",
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+            "-Dcassandra.ring_delay_ms=100",
+            f"-Dcassandra.jmx.local.port={jmx_port}",
+            "-Dcassandra.superuser_setup_delay_ms=0",
+            "-cp",
+            f"{lib}/*",
+            "org.apache.cassandra.service.CassandraDaemon",
+            "-R",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        import time
+
+        deadline = time.monotonic() + 180
+        while "Starting listening for CQL clients" not in log_path.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "Cassandra did not start:\n" + log_path.read_text(errors="replace")[-3000:]
+                )
+            time.sleep(0.5)
+        yield "127.0.0.1", cql_port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)

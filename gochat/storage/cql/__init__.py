@@ -1,0 +1,120 @@
+"""The CQL adapter (cassandra-driver) for Apache Cassandra and ScyllaDB: message timelines.
+
+URL: cql://host1,host2[:port]/keyspace[?replication_factor=N]. Driver errors become GoChat's
+vocabulary here; the driver's callbacks are bridged onto the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cassandra import DriverException
+from cassandra.cluster import Cluster, NoHostAvailable, Session
+from cassandra.io.libevreactor import LibevConnection
+from cassandra.query import SimpleStatement
+
+from gochat.errors import Unavailable
+
+_KEYSPACE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CqlTarget:
+    hosts: list[str]
+    port: int
+    keyspace: str
+    replication_factor: int
+
+
+def parse_url(url: str) -> CqlTarget:
+    parts = urlsplit(url)
+    if parts.scheme != "cql" or not parts.netloc or not parts.path.strip("/"):
+        raise ValueError("expected cql://host1,host2[:port]/keyspace")
+    hosts_part = parts.netloc
+    port = 9042
+    if ":" in hosts_part.rsplit(",", 1)[-1]:
+        hosts_part, _, raw_port = hosts_part.rpartition(":")
+        port = int(raw_port)
+    rf = int(parse_qs(parts.query).get("replication_factor", ["1"])[0])
+    keyspace = parts.path.strip("/")
+    if not _KEYSPACE.match(keyspace):
+        raise ValueError("a keyspace name has 1-48 of a-z, 0-9 and _, starting with a letter")
+    return CqlTarget(hosts_part.split(","), port, keyspace, rf)
+
+
+class CqlSession:
+    """One driver session and its prepared statements, usable from asyncio."""
+
+    def __init__(self, target: CqlTarget) -> None:
+        self.target = target
+        self._cluster = Cluster(
+            target.hosts, port=target.port, connection_class=LibevConnection, protocol_version=5
+        )
+        self.session: Session | None = None
+        self._prepared: dict[str, Any] = {}
+        self._preparing = asyncio.Lock()
+
+    async def connect(self) -> None:
+        try:
+            self.session = await asyncio.to_thread(self._cluster.connect)
+        except NoHostAvailable as exc:
+            raise Unavailable("message store unreachable") from exc
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._cluster.shutdown)
+
+    async def prepare(self, cql: str) -> Any:
+        statement = self._prepared.get(cql)
+        if statement is None:
+            async with self._preparing:
+                statement = self._prepared.get(cql)
+                if statement is None:
+                    assert self.session is not None
+                    statement = await asyncio.to_thread(self.session.prepare, cql)
+                    self._prepared[cql] = statement
+        return statement
+
+    async def execute(
+        self, cql: str | Any, params: Sequence[Any] = (), *, prepared: bool = True
+    ) -> list[Any]:
+        """Run a statement and return the rows of its first page. CQL text is prepared once,
+        unless `prepared` is False (DDL, which is run as a simple statement with %s params)."""
+        assert self.session is not None
+        if isinstance(cql, str):
+            statement = await self.prepare(cql) if prepared else SimpleStatement(cql)
+        else:
+            statement = cql
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[Any]] = loop.create_future()
+        try:
+            future = self.session.execute_async(statement, list(params))
+        except DriverException as exc:
+            raise Unavailable("message store error") from exc
+
+        def ok(rows: Any) -> None:
+            loop.call_soon_threadsafe(_settle, done, list(rows or []), None)
+
+        def failed(exc: BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, done, None, exc)
+
+        future.add_callbacks(ok, failed)
+        try:
+            return await done
+        except DriverException as exc:
+            raise Unavailable("message store error") from exc
+
+
+def _settle(
+    future: asyncio.Future[list[Any]], rows: list[Any] | None, exc: BaseException | None
+) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(rows or [])

@@ -1,0 +1,518 @@
+"""Messages on Cassandra/ScyllaDB, laid out as GoChat does: partitions of (channel, time bucket)
+clustered by id descending; reactions by message; read states by user; mentions by user.
+
+A message, its lookup row, its mention rows and its outbox events go in one logged batch. The
+send nonce is a lightweight transaction with a TTL of the idempotency window, so two concurrent
+retries store one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from cassandra.query import BatchStatement, BatchType
+
+from gochat.domain.records import (
+    MentionRef,
+    Mentions,
+    Message,
+    MessageType,
+    ReactionCount,
+    ReadState,
+)
+from gochat.errors import Conflict
+from gochat.ids import GOCHAT_EPOCH_MS, Snowflake
+from gochat.storage import EventsOf
+from gochat.storage.cql import CqlSession
+
+BUCKET_MS = 10 * 86_400_000
+OUTBOX_TTL_SECONDS = 7 * 86_400
+NONCE_WAIT_ROUNDS = 40
+_TIME_SHIFT = 22
+
+
+def bucket(snowflake: int) -> int:
+    return (snowflake >> _TIME_SHIFT) // BUCKET_MS
+
+
+def _message(row: Any) -> Message:
+    return Message(
+        id=Snowflake(row.id),
+        channel_id=Snowflake(row.channel_id),
+        guild_id=None if row.guild_id is None else Snowflake(row.guild_id),
+        author_id=Snowflake(row.author_id),
+        type=MessageType(row.type),
+        content=row.content or "",
+        reference_id=None if row.reference_id is None else Snowflake(row.reference_id),
+        mentions=Mentions(
+            user_ids=tuple(Snowflake(i) for i in row.mention_user_ids or ()),
+            role_ids=tuple(Snowflake(i) for i in row.mention_role_ids or ()),
+            everyone=bool(row.mention_everyone),
+        ),
+        pinned=bool(row.pinned),
+        edited_at=None if row.edited_at is None else row.edited_at.replace(tzinfo=UTC),
+    )
+
+
+class CqlMessageStore:
+    def __init__(self, cql: CqlSession) -> None:
+        self._cql = cql
+        self._ks = cql.target.keyspace
+
+    def _t(self, table: str) -> str:
+        return f"{self._ks}.{table}"
+
+    async def _row(self, channel_id: int, message_id: int) -> Any:
+        rows = await self._cql.execute(
+            f"SELECT * FROM {self._t('messages')} WHERE channel_id = ? AND bucket = ? AND id = ?",
+            (channel_id, bucket(message_id), message_id),
+        )
+        return rows[0] if rows else None
+
+    async def _outbox_statements(self, batch: BatchStatement, envelopes: Sequence[Any]) -> None:
+        insert = await self._cql.prepare(
+            f"INSERT INTO {self._t('outbox')} (event_id, subject, payload) VALUES (?, ?, ?) USING TTL {OUTBOX_TTL_SECONDS}"
+        )
+        for e in envelopes:
+            batch.add(insert, (e.event_id, e.subject, e.payload))
+
+    async def insert_once(
+        self,
+        message: Message,
+        *,
+        nonce: str | None,
+        window_start: datetime,
+        events: EventsOf[Message],
+    ) -> tuple[Message, bool]:
+        if nonce is not None:
+            ttl = max(1, int((datetime.now(UTC) - window_start).total_seconds()))
+            applied = await self._cql.execute(
+                f"INSERT INTO {self._t('message_nonces')} (channel_id, author_id, nonce, message_id) "
+                f"VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL {ttl}",
+                (message.channel_id, message.author_id, nonce, message.id),
+            )
+            if not applied[0].applied:
+                # The first send may still be writing its batch: give it a moment.
+                for _ in range(NONCE_WAIT_ROUNDS):
+                    first = await self._row(message.channel_id, applied[0].message_id)
+                    if first is not None:
+                        return _message(first), False
+                    await asyncio.sleep(0.05)
+                raise Conflict("a message with this nonce was sent and then deleted")
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        batch.add(
+            await self._cql.prepare(
+                f"INSERT INTO {self._t('messages')} (channel_id, bucket, id, guild_id, author_id, type, content, "
+                "reference_id, mention_user_ids, mention_role_ids, mention_everyone, pinned, edited_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            (
+                message.channel_id,
+                bucket(message.id),
+                message.id,
+                message.guild_id,
+                message.author_id,
+                int(message.type),
+                message.content,
+                message.reference_id,
+                list(message.mentions.user_ids),
+                list(message.mentions.role_ids),
+                message.mentions.everyone,
+                message.pinned,
+                message.edited_at,
+            ),
+        )
+        batch.add(
+            await self._cql.prepare(
+                f"INSERT INTO {self._t('messages_by_id')} (id, channel_id) VALUES (?, ?)"
+            ),
+            (message.id, message.channel_id),
+        )
+        await self._mention_statements(batch, message)
+        await self._outbox_statements(batch, events(message))
+        await self._cql.execute(batch)
+        return message, True
+
+    async def _mention_statements(self, batch: BatchStatement, message: Message) -> None:
+        by_user = await self._cql.prepare(
+            f"INSERT INTO {self._t('mentions')} (user_id, message_id, channel_id, guild_id, author_id) VALUES (?, ?, ?, ?, ?)"
+        )
+        by_channel = await self._cql.prepare(
+            f"INSERT INTO {self._t('mentions_by_channel')} (user_id, channel_id, message_id) VALUES (?, ?, ?)"
+        )
+        for user_id in message.mentions.user_ids:
+            if user_id == message.author_id:
+                continue
+            batch.add(
+                by_user,
+                (user_id, message.id, message.channel_id, message.guild_id, message.author_id),
+            )
+            batch.add(by_channel, (user_id, message.channel_id, message.id))
+        roles = list(message.mentions.role_ids)
+        if message.mentions.everyone and message.guild_id is not None:
+            roles.append(message.guild_id)
+        by_role = await self._cql.prepare(
+            f"INSERT INTO {self._t('channel_mentions')} (channel_id, message_id, role_id, author_id) VALUES (?, ?, ?, ?)"
+        )
+        for role_id in roles:
+            batch.add(by_role, (message.channel_id, message.id, role_id, message.author_id))
+
+    async def get(self, message_id: Snowflake) -> Message | None:
+        rows = await self._cql.execute(
+            f"SELECT channel_id FROM {self._t('messages_by_id')} WHERE id = ?", (message_id,)
+        )
+        if not rows:
+            return None
+        row = await self._row(rows[0].channel_id, message_id)
+        return None if row is None else _message(row)
+
+    async def page(
+        self,
+        channel_id: Snowflake,
+        *,
+        before: Snowflake | None,
+        after: Snowflake | None,
+        limit: int,
+        newest_first: bool,
+    ) -> list[Message]:
+        found: list[Message] = []
+        newest = (time.time_ns() // 1_000_000 - GOCHAT_EPOCH_MS) // BUCKET_MS
+        oldest = bucket(channel_id)
+        if newest_first:
+            start = bucket(before - 1) if before is not None else newest
+            stop = bucket(after + 1) if after is not None else oldest
+            buckets = range(min(start, newest), max(stop, oldest) - 1, -1)
+            query = f"SELECT * FROM {self._t('messages')} WHERE channel_id = ? AND bucket = ? AND id < ? AND id > ? LIMIT ?"
+        else:
+            start = bucket(after + 1) if after is not None else oldest
+            stop = bucket(before - 1) if before is not None else newest
+            buckets = range(max(start, oldest), min(stop, newest) + 1)
+            query = (
+                f"SELECT * FROM {self._t('messages')} WHERE channel_id = ? AND bucket = ? AND id < ? AND id > ? "
+                "ORDER BY id ASC LIMIT ?"
+            )
+        upper = before if before is not None else (1 << 63) - 1
+        lower = after if after is not None else 0
+        for b in buckets:
+            rows = await self._cql.execute(query, (channel_id, b, upper, lower, limit - len(found)))
+            found.extend(_message(r) for r in rows)
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    async def edit(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        *,
+        content: str,
+        mentions: Mentions,
+        edited_at: datetime,
+        events: EventsOf[Message],
+    ) -> Message | None:
+        row = await self._row(channel_id, message_id)
+        if row is None:
+            return None
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        batch.add(
+            await self._cql.prepare(
+                f"UPDATE {self._t('messages')} SET content = ?, mention_user_ids = ?, mention_role_ids = ?, "
+                "mention_everyone = ?, edited_at = ? WHERE channel_id = ? AND bucket = ? AND id = ?"
+            ),
+            (
+                content,
+                list(mentions.user_ids),
+                list(mentions.role_ids),
+                mentions.everyone,
+                edited_at,
+                channel_id,
+                bucket(message_id),
+                message_id,
+            ),
+        )
+        old = _message(row)
+        edited = replace(old, content=content, mentions=mentions, edited_at=edited_at)
+        await self._outbox_statements(batch, events(edited))
+        await self._cql.execute(batch)
+        return edited
+
+    async def delete(
+        self,
+        channel_id: Snowflake,
+        message_ids: Sequence[Snowflake],
+        *,
+        events: EventsOf[list[Message]],
+    ) -> list[Message]:
+        deleted: list[Message] = []
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        for message_id in dict.fromkeys(message_ids):
+            row = await self._row(channel_id, message_id)
+            if row is None:
+                continue
+            message = _message(row)
+            deleted.append(message)
+            for cql, params in (
+                (
+                    f"DELETE FROM {self._t('messages')} WHERE channel_id = ? AND bucket = ? AND id = ?",
+                    (channel_id, bucket(message_id), message_id),
+                ),
+                (f"DELETE FROM {self._t('messages_by_id')} WHERE id = ?", (message_id,)),
+                (
+                    f"DELETE FROM {self._t('reactions')} WHERE channel_id = ? AND message_id = ?",
+                    (channel_id, message_id),
+                ),
+                (
+                    f"DELETE FROM {self._t('pins')} WHERE channel_id = ? AND message_id = ?",
+                    (channel_id, message_id),
+                ),
+            ):
+                batch.add(await self._cql.prepare(cql), params)
+            for user_id in message.mentions.user_ids:
+                batch.add(
+                    await self._cql.prepare(
+                        f"DELETE FROM {self._t('mentions')} WHERE user_id = ? AND message_id = ?"
+                    ),
+                    (user_id, message_id),
+                )
+                batch.add(
+                    await self._cql.prepare(
+                        f"DELETE FROM {self._t('mentions_by_channel')} WHERE user_id = ? AND channel_id = ? AND message_id = ?"
+                    ),
+                    (user_id, channel_id, message_id),
+                )
+            batch.add(
+                await self._cql.prepare(
+                    f"DELETE FROM {self._t('channel_mentions')} WHERE channel_id = ? AND message_id = ?"
+                ),
+                (channel_id, message_id),
+            )
+        if not deleted:
+            return []
+        deleted.sort(key=lambda m: m.id)
+        await self._outbox_statements(batch, events(deleted))
+        await self._cql.execute(batch)
+        return deleted
+
+    async def set_pinned(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        *,
+        pinned: bool,
+        events: EventsOf[Message],
+    ) -> Message | None:
+        row = await self._row(channel_id, message_id)
+        if row is None:
+            return None
+        message = _message(row)
+        if message.pinned == pinned:
+            return message
+        changed = Message(
+            **{**{f: getattr(message, f) for f in Message.__slots__}, "pinned": pinned}
+        )
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        batch.add(
+            await self._cql.prepare(
+                f"UPDATE {self._t('messages')} SET pinned = ? WHERE channel_id = ? AND bucket = ? AND id = ?"
+            ),
+            (pinned, channel_id, bucket(message_id), message_id),
+        )
+        pin_cql = (
+            f"INSERT INTO {self._t('pins')} (channel_id, message_id) VALUES (?, ?)"
+            if pinned
+            else f"DELETE FROM {self._t('pins')} WHERE channel_id = ? AND message_id = ?"
+        )
+        batch.add(await self._cql.prepare(pin_cql), (channel_id, message_id))
+        await self._outbox_statements(batch, events(changed))
+        await self._cql.execute(batch)
+        return changed
+
+    async def pins(self, channel_id: Snowflake) -> list[Message]:
+        rows = await self._cql.execute(
+            f"SELECT message_id FROM {self._t('pins')} WHERE channel_id = ?", (channel_id,)
+        )
+        found = []
+        for r in rows:
+            row = await self._row(channel_id, r.message_id)
+            if row is not None:
+                found.append(_message(row))
+        return found
+
+    async def add_reaction(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: str,
+        user_id: Snowflake,
+        *,
+        now: datetime,
+        events: EventsOf[bool],
+    ) -> bool:
+        applied = await self._cql.execute(
+            f"INSERT INTO {self._t('reactions')} (channel_id, message_id, emoji, user_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
+            (channel_id, message_id, emoji, user_id, now),
+        )
+        if not applied[0].applied:
+            return False
+        await self._write_outbox(events(True))  # noqa: FBT003
+        return True
+
+    async def remove_reaction(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: str,
+        user_id: Snowflake,
+        *,
+        events: EventsOf[bool],
+    ) -> bool:
+        applied = await self._cql.execute(
+            f"DELETE FROM {self._t('reactions')} WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id = ? IF EXISTS",
+            (channel_id, message_id, emoji, user_id),
+        )
+        if not applied[0].applied:
+            return False
+        await self._write_outbox(events(True))  # noqa: FBT003
+        return True
+
+    async def _write_outbox(self, envelopes: Sequence[Any]) -> None:
+        if envelopes:
+            batch = BatchStatement(batch_type=BatchType.LOGGED)
+            await self._outbox_statements(batch, envelopes)
+            await self._cql.execute(batch)
+
+    async def reaction_counts(
+        self, channel_id: Snowflake, message_ids: Sequence[Snowflake], viewer_id: Snowflake
+    ) -> dict[Snowflake, list[ReactionCount]]:
+        out: dict[Snowflake, list[ReactionCount]] = {}
+        for message_id in message_ids:
+            rows = await self._cql.execute(
+                f"SELECT emoji, user_id, created_at FROM {self._t('reactions')} WHERE channel_id = ? AND message_id = ?",
+                (channel_id, message_id),
+            )
+            groups: dict[str, list[Any]] = {}
+            for r in rows:
+                groups.setdefault(r.emoji, []).append(r)
+            if groups:
+                ordered = sorted(
+                    groups.items(), key=lambda kv: (min(r.created_at for r in kv[1]), kv[0])
+                )
+                out[Snowflake(message_id)] = [
+                    ReactionCount(
+                        emoji=e, count=len(rs), me=any(r.user_id == viewer_id for r in rs)
+                    )
+                    for e, rs in ordered
+                ]
+        return out
+
+    async def reactors(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: str,
+        *,
+        after_user_id: Snowflake | None,
+        limit: int,
+    ) -> list[Snowflake]:
+        rows = await self._cql.execute(
+            f"SELECT user_id FROM {self._t('reactions')} WHERE channel_id = ? AND message_id = ? AND emoji = ? "
+            "AND user_id > ? LIMIT ?",
+            (channel_id, message_id, emoji, after_user_id or 0, limit),
+        )
+        return [Snowflake(r.user_id) for r in rows]
+
+    async def ack(
+        self,
+        user_id: Snowflake,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        *,
+        events: EventsOf[ReadState],
+    ) -> ReadState:
+        created = await self._cql.execute(
+            f"INSERT INTO {self._t('read_states')} (user_id, channel_id, last_read_id) VALUES (?, ?, ?) IF NOT EXISTS",
+            (user_id, channel_id, message_id),
+        )
+        moved = bool(created[0].applied)
+        if not moved:
+            result = await self._cql.execute(
+                f"UPDATE {self._t('read_states')} SET last_read_id = ? WHERE user_id = ? AND channel_id = ? IF last_read_id < ?",
+                (message_id, user_id, channel_id, message_id),
+            )
+            moved = bool(result[0].applied)
+        current = (await self.read_states(user_id, [channel_id]))[0]
+        if moved:
+            await self._write_outbox(events(current))
+        return current
+
+    async def read_states(
+        self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None
+    ) -> list[ReadState]:
+        if channel_ids is None:
+            rows = await self._cql.execute(
+                f"SELECT * FROM {self._t('read_states')} WHERE user_id = ?", (user_id,)
+            )
+        else:
+            rows = await self._cql.execute(
+                f"SELECT * FROM {self._t('read_states')} WHERE user_id = ? AND channel_id IN ?",
+                (user_id, list(channel_ids)),
+            )
+        return [
+            ReadState(Snowflake(r.user_id), Snowflake(r.channel_id), Snowflake(r.last_read_id))
+            for r in rows
+        ]
+
+    async def count_after(
+        self, channel_id: Snowflake, after_id: Snowflake | None, *, cap: int
+    ) -> int:
+        rows = await self.page(
+            channel_id, before=None, after=after_id, limit=cap, newest_first=True
+        )
+        return len(rows)
+
+    async def count_mentions_after(
+        self,
+        user_id: Snowflake,
+        channel_id: Snowflake,
+        after_id: Snowflake | None,
+        *,
+        role_ids: Sequence[Snowflake],
+        cap: int,
+    ) -> int:
+        lower = after_id or 0
+        direct = await self._cql.execute(
+            f"SELECT message_id FROM {self._t('mentions_by_channel')} WHERE user_id = ? AND channel_id = ? AND message_id > ? LIMIT ?",
+            (user_id, channel_id, lower, cap),
+        )
+        ids = {r.message_id for r in direct}
+        if role_ids:
+            by_role = await self._cql.execute(
+                f"SELECT message_id, role_id, author_id FROM {self._t('channel_mentions')} WHERE channel_id = ? AND message_id > ?",
+                (channel_id, lower),
+            )
+            wanted = set(role_ids)
+            ids |= {r.message_id for r in by_role if r.role_id in wanted and r.author_id != user_id}
+        return min(len(ids), cap)
+
+    async def mentions_of(
+        self, user_id: Snowflake, *, before_message_id: Snowflake | None, limit: int
+    ) -> list[MentionRef]:
+        rows = await self._cql.execute(
+            f"SELECT * FROM {self._t('mentions')} WHERE user_id = ? AND message_id < ? LIMIT ?",
+            (user_id, before_message_id or (1 << 63) - 1, limit),
+        )
+        return [
+            MentionRef(
+                message_id=Snowflake(r.message_id),
+                channel_id=Snowflake(r.channel_id),
+                guild_id=None if r.guild_id is None else Snowflake(r.guild_id),
+                author_id=Snowflake(r.author_id),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,277 @@
+"""One contract for every MessageStore adapter: SQL on SQLite and PostgreSQL, CQL on a real
+Apache Cassandra node (ScyllaDB speaks the same protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gochat.config import async_database_url
+from gochat.domain.records import Mentions, Message, MessageType
+from gochat.ids import GOCHAT_EPOCH_MS, Snowflake, SnowflakeGenerator
+from gochat.storage import MessageStore
+from gochat.storage.cql import CqlSession, parse_url
+from gochat.storage.cql.messages import CqlMessageStore
+from gochat.storage.sql.engine import create_engines
+from gochat.storage.sql.messages import SqlMessageStore
+
+ADAPTERS = ["sqlite", "postgresql", "cassandra"]
+ids = SnowflakeGenerator(77)
+
+
+def at(days_ago: float, seq: int = 0) -> Snowflake:
+    """A snowflake for a moment in the past (to spread messages over time buckets)."""
+    ms = int((datetime.now(UTC) - timedelta(days=days_ago)).timestamp() * 1000) - GOCHAT_EPOCH_MS
+    return Snowflake((ms << 22) | (77 << 12) | seq)
+
+
+def no_events(_: Any) -> list[Any]:
+    return []
+
+
+def draft(
+    channel_id: int,
+    message_id: int | None = None,
+    *,
+    author: int = 5,
+    content: str = "hi",
+    mentions: Mentions | None = None,
+) -> Message:
+    return Message(
+        id=Snowflake(message_id or ids.next_id()),
+        channel_id=Snowflake(channel_id),
+        guild_id=Snowflake(9),
+        author_id=Snowflake(author),
+        type=MessageType.DEFAULT,
+        content=content,
+        reference_id=None,
+        mentions=mentions or Mentions(),
+        pinned=False,
+        edited_at=None,
+    )
+
+
+@pytest.fixture(params=ADAPTERS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the adapter under test keeps its data (fresh for SQL, a shared keyspace for CQL)."""
+    if request.param == "cassandra":
+        return str(request.getfixturevalue("cassandra_url"))
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_database"))
+    path = tmp_path / "store.db"
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[MessageStore]:
+    if store_url.startswith("cql://"):
+        session = CqlSession(parse_url(store_url))
+        await session.connect()
+        try:
+            yield CqlMessageStore(session)
+        finally:
+            await session.close()
+        return
+    engines = create_engines(async_database_url(store_url))
+    try:
+        yield SqlMessageStore(engines)
+    finally:
+        await engines.dispose()
+
+
+def window() -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=10)
+
+
+async def test_insert_then_get(store: MessageStore) -> None:
+    channel = ids.next_id()
+    message = draft(channel, content="hello", mentions=Mentions(user_ids=(Snowflake(6),)))
+    stored, created = await store.insert_once(
+        message, nonce=None, window_start=window(), events=no_events
+    )
+    assert created and stored == message
+    assert await store.get(message.id) == message
+    assert await store.get(ids.next_id()) is None
+
+
+async def test_same_nonce_returns_the_first_message(store: MessageStore) -> None:
+    channel = ids.next_id()
+    first, created = await store.insert_once(
+        draft(channel), nonce="n1", window_start=window(), events=no_events
+    )
+    again, created_again = await store.insert_once(
+        draft(channel, content="x"), nonce="n1", window_start=window(), events=no_events
+    )
+    assert created and not created_again and again == first
+    other_author, created_other = await store.insert_once(
+        draft(channel, author=6), nonce="n1", window_start=window(), events=no_events
+    )
+    assert created_other and other_author.id != first.id
+
+
+async def test_concurrent_sends_with_one_nonce_store_one_message(store: MessageStore) -> None:
+    channel = ids.next_id()
+    results = await asyncio.gather(
+        *(
+            store.insert_once(draft(channel), nonce="race", window_start=window(), events=no_events)
+            for _ in range(5)
+        )
+    )
+    assert sum(created for _, created in results) == 1
+    assert len({m.id for m, _ in results}) == 1
+    assert len(await store.page(channel, before=None, after=None, limit=10, newest_first=True)) == 1
+
+
+async def test_pages_walk_across_time_buckets_in_both_directions(store: MessageStore) -> None:
+    channel = at(60)
+    sent = [draft(channel, at(days, n)) for n, days in enumerate([50, 35, 21, 20, 3, 0.5])]
+    for m in sent:
+        await store.insert_once(m, nonce=None, window_start=window(), events=no_events)
+    newest = await store.page(channel, before=None, after=None, limit=4, newest_first=True)
+    assert [m.id for m in newest] == [m.id for m in reversed(sent)][:4]
+    older = await store.page(channel, before=newest[-1].id, after=None, limit=4, newest_first=True)
+    assert [m.id for m in older] == [sent[1].id, sent[0].id]
+    forward = await store.page(channel, before=None, after=sent[0].id, limit=3, newest_first=False)
+    assert [m.id for m in forward] == [m.id for m in sent[1:4]]
+    between = await store.page(
+        channel, before=sent[4].id, after=sent[1].id, limit=10, newest_first=True
+    )
+    assert [m.id for m in between] == [sent[3].id, sent[2].id]
+    assert (
+        await store.page(ids.next_id(), before=None, after=None, limit=5, newest_first=True) == []
+    )
+
+
+async def test_edit_and_delete(store: MessageStore) -> None:
+    channel = ids.next_id()
+    message, _ = await store.insert_once(
+        draft(channel), nonce=None, window_start=window(), events=no_events
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    edited = await store.edit(
+        channel, message.id, content="changed", mentions=Mentions(), edited_at=now, events=no_events
+    )
+    assert edited is not None and edited.content == "changed" and edited.edited_at == now
+    assert (await store.get(message.id)) == edited
+    assert (
+        await store.edit(
+            channel,
+            ids.next_id(),
+            content="x",
+            mentions=Mentions(),
+            edited_at=now,
+            events=no_events,
+        )
+        is None
+    )
+    seen: list[Any] = []
+    deleted = await store.delete(
+        channel, [message.id, ids.next_id()], events=lambda ms: seen.append(ms) or []
+    )
+    assert [m.id for m in deleted] == [message.id] and seen == [deleted]
+    assert await store.get(message.id) is None
+    assert await store.page(channel, before=None, after=None, limit=5, newest_first=True) == []
+
+
+async def test_reactions_counts_and_reactors(store: MessageStore) -> None:
+    channel = ids.next_id()
+    message, _ = await store.insert_once(
+        draft(channel), nonce=None, window_start=window(), events=no_events
+    )
+    now = datetime.now(UTC)
+    assert await store.add_reaction(
+        channel, message.id, "u:👍", Snowflake(1), now=now, events=no_events
+    )
+    assert not await store.add_reaction(
+        channel, message.id, "u:👍", Snowflake(1), now=now, events=no_events
+    )
+    await store.add_reaction(
+        channel, message.id, "u:👍", Snowflake(2), now=now + timedelta(seconds=1), events=no_events
+    )
+    await store.add_reaction(
+        channel, message.id, "c:55", Snowflake(2), now=now + timedelta(seconds=2), events=no_events
+    )
+    counts = await store.reaction_counts(channel, [message.id], Snowflake(1))
+    assert [(c.emoji, c.count, c.me) for c in counts[message.id]] == [
+        ("u:👍", 2, True),
+        ("c:55", 1, False),
+    ]
+    assert await store.reactors(channel, message.id, "u:👍", after_user_id=None, limit=1) == [1]
+    assert await store.reactors(
+        channel, message.id, "u:👍", after_user_id=Snowflake(1), limit=5
+    ) == [2]
+    assert await store.remove_reaction(channel, message.id, "u:👍", Snowflake(1), events=no_events)
+    assert not await store.remove_reaction(
+        channel, message.id, "u:👍", Snowflake(1), events=no_events
+    )
+
+
+async def test_pins(store: MessageStore) -> None:
+    channel = ids.next_id()
+    a, _ = await store.insert_once(
+        draft(channel), nonce=None, window_start=window(), events=no_events
+    )
+    b, _ = await store.insert_once(
+        draft(channel), nonce=None, window_start=window(), events=no_events
+    )
+    for m in (a, b):
+        pinned = await store.set_pinned(channel, m.id, pinned=True, events=no_events)
+        assert pinned is not None and pinned.pinned
+    assert [m.id for m in await store.pins(channel)] == [b.id, a.id]
+    await store.set_pinned(channel, a.id, pinned=False, events=no_events)
+    assert [m.id for m in await store.pins(channel)] == [b.id]
+    assert await store.set_pinned(channel, ids.next_id(), pinned=True, events=no_events) is None
+
+
+async def test_read_marker_only_moves_forward_and_counts(store: MessageStore) -> None:
+    channel = ids.next_id()
+    sent = [
+        (
+            await store.insert_once(
+                draft(channel), nonce=None, window_start=window(), events=no_events
+            )
+        )[0]
+        for _ in range(5)
+    ]
+    user = Snowflake(ids.next_id())
+    assert (await store.ack(user, channel, sent[2].id, events=no_events)).last_read_id == sent[2].id
+    assert (await store.ack(user, channel, sent[0].id, events=no_events)).last_read_id == sent[2].id
+    assert [s.last_read_id for s in await store.read_states(user)] == [sent[2].id]
+    assert await store.count_after(channel, sent[2].id, cap=100) == 2
+    assert await store.count_after(channel, None, cap=3) == 3
+
+
+async def test_mentions_are_found_and_counted(store: MessageStore) -> None:
+    channel = ids.next_id()
+    user, role = Snowflake(ids.next_id()), Snowflake(ids.next_id())
+    direct, _ = await store.insert_once(
+        draft(channel, mentions=Mentions(user_ids=(user,))),
+        nonce=None,
+        window_start=window(),
+        events=no_events,
+    )
+    by_role, _ = await store.insert_once(
+        draft(channel, mentions=Mentions(role_ids=(role,))),
+        nonce=None,
+        window_start=window(),
+        events=no_events,
+    )
+    await store.insert_once(
+        draft(channel, author=user, mentions=Mentions(role_ids=(role,))),
+        nonce=None,
+        window_start=window(),
+        events=no_events,
+    )
+    assert [
+        m.message_id for m in await store.mentions_of(user, before_message_id=None, limit=10)
+    ] == [direct.id]
+    assert await store.count_mentions_after(user, channel, None, role_ids=[role], cap=100) == 2
+    assert await store.count_mentions_after(user, channel, direct.id, role_ids=[role], cap=100) == 1
+    assert by_role.id
