@@ -51,7 +51,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, data_dir: Path) -> Iterator[str]:
+def serve(database_url: str, data_dir: Path, messages_url: str | None = None) -> Iterator[str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -61,6 +61,8 @@ def serve(database_url: str, data_dir: Path) -> Iterator[str]:
         "GOCHAT_RATE_LOGIN_PER_IP": "10000/60",
         "GOCHAT_RATE_REGISTER_PER_IP": "10000/60",
     }
+    if messages_url:
+        env["GOCHAT_MESSAGES_URL"] = messages_url
     gochat = Path(sys.executable).with_name("gochat")
     proc = subprocess.Popen([str(gochat), "serve", "--port", str(port)], env=env)
     url = f"http://127.0.0.1:{port}"
@@ -215,11 +217,11 @@ async def user_id_of(url: str, token: str) -> int:
 def run(backend: str, args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="gochat-bench-"))
     try:
-        with _database(backend, work) as database_url:
+        with _database(backend, work) as (database_url, messages_url):
             rates: list[float] = []
             latencies: list[float] = []
             for n in range(args.runs):
-                with serve(database_url, work / f"data{n}") as url:
+                with serve(database_url, work / "data", messages_url) as url:
                     token, guild, channel = asyncio.run(setup_user_and_channel(url))
                     rates.append(
                         asyncio.run(
@@ -258,9 +260,15 @@ def run(backend: str, args: argparse.Namespace) -> None:
 
 
 @contextmanager
-def _database(backend: str, work: Path) -> Iterator[str]:
+def _database(backend: str, work: Path) -> Iterator[tuple[str, str | None]]:
     if backend == "sqlite":
-        yield f"sqlite:///{work / 'bench.db'}"
+        yield f"sqlite:///{work / 'bench.db'}", None
+        return
+    if backend == "cassandra":
+        from tests.support.engines import cassandra_node
+
+        with _database("postgresql", work) as (database_url, _), cassandra_node() as (host, port):
+            yield database_url, f"cql://{host}:{port}/bench"
         return
     with postgres_server() as admin:
 
@@ -270,12 +278,14 @@ def _database(backend: str, work: Path) -> Iterator[str]:
             await conn.close()
 
         asyncio.run(create())
-        yield admin.rsplit("/", 1)[0] + "/bench"
+        yield admin.rsplit("/", 1)[0] + "/bench", None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgresql", "cassandra"], default="sqlite"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)

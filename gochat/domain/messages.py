@@ -244,6 +244,12 @@ class MessageService:
             has_newer=before is not None,
         )
 
+    async def last_message_ids(
+        self, viewer: Viewer, channel_ids: Sequence[Snowflake]
+    ) -> dict[Snowflake, Snowflake]:
+        """For channels the caller already reached through an authorized path."""
+        return await self._store.last_message_ids(channel_ids)
+
     async def post_system_unchecked(
         self,
         *,
@@ -284,10 +290,15 @@ class MessageService:
 
     async def _mentions(self, text: str, access: ChannelAccess, viewer: Viewer) -> Mentions:
         mentions = parse_mentions(text, access)
-        if access.direct is not None and mentions.user_ids:
-            # Users who blocked the author are not notified of the mention.
+        if mentions.user_ids:
+            # Users who blocked the author are not notified of the mention (the text stays).
             blockers = await self._direct.who_blocked(viewer.user_id, mentions.user_ids)
-            mentions = Mentions(user_ids=tuple(u for u in mentions.user_ids if u not in blockers))
+            if blockers:
+                mentions = Mentions(
+                    user_ids=tuple(u for u in mentions.user_ids if u not in blockers),
+                    role_ids=mentions.role_ids,
+                    everyone=mentions.everyone,
+                )
         return mentions
 
     async def _delete(

@@ -54,6 +54,18 @@ class DirectMessageChannel:
     def created_at(self) -> datetime:
         return self.record.created_at
 
+    @strawberry.field(description="Messages after your read marker (counted up to 1000).")
+    async def unread_count(self, info: Info) -> int:
+        return await info.context.services.read_states.unread_count(
+            await info.context.viewer(), self.record.id
+        )
+
+    @strawberry.field(description="Unread messages mentioning you (up to 1000).")
+    async def mention_count(self, info: Info) -> int:
+        return await info.context.services.read_states.mention_count(
+            await info.context.viewer(), self.record.id
+        )
+
     @strawberry.field(description="History, as for guild channels.")
     async def messages(
         self,

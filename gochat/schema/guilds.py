@@ -196,6 +196,11 @@ class Channel:
             info, self.record.id, first=first, after=after, last=last, before=before, around=around
         )
 
+    @strawberry.field(description="The newest message's id; null in an empty channel.")
+    async def last_message_id(self, info: Info) -> strawberry.ID | None:
+        found = await info.context.loaders.last_message_by_channel.load(Snowflake(self.record.id))
+        return None if found is None else to_id(found)
+
     @strawberry.field(description="Pinned messages, newest first.")
     async def pins(self, info: Info) -> list[Message]:
         found = await info.context.services.pins.list_pins(

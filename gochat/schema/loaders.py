@@ -39,7 +39,17 @@ class ReactionsByMessageLoader(DataLoader[tuple[Snowflake, Snowflake], list[Reac
         super().__init__(load_fn=load)
 
 
+class LastMessageByChannelLoader(DataLoader[Snowflake, Snowflake | None]):
+    def __init__(self, services: Services, viewer: Callable[[], Awaitable[Viewer]]) -> None:
+        async def load(keys: Sequence[Snowflake]) -> list[Snowflake | None]:
+            found = await services.messages.last_message_ids(await viewer(), list(keys))
+            return [found.get(k) for k in keys]
+
+        super().__init__(load_fn=load)
+
+
 class Loaders:
     def __init__(self, services: Services, viewer: Callable[[], Awaitable[Viewer]]) -> None:
         self.user_by_id = UserByIdLoader(services)
         self.reactions_by_message = ReactionsByMessageLoader(services, viewer)
+        self.last_message_by_channel = LastMessageByChannelLoader(services, viewer)

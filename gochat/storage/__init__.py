@@ -440,6 +440,11 @@ class MessageStore(Protocol):
 
     async def get(self, message_id: Snowflake) -> Message | None: ...
 
+    async def last_message_ids(
+        self, channel_ids: Sequence[Snowflake]
+    ) -> dict[Snowflake, Snowflake]:
+        """The newest message id of each channel that has messages."""
+
     async def page(
         self,
         channel_id: Snowflake,

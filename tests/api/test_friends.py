@@ -70,3 +70,16 @@ async def test_blocking_ends_the_friendship_and_stops_requests(client: GraphQLCl
     (await bob.client.execute(REQUEST, {"h": alice.handle})).error("FORBIDDEN")
     (await alice.client.execute(REQUEST, {"h": bob.handle})).error("FORBIDDEN")
     (await alice.client.execute(BLOCK, {"u": alice.id})).error("BAD_USER_INPUT")
+
+
+async def test_a_blocker_is_not_notified_of_mentions_by_the_blocked(client: GraphQLClient) -> None:
+    from tests.support.guilds import make_world
+
+    w = await make_world(client)
+    (await w.owner.client.execute(BLOCK, {"u": w.member.id})).ok()
+    send = "mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) { message { mentions { userIds } } } }"
+    sent = (await w.member.client.execute(send, {"c": w.text_id, "t": f"hey <@{w.owner.id}>"})).ok()
+    assert sent["sendMessage"]["message"]["mentions"]["userIds"] == []
+    assert (await w.owner.client.execute("{ me { mentions { edges { node { id } } } } }")).ok()[
+        "me"
+    ]["mentions"]["edges"] == []

@@ -218,3 +218,18 @@ async def test_bad_message_input_is_refused(client: GraphQLClient) -> None:
             {"c": channel, "ids": ids},
         )
     ).error("BAD_USER_INPUT")
+
+
+async def test_channel_knows_its_last_message_and_dm_counts(client: GraphQLClient) -> None:
+    owner, _, channel = await _setup(client)
+    query = "query($c: ID!) { channel(id: $c) { lastMessageId } }"
+    # The guild's creation posts nothing: a new channel is empty.
+    assert (await owner.client.execute(query, {"c": channel})).ok()["channel"][
+        "lastMessageId"
+    ] is None
+    sent = (await owner.client.execute(SEND, {"c": channel, "content": "latest"})).ok()[
+        "sendMessage"
+    ]["message"]["id"]
+    assert (await owner.client.execute(query, {"c": channel})).ok()["channel"][
+        "lastMessageId"
+    ] == sent

@@ -275,3 +275,13 @@ async def test_mentions_are_found_and_counted(store: MessageStore) -> None:
     assert await store.count_mentions_after(user, channel, None, role_ids=[role], cap=100) == 2
     assert await store.count_mentions_after(user, channel, direct.id, role_ids=[role], cap=100) == 1
     assert by_role.id
+
+
+async def test_last_message_ids_follow_new_messages(store: MessageStore) -> None:
+    first, second = ids.next_id(), ids.next_id()
+    assert await store.last_message_ids([first, second]) == {}
+    await store.insert_once(draft(first), nonce=None, window_start=window(), events=no_events)
+    newest, _ = await store.insert_once(
+        draft(first), nonce=None, window_start=window(), events=no_events
+    )
+    assert await store.last_message_ids([first, second]) == {first: newest.id}

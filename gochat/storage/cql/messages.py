@@ -133,6 +133,12 @@ class CqlMessageStore:
             ),
             (message.id, message.channel_id),
         )
+        batch.add(
+            await self._cql.prepare(
+                f"INSERT INTO {self._t('last_messages')} (channel_id, message_id) VALUES (?, ?)"
+            ),
+            (message.channel_id, message.id),
+        )
         await self._mention_statements(batch, message)
         await self._outbox_statements(batch, events(message))
         await self._cql.execute(batch)
@@ -170,6 +176,17 @@ class CqlMessageStore:
             return None
         row = await self._row(rows[0].channel_id, message_id)
         return None if row is None else _message(row)
+
+    async def last_message_ids(
+        self, channel_ids: Sequence[Snowflake]
+    ) -> dict[Snowflake, Snowflake]:
+        if not channel_ids:
+            return {}
+        rows = await self._cql.execute(
+            f"SELECT channel_id, message_id FROM {self._t('last_messages')} WHERE channel_id IN ?",
+            (list(channel_ids),),
+        )
+        return {Snowflake(r.channel_id): Snowflake(r.message_id) for r in rows}
 
     async def page(
         self,

@@ -138,6 +138,19 @@ class SqlMessageStore:
             row = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
         return None if row is None else _message(row)
 
+    async def last_message_ids(
+        self, channel_ids: Sequence[Snowflake]
+    ) -> dict[Snowflake, Snowflake]:
+        if not channel_ids:
+            return {}
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(messages.c.channel_id, func.max(messages.c.id).label("last"))
+                .where(messages.c.channel_id.in_(list(channel_ids)))
+                .group_by(messages.c.channel_id)
+            )
+            return {Snowflake(r.channel_id): Snowflake(r.last) for r in rows}
+
     async def page(
         self,
         channel_id: Snowflake,
