@@ -3,9 +3,10 @@
 Bits are GoChat's (a 64-bit mask). Resolution, for a member in a guild:
 1. the guild owner has every permission;
 2. base = OR of @everyone and the member's roles; ADMINISTRATOR in base means every permission;
-3. in a channel, overwrites apply in order of specificity: @everyone's (a private channel adds an
-   implicit @everyone deny of VIEW_CHANNELS), then the member's other roles (all denies, then all
-   allows), then the member's own overwrite (deny, then allow);
+3. in a channel, overwrites apply in order of specificity: @everyone's, then the member's other
+   roles (all denies, then all allows), then the member's own overwrite (deny, then allow); a
+   private channel denies VIEW_CHANNELS after @everyone's overwrite, so only role or member
+   allows open it;
 4. without VIEW_CHANNELS in a channel nothing else there is granted;
 5. a timed-out member keeps only VIEW_CHANNELS and READ_MESSAGE_HISTORY until the timeout ends.
 Category overwrites do not flow into child channels; a child copies them when it is synced.
@@ -137,9 +138,10 @@ def channel_permissions(
             roles_deny |= ow.deny
         elif ow.target_type == MEMBER and ow.target_id == grants.user_id:
             member_allow, member_deny = ow.allow, ow.deny
-    if private:
-        everyone_deny |= Permission.VIEW_CHANNELS
     mask = (mask & ~everyone_deny) | everyone_allow
+    if private:
+        # Private beats any @everyone overwrite; only role or member allows open it.
+        mask &= ~Permission.VIEW_CHANNELS
     mask = (mask & ~roles_deny) | roles_allow
     mask = (mask & ~member_deny) | member_allow
     if not mask & Permission.VIEW_CHANNELS:

@@ -22,7 +22,7 @@ from gochat.domain.events import (
 from gochat.domain.guild_access import GuildView
 from gochat.domain.permissions import Permission, parse_mask
 from gochat.domain.records import Member, Role, Viewer
-from gochat.errors import BadUserInput, NotFound
+from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 
 ROLE_NAME_MAX = 100
@@ -71,7 +71,7 @@ class RoleService:
             name=validation.name(name, field="name", max_length=ROLE_NAME_MAX),
             color=_color(color),
             permissions=mask,
-            position=0,  # the store places it above every existing role
+            position=0,  # the store places it at 1, just above @everyone
             hoist=hoist,
             mentionable=mentionable,
             created_at=kit.now().replace(microsecond=0),
@@ -196,7 +196,7 @@ class RoleService:
                 raise BadUserInput("role positions start at 1", field="roles")
             view.require_above_role(role, "move")
             if not view.is_owner and position >= view.rank():
-                raise BadUserInput("you can only move roles below your highest role", field="roles")
+                raise Forbidden("you can only move roles below your highest role")
         kit = self._kit
         pending = Pending()
         roles = await kit.store.set_role_positions(

@@ -138,7 +138,12 @@ class CurrentUser:
     async def mentions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Annotated[MessageConnection, strawberry.lazy("gochat.schema.messages")]:
-        from gochat.schema.common import PageInfo, decode_cursor, encode_cursor, page_size  # noqa: PLC0415
+        from gochat.schema.common import (  # noqa: PLC0415
+            decode_cursor,
+            encode_cursor,
+            page_info,
+            page_size,
+        )
         from gochat.schema.messages import Message, MessageConnection, MessageEdge  # noqa: PLC0415
 
         size = page_size(first)
@@ -151,12 +156,7 @@ class CurrentUser:
         ]
         return MessageConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=more,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info(edges, has_next=more, has_previous=after is not None),
         )
 
     @classmethod

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import enum
-from collections.abc import Iterable
-from typing import cast
+from collections.abc import Iterable, Sequence
+from typing import Protocol, cast
 
 import strawberry
 
@@ -45,6 +45,20 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+
+class _Edge(Protocol):
+    cursor: str
+
+
+def page_info(edges: Sequence[_Edge], *, has_next: bool, has_previous: bool) -> PageInfo:
+    """Relay page info for a page of edges."""
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
 
 
 def encode_cursor(kind: str, value: int) -> str:

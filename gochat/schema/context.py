@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -33,7 +33,9 @@ class Context:
     async def viewer(self) -> Viewer:
         """The authenticated caller, or Unauthenticated."""
         if self.ws_viewer is not None:
-            return self.ws_viewer
+            # One context serves every operation of a WebSocket connection: give each call a
+            # fresh memo so permission data never outlives the operation that read it.
+            return replace(self.ws_viewer, cache={})
         if self._viewer is None:
             if not self.bearer_token:
                 raise Unauthenticated("sign in first: send Authorization: Bearer <accessToken>")

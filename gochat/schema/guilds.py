@@ -20,6 +20,7 @@ from gochat.schema.common import (
     Permissions,
     decode_cursor,
     encode_cursor,
+    page_info,
     page_size,
     snowflake,
     to_id,
@@ -137,7 +138,10 @@ class Channel:
     def type(self) -> ChannelType:
         return ChannelType(int(self.record.type))
 
-    @strawberry.field(description="Text channels: 1-100 of a-z 0-9 - _; others 1-100 characters.")
+    @strawberry.field(
+        description="Text channels: 1-100 lower-case letters (any script), digits, - or _; "
+        "others: 1-100 characters."
+    )
     def name(self) -> str:
         return self.record.name
 
@@ -534,12 +538,7 @@ class Guild:
         ]
         return MemberConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > size,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info(edges, has_next=len(rows) > size, has_previous=after is not None),
         )
 
     @strawberry.field(description="Bans (BAN_MEMBERS).")
@@ -588,10 +587,5 @@ class Guild:
         ]
         return AuditLogConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > size,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info(edges, has_next=len(rows) > size, has_previous=after is not None),
         )

@@ -11,7 +11,15 @@ from gochat.domain import records
 from gochat.domain.reactions import EmojiRef
 from gochat.ids import Snowflake, created_at
 from gochat.schema.accounts import User
-from gochat.schema.common import PageInfo, decode_cursor, encode_cursor, page_size, snowflake, to_id
+from gochat.schema.common import (
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+    page_size,
+    snowflake,
+    to_id,
+)
 from gochat.schema.context import Info
 
 
@@ -163,12 +171,7 @@ class Message:
         ]
         return UserConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(ids) > size,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info(edges, has_next=len(ids) > size, has_previous=after is not None),
         )
 
 
@@ -318,10 +321,5 @@ async def history_connection(
     ]
     return MessageConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_newer,
-            has_previous_page=page.has_older,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info(edges, has_next=page.has_newer, has_previous=page.has_older),
     )
