@@ -138,6 +138,7 @@ async def build_services(
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )
+        publisher.add_listener(kit.access.on_published)
         resolver = ChannelAccessResolver(kit.access, store.direct)
         messages = MessageService(kit, messages_store, resolver, store.direct)
         yield Services(

@@ -20,3 +20,11 @@ def channel(channel_id: int) -> str:
 
 def presence(user_id: int) -> str:
     return f"{PREFIX}.presence.{user_id}"
+
+
+def guild_id_of(subject: str) -> int | None:
+    """The guild a guild subject is about, or None for other subjects."""
+    prefix = f"{PREFIX}.guild."
+    if subject.startswith(prefix) and subject[len(prefix) :].isdigit():
+        return int(subject[len(prefix) :])
+    return None

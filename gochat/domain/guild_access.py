@@ -7,9 +7,13 @@ viewer is not in, so existence never leaks to outsiders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from gochat.bus import Envelope, subjects
 from gochat.domain.permissions import (
     ALL,
     MemberGrants,
@@ -134,9 +138,65 @@ def _name(permission: Permission) -> str:
     return " and ".join(p.name or "" for p in Permission if permission & p)
 
 
+class GuildStateCache:
+    """Guild-wide permission data (guild, roles, channels, overwrites) per process.
+
+    Entries drop as soon as this process commits a change to the guild (every such change
+    publishes an event on the guild's subject), and after `ttl_seconds` at the latest, which
+    bounds how stale a change made by another process can look. Member data is never cached.
+    A load that raced with a change is not stored (generation check).
+    """
+
+    def __init__(self, *, ttl_seconds: float = 2.0, max_guilds: int = 10_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_guilds
+        self._entries: OrderedDict[Snowflake, tuple[float, GuildAccessData]] = OrderedDict()
+        self._generations: dict[Snowflake, int] = {}
+        self._channels: OrderedDict[Snowflake, Snowflake] = OrderedDict()
+
+    def get(self, guild_id: Snowflake) -> GuildAccessData | None:
+        entry = self._entries.get(guild_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def generation(self, guild_id: Snowflake) -> int:
+        return self._generations.get(guild_id, 0)
+
+    def put(self, guild_id: Snowflake, data: GuildAccessData, generation: int) -> None:
+        if self.generation(guild_id) != generation:
+            return
+        self._entries[guild_id] = (time.monotonic() + self._ttl, data)
+        self._entries.move_to_end(guild_id)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, guild_id: Snowflake) -> None:
+        self._generations[guild_id] = self.generation(guild_id) + 1
+        self._entries.pop(guild_id, None)
+
+    def channel_guild(self, channel_id: Snowflake) -> Snowflake | None:
+        return self._channels.get(channel_id)
+
+    def remember_channel(self, channel_id: Snowflake, guild_id: Snowflake) -> None:
+        # A channel never moves between guilds; a deleted one is simply absent from its
+        # guild's data, which answers NotFound.
+        self._channels[channel_id] = guild_id
+        if len(self._channels) > self._max * 10:
+            self._channels.popitem(last=False)
+
+
 class GuildAccess:
-    def __init__(self, store: GuildStore) -> None:
+    def __init__(self, store: GuildStore, cache: GuildStateCache | None = None) -> None:
         self._store = store
+        self._cache = cache or GuildStateCache()
+
+    def on_published(self, envelopes: Sequence[Envelope]) -> None:
+        """Drop cached guild data that committed events made stale."""
+        for envelope in envelopes:
+            guild_id = subjects.guild_id_of(envelope.subject)
+            if guild_id is not None:
+                self._cache.invalidate(Snowflake(guild_id))
 
     async def view(self, viewer: Viewer, guild_id: Snowflake) -> GuildView:
         """The viewer's standing in a guild they belong to; NotFound otherwise."""
@@ -144,10 +204,21 @@ class GuildAccess:
         cached = viewer.cache.get(key)
         if isinstance(cached, GuildView):
             return cached
-        data = await self._store.load_access(guild_id, viewer.user_id)
-        if data is None or data.member is None:
+        state = self._cache.get(guild_id)
+        if state is None:
+            generation = self._cache.generation(guild_id)
+            loaded = await self._store.load_access(guild_id, viewer.user_id)
+            if loaded is None:
+                raise NotFound("guild not found")
+            self._cache.put(guild_id, replace(loaded, member=None), generation)
+            member = loaded.member
+            data = loaded
+        else:
+            member = await self._store.get_member(guild_id, viewer.user_id)
+            data = replace(state, member=member)
+        if member is None:
             raise NotFound("guild not found")
-        view = GuildView(data=data, member=data.member, now=datetime.now(UTC))
+        view = GuildView(data=data, member=member, now=datetime.now(UTC))
         viewer.cache[key] = view
         return view
 
@@ -158,9 +229,12 @@ class GuildAccess:
         for cached in viewer.cache.values():
             if isinstance(cached, GuildView) and channel_id in cached.data.channels:
                 return cached, cached.channel(channel_id)
-        guild_id = await self._store.channel_guild(channel_id)
+        guild_id = self._cache.channel_guild(channel_id)
         if guild_id is None:
-            raise NotFound("channel not found")
+            guild_id = await self._store.channel_guild(channel_id)
+            if guild_id is None:
+                raise NotFound("channel not found")
+            self._cache.remember_channel(channel_id, guild_id)
         try:
             view = await self.view(viewer, guild_id)
         except NotFound:

@@ -7,7 +7,7 @@ crash before the batched delete can cause, by event id."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -28,10 +28,18 @@ class EventPublisher:
         self._delay = confirm_delay_seconds
         self._published: list[Envelope] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[Sequence[Envelope]], None]] = []
+
+    def add_listener(self, listener: Callable[[Sequence[Envelope]], None]) -> None:
+        """Called with every batch of committed events, before they reach the bus (caches of
+        this process drop what the events make stale)."""
+        self._listeners.append(listener)
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         if not envelopes:
             return
+        for listener in self._listeners:
+            listener(envelopes)
         try:
             await self._bus.publish(envelopes)
         except Exception:  # the relay retries whatever failed here
