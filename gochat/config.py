@@ -56,6 +56,18 @@ def _check_messages_url(value: str | None) -> str | None:
     return value
 
 
+def _check_bus_url(value: str) -> str:
+    if value != "memory://" and not re.match(r"^nats://[^/?#]+/?$", value):
+        raise ValueError("expected memory:// or nats://[user:pass@]host:port")
+    return value
+
+
+def _check_redis_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^rediss?://[^/?#]+(/\d+)?(\?.*)?$", value):
+        raise ValueError("expected redis://[user:pass@]host:port[/db] or rediss://...")
+    return value
+
+
 def _check_mail_url(value: str) -> str:
     if value.startswith("log:"):
         return value
@@ -98,6 +110,19 @@ class Settings(BaseSettings):
         None,
         description="cql://host1,host2[:port]/keyspace for Cassandra/ScyllaDB messages; "
         "default: the SQL database.",
+    )
+    bus_url: Annotated[str, AfterValidator(_check_bus_url)] = Field(
+        "memory://",
+        description="memory:// delivers events inside this process; nats://host:port shares "
+        "them with every process (JetStream stream GOCHAT_EVENTS).",
+    )
+    redis_url: Annotated[str | None, AfterValidator(_check_redis_url)] = Field(
+        None,
+        description="redis://host:port/db for presence and rate limits shared by every "
+        "process; default: in this process.",
+    )
+    outbox_relay_interval_seconds: float = Field(
+        2.0, ge=0, le=3600, description="How often unpublished events are resent; 0 disables."
     )
     migrate_on_start: bool = Field(default=True, description="Apply SQL migrations when serving.")
     worker_id: int = Field(0, ge=0, le=1023, description="Snowflake worker id, unique per process.")
@@ -195,6 +220,8 @@ class Settings(BaseSettings):
         data["jwt_secret"] = "<set>" if self.jwt_secret else f"<file {SECRET_FILE_NAME}>"
         data["database_url"] = redact_url(self.effective_database_url())
         data["mail_url"] = redact_url(self.mail_url)
+        data["bus_url"] = redact_url(self.bus_url)
+        data["redis_url"] = redact_url(self.redis_url) if self.redis_url else None
         return data
 
 

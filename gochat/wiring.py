@@ -3,12 +3,16 @@ adapter is chosen here, by URL scheme."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
+from redis.asyncio import Redis
 
+from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
+from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
 from gochat.domain.accounts import AccountPolicy, AccountService
 from gochat.domain.audit import AuditService
@@ -24,6 +28,7 @@ from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
+from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.publisher import EventPublisher
 from gochat.domain.reactions import ReactionService
@@ -34,7 +39,12 @@ from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
+from gochat.presence import PresenceStore
+from gochat.presence.memory import MemoryPresenceStore
+from gochat.presence.redis import RedisPresenceStore
+from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
+from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
 from gochat.storage import MessageStore
@@ -92,12 +102,40 @@ async def open_message_store(
 
 
 @asynccontextmanager
+async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
+    """The in-process bus, or NATS when GOCHAT_BUS_URL is nats://."""
+    bus: EventBus
+    if settings.bus_url.startswith("nats://"):
+        bus = await NatsEventBus.connect(settings.bus_url, name=f"gochat-{settings.worker_id}")
+    else:
+        bus = MemoryEventBus()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+@asynccontextmanager
+async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimiter, PresenceStore]]:
+    """Rate limits and presence in this process, or in Redis when GOCHAT_REDIS_URL is set."""
+    if settings.redis_url is None:
+        yield MemoryRateLimiter(), MemoryPresenceStore()
+        return
+    client = Redis.from_url(settings.redis_url)
+    try:
+        yield RedisRateLimiter(client), RedisPresenceStore(client)
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
 async def build_services(
     settings: Settings, *, migrate: bool | None = None
 ) -> AsyncIterator[Services]:
     store = build_store(settings)
-    bus = MemoryEventBus()
     publisher: EventPublisher | None = None
+    relay: OutboxRelay | None = None
+    relay_task: asyncio.Task[None] | None = None
     migrate_now = settings.migrate_on_start if migrate is None else migrate
     stack = AsyncExitStack()
     try:
@@ -108,7 +146,15 @@ async def build_services(
         )
         mail = build_mail(settings)
         ids = SnowflakeGenerator(settings.worker_id)
+        bus = await stack.enter_async_context(open_bus(settings))
+        limits, presence = await stack.enter_async_context(open_shared_state(settings))
         publisher = EventPublisher(bus, store.outbox)
+        # Outbox relay: resends events whose immediate publish failed (bus outage, crash).
+        if settings.outbox_relay_interval_seconds > 0:
+            relay = OutboxRelay(
+                store.outbox, bus, interval_seconds=settings.outbox_relay_interval_seconds
+            )
+            relay_task = asyncio.create_task(relay.run(), name="gochat-outbox-relay")
         accounts = AccountService(
             store=store,
             ids=ids,
@@ -120,7 +166,7 @@ async def build_services(
                 ttl_seconds=settings.access_token_ttl_seconds,
             ),
             mail=mail,
-            limits=MemoryRateLimiter(),
+            limits=limits,
             publisher=publisher,
             policy=AccountPolicy(
                 refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
@@ -144,6 +190,7 @@ async def build_services(
         yield Services(
             store=store,
             bus=bus,
+            presence=presence,
             mail=mail,
             accounts=accounts,
             guilds=GuildService(kit, default_voice_region=settings.voice_regions[0]),
@@ -162,8 +209,10 @@ async def build_services(
             friends=FriendService(kit, store.direct, store.accounts),
         )
     finally:
+        if relay is not None and relay_task is not None:
+            relay.stop()
+            await relay_task
         if publisher is not None:
             await publisher.close()
         await stack.aclose()
-        await bus.close()
         await store.close()

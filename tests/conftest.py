@@ -18,7 +18,13 @@ from gochat.config import Settings, async_database_url
 from gochat.storage.sql import migrate as sql_migrate
 from gochat.storage.sql.engine import create_engines
 from tests.support.client import GraphQLClient
-from tests.support.engines import postgres_server
+from tests.support.engines import (
+    NatsServer,
+    RedisServer,
+    nats_server,
+    postgres_server,
+    redis_server,
+)
 from tests.support.server import RunningServer, run_server
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -43,6 +49,20 @@ async def _migrate(url: str) -> None:
 def postgres_admin_url() -> Iterator[str]:
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def nats_engine() -> Iterator[NatsServer]:
+    """One NATS server with JetStream for the session; tests use unique subjects."""
+    with nats_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_engine() -> Iterator[RedisServer]:
+    """One Redis server for the session; tests use unique keys."""
+    with redis_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ serialization as a cluster. Subjects come only from `bus.subjects`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,5 +40,11 @@ class EventBus(Protocol):
 
     async def subscribe(self, subject: str, *, max_pending: int = 1024) -> Subscription:
         """Start receiving envelopes published on `subject` from now on."""
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        """Call `callback` after every reconnection to the bus; returns a function that stops
+        the calls. Envelopes published while a process was cut off never reach its
+        subscriptions, so a listener tells its subscribers to resync. The in-process bus never
+        disconnects and never calls it."""
 
     async def close(self) -> None: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from gochat.bus import Envelope, SlowConsumer
 
@@ -59,6 +59,10 @@ class MemoryEventBus:
         subscription = _MemorySubscription(self, subject, max_pending)
         self._subscriptions.setdefault(subject, set()).add(subscription)
         return subscription
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        # One process, no connection: there is never anything to resync after.
+        return lambda: None
 
     def discard(self, subscription: _MemorySubscription) -> None:
         subscribers = self._subscriptions.get(subscription.subject)

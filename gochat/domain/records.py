@@ -287,3 +287,34 @@ class FriendRequest:
     from_id: Snowflake
     to_id: Snowflake
     created_at: datetime
+
+
+class PresenceStatus(enum.StrEnum):
+    """What a session reports. OFFLINE is only ever shown, never reported: a session that goes
+    away is removed, or expires."""
+
+    ONLINE = "online"
+    IDLE = "idle"
+    DND = "dnd"
+    INVISIBLE = "invisible"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPresence:
+    """One live session's own report, as its owner's other devices see it."""
+
+    user_id: Snowflake
+    session_id: Snowflake
+    status: PresenceStatus
+    custom_status: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A user's presence as everyone else sees it: the live sessions combined."""
+
+    user_id: Snowflake
+    status: PresenceStatus
+    custom_status: str | None = None

@@ -21,6 +21,7 @@ from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.mail import EmailSender
+from gochat.presence import PresenceStore
 from gochat.storage import RelationalStore
 
 
@@ -28,6 +29,7 @@ from gochat.storage import RelationalStore
 class Services:
     store: RelationalStore
     bus: EventBus
+    presence: PresenceStore
     mail: EmailSender
     accounts: AccountService
     guilds: GuildService

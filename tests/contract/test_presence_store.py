@@ -1,0 +1,181 @@
+"""PresenceStore adapters: in-process and Redis, with the same aggregation and expiry rules."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from gochat.domain.records import Presence, PresenceStatus
+from gochat.ids import Snowflake
+from gochat.presence import PresenceStore
+from gochat.presence.memory import MemoryPresenceStore
+from gochat.presence.redis import RedisPresenceStore
+from tests.support.engines import RedisServer
+
+pytestmark = pytest.mark.timeout(30)
+
+ONLINE, IDLE, DND = PresenceStatus.ONLINE, PresenceStatus.IDLE, PresenceStatus.DND
+INVISIBLE, OFFLINE = PresenceStatus.INVISIBLE, PresenceStatus.OFFLINE
+LONG = 60.0
+
+
+def fresh_id() -> Snowflake:
+    return Snowflake(secrets.randbits(62))
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
+    if request.param == "memory":
+        yield MemoryPresenceStore()
+        return
+    engine: RedisServer = request.getfixturevalue("redis_engine")
+    client = Redis.from_url(engine.url)
+    adapter = RedisPresenceStore(client, prefix=f"test:{secrets.token_hex(6)}:presence:")
+    try:
+        yield adapter
+    finally:
+        await adapter.close()
+        await client.aclose()
+
+
+async def report(
+    store: PresenceStore,
+    user_id: Snowflake,
+    status: PresenceStatus,
+    *,
+    custom: str | None = None,
+    ttl: float = LONG,
+    session_id: Snowflake | None = None,
+) -> Snowflake:
+    session_id = session_id or fresh_id()
+    await store.set(user_id, session_id, status=status, custom_status=custom, ttl_seconds=ttl)
+    return session_id
+
+
+async def shown(store: PresenceStore, user_id: Snowflake) -> Presence:
+    return (await store.get_many([user_id]))[user_id]
+
+
+async def test_a_user_without_sessions_is_offline(store: PresenceStore) -> None:
+    user = fresh_id()
+    assert await store.get_many([user]) == {user: Presence(user_id=user, status=OFFLINE)}
+    assert await store.get_many([]) == {}
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([ONLINE], ONLINE),
+        ([IDLE], IDLE),
+        ([DND], DND),
+        ([IDLE, ONLINE], ONLINE),
+        ([ONLINE, IDLE], ONLINE),
+        ([IDLE, DND, ONLINE], DND),
+        ([INVISIBLE], OFFLINE),
+        ([ONLINE, INVISIBLE], OFFLINE),
+        ([DND, INVISIBLE, IDLE], OFFLINE),
+    ],
+)
+async def test_sessions_combine_dnd_over_online_over_idle_and_invisible_hides(
+    store: PresenceStore, statuses: list[PresenceStatus], expected: PresenceStatus
+) -> None:
+    user = fresh_id()
+    for status in statuses:
+        await report(store, user, status)
+    assert (await shown(store, user)).status is expected
+
+
+async def test_get_many_answers_for_every_user_at_once(store: PresenceStore) -> None:
+    busy, away, gone = fresh_id(), fresh_id(), fresh_id()
+    await report(store, busy, DND, custom="focus")
+    await report(store, away, IDLE)
+    assert await store.get_many([busy, away, gone]) == {
+        busy: Presence(user_id=busy, status=DND, custom_status="focus"),
+        away: Presence(user_id=away, status=IDLE),
+        gone: Presence(user_id=gone, status=OFFLINE),
+    }
+
+
+async def test_the_newest_custom_status_is_shown_and_invisible_shows_none(
+    store: PresenceStore,
+) -> None:
+    user = fresh_id()
+    await report(store, user, ONLINE, custom="first")
+    await asyncio.sleep(0.01)
+    await report(store, user, IDLE, custom="second")
+    assert await shown(store, user) == Presence(user_id=user, status=ONLINE, custom_status="second")
+    await report(store, user, INVISIBLE, custom="secret")
+    assert await shown(store, user) == Presence(user_id=user, status=OFFLINE)
+
+
+async def test_a_session_report_replaces_its_earlier_one(store: PresenceStore) -> None:
+    user = fresh_id()
+    session = await report(store, user, DND)
+    await report(store, user, IDLE, session_id=session)
+    assert (await shown(store, user)).status is IDLE
+    assert [s.session_id for s in await store.list_sessions(user)] == [session]
+
+
+async def test_owner_sees_every_live_session_including_invisible(store: PresenceStore) -> None:
+    user = fresh_id()
+    first = await report(store, user, INVISIBLE, custom="hidden")
+    second = await report(store, user, ONLINE)
+    sessions = await store.list_sessions(user)
+    assert [(s.session_id, s.status, s.custom_status) for s in sessions] == sorted(
+        [(first, INVISIBLE, "hidden"), (second, ONLINE, None)]
+    )
+
+
+async def test_expired_sessions_vanish(store: PresenceStore) -> None:
+    user = fresh_id()
+    await report(store, user, DND, ttl=0.3)
+    await report(store, user, IDLE, ttl=LONG)
+    assert (await shown(store, user)).status is DND
+    await asyncio.sleep(0.45)
+    assert (await shown(store, user)).status is IDLE
+    assert [s.status for s in await store.list_sessions(user)] == [IDLE]
+
+
+async def test_refresh_keeps_a_live_session_and_refuses_an_expired_one(
+    store: PresenceStore,
+) -> None:
+    user = fresh_id()
+    kept = await report(store, user, ONLINE, ttl=0.4)
+    lost = await report(store, user, DND, ttl=0.2)
+    await asyncio.sleep(0.25)
+    assert await store.refresh(user, kept, ttl_seconds=LONG) is True
+    assert await store.refresh(user, lost, ttl_seconds=LONG) is False
+    await asyncio.sleep(0.3)
+    assert (await shown(store, user)).status is ONLINE
+
+
+async def test_remove_forgets_the_session_at_once(store: PresenceStore) -> None:
+    user = fresh_id()
+    session = await report(store, user, ONLINE)
+    await store.remove(user, session)
+    await store.remove(user, session)  # twice is harmless
+    assert (await shown(store, user)).status is OFFLINE
+    assert await store.refresh(user, session, ttl_seconds=LONG) is False
+
+
+async def test_offline_cannot_be_reported(store: PresenceStore) -> None:
+    with pytest.raises(ValueError, match="offline"):
+        await report(store, fresh_id(), OFFLINE)
+
+
+async def test_every_session_expired_leaves_no_redis_key(redis_engine: RedisServer) -> None:
+    client = Redis.from_url(redis_engine.url)
+    prefix = f"test:{secrets.token_hex(6)}:presence:"
+    store = RedisPresenceStore(client, prefix=prefix)
+    user = fresh_id()
+    try:
+        await report(store, user, ONLINE, ttl=0.2)
+        assert await client.exists(f"{prefix}{user}") == 1
+        await asyncio.sleep(0.3)
+        assert await client.exists(f"{prefix}{user}") == 0
+    finally:
+        await client.aclose()

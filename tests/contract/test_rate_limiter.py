@@ -1,0 +1,87 @@
+"""RateLimiter adapters: in-process and Redis, one fixed-window contract."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from gochat.errors import RateLimited, Unavailable
+from gochat.ratelimit import RateLimiter
+from gochat.ratelimit.memory import MemoryRateLimiter
+from gochat.ratelimit.redis import RedisRateLimiter
+from tests.support.engines import RedisServer, free_port
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
+    if request.param == "memory":
+        yield MemoryRateLimiter()
+        return
+    engine: RedisServer = request.getfixturevalue("redis_engine")
+    client = Redis.from_url(engine.url)
+    try:
+        yield RedisRateLimiter(client, prefix=f"test:{secrets.token_hex(6)}:")
+    finally:
+        await client.aclose()
+
+
+async def test_hits_up_to_the_limit_pass_and_the_next_is_limited(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        await limiter.hit("login:ip:1", limit=3, window_seconds=60)
+    with pytest.raises(RateLimited) as caught:
+        await limiter.hit("login:ip:1", limit=3, window_seconds=60)
+    assert 0 < caught.value.retry_after <= 60
+
+
+async def test_keys_are_counted_apart(limiter: RateLimiter) -> None:
+    await limiter.hit("a", limit=1, window_seconds=60)
+    await limiter.hit("b", limit=1, window_seconds=60)
+    with pytest.raises(RateLimited):
+        await limiter.hit("a", limit=1, window_seconds=60)
+
+
+async def test_a_new_window_starts_after_the_old_one_ends(limiter: RateLimiter) -> None:
+    await limiter.hit("k", limit=1, window_seconds=1)
+    with pytest.raises(RateLimited):
+        await limiter.hit("k", limit=1, window_seconds=1)
+    await asyncio.sleep(1.1)
+    await limiter.hit("k", limit=1, window_seconds=1)
+
+
+async def test_concurrent_hits_never_exceed_the_limit(limiter: RateLimiter) -> None:
+    async def one() -> bool:
+        try:
+            await limiter.hit("burst", limit=10, window_seconds=60)
+        except RateLimited:
+            return False
+        return True
+
+    results = await asyncio.gather(*(one() for _ in range(50)))
+    assert results.count(True) == 10
+
+
+async def test_two_redis_limiters_share_one_count(redis_engine: RedisServer) -> None:
+    prefix = f"test:{secrets.token_hex(6)}:"
+    first, second = Redis.from_url(redis_engine.url), Redis.from_url(redis_engine.url)
+    try:
+        await RedisRateLimiter(first, prefix=prefix).hit("k", limit=1, window_seconds=60)
+        with pytest.raises(RateLimited):
+            await RedisRateLimiter(second, prefix=prefix).hit("k", limit=1, window_seconds=60)
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_unreachable_redis_raises_unavailable() -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    try:
+        with pytest.raises(Unavailable):
+            await RedisRateLimiter(client).hit("k", limit=1, window_seconds=60)
+    finally:
+        await client.aclose()
