@@ -6,7 +6,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -20,18 +19,17 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UnsetType
 
 from gochat.config import Settings
-from gochat.domain.records import ClientInfo
 from gochat.domain.services import Services
-from gochat.errors import GoChatError, Unauthenticated
-from gochat.graphql_schema import build_schema
-from gochat.schema.context import Context
+from gochat.errors import GoChatError
+from gochat.graphql_schema import GoChatSchema, build_schema
+from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
+from gochat.subscriptions.hub import Hub
+from gochat.subscriptions.transport import LiveEndpoint, WsSettings
 from gochat.wiring import build_services
 
 log = structlog.get_logger("gochat.app")
@@ -40,27 +38,15 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class GoChatGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, schema: GoChatSchema) -> None:
         super().__init__(
-            build_schema(
-                max_depth=settings.graphql_max_depth,
-                max_tokens=settings.graphql_max_tokens,
-                max_aliases=settings.graphql_max_aliases,
-                introspection=settings.graphql_introspection,
-            ),
+            schema,
             graphql_ide="graphiql" if settings.graphiql else None,
-            connection_init_wait_timeout=timedelta(
-                seconds=settings.ws_connection_init_timeout_seconds
-            ),
-            max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
-            allowed_origins=settings.cors_allowed_origins,
+            subscription_protocols=(),
         )
         self._trust_forwarded_for = settings.trust_forwarded_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
         try:
             response = await self.run(Request(scope, receive))
         except HTTPException as exc:
@@ -86,34 +72,10 @@ class GoChatGraphQL(GraphQL[Context, None]):
         return Context(
             services=services,
             request=request,
-            client=_client_info(request, trust_forwarded_for=self._trust_forwarded_for),
+            client=client_info(request, trust_forwarded_for=self._trust_forwarded_for),
             request_id=request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
             bearer_token=bearer,
         )
-
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params or {}
-        raw = params.get("authorization") or params.get("Authorization") or context.bearer_token
-        if not raw:
-            return None  # anonymous: public operations work, the rest answer UNAUTHENTICATED
-        token = str(raw)
-        if token.lower().startswith("bearer "):
-            token = token[7:].strip()
-        try:
-            context.ws_viewer = await context.services.accounts.authenticate(token)
-        except GoChatError as exc:
-            code = exc.code if isinstance(exc, Unauthenticated) else "INTERNAL"
-            raise ConnectionRejectionError({"message": exc.message, "code": code}) from exc
-        return {"userId": str(context.ws_viewer.user_id)}
-
-
-def _client_info(request: Request | WebSocket, *, trust_forwarded_for: bool) -> ClientInfo:
-    ip = request.client.host if request.client else "unknown"
-    if trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            ip = forwarded.split(",")[0].strip() or ip
-    return ClientInfo(ip=ip, user_agent=request.headers.get("user-agent", "")[:512])
 
 
 class _BodyTooLarge(Exception):
@@ -202,10 +164,38 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with build_services(settings) as services:
             app.state.services = services
+            hub = Hub(
+                services.bus, services.audience, observers=[services.guild_access.on_published]
+            )
+            app.state.hub = hub
             log.info("gochat.started", database=settings.effective_database_url().split(":")[0])
-            yield
+            try:
+                yield
+            finally:
+                await live.close()
+                await hub.close()
 
-    graphql = GoChatGraphQL(settings)
+    schema = build_schema(
+        max_depth=settings.graphql_max_depth,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+        introspection=settings.graphql_introspection,
+    )
+    graphql = GoChatGraphQL(settings, schema)
+    live = LiveEndpoint(
+        schema,
+        WsSettings(
+            connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds,
+            max_operations=settings.ws_max_subscriptions_per_connection,
+            keepalive_seconds=settings.ws_keepalive_seconds,
+            max_outbox_frames=settings.ws_max_outbox_frames,
+            allowed_origins=tuple(settings.cors_allowed_origins),
+            fanout=settings.ws_fanout,
+            trust_forwarded_for=settings.trust_forwarded_for,
+        ),
+        validation_rules=schema.live_validation_rules,
+        max_tokens=schema.live_max_tokens,
+    )
     middleware = [Middleware(RequestGuard, max_body_bytes=settings.request_max_bytes)]
     if settings.cors_allowed_origins:
         middleware.append(
@@ -219,7 +209,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
         ],

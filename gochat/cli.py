@@ -67,6 +67,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         log_level=settings.log_level,
         lifespan="on",
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
         proxy_headers=settings.trust_forwarded_for,
     )
     server = uvicorn.Server(config)

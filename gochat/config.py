@@ -163,6 +163,21 @@ class Settings(BaseSettings):
     ws_max_subscriptions_per_connection: int = Field(
         100, ge=1, le=10_000, description="Operations one socket may run at once."
     )
+    ws_keepalive_seconds: float = Field(
+        15.0, gt=0, le=300, description="How often the server pings each socket."
+    )
+    ws_max_outbox_frames: int = Field(
+        4096, ge=16, description="Frames queued for one slow socket before it is closed (1013)."
+    )
+    ws_fanout: Literal["shared", "per-subscriber"] = Field(
+        "shared",
+        description="shared executes each event once per document for the whole process; "
+        "per-subscriber (one bus subscription and execution each) is the benchmark baseline.",
+    )
+    ws_per_message_deflate: bool = Field(
+        default=False,
+        description="Compress WebSocket frames (costs CPU and ~100 KB per socket).",
+    )
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed for HTTP (CORS) and WebSocket."
     )

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 import strawberry
+from graphql import specified_rules
 from graphql.error import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -44,6 +45,9 @@ class Subscription(EventsSubscription):
 
 
 class GoChatSchema(strawberry.Schema):
+    live_validation_rules: list[Any]
+    live_max_tokens: int
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -78,9 +82,13 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GoChatSchema(
+    schema = GoChatSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
+    # The WebSocket transport validates subscription documents itself, with the same limits.
+    schema.live_validation_rules = [*specified_rules, *rules]
+    schema.live_max_tokens = max_tokens
+    return schema
 
 
 def schema_sdl() -> str:

@@ -15,6 +15,7 @@ from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
 from gochat.domain.accounts import AccountPolicy, AccountService
+from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
@@ -191,6 +192,8 @@ async def build_services(
             store=store,
             bus=bus,
             presence=presence,
+            audience=AudienceResolver(store.guilds),
+            guild_access=kit.access,
             mail=mail,
             accounts=accounts,
             guilds=GuildService(kit, default_voice_region=settings.voice_regions[0]),

@@ -35,8 +35,12 @@ class Subscription(Protocol):
 
 
 class EventBus(Protocol):
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        """Deliver to current subscribers of each subject, at most once. Never blocks on them."""
+    async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
+        """Deliver to current subscribers of each subject, at most once. Never blocks on them.
+
+        Durable envelopes (domain events, on the durable subject families) are also recorded
+        for durable consumers, and returning means they were: raises Unavailable otherwise.
+        Ephemeral ones (presence, typing) are only fanned out, best effort."""
 
     async def subscribe(self, subject: str, *, max_pending: int = 1024) -> Subscription:
         """Start receiving envelopes published on `subject` from now on."""

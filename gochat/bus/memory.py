@@ -50,7 +50,7 @@ class MemoryEventBus:
     def __init__(self) -> None:
         self._subscriptions: dict[str, set[_MemorySubscription]] = {}
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+    async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
         for envelope in envelopes:
             for subscription in tuple(self._subscriptions.get(envelope.subject, ())):
                 subscription.offer(envelope)

@@ -1,11 +1,13 @@
 """NATS event bus: core subjects for fan-out, one JetStream stream for durable consumers.
 
-Every envelope is published once, as a JetStream publish on its own subject: core subscribers of
-that subject receive it like any message, and the `GOCHAT_EVENTS` stream (capturing `gochat.>`)
-stores it. The server acknowledges the store, so `publish` returning means the event is durable,
-and the outbox row may go. `Nats-Msg-Id` is the event id plus the subject: one event is sealed
-for several subjects, and each copy must survive deduplication while a republished copy (outbox
-relay, crash before the outbox delete) within the duplicate window is dropped.
+Every durable envelope is published once, as a JetStream publish on its own subject: core
+subscribers of that subject receive it like any message, and the `GOCHAT_EVENTS` stream
+(capturing the durable subject families) stores it. Ephemeral envelopes (presence, typing) are
+plain core messages on subjects the stream does not capture. The server acknowledges the store,
+so `publish` returning means the event is durable, and the outbox row may go. `Nats-Msg-Id` is
+the event id plus the subject: one event is sealed for several subjects, and each copy must
+survive deduplication while a republished copy (outbox relay, crash before the outbox delete)
+within the duplicate window is dropped.
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ class NatsEventBus:
             await bus._ensure_stream(
                 StreamConfig(
                     name=stream,
-                    subjects=[f"{subjects.PREFIX}.>"],
+                    subjects=subjects.stream_subjects(),
                     storage=StorageType.FILE,
                     duplicate_window=duplicate_window_seconds,
                     max_age=max_age_seconds,
@@ -270,11 +272,19 @@ class NatsEventBus:
             return
         log.warning("bus.nats_error", error=str(exc) or type(exc).__name__)
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+    async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
         """Store every envelope in the stream (which also delivers it to core subscribers) and
         wait for all acknowledgements. Raises Unavailable when any is not confirmed; the
-        caller's outbox keeps the rows and a later republish is deduplicated."""
+        caller's outbox keeps the rows and a later republish is deduplicated. Ephemeral
+        envelopes go out as core messages, outside the stream, with no confirmation."""
         if not envelopes:
+            return
+        if not durable:
+            try:
+                for e in envelopes:
+                    await self._nc.publish(e.subject, e.payload, headers=_headers(e))
+            except _DRIVER_ERRORS as exc:
+                raise Unavailable("event bus unreachable") from exc
             return
         try:
             futures = [

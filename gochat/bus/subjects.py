@@ -1,8 +1,16 @@
-"""Every bus subject GoChat uses is built here, so producers and consumers agree."""
+"""Every bus subject GoChat uses is built here, so producers and consumers agree.
+
+Durable families (`user`, `guild`, `channel`) carry domain events and are recorded by the
+JetStream stream for durable consumers; ephemeral families (`presence`, `typing`) only fan out
+to whoever listens at the moment and are never stored.
+"""
 
 from __future__ import annotations
 
 PREFIX = "gochat"
+
+DURABLE_FAMILIES = ("user", "guild", "channel")
+EPHEMERAL_FAMILIES = ("presence", "typing")
 
 
 def user(user_id: int) -> str:
@@ -11,15 +19,39 @@ def user(user_id: int) -> str:
 
 
 def guild(guild_id: int) -> str:
+    """Everything that happens in a guild, its channels' messages included, in one ordered
+    stream: a permission change and the next message reach every process in that order."""
     return f"{PREFIX}.guild.{guild_id}"
 
 
 def channel(channel_id: int) -> str:
+    """A DM or group DM: messages and reactions for its participants."""
     return f"{PREFIX}.channel.{channel_id}"
 
 
+def message_channel(channel_id: int, guild_id: int | None) -> str:
+    """Where a channel's message events go: its guild's subject, or the DM's own."""
+    return guild(guild_id) if guild_id is not None else channel(channel_id)
+
+
 def presence(user_id: int) -> str:
+    """A user's presence changes (ephemeral), for friends and `presence(userIds)`."""
     return f"{PREFIX}.presence.{user_id}"
+
+
+def guild_presence(guild_id: int) -> str:
+    """Presence changes of a guild's members (ephemeral), for co-members' event streams."""
+    return f"{PREFIX}.presence.guild.{guild_id}"
+
+
+def typing(channel_id: int) -> str:
+    """Typing indicators in one channel (ephemeral)."""
+    return f"{PREFIX}.typing.{channel_id}"
+
+
+def stream_subjects() -> list[str]:
+    """What the durable stream records."""
+    return [f"{PREFIX}.{family}.>" for family in DURABLE_FAMILIES]
 
 
 def guild_id_of(subject: str) -> int | None:

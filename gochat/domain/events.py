@@ -274,6 +274,7 @@ class ReactionAdded(Event):
     message_id: Snowflake
     user_id: Snowflake
     emoji: str
+    guild_id: Snowflake | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +284,7 @@ class ReactionRemoved(Event):
     message_id: Snowflake
     user_id: Snowflake
     emoji: str
+    guild_id: Snowflake | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,10 @@ class HistoryPage:
     has_newer: bool
 
 
+def _subject(message: Message) -> str:
+    return subjects.message_channel(message.channel_id, message.guild_id)
+
+
 def parse_mentions(content: str, access: ChannelAccess) -> Mentions:
     """Mentions that count: users by id, roles of the guild, @everyone/@here only with
     MENTION_ROLES (without it they stay plain text, as the author typed them). In DMs only the
@@ -123,9 +127,7 @@ class MessageService:
             window_start=kit.now() - NONCE_WINDOW,
             events=kit.events(
                 pending,
-                lambda m, eid: [
-                    (MessageCreated(event_id=eid, message=m), [subjects.channel(channel_id)])
-                ],
+                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
             ),
         )
         if created:
@@ -153,9 +155,7 @@ class MessageService:
             edited_at=kit.now(),
             events=kit.events(
                 pending,
-                lambda m, eid: [
-                    (MessageUpdated(event_id=eid, message=m), [subjects.channel(m.channel_id)])
-                ],
+                lambda m, eid: [(MessageUpdated(event_id=eid, message=m), [_subject(m)])],
             ),
         )
         if edited is None:
@@ -280,9 +280,7 @@ class MessageService:
             window_start=kit.now(),
             events=kit.events(
                 pending,
-                lambda m, eid: [
-                    (MessageCreated(event_id=eid, message=m), [subjects.channel(channel_id)])
-                ],
+                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
             ),
         )
         await kit.publish(pending)
@@ -319,7 +317,7 @@ class MessageService:
                             guild_id=guild_id,
                             message_ids=tuple(m.id for m in ms),
                         ),
-                        [subjects.channel(channel_id)],
+                        [subjects.message_channel(channel_id, guild_id)],
                     )
                 ],
             ),

@@ -42,7 +42,10 @@ class PinService:
             events=kit.events(
                 pending,
                 lambda m, eid: [
-                    (MessagePinned(event_id=eid, message=m), [subjects.channel(m.channel_id)])
+                    (
+                        MessagePinned(event_id=eid, message=m),
+                        [subjects.message_channel(m.channel_id, m.guild_id)],
+                    )
                 ],
             ),
         )

@@ -88,11 +88,12 @@ class ReactionService:
                         ReactionAdded(
                             event_id=eid,
                             channel_id=message.channel_id,
+                            guild_id=message.guild_id,
                             message_id=message.id,
                             user_id=viewer.user_id,
                             emoji=emoji.key,
                         ),
-                        [subjects.channel(message.channel_id)],
+                        [subjects.message_channel(message.channel_id, message.guild_id)],
                     )
                 ],
             ),
@@ -131,11 +132,12 @@ class ReactionService:
                         ReactionRemoved(
                             event_id=eid,
                             channel_id=message.channel_id,
+                            guild_id=message.guild_id,
                             message_id=message.id,
                             user_id=target,
                             emoji=key,
                         ),
-                        [subjects.channel(message.channel_id)],
+                        [subjects.message_channel(message.channel_id, message.guild_id)],
                     )
                 ],
             ),

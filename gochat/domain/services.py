@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from gochat.bus import EventBus
 from gochat.domain.accounts import AccountService
+from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
+from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
@@ -30,6 +32,8 @@ class Services:
     store: RelationalStore
     bus: EventBus
     presence: PresenceStore
+    audience: AudienceResolver
+    guild_access: GuildAccess
     mail: EmailSender
     accounts: AccountService
     guilds: GuildService

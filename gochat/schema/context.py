@@ -29,9 +29,13 @@ class Context:
     # Set once per WebSocket connection by connection_init; HTTP requests resolve lazily.
     ws_viewer: Viewer | None = None
     _viewer: Viewer | None = field(default=None, repr=False)
+    # Set once a resolver asked who the caller is: a subscription result that did not can be
+    # shared by every subscriber of the event.
+    viewer_used: bool = False
 
     async def viewer(self) -> Viewer:
         """The authenticated caller, or Unauthenticated."""
+        self.viewer_used = True
         if self.ws_viewer is not None:
             # One context serves every operation of a WebSocket connection: give each call a
             # fresh memo so permission data never outlives the operation that read it.
@@ -56,3 +60,13 @@ class Context:
 
 
 Info = strawberry.Info[Context, None]
+
+
+def client_info(request: Request | WebSocket, *, trust_forwarded_for: bool) -> ClientInfo:
+    """Where a request or socket came from: the peer, or X-Forwarded-For behind a proxy."""
+    ip = request.client.host if request.client else "unknown"
+    if trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            ip = forwarded.split(",")[0].strip() or ip
+    return ClientInfo(ip=ip, user_agent=request.headers.get("user-agent", "")[:512])

@@ -1,13 +1,40 @@
-"""GraphQL types of the events delivered to subscribers, in past tense, carrying full objects."""
+"""GraphQL types of the events delivered to subscribers, in past tense, carrying full objects.
+
+`from_domain` is the one mapping from domain events to these types. Its result is the root
+value of a subscription's execution and is shared by every subscriber that receives the event,
+so nothing here may depend on the viewer unless a field asks `info.context.viewer()` (the hub
+then executes that document per subscriber).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from gochat.domain import events
+from gochat.ids import Snowflake
 from gochat.schema.accounts import User, UserSettings
+from gochat.schema.common import to_id
+from gochat.schema.context import Info
+from gochat.schema.direct_messages import DirectMessageChannel
+from gochat.schema.guilds import (
+    Ban,
+    Channel,
+    Emoji,
+    Guild,
+    Invite,
+    Member,
+    PermissionOverwrite,
+    Role,
+)
+from gochat.schema.messages import Message, ReactionEmoji, ReadState
+
+
+async def _user(info: Info, user_id: int) -> User | None:
+    found = await info.context.loaders.user_by_id.load(Snowflake(user_id))
+    return None if found is None else User.from_record(found)
 
 
 @strawberry.type(description="A user's public profile changed.")
@@ -30,13 +57,288 @@ class SessionRevoked:
     )
 
 
+@strawberry.type(
+    description="Events may have been missed (the server lost its event bus for a moment, or "
+    "this subscriber fell behind). Refetch what is on screen; the stream goes on."
+)
+class ResyncRequired:
+    reason: str = strawberry.field(description="Why, for logs.")
+
+
+@strawberry.type(description="You created or joined a guild.")
+class GuildCreated:
+    guild: Guild
+
+
+@strawberry.type(description="A guild's name, owner or system channel changed.")
+class GuildUpdated:
+    guild: Guild
+
+
+@strawberry.type(description="A guild was deleted; nothing more arrives for it.")
+class GuildDeleted:
+    guild_id: strawberry.ID
+
+
+@strawberry.type(description="A channel you can view was created.")
+class ChannelCreated:
+    channel: Channel
+
+
+@strawberry.type(description="A channel you can view changed (name, topic, category, privacy).")
+class ChannelUpdated:
+    channel: Channel
+
+
+@strawberry.type(description="A channel you could view was deleted.")
+class ChannelDeleted:
+    channel: Channel
+
+
+@strawberry.type(description="Channels of a guild were reordered.")
+class ChannelsReordered:
+    guild_id: strawberry.ID
+    all_channels: strawberry.Private[tuple[Channel, ...]]
+
+    @strawberry.field(description="The reordered channels you can view, with their positions.")
+    async def channels(self, info: Info) -> list[Channel]:
+        viewer = await info.context.viewer()
+        audience = info.context.services.audience
+        guild_id = Snowflake(int(self.guild_id))
+        return [
+            c
+            for c in self.all_channels
+            if await audience.can_view_channel(guild_id, viewer.user_id, c.record)
+        ]
+
+
+@strawberry.type(description="A permission overwrite was set on a channel you can view.")
+class OverwriteUpdated:
+    guild_id: strawberry.ID
+    overwrite: PermissionOverwrite
+
+
+@strawberry.type(description="A permission overwrite was removed from a channel you can view.")
+class OverwriteDeleted:
+    guild_id: strawberry.ID
+    overwrite: PermissionOverwrite
+
+
+@strawberry.type(description="A role was created.")
+class RoleCreated:
+    role: Role
+
+
+@strawberry.type(description="A role changed (name, color, permissions, position).")
+class RoleUpdated:
+    role: Role
+
+
+@strawberry.type(description="A role was deleted.")
+class RoleDeleted:
+    role: Role
+
+
+@strawberry.type(description="Roles of a guild were reordered.")
+class RolesReordered:
+    guild_id: strawberry.ID
+    roles: list[Role]
+
+
+@strawberry.type(description="Someone joined a guild (you, when it is your own membership).")
+class MemberJoined:
+    member: Member
+
+
+@strawberry.type(description="A member's nickname, roles or timeout changed.")
+class MemberUpdated:
+    member: Member
+
+
+@strawberry.type(
+    description="A member left, was kicked or banned. When it is you, nothing more arrives for "
+    "that guild."
+)
+class MemberRemoved:
+    guild_id: strawberry.ID
+    user_id: strawberry.ID
+    reason: str = strawberry.field(description="left, kicked or banned.")
+
+
+@strawberry.type(description="A user was banned (for members with BAN_MEMBERS).")
+class MemberBanned:
+    ban: Ban
+
+
+@strawberry.type(description="A ban was lifted (for members with BAN_MEMBERS).")
+class MemberUnbanned:
+    ban: Ban
+
+
+@strawberry.type(description="An invite was created (for members with MANAGE_SERVER).")
+class InviteCreated:
+    invite: Invite
+
+
+@strawberry.type(description="An invite was revoked (for members with MANAGE_SERVER).")
+class InviteRevoked:
+    invite: Invite
+
+
+@strawberry.type(description="A custom emoji was added.")
+class EmojiCreated:
+    emoji: Emoji
+
+
+@strawberry.type(description="A custom emoji was renamed.")
+class EmojiUpdated:
+    emoji: Emoji
+
+
+@strawberry.type(description="A custom emoji was deleted.")
+class EmojiDeleted:
+    emoji: Emoji
+
+
+@strawberry.type(description="A message was sent in a channel you can view.")
+class MessageCreated:
+    message: Message
+
+
+@strawberry.type(description="A message was edited.")
+class MessageUpdated:
+    message: Message
+
+
+@strawberry.type(description="Messages were deleted from a channel.")
+class MessagesDeleted:
+    channel_id: strawberry.ID
+    guild_id: strawberry.ID | None
+    message_ids: list[strawberry.ID]
+
+
+@strawberry.type(description="Someone reacted to a message.")
+class ReactionAdded:
+    channel_id: strawberry.ID
+    message_id: strawberry.ID
+    user_id: strawberry.ID
+    emoji: ReactionEmoji
+
+
+@strawberry.type(description="A reaction was removed from a message.")
+class ReactionRemoved:
+    channel_id: strawberry.ID
+    message_id: strawberry.ID
+    user_id: strawberry.ID
+    emoji: ReactionEmoji
+
+
+@strawberry.type(description="A message was pinned (`message.pinned` true) or unpinned (false).")
+class MessagePinned:
+    message: Message
+
+
+@strawberry.type(description="Your read marker moved (on any of your devices).")
+class ReadStateUpdated:
+    read_state: ReadState
+
+
+@strawberry.type(description="A DM or group DM you are in was created or changed.")
+class DirectChannelUpdated:
+    channel: DirectMessageChannel
+
+
+@strawberry.type(description="Someone left a group DM (you, when it is your own leaving).")
+class DirectChannelLeft:
+    channel_id: strawberry.ID
+    user_id: strawberry.ID
+
+
+@strawberry.type(description="A friend request was sent to you, or by you.")
+class FriendRequestReceived:
+    from_id: strawberry.ID
+    to_id: strawberry.ID
+    created_at: datetime
+
+    @strawberry.field(description="Who sent it.")
+    async def from_user(self, info: Info) -> User | None:
+        return await _user(info, int(self.from_id))
+
+    @strawberry.field(description="Who it was sent to.")
+    async def to_user(self, info: Info) -> User | None:
+        return await _user(info, int(self.to_id))
+
+
+@strawberry.type(description="A pending friend request was declined or cancelled.")
+class FriendRequestRemoved:
+    from_id: strawberry.ID
+    to_id: strawberry.ID
+
+
+@strawberry.type(description="You have a new friend.")
+class FriendAdded:
+    friend_id: strawberry.ID
+
+    @strawberry.field(description="The new friend.")
+    async def friend(self, info: Info) -> User | None:
+        return await _user(info, int(self.friend_id))
+
+
+@strawberry.type(description="A friendship ended.")
+class FriendRemoved:
+    friend_id: strawberry.ID
+
+
+EventType = (
+    UserUpdated
+    | UserSettingsUpdated
+    | SessionRevoked
+    | ResyncRequired
+    | GuildCreated
+    | GuildUpdated
+    | GuildDeleted
+    | ChannelCreated
+    | ChannelUpdated
+    | ChannelDeleted
+    | ChannelsReordered
+    | OverwriteUpdated
+    | OverwriteDeleted
+    | RoleCreated
+    | RoleUpdated
+    | RoleDeleted
+    | RolesReordered
+    | MemberJoined
+    | MemberUpdated
+    | MemberRemoved
+    | MemberBanned
+    | MemberUnbanned
+    | InviteCreated
+    | InviteRevoked
+    | EmojiCreated
+    | EmojiUpdated
+    | EmojiDeleted
+    | MessageCreated
+    | MessageUpdated
+    | MessagesDeleted
+    | ReactionAdded
+    | ReactionRemoved
+    | MessagePinned
+    | ReadStateUpdated
+    | DirectChannelUpdated
+    | DirectChannelLeft
+    | FriendRequestReceived
+    | FriendRequestRemoved
+    | FriendAdded
+    | FriendRemoved
+)
+
 Event = Annotated[
-    UserUpdated | UserSettingsUpdated | SessionRevoked,
+    EventType,
     strawberry.union("Event", description="Anything that happened that the subscriber may see."),
 ]
 
 
-def from_domain(event: events.Event) -> UserUpdated | UserSettingsUpdated | SessionRevoked | None:
+def from_domain(event: events.Event) -> EventType | None:
     """The GraphQL shape of a domain event, or None for events clients do not receive."""
     match event:
         case events.UserUpdated(user=user):
@@ -44,7 +346,104 @@ def from_domain(event: events.Event) -> UserUpdated | UserSettingsUpdated | Sess
         case events.UserSettingsUpdated(settings=settings):
             return UserSettingsUpdated(settings=UserSettings.from_record(settings))
         case events.SessionRevoked(session_id=session_id):
-            return SessionRevoked(
-                session_id=None if session_id is None else strawberry.ID(str(session_id))
+            return SessionRevoked(session_id=None if session_id is None else to_id(session_id))
+        case events.GuildCreated(guild=g):
+            return GuildCreated(guild=Guild(record=g))
+        case events.GuildUpdated(guild=g):
+            return GuildUpdated(guild=Guild(record=g))
+        case events.GuildDeleted(guild_id=g):
+            return GuildDeleted(guild_id=to_id(g))
+        case events.ChannelCreated(channel=c):
+            return ChannelCreated(channel=Channel(record=c))
+        case events.ChannelUpdated(channel=c):
+            return ChannelUpdated(channel=Channel(record=c))
+        case events.ChannelDeleted(channel=c):
+            return ChannelDeleted(channel=Channel(record=c))
+        case events.ChannelsReordered(guild_id=g, channels=cs):
+            return ChannelsReordered(
+                guild_id=to_id(g), all_channels=tuple(Channel(record=c) for c in cs)
             )
+        case events.OverwriteUpdated(guild_id=g, overwrite=o):
+            return OverwriteUpdated(guild_id=to_id(g), overwrite=PermissionOverwrite(record=o))
+        case events.OverwriteDeleted(guild_id=g, overwrite=o):
+            return OverwriteDeleted(guild_id=to_id(g), overwrite=PermissionOverwrite(record=o))
+        case events.RoleCreated(role=r):
+            return RoleCreated(role=Role(record=r))
+        case events.RoleUpdated(role=r):
+            return RoleUpdated(role=Role(record=r))
+        case events.RoleDeleted(role=r):
+            return RoleDeleted(role=Role(record=r))
+        case events.RolesReordered(guild_id=g, roles=rs):
+            return RolesReordered(guild_id=to_id(g), roles=[Role(record=r) for r in rs])
+        case events.MemberJoined(member=m):
+            return MemberJoined(member=Member(record=m))
+        case events.MemberUpdated(member=m):
+            return MemberUpdated(member=Member(record=m))
+        case events.MemberRemoved(guild_id=g, user_id=u, reason=reason):
+            return MemberRemoved(guild_id=to_id(g), user_id=to_id(u), reason=reason)
+        case events.MemberBanned(ban=b):
+            return MemberBanned(ban=Ban(record=b))
+        case events.MemberUnbanned(ban=b):
+            return MemberUnbanned(ban=Ban(record=b))
+        case events.InviteCreated(invite=i):
+            return InviteCreated(invite=Invite(record=i))
+        case events.InviteRevoked(invite=i):
+            return InviteRevoked(invite=Invite(record=i))
+        case events.EmojiCreated(emoji=e):
+            return EmojiCreated(emoji=Emoji(record=e))
+        case events.EmojiUpdated(emoji=e):
+            return EmojiUpdated(emoji=Emoji(record=e))
+        case events.EmojiDeleted(emoji=e):
+            return EmojiDeleted(emoji=Emoji(record=e))
+    return _from_message_event(event)
+
+
+def _from_message_event(event: events.Event) -> EventType | None:
+    match event:
+        case events.MessageCreated(message=m):
+            return MessageCreated(message=Message(record=m))
+        case events.MessageUpdated(message=m):
+            return MessageUpdated(message=Message(record=m))
+        case events.MessagesDeleted(channel_id=c, guild_id=g, message_ids=ids):
+            return MessagesDeleted(
+                channel_id=to_id(c),
+                guild_id=None if g is None else to_id(g),
+                message_ids=[to_id(i) for i in ids],
+            )
+        case events.ReactionAdded(channel_id=c, message_id=m, user_id=u, emoji=e):
+            return ReactionAdded(
+                channel_id=to_id(c),
+                message_id=to_id(m),
+                user_id=to_id(u),
+                emoji=ReactionEmoji.from_key(e),
+            )
+        case events.ReactionRemoved(channel_id=c, message_id=m, user_id=u, emoji=e):
+            return ReactionRemoved(
+                channel_id=to_id(c),
+                message_id=to_id(m),
+                user_id=to_id(u),
+                emoji=ReactionEmoji.from_key(e),
+            )
+        case events.MessagePinned(message=m):
+            return MessagePinned(message=Message(record=m))
+        case events.ReadStateUpdated(state=s):
+            return ReadStateUpdated(
+                read_state=ReadState(
+                    channel_id=to_id(s.channel_id), last_read_message_id=to_id(s.last_read_id)
+                )
+            )
+        case events.DirectChannelUpdated(channel=c):
+            return DirectChannelUpdated(channel=DirectMessageChannel(record=c))
+        case events.DirectChannelLeft(channel_id=c, user_id=u):
+            return DirectChannelLeft(channel_id=to_id(c), user_id=to_id(u))
+        case events.FriendRequestReceived(request=r):
+            return FriendRequestReceived(
+                from_id=to_id(r.from_id), to_id=to_id(r.to_id), created_at=r.created_at
+            )
+        case events.FriendRequestRemoved(from_id=f, to_id=t):
+            return FriendRequestRemoved(from_id=to_id(f), to_id=to_id(t))
+        case events.FriendAdded(friend_id=f):
+            return FriendAdded(friend_id=to_id(f))
+        case events.FriendRemoved(friend_id=f):
+            return FriendRemoved(friend_id=to_id(f))
     return None

@@ -1,45 +1,47 @@
-"""`events`: the signed-in user's own stream."""
+"""`events` and `channelEvents`: the signed-in user's stream, and one channel's."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 import strawberry
 
-from gochat.bus import subjects
-from gochat.bus.codec import decode
-from gochat.domain import events as domain_events
-from gochat.errors import Unauthenticated
+from gochat.schema.common import snowflake
 from gochat.schema.context import Info
-from gochat.schema.events import Event, from_domain
+from gochat.schema.events import Event
+from gochat.subscriptions.feeds import ChannelFeed, EventsFeed, FeedStream
 
 
 @strawberry.type
 class EventsSubscription:
     @strawberry.subscription(
-        description="Everything the signed-in user may see, as it happens. The stream ends with "
-        "UNAUTHENTICATED when the access token expires (reconnect with a fresh one), and after a "
-        "SessionRevoked for this session."
+        description="Everything the signed-in user may see, as it happens: their guilds "
+        "(channels they can view, roles, members, moderation, emoji), their DMs and group DMs, "
+        "friends and read states, their own profile and settings. Each event is checked against "
+        "the viewer's permissions when it is delivered. `ResyncRequired` means events may have "
+        "been missed: refetch. The socket closes (4401) when the access token expires; reconnect "
+        "with a fresh one. The stream completes after a SessionRevoked for this session."
     )
-    async def events(self, info: Info) -> AsyncGenerator[Event, None]:
+    async def events(self, info: Info) -> AsyncIterator[Event]:
         context = info.context
-        viewer = await context.viewer()
-        deadline = context.token_expires_at_monotonic()
-        subscription = await context.services.bus.subscribe(subjects.user(viewer.user_id))
-        try:
-            async with asyncio.timeout_at(deadline):
-                async for envelope in subscription:
-                    event = decode(envelope.payload)
-                    shaped = from_domain(event)
-                    if shaped is not None:
-                        yield shaped
-                    if isinstance(event, domain_events.SessionRevoked) and event.session_id in (
-                        None,
-                        viewer.session_id,
-                    ):
-                        return
-        except TimeoutError:
-            raise Unauthenticated("access token expired; reconnect with a fresh token") from None
-        finally:
-            await subscription.close()
+        feed = await EventsFeed.open(context.services, await context.viewer())
+        return FeedStream(context.services.bus, feed)
+
+    @strawberry.subscription(
+        description="One channel's messages, edits, deletions, reactions and pins, and the "
+        "channel's own changes. NOT_FOUND for a channel you cannot view; the stream ends with "
+        "NOT_FOUND when you lose access to it, and completes when it is deleted."
+    )
+    async def channel_events(
+        self,
+        info: Info,
+        channel_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A text channel or DM.")
+        ],
+    ) -> AsyncIterator[Event]:
+        context = info.context
+        feed = await ChannelFeed.open(
+            context.services, await context.viewer(), snowflake(channel_id, field="channelId")
+        )
+        return FeedStream(context.services.bus, feed)

@@ -14,6 +14,7 @@ from gochat.bus.nats import STREAM
 from tests.support.client import GraphQLClient, ws_connect
 from tests.support.engines import NatsServer, RedisServer
 from tests.support.factories import signed_up
+from tests.support.guilds import make_world
 from tests.support.server import RunningServer
 
 EVENTS = "subscription { events { __typename ... on UserUpdated { user { displayName } } } }"
@@ -59,3 +60,24 @@ async def test_rate_limits_are_counted_in_redis(
         assert await redis.keys("gochat:rl:*")
     finally:
         await redis.aclose()
+
+
+async def test_a_guild_message_reaches_a_channel_subscriber_through_nats(
+    client: GraphQLClient,
+) -> None:
+    world = await make_world(client)
+    query = "subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on MessageCreated { message { content } } } }"
+    async with ws_connect(client.ws_url, payload={"authorization": world.member.token}) as ws:
+        op = await ws.subscribe(query, {"c": world.text_id})
+        await asyncio.sleep(0.2)
+        (
+            await world.owner.client.execute(
+                'mutation($c: ID!) { sendMessage(input: {channelId: $c, content: "via nats"}) { message { id } } }',
+                {"c": world.text_id},
+            )
+        ).ok()
+        message = await ws.receive(op)
+    assert message["payload"]["data"]["channelEvents"] == {
+        "__typename": "MessageCreated",
+        "message": {"content": "via nats"},
+    }

@@ -31,7 +31,13 @@ class RunningServer:
 async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", ws="websockets-sansio"
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

@@ -1,0 +1,249 @@
+"""Feeds: what one live subscription listens to and lets through.
+
+A feed names the bus subjects it needs (which may change as the viewer joins or leaves guilds,
+DMs and friendships) and judges each event at delivery time through the domain's
+`AudienceResolver`. The hub runs feeds for every socket of the process; the same feed can also
+be iterated on its own (`FeedStream`), which is the per-subscriber baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gochat.bus import EventBus, SlowConsumer, Subscription, subjects
+from gochat.bus.codec import decode
+from gochat.domain import events as ev
+from gochat.domain.audience import AudienceResolver, channel_of, guild_of
+from gochat.domain.records import Viewer
+from gochat.domain.services import Services
+from gochat.errors import GoChatError, NotFound
+from gochat.ids import Snowflake
+from gochat.schema import events as shapes
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The verdict on one event for one feed."""
+
+    deliver: bool
+    end: bool = False  # complete the subscription after this event
+    error: GoChatError | None = None  # end it with this error instead
+    listen: tuple[str, ...] = ()  # subjects to add
+    unlisten: tuple[str, ...] = ()  # subjects to drop
+
+
+SKIP = Admission(deliver=False)
+DELIVER = Admission(deliver=True)
+
+_RECENT = 32
+
+
+@dataclass(eq=False)
+class Feed:
+    viewer: Viewer
+    audience: AudienceResolver
+    subjects: set[str] = field(default_factory=set)
+    # A small window of recent event ids: one event reaches a feed on several subjects (a
+    # removal on the guild's and on the user's), and the outbox relay may resend one.
+    _recent: deque[int] = field(default_factory=lambda: deque(maxlen=_RECENT))
+
+    # The GraphQL root value for an event, shared by every feed of the same kind.
+    shape: Callable[[ev.Event], object | None] = field(default=shapes.from_domain)
+
+    def initial(self) -> list[object]:
+        """Root values to deliver before any event (a snapshot)."""
+        return []
+
+    def seen(self, event_id: int) -> bool:
+        if event_id in self._recent:
+            return True
+        self._recent.append(event_id)
+        return False
+
+    async def admit(self, subject: str, event: ev.Event) -> Admission:
+        raise NotImplementedError
+
+
+def _guild_subjects(guild_id: int) -> tuple[str, ...]:
+    return (subjects.guild(guild_id), subjects.guild_presence(guild_id))
+
+
+@dataclass(eq=False)
+class EventsFeed(Feed):
+    """The signed-in user's whole stream."""
+
+    @classmethod
+    async def open(cls, services: Services, viewer: Viewer) -> EventsFeed:
+        feed = cls(viewer=viewer, audience=services.audience)
+        me = viewer.user_id
+        feed.subjects.add(subjects.user(me))
+        for guild in await services.guilds.list_mine(viewer):
+            feed.subjects.update(_guild_subjects(guild.id))
+        for channel in await services.direct_messages.list_mine(viewer):
+            feed.subjects.add(subjects.channel(channel.id))
+        for friend in await services.friends.friends(viewer):
+            feed.subjects.add(subjects.presence(friend.id))
+        return feed
+
+    async def admit(self, subject: str, event: ev.Event) -> Admission:
+        me = self.viewer.user_id
+        match event:
+            case ev.SessionRevoked(session_id=s) if s is None or s == self.viewer.session_id:
+                return Admission(deliver=True, end=True)
+            case ev.GuildCreated(guild=g):
+                return Admission(deliver=True, listen=_guild_subjects(g.id))
+            case ev.MemberJoined(member=m) if m.user_id == me:
+                return Admission(deliver=True, listen=_guild_subjects(m.guild_id))
+            case ev.MemberRemoved(guild_id=g, user_id=u) if u == me:
+                return Admission(deliver=True, unlisten=_guild_subjects(g))
+            case ev.GuildDeleted(guild_id=g):
+                return Admission(deliver=True, unlisten=_guild_subjects(g))
+            case ev.DirectChannelUpdated(channel=c) if me in c.recipient_ids:
+                return Admission(deliver=True, listen=(subjects.channel(c.id),))
+            case ev.DirectChannelLeft(channel_id=c, user_id=u) if u == me:
+                return Admission(deliver=True, unlisten=(subjects.channel(c),))
+            case ev.FriendAdded(friend_id=f):
+                return Admission(deliver=True, listen=(subjects.presence(f),))
+            case ev.FriendRemoved(friend_id=f):
+                return Admission(deliver=True, unlisten=(subjects.presence(f),))
+        if guild_of(event) is None:
+            return DELIVER
+        return DELIVER if await self.audience.may_see(me, event) else SKIP
+
+
+@dataclass(eq=False)
+class ChannelFeed(Feed):
+    """One channel's messages, reactions, pins and changes; ends when the viewer loses it."""
+
+    channel_id: Snowflake = field(default=Snowflake(0))
+    guild_id: Snowflake | None = None
+
+    @classmethod
+    async def open(cls, services: Services, viewer: Viewer, channel_id: Snowflake) -> ChannelFeed:
+        access = await services.messages.channel_access(viewer, channel_id)
+        feed = cls(
+            viewer=viewer,
+            audience=services.audience,
+            channel_id=channel_id,
+            guild_id=access.guild_id,
+        )
+        feed.subjects.add(subjects.message_channel(channel_id, access.guild_id))
+        if access.guild_id is None:
+            # Leaving a group DM is announced on the user's own subject.
+            feed.subjects.add(subjects.user(viewer.user_id))
+        return feed
+
+    async def admit(self, subject: str, event: ev.Event) -> Admission:
+        me = self.viewer.user_id
+        if self.guild_id is None:
+            match event:
+                case ev.DirectChannelLeft(channel_id=c, user_id=u) if (
+                    c == self.channel_id and u == me
+                ):
+                    return Admission(deliver=False, error=NotFound("channel not found"))
+            return DELIVER if channel_of(event) == self.channel_id else SKIP
+        if channel_of(event) == self.channel_id:
+            if isinstance(event, ev.ChannelDeleted):
+                return Admission(deliver=True, end=True)
+            if await self.audience.can_view_channel(self.guild_id, me, self.channel_id):
+                return DELIVER
+            return Admission(deliver=False, error=NotFound("channel not found"))
+        if isinstance(event, ev.MemberRemoved) and event.user_id == me:
+            return Admission(deliver=False, error=NotFound("channel not found"))
+        if isinstance(event, ev.MessageCreated | ev.MessageUpdated | ev.MessagesDeleted):
+            return SKIP  # another channel of the guild
+        if isinstance(
+            event,
+            ev.RoleUpdated | ev.RoleDeleted | ev.MemberUpdated | ev.GuildUpdated | ev.GuildDeleted,
+        ) and not await self.audience.can_view_channel(self.guild_id, me, self.channel_id):
+            return Admission(deliver=False, error=NotFound("channel not found"))
+        return SKIP
+
+
+class FeedStream:
+    """A feed iterated on its own: one bus subscription per subject for this subscriber
+    alone. The hub does the same work once per process; this is the baseline it is
+    measured against, and what runs when the hub is switched off."""
+
+    def __init__(self, bus: EventBus, feed: Feed, *, max_pending: int = 1024) -> None:
+        self.feed = feed
+        self._bus = bus
+        self._max_pending = max_pending
+        self._subscriptions: dict[str, Subscription] = {}
+        self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=max_pending)
+        self._pending: list[object] = list(feed.initial())
+        self._iterator: AsyncGenerator[object, None] | None = None
+
+    def __aiter__(self) -> FeedStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._iterator is None:
+            self._iterator = self._run()
+        return await anext(self._iterator)
+
+    async def aclose(self) -> None:
+        if self._iterator is not None:
+            await self._iterator.aclose()
+
+    async def _listen(self, subject: str) -> None:
+        if subject in self._subscriptions:
+            return
+        subscription = await self._bus.subscribe(subject, max_pending=self._max_pending)
+        self._subscriptions[subject] = subscription
+        self._pumps[subject] = asyncio.create_task(self._pump(subject, subscription))
+
+    async def _unlisten(self, subject: str) -> None:
+        subscription = self._subscriptions.pop(subject, None)
+        if subscription is not None:
+            await subscription.close()
+        task = self._pumps.pop(subject, None)
+        if task is not None:
+            task.cancel()
+
+    async def _pump(self, subject: str, subscription: Subscription) -> None:
+        try:
+            async for envelope in subscription:
+                await self._queue.put((subject, envelope))
+        except SlowConsumer:
+            await self._queue.put((subject, None))
+
+    async def _run(self) -> AsyncGenerator[object, None]:
+        try:
+            for subject in tuple(self.feed.subjects):
+                await self._listen(subject)
+            for item in self._pending:
+                yield item
+            while True:
+                subject, envelope = await self._queue.get()
+                if envelope is None:
+                    yield shapes.ResyncRequired(reason="this subscriber fell behind")
+                    continue
+                event = decode(envelope.payload)
+                if self.feed.seen(event.event_id):
+                    continue
+                verdict = await self.feed.admit(subject, event)
+                for added in verdict.listen:
+                    self.feed.subjects.add(added)
+                    await self._listen(added)
+                for dropped in verdict.unlisten:
+                    self.feed.subjects.discard(dropped)
+                    await self._unlisten(dropped)
+                if verdict.deliver:
+                    shaped = self.feed.shape(event)
+                    if shaped is not None:
+                        yield shaped
+                if verdict.error is not None:
+                    raise verdict.error
+                if verdict.end:
+                    return
+        finally:
+            for subject in list(self._subscriptions):
+                with contextlib.suppress(Exception):
+                    await self._unlisten(subject)

@@ -1,0 +1,284 @@
+"""The per-process fan-out hub.
+
+Each API process holds one bus subscription per subject its local subscribers need, reference
+counted and dropped when the last one leaves, never one per subscriber. For each event, the hub
+decodes it once, lets the audience resolver catch up, asks every listening feed whether its
+viewer may see it, groups the admitted operations by document, and executes each distinct
+document once: the serialized result is written to every socket of the group. A document whose
+execution asked for the viewer (a `me` flag, an unread count) is executed per subscriber.
+
+The hub never blocks on a socket: frames go to each socket's bounded outbox (see
+`transport.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
+tells every affected subscriber to resync (`ResyncRequired`) instead of silently dropping
+events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import structlog
+
+from gochat.bus import Envelope, EventBus, SlowConsumer, Subscription
+from gochat.bus.codec import UnknownEvent, decode
+from gochat.domain.audience import AudienceResolver
+from gochat.errors import GoChatError
+from gochat.schema.events import ResyncRequired
+
+if TYPE_CHECKING:
+    from gochat.subscriptions.feeds import Feed
+
+log = structlog.get_logger("gochat.hub")
+
+_RECENT_PER_TOPIC = 256
+
+
+class LiveOperation(Protocol):
+    """One subscription of one socket, as the hub sees it."""
+
+    feed: Feed
+    document_key: str
+
+    async def execute(self, root: object) -> tuple[str, bool]:
+        """The serialized `payload` for one root value, and whether it used the viewer."""
+
+    def send_payload(self, payload: str) -> None:
+        """Queue a `next` frame with this payload. Never blocks."""
+
+    def end(self, error: GoChatError | None) -> None:
+        """Complete the operation (with an error when given)."""
+
+
+@dataclass
+class HubStats:
+    events: int = 0
+    deliveries: int = 0
+    executions: int = 0
+    resyncs: int = 0
+    slow_topics: int = 0
+    subscriptions_opened: int = 0
+    subscriptions_closed: int = 0
+
+
+@dataclass(eq=False)
+class _Topic:
+    subject: str
+    subscription: Subscription | None = None
+    pump: asyncio.Task[None] | None = None
+    operations: set[LiveOperation] = field(default_factory=set)
+    recent: deque[int] = field(default_factory=lambda: deque(maxlen=_RECENT_PER_TOPIC))
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Hub:
+    def __init__(
+        self,
+        bus: EventBus,
+        audience: AudienceResolver,
+        *,
+        observers: Sequence[Callable[[Sequence[Envelope]], None]] = (),
+        max_pending: int = 8192,
+    ) -> None:
+        self._bus = bus
+        self._audience = audience
+        self._observers = tuple(observers)
+        self._max_pending = max_pending
+        self._topics: dict[str, _Topic] = {}
+        self._lock = asyncio.Lock()
+        self.stats = HubStats()
+        self._stop_reconnect = bus.on_reconnect(self._on_reconnect)
+
+    @property
+    def subject_count(self) -> int:
+        return len(self._topics)
+
+    # --- listening -------------------------------------------------------------------------
+
+    async def attach(self, operation: LiveOperation) -> None:
+        """Start delivering the feed's events to the operation."""
+        for subject in tuple(operation.feed.subjects):
+            await self._listen(subject, operation)
+
+    async def detach(self, operation: LiveOperation) -> None:
+        for subject in tuple(operation.feed.subjects):
+            await self._unlisten(subject, operation)
+
+    async def _listen(self, subject: str, operation: LiveOperation) -> None:
+        topic = self._topics.get(subject)
+        if topic is None:
+            topic = _Topic(subject)
+            self._topics[subject] = topic
+            topic.operations.add(operation)
+            try:
+                await self._open(topic)
+            except BaseException:
+                topic.operations.discard(operation)
+                if not topic.operations and self._topics.get(subject) is topic:
+                    del self._topics[subject]
+                raise
+            return
+        topic.operations.add(operation)
+        await topic.ready.wait()
+
+    async def _open(self, topic: _Topic) -> None:
+        topic.subscription = await self._bus.subscribe(topic.subject, max_pending=self._max_pending)
+        self.stats.subscriptions_opened += 1
+        topic.pump = asyncio.create_task(self._pump(topic), name=f"hub:{topic.subject}")
+        topic.ready.set()
+
+    async def _unlisten(self, subject: str, operation: LiveOperation) -> None:
+        topic = self._topics.get(subject)
+        if topic is None:
+            return
+        topic.operations.discard(operation)
+        if topic.operations:
+            return
+        await topic.ready.wait()
+        if topic.operations or self._topics.get(subject) is not topic:
+            return  # someone joined while the subscription was being opened
+        del self._topics[subject]
+        await self._close(topic)
+
+    async def _close(self, topic: _Topic) -> None:
+        if topic.pump is not None and topic.pump is not asyncio.current_task():
+            topic.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await topic.pump
+        if topic.subscription is not None:
+            with contextlib.suppress(Exception):
+                await topic.subscription.close()
+            self.stats.subscriptions_closed += 1
+
+    async def close(self) -> None:
+        self._stop_reconnect()
+        topics, self._topics = list(self._topics.values()), {}
+        for topic in topics:
+            await self._close(topic)
+
+    # --- delivering ------------------------------------------------------------------------
+
+    async def _pump(self, topic: _Topic) -> None:
+        subscription = topic.subscription
+        assert subscription is not None
+        try:
+            async for envelope in subscription:
+                try:
+                    await self._dispatch(topic, envelope)
+                except Exception:  # one bad event must not end the subject for everyone
+                    log.exception("hub.dispatch_failed", subject=topic.subject)
+        except SlowConsumer:
+            self.stats.slow_topics += 1
+            log.warning("hub.slow_topic", subject=topic.subject)
+            await self._reopen(topic)
+
+    async def _reopen(self, topic: _Topic) -> None:
+        """Replace an overflowed bus subscription and tell its subscribers to resync."""
+        with contextlib.suppress(Exception):
+            assert topic.subscription is not None
+            await topic.subscription.close()
+        try:
+            topic.subscription = await self._bus.subscribe(
+                topic.subject, max_pending=self._max_pending
+            )
+        except GoChatError:
+            log.exception("hub.resubscribe_failed", subject=topic.subject)
+            topic.subscription = None
+        self._audience.forget_all()
+        await self._resync(tuple(topic.operations), "this server fell behind on its event bus")
+        if topic.subscription is not None and self._topics.get(topic.subject) is topic:
+            topic.pump = asyncio.create_task(self._pump(topic), name=f"hub:{topic.subject}")
+
+    async def _on_reconnect(self) -> None:
+        operations = {op for topic in self._topics.values() for op in topic.operations}
+        self._audience.forget_all()
+        await self._resync(tuple(operations), "the server reconnected to its event bus")
+
+    async def _resync(self, operations: Sequence[LiveOperation], reason: str) -> None:
+        root = ResyncRequired(reason=reason)
+        self.stats.resyncs += len(operations)
+        await self._deliver(root, list(operations))
+
+    async def _dispatch(self, topic: _Topic, envelope: Envelope) -> None:
+        if envelope.event_id in topic.recent:
+            return  # republished by the outbox relay
+        topic.recent.append(envelope.event_id)
+        try:
+            event = decode(envelope.payload)
+        except UnknownEvent:
+            log.warning("hub.unknown_event", subject=topic.subject)
+            return
+        self.stats.events += 1
+        for observe in self._observers:
+            observe((envelope,))
+        audience = self._audience
+        audience.before(event)
+        groups: dict[tuple[Any, str], list[LiveOperation]] = {}
+        endings: list[tuple[LiveOperation, GoChatError | None]] = []
+        changes: list[tuple[LiveOperation, tuple[str, ...], tuple[str, ...]]] = []
+        for operation in tuple(topic.operations):
+            feed = operation.feed
+            if feed.seen(event.event_id):
+                continue
+            verdict = await feed.admit(topic.subject, event)
+            if verdict.deliver:
+                key = (feed.shape, operation.document_key)
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [operation]
+                else:
+                    group.append(operation)
+            if verdict.listen or verdict.unlisten:
+                changes.append((operation, verdict.listen, verdict.unlisten))
+            if verdict.end or verdict.error is not None:
+                endings.append((operation, verdict.error))
+        audience.after(event)
+        shaped: dict[Any, object | None] = {}
+        for (shape, _), operations in groups.items():
+            if shape not in shaped:
+                shaped[shape] = shape(event)
+            root = shaped[shape]
+            if root is not None:
+                await self._deliver(root, operations)
+        for operation, listen, unlisten in changes:
+            await self._change(operation, listen, unlisten)
+        for operation, error in endings:
+            operation.end(error)
+
+    async def _deliver(self, root: object, operations: list[LiveOperation]) -> None:
+        """Execute once per distinct document and write the result to every operation."""
+        by_document: dict[str, list[LiveOperation]] = {}
+        for operation in operations:
+            by_document.setdefault(operation.document_key, []).append(operation)
+        for group in by_document.values():
+            first = group[0]
+            payload, personal = await first.execute(root)
+            self.stats.executions += 1
+            first.send_payload(payload)
+            for operation in group[1:]:
+                if personal:
+                    payload, _ = await operation.execute(root)
+                    self.stats.executions += 1
+                operation.send_payload(payload)
+            self.stats.deliveries += len(group)
+
+    async def _change(
+        self, operation: LiveOperation, listen: tuple[str, ...], unlisten: tuple[str, ...]
+    ) -> None:
+        feed = operation.feed
+        for subject in unlisten:
+            if subject in feed.subjects:
+                feed.subjects.discard(subject)
+                await self._unlisten(subject, operation)
+        for subject in listen:
+            if subject not in feed.subjects:
+                feed.subjects.add(subject)
+                try:
+                    await self._listen(subject, operation)
+                except GoChatError:
+                    log.warning("hub.listen_failed", subject=subject)
+                    feed.subjects.discard(subject)
