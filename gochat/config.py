@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(
         2.0, ge=0, le=3600, description="How often unpublished events are resent; 0 disables."
     )
+    outbox_relay_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="Age an unpublished event reaches before the relay resends it; must outlast "
+        "a normal publish, or most events go out twice.",
+    )
     migrate_on_start: bool = Field(default=True, description="Apply SQL migrations when serving.")
     worker_id: int = Field(0, ge=0, le=1023, description="Snowflake worker id, unique per process.")
 
@@ -205,6 +212,11 @@ class Settings(BaseSettings):
     )
     log_format: Literal["console", "json"] = Field(
         "console", description="console (key=value) or json lines."
+    )
+    fault_injection: Literal["none", "crash-before-publish"] = Field(
+        "none",
+        description="Testing only: crash-before-publish makes the process exit at once (status "
+        "70) after a change committed and before its events are published.",
     )
 
     @classmethod

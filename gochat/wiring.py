@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import structlog
 from redis.asyncio import Redis
 
+from gochat import faults
 from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
@@ -150,10 +151,15 @@ async def build_services(
         bus = await stack.enter_async_context(open_bus(settings))
         limits, presence = await stack.enter_async_context(open_shared_state(settings))
         publisher = EventPublisher(bus, store.outbox)
+        if settings.fault_injection == "crash-before-publish":
+            publisher.add_listener(faults.crash_before_publish)
         # Outbox relay: resends events whose immediate publish failed (bus outage, crash).
         if settings.outbox_relay_interval_seconds > 0:
             relay = OutboxRelay(
-                store.outbox, bus, interval_seconds=settings.outbox_relay_interval_seconds
+                store.outbox,
+                bus,
+                grace_seconds=settings.outbox_relay_grace_seconds,
+                interval_seconds=settings.outbox_relay_interval_seconds,
             )
             relay_task = asyncio.create_task(relay.run(), name="gochat-outbox-relay")
         accounts = AccountService(

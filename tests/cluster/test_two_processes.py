@@ -1,0 +1,38 @@
+"""Two `gochat serve` processes behave as one system: a change made through either reaches
+subscribers connected to the other, through NATS."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support.cluster import Cluster, prime, profile_updated, subscribed, update_profile
+from tests.support.factories import signed_up
+
+pytestmark = pytest.mark.timeout(45)
+
+
+async def test_a_change_through_either_process_reaches_subscribers_on_both(
+    cluster: Cluster,
+) -> None:
+    a, b = await cluster.start(2)
+    async with httpx.AsyncClient(timeout=30) as http:
+        alice = await signed_up(a.client(http))  # her token is valid on both (one JWT key)
+        via_a, via_b = a.client(http, alice.token), b.client(http, alice.token)
+        async with subscribed(a, alice.token) as on_a, subscribed(b, alice.token) as on_b:
+            # Live on each process: its own changes come back through the bus.
+            await prime(on_a, lambda label: update_profile(via_a, label))
+            await prime(on_b, lambda label: update_profile(via_b, label))
+
+            await update_profile(via_a, "Alice via A")
+            await on_b.wait_for(profile_updated("Alice via A"), timeout=5)
+            await on_a.wait_for(profile_updated("Alice via A"), timeout=5)
+
+            await update_profile(via_b, "Alice via B")
+            await on_a.wait_for(profile_updated("Alice via B"), timeout=5)
+            await on_b.wait_for(profile_updated("Alice via B"), timeout=5)
+
+        # Both read the same state.
+        for client in (via_a, via_b):
+            me = (await client.execute("{ me { displayName } }")).ok()
+            assert me == {"me": {"displayName": "Alice via B"}}
