@@ -69,10 +69,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         ws="websockets-sansio",
         ws_per_message_deflate=settings.ws_per_message_deflate,
         proxy_headers=settings.trust_forwarded_for,
+        loop="auto",  # uvloop when installed (uvicorn[standard] brings it)
     )
     server = uvicorn.Server(config)
     try:
-        asyncio.run(server.serve())
+        server.run()
     except ConfigError as exc:
         click.echo(f"gochat: {exc}", err=True)
         sys.exit(2)
