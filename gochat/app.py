@@ -29,6 +29,7 @@ from gochat.graphql_schema import GoChatSchema, build_schema
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
 from gochat.subscriptions.hub import Hub
+from gochat.subscriptions.presence import end_presence, report_presence
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
 from gochat.wiring import build_services
 
@@ -196,6 +197,8 @@ def create_app(settings: Settings) -> Starlette:
         validation_rules=schema.live_validation_rules,
         max_tokens=schema.live_max_tokens,
     )
+    live.on_open.append(report_presence)
+    live.on_close.append(end_presence)
     middleware = [Middleware(RequestGuard, max_body_bytes=settings.request_max_bytes)]
     if settings.cors_allowed_origins:
         middleware.append(

@@ -185,6 +185,15 @@ class Settings(BaseSettings):
         default=False,
         description="Compress WebSocket frames (costs CPU and ~100 KB per socket).",
     )
+    presence_ttl_seconds: float = Field(
+        60.0, ge=3, le=3600, description="Life of a connection's presence report between refreshes."
+    )
+    presence_grace_seconds: float = Field(
+        5.0, ge=0, le=300, description="How long a user stays shown after their last socket closes."
+    )
+    presence_sweep_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often lapsed presence sessions are looked for."
+    )
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed for HTTP (CORS) and WebSocket."
     )
@@ -197,6 +206,7 @@ class Settings(BaseSettings):
     rate_login_per_account: Rate = Field("10/300", description="Login attempts per email.")
     rate_reset_per_ip: Rate = Field("10/3600", description="Reset requests per IP per window.")
     rate_reset_per_account: Rate = Field("3/3600", description="Reset requests per email.")
+    rate_typing_per_user: Rate = Field("10/10", description="startTyping calls per user.")
 
     voice_regions: list[str] = Field(
         default_factory=lambda: ["global"],

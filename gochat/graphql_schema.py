@@ -25,22 +25,26 @@ from gochat.resolvers.accounts import AccountMutation, AccountQuery
 from gochat.resolvers.direct_messages import DirectMessageMutation, DirectMessageQuery
 from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
+from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.subscriptions.events import EventsSubscription
+from gochat.subscriptions.presence import PresenceSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery):
+class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery, PresenceQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccountMutation, GuildMutation, MessageMutation, DirectMessageMutation):
+class Mutation(
+    AccountMutation, GuildMutation, MessageMutation, DirectMessageMutation, PresenceMutation
+):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws (or legacy graphql-ws).")
-class Subscription(EventsSubscription):
+class Subscription(EventsSubscription, PresenceSubscription):
     pass
 
 

@@ -4,6 +4,7 @@ adapter is chosen here, by URL scheme."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -32,19 +33,23 @@ from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
 from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
+from gochat.domain.presence import PresencePolicy, PresenceService
 from gochat.domain.publisher import EventPublisher
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
+from gochat.domain.typing_indicators import TypingService
 from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
 from gochat.presence import PresenceStore
+from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
 from gochat.presence.redis import RedisPresenceStore
 from gochat.ratelimit import RateLimiter
+from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.security.passwords import Passwords
@@ -119,13 +124,18 @@ async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
 
 @asynccontextmanager
 async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimiter, PresenceStore]]:
-    """Rate limits and presence in this process, or in Redis when GOCHAT_REDIS_URL is set."""
+    """Rate limits and presence in this process, or in Redis when GOCHAT_REDIS_URL is set (each
+    falling back to this process while Redis is unreachable)."""
     if settings.redis_url is None:
         yield MemoryRateLimiter(), MemoryPresenceStore()
         return
-    client = Redis.from_url(settings.redis_url)
+    # Short timeouts: a Redis that hangs must degrade presence, not stall every request.
+    client = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     try:
-        yield RedisRateLimiter(client), RedisPresenceStore(client)
+        yield (
+            FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter()),
+            FallbackPresenceStore(RedisPresenceStore(client), MemoryPresenceStore()),
+        )
     finally:
         await client.aclose()
 
@@ -138,6 +148,8 @@ async def build_services(
     publisher: EventPublisher | None = None
     relay: OutboxRelay | None = None
     relay_task: asyncio.Task[None] | None = None
+    presence: PresenceService | None = None
+    presence_task: asyncio.Task[None] | None = None
     migrate_now = settings.migrate_on_start if migrate is None else migrate
     stack = AsyncExitStack()
     try:
@@ -149,7 +161,7 @@ async def build_services(
         mail = build_mail(settings)
         ids = SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
-        limits, presence = await stack.enter_async_context(open_shared_state(settings))
+        limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
         publisher = EventPublisher(bus, store.outbox)
         if settings.fault_injection == "crash-before-publish":
             publisher.add_listener(faults.crash_before_publish)
@@ -194,10 +206,26 @@ async def build_services(
         publisher.add_listener(kit.access.on_published)
         resolver = ChannelAccessResolver(kit.access, store.direct)
         messages = MessageService(kit, messages_store, resolver, store.direct)
+        presence = PresenceService(
+            presence_store,
+            bus,
+            store.guilds,
+            store.direct,
+            ids,
+            policy=PresencePolicy(
+                ttl_seconds=settings.presence_ttl_seconds,
+                grace_seconds=settings.presence_grace_seconds,
+                sweep_interval_seconds=settings.presence_sweep_interval_seconds,
+            ),
+        )
+        presence_task = asyncio.create_task(presence.run(), name="gochat-presence")
         yield Services(
             store=store,
             bus=bus,
             presence=presence,
+            typing=TypingService(
+                resolver, bus, limits, ids, rate=parse_rate(settings.rate_typing_per_user)
+            ),
             audience=AudienceResolver(store.guilds),
             guild_access=kit.access,
             mail=mail,
@@ -218,6 +246,12 @@ async def build_services(
             friends=FriendService(kit, store.direct, store.accounts),
         )
     finally:
+        if presence_task is not None:
+            presence_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await presence_task
+        if presence is not None:
+            await presence.close()
         if relay is not None and relay_task is not None:
             relay.stop()
             await relay_task

@@ -53,6 +53,7 @@ def guild_of(event: ev.Event) -> Snowflake | None:
             ev.MessagesDeleted(guild_id=g)
             | ev.ReactionAdded(guild_id=g)
             | ev.ReactionRemoved(guild_id=g)
+            | ev.TypingStarted(guild_id=g)
         ):
             return g
         case ev.GuildUpdated(guild=g):
@@ -99,6 +100,7 @@ def channel_of(event: ev.Event) -> Snowflake | None:
             ev.MessagesDeleted(channel_id=c)
             | ev.ReactionAdded(channel_id=c)
             | ev.ReactionRemoved(channel_id=c)
+            | ev.TypingStarted(channel_id=c)
         ):
             return c
         case (

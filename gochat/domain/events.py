@@ -8,6 +8,7 @@ the full objects a client needs to update its view without a refetch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from gochat.domain.permissions import Overwrite
@@ -21,6 +22,7 @@ from gochat.domain.records import (
     Invite,
     Member,
     Message,
+    Presence,
     ReadState,
     Role,
     User,
@@ -365,3 +367,26 @@ ALL_EVENT_TYPES = (
     FriendAdded,
     FriendRemoved,
 )
+
+
+# --- presence and typing: ephemeral, fanned out to whoever listens, never recorded ---------
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceUpdated(Event):
+    """A user's presence as others see it (invisible shows as offline)."""
+
+    TYPE: ClassVar[str] = "PresenceUpdated"
+    presence: Presence
+
+
+@dataclass(frozen=True, slots=True)
+class TypingStarted(Event):
+    TYPE: ClassVar[str] = "TypingStarted"
+    channel_id: Snowflake
+    guild_id: Snowflake | None
+    user_id: Snowflake
+    expires_at: datetime
+
+
+ALL_EVENT_TYPES = (*ALL_EVENT_TYPES, PresenceUpdated, TypingStarted)

@@ -19,11 +19,12 @@ from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
 from gochat.domain.pins import PinService
+from gochat.domain.presence import PresenceService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
+from gochat.domain.typing_indicators import TypingService
 from gochat.mail import EmailSender
-from gochat.presence import PresenceStore
 from gochat.storage import RelationalStore
 
 
@@ -31,7 +32,8 @@ from gochat.storage import RelationalStore
 class Services:
     store: RelationalStore
     bus: EventBus
-    presence: PresenceStore
+    presence: PresenceService
+    typing: TypingService
     audience: AudienceResolver
     guild_access: GuildAccess
     mail: EmailSender

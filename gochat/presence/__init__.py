@@ -3,6 +3,8 @@
 Each session reports its own status with a TTL and refreshes it while connected; a session that
 stops refreshing (crash, lost network) expires on its own. Adapters: in-process (one server) and
 Redis (several servers). Both combine sessions with `combine`, so the rules live in one place.
+A session that lapses without being removed (its process died) is noticed by `claim_lapsed`,
+which a sweeper polls to announce that user's new presence.
 """
 
 from __future__ import annotations
@@ -69,5 +71,10 @@ class PresenceStore(Protocol):
     async def list_sessions(self, user_id: Snowflake) -> list[SessionPresence]:
         """The user's live sessions as reported (invisible included), by session id; for the
         user's own devices only."""
+
+    async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
+        """Users one of whose sessions expired (or was pruned as expired) since they were last
+        claimed, at most `limit`. Each lapse is handed to exactly one caller, across every
+        process sharing the store, so exactly one of them announces the new presence."""
 
     async def close(self) -> None: ...

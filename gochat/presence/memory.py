@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,17 +19,37 @@ class MemoryPresenceStore:
         # user id -> session id -> (report, monotonic expiry)
         self._users: dict[Snowflake, dict[Snowflake, tuple[SessionPresence, float]]] = {}
         self._writes = 0
+        # When each user's next session lapses; the heap holds (time, user) and may hold stale
+        # entries, which `claim_lapsed` skips when they no longer match `_lapse_at`.
+        self._lapse_at: dict[Snowflake, float] = {}
+        self._lapses: list[tuple[float, Snowflake]] = []
 
     def _live(self, user_id: Snowflake) -> dict[Snowflake, tuple[SessionPresence, float]]:
         sessions = self._users.get(user_id)
         if sessions is None:
             return {}
         now = time.monotonic()
-        for session_id in [k for k, (_, expires) in sessions.items() if expires <= now]:
+        expired = [k for k, (_, expires) in sessions.items() if expires <= now]
+        for session_id in expired:
             del sessions[session_id]
+        if expired:
+            self._schedule(user_id, now)  # a lapse seen here must still be announced
         if not sessions:
             del self._users[user_id]
         return sessions
+
+    def _schedule(self, user_id: Snowflake, at: float | None = None) -> None:
+        if at is None:
+            sessions = self._users.get(user_id)
+            if not sessions:
+                self._lapse_at.pop(user_id, None)
+                return
+            at = min(expires for _, expires in sessions.values())
+        current = self._lapse_at.get(user_id)
+        if current is not None and current <= time.monotonic() and current < at:
+            return  # a lapse is already due; keep it until claimed
+        self._lapse_at[user_id] = at
+        heapq.heappush(self._lapses, (at, user_id))
 
     def _prune_now_and_then(self) -> None:
         # Users who vanish without a remove() would otherwise stay in memory forever.
@@ -55,8 +76,10 @@ class MemoryPresenceStore:
             custom_status=custom_status,
             updated_at=datetime.now(UTC),
         )
-        sessions = self._users.setdefault(user_id, {})
+        sessions = self._live(user_id)
+        self._users[user_id] = sessions
         sessions[session_id] = (report, time.monotonic() + ttl_seconds)
+        self._schedule(user_id)
 
     async def refresh(
         self, user_id: Snowflake, session_id: Snowflake, *, ttl_seconds: float
@@ -68,6 +91,7 @@ class MemoryPresenceStore:
             return False
         report, _ = sessions[session_id]
         sessions[session_id] = (report, time.monotonic() + ttl_seconds)
+        self._schedule(user_id)
         return True
 
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:
@@ -76,6 +100,7 @@ class MemoryPresenceStore:
             sessions.pop(session_id, None)
             if not sessions:
                 del self._users[user_id]
+            self._schedule(user_id)
 
     async def get_many(self, user_ids: Sequence[Snowflake]) -> dict[Snowflake, Presence]:
         return {
@@ -86,5 +111,21 @@ class MemoryPresenceStore:
     async def list_sessions(self, user_id: Snowflake) -> list[SessionPresence]:
         return sorted((r for r, _ in self._live(user_id).values()), key=lambda r: r.session_id)
 
+    async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
+        now = time.monotonic()
+        claimed: list[Snowflake] = []
+        while self._lapses and self._lapses[0][0] <= now and len(claimed) < limit:
+            at, user_id = heapq.heappop(self._lapses)
+            if self._lapse_at.get(user_id) != at or user_id in claimed:
+                continue
+            del self._lapse_at[user_id]
+            claimed.append(user_id)
+            self._live(user_id)
+            self._lapse_at.pop(user_id, None)  # _live may have re-marked the lapse just claimed
+            self._schedule(user_id)
+        return claimed
+
     async def close(self) -> None:
         self._users.clear()
+        self._lapse_at.clear()
+        self._lapses.clear()

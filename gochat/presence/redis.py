@@ -21,19 +21,25 @@ from gochat.errors import Unavailable
 from gochat.ids import Snowflake
 from gochat.presence import check_reportable, combine
 
-# Shared tail of the write scripts: drop expired fields, expire the hash with the last session.
-_PRUNE = """
-local all = redis.call('HGETALL', KEYS[1])
-local last = 0
-for i = 1, #all, 2 do
-  local e = tonumber(string.match(all[i + 1], '^(%d+)|'))
-  if e <= now then
-    redis.call('HDEL', KEYS[1], all[i])
-  elseif e > last then
-    last = e
+# Drop the expired fields of the hash at `key`; returns whether any was dropped, the first
+# and the last expiry of the sessions left. The hash expires with its last session.
+_PRUNE_FN = """
+local function prune(key, now)
+  local all = redis.call('HGETALL', key)
+  local first, last, dropped = 0, 0, false
+  for i = 1, #all, 2 do
+    local e = tonumber(string.match(all[i + 1], '^(%d+)|'))
+    if e <= now then
+      redis.call('HDEL', key, all[i])
+      dropped = true
+    else
+      if first == 0 or e < first then first = e end
+      if e > last then last = e end
+    end
   end
+  if last > 0 then redis.call('PEXPIREAT', key, last) end
+  return dropped, first
 end
-if last > 0 then redis.call('PEXPIREAT', KEYS[1], last) end
 """
 
 _NOW = """
@@ -41,32 +47,70 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS[1] user hash; ARGV: session id, ttl ms, json report.
-_SET = (
-    _NOW
-    + """
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%d|%d|%s', now + ARGV[2], now, ARGV[3]))
+# Shared tail of the write scripts (KEYS[1] user hash, KEYS[2] lapse set, ARGV[1] user id):
+# the lapse set scores each user by their next session expiry; a lapse already due (a session
+# pruned here, or one not yet claimed) stays due until `claim_lapsed` takes it.
+_RESCHEDULE = """
+local dropped, first = prune(KEYS[1], now)
+local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if dropped then
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+elseif due and tonumber(due) <= now then
+  -- keep the due lapse
+elseif first > 0 then
+  redis.call('ZADD', KEYS[2], first, ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
 """
-    + _PRUNE
+
+# ARGV: user id, session id, ttl ms, json report.
+_SET = (
+    _PRUNE_FN
+    + _NOW
+    + """
+redis.call('HSET', KEYS[1], ARGV[2], string.format('%d|%d|%s', now + ARGV[3], now, ARGV[4]))
+"""
+    + _RESCHEDULE
     + "return 1"
 )
 
-# KEYS[1] user hash; ARGV: session id, ttl ms. Returns 1 when the session was live.
+# ARGV: user id, session id, ttl ms. Returns 1 when the session was live.
 _REFRESH = (
-    _NOW
+    _PRUNE_FN
+    + _NOW
     + """
-local value = redis.call('HGET', KEYS[1], ARGV[1])
+local value = redis.call('HGET', KEYS[1], ARGV[2])
 local found = 0
 if value then
   local e, rest = string.match(value, '^(%d+)|(.*)$')
   if tonumber(e) > now then
-    redis.call('HSET', KEYS[1], ARGV[1], string.format('%d|%s', now + ARGV[2], rest))
+    redis.call('HSET', KEYS[1], ARGV[2], string.format('%d|%s', now + ARGV[3], rest))
     found = 1
   end
 end
 """
-    + _PRUNE
+    + _RESCHEDULE
     + "return found"
+)
+
+# ARGV: user id, session id.
+_REMOVE = _PRUNE_FN + _NOW + "redis.call('HDEL', KEYS[1], ARGV[2])\n" + _RESCHEDULE + "return 1"
+
+# KEYS[1] lapse set; ARGV: hash key prefix, limit. Claims due users atomically and schedules
+# their next lapse. (The user hashes are derived from the prefix: one Redis, not a cluster.)
+_CLAIM = (
+    _PRUNE_FN
+    + _NOW
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, uid in ipairs(due) do
+  redis.call('ZREM', KEYS[1], uid)
+  local _, first = prune(ARGV[1] .. uid, now)
+  if first > 0 then redis.call('ZADD', KEYS[1], first, uid) end
+end
+return due
+"""
 )
 
 
@@ -93,11 +137,17 @@ class RedisPresenceStore:
     def __init__(self, client: Redis, *, prefix: str = "gochat:presence:") -> None:
         self._client = client
         self._prefix = prefix
+        self._lapse_key = f"{prefix}lapse"
         self._set = client.register_script(_SET)
         self._refresh = client.register_script(_REFRESH)
+        self._remove = client.register_script(_REMOVE)
+        self._claim = client.register_script(_CLAIM)
 
     def _key(self, user_id: Snowflake) -> str:
         return f"{self._prefix}{user_id}"
+
+    def _keys(self, user_id: Snowflake) -> list[str]:
+        return [self._key(user_id), self._lapse_key]
 
     async def set(
         self,
@@ -111,7 +161,9 @@ class RedisPresenceStore:
         check_reportable(status, ttl_seconds)
         body = json.dumps({"status": status.value, "custom_status": custom_status})
         try:
-            await self._set(keys=[self._key(user_id)], args=[session_id, _ms(ttl_seconds), body])
+            await self._set(
+                keys=self._keys(user_id), args=[user_id, session_id, _ms(ttl_seconds), body]
+            )
         except RedisError as exc:
             raise Unavailable("presence store unreachable") from exc
 
@@ -122,7 +174,7 @@ class RedisPresenceStore:
             raise ValueError("ttl_seconds must be positive")
         try:
             found: Any = await self._refresh(
-                keys=[self._key(user_id)], args=[session_id, _ms(ttl_seconds)]
+                keys=self._keys(user_id), args=[user_id, session_id, _ms(ttl_seconds)]
             )
         except RedisError as exc:
             raise Unavailable("presence store unreachable") from exc
@@ -130,7 +182,7 @@ class RedisPresenceStore:
 
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:
         try:
-            await self._client.hdel(self._key(user_id), str(session_id))
+            await self._remove(keys=self._keys(user_id), args=[user_id, session_id])
         except RedisError as exc:
             raise Unavailable("presence store unreachable") from exc
 
@@ -161,6 +213,13 @@ class RedisPresenceStore:
 
     async def list_sessions(self, user_id: Snowflake) -> list[SessionPresence]:
         return (await self._read([user_id]))[0]
+
+    async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
+        try:
+            due: Any = await self._claim(keys=[self._lapse_key], args=[self._prefix, limit])
+        except RedisError as exc:
+            raise Unavailable("presence store unreachable") from exc
+        return [Snowflake(int(u)) for u in due]
 
     async def close(self) -> None:
         """The client belongs to wiring, which closes it."""

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket
 from gochat.domain.records import ClientInfo, Viewer
 from gochat.domain.services import Services
 from gochat.errors import Unauthenticated
+from gochat.ids import Snowflake
 from gochat.schema.loaders import Loaders
 
 
@@ -28,6 +29,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # Set once per WebSocket connection by connection_init; HTTP requests resolve lazily.
     ws_viewer: Viewer | None = None
+    # The presence session of that connection (set once it reported presence).
+    presence_session: Snowflake | None = None
     _viewer: Viewer | None = field(default=None, repr=False)
     # Set once a resolver asked who the caller is: a subscription result that did not can be
     # shared by every subscriber of the event.

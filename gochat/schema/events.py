@@ -30,6 +30,7 @@ from gochat.schema.guilds import (
     Role,
 )
 from gochat.schema.messages import Message, ReactionEmoji, ReadState
+from gochat.schema.presence import Presence, PresenceUpdated, TypingStarted
 
 
 async def _user(info: Info, user_id: int) -> User | None:
@@ -330,11 +331,23 @@ EventType = (
     | FriendRequestRemoved
     | FriendAdded
     | FriendRemoved
+    | PresenceUpdated
+    | TypingStarted
 )
 
 Event = Annotated[
     EventType,
     strawberry.union("Event", description="Anything that happened that the subscriber may see."),
+]
+
+PresenceEvent = Annotated[
+    PresenceUpdated | ResyncRequired,
+    strawberry.union("PresenceEvent", description="A presence change, or: refetch presence."),
+]
+
+TypingEvent = Annotated[
+    TypingStarted | ResyncRequired,
+    strawberry.union("TypingEvent", description="Someone typing, or: indicators were missed."),
 ]
 
 
@@ -446,4 +459,13 @@ def _from_message_event(event: events.Event) -> EventType | None:
             return FriendAdded(friend_id=to_id(f))
         case events.FriendRemoved(friend_id=f):
             return FriendRemoved(friend_id=to_id(f))
+        case events.PresenceUpdated(presence=p):
+            return PresenceUpdated(presence=Presence.from_record(p))
+        case events.TypingStarted(channel_id=c, guild_id=g, user_id=u, expires_at=at):
+            return TypingStarted(
+                channel_id=to_id(c),
+                guild_id=None if g is None else to_id(g),
+                user_id=to_id(u),
+                expires_at=at,
+            )
     return None

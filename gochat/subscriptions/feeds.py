@@ -133,6 +133,7 @@ class ChannelFeed(Feed):
             guild_id=access.guild_id,
         )
         feed.subjects.add(subjects.message_channel(channel_id, access.guild_id))
+        feed.subjects.add(subjects.typing(channel_id))
         if access.guild_id is None:
             # Leaving a group DM is announced on the user's own subject.
             feed.subjects.add(subjects.user(viewer.user_id))
@@ -162,6 +163,51 @@ class ChannelFeed(Feed):
             ev.RoleUpdated | ev.RoleDeleted | ev.MemberUpdated | ev.GuildUpdated | ev.GuildDeleted,
         ) and not await self.audience.can_view_channel(self.guild_id, me, self.channel_id):
             return Admission(deliver=False, error=NotFound("channel not found"))
+        return SKIP
+
+
+@dataclass(eq=False)
+class TypingFeed(ChannelFeed):
+    """Only the channel's typing indicators; ends, like `ChannelFeed`, when access goes."""
+
+    async def admit(self, subject: str, event: ev.Event) -> Admission:
+        verdict = await super().admit(subject, event)
+        if verdict.deliver and not isinstance(event, ev.TypingStarted):
+            return Admission(deliver=False, end=verdict.end, error=verdict.error)
+        return verdict
+
+
+@dataclass(eq=False)
+class PresenceFeed(Feed):
+    """Chosen users' presence: a snapshot first, then their changes. Users the viewer may not
+    see show OFFLINE and are not followed."""
+
+    snapshot: list[object] = field(default_factory=list)
+    user_ids: frozenset[Snowflake] = frozenset()
+
+    @classmethod
+    async def open(
+        cls, services: Services, viewer: Viewer, user_ids: list[Snowflake]
+    ) -> PresenceFeed:
+        presences, visible = await services.presence.snapshot(viewer, user_ids)
+        feed = cls(
+            viewer=viewer,
+            audience=services.audience,
+            snapshot=[
+                shapes.from_domain(ev.PresenceUpdated(event_id=Snowflake(0), presence=p))
+                for p in presences
+            ],
+            user_ids=frozenset(visible),
+        )
+        feed.subjects.update(subjects.presence(u) for u in visible)
+        return feed
+
+    def initial(self) -> list[object]:
+        return list(self.snapshot)
+
+    async def admit(self, subject: str, event: ev.Event) -> Admission:
+        if isinstance(event, ev.PresenceUpdated) and event.presence.user_id in self.user_ids:
+            return DELIVER
         return SKIP
 
 

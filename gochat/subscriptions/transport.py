@@ -43,6 +43,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from gochat.domain.records import Viewer
 from gochat.domain.services import Services
 from gochat.errors import GoChatError, RateLimited, Unauthenticated
+from gochat.ids import Snowflake
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
 from gochat.subscriptions.feeds import Feed, FeedStream
@@ -57,7 +58,7 @@ PING_FRAME = '{"type":"ping"}'
 PONG_FRAME = '{"type":"pong"}'
 KA_FRAME = '{"type":"ka"}'
 
-_CLOSE_BAD_MESSAGE = 4400
+CLOSE_BAD_MESSAGE = 4400
 _CLOSE_UNAUTHORIZED = 4401
 _CLOSE_FORBIDDEN = 4403
 _CLOSE_SUBPROTOCOL = 4406
@@ -203,6 +204,8 @@ class LiveSocket:
         self.hub = hub
         self.connection_id = uuid.uuid4().hex
         self.viewer: Viewer | None = None
+        self.init_payload: dict[str, Any] = {}
+        self.presence_session: Snowflake | None = None
         self.client = client_info(
             websocket, trust_forwarded_for=endpoint.settings.trust_forwarded_for
         )
@@ -286,15 +289,15 @@ class LiveSocket:
                     break
                 text = message.get("text")
                 if text is None:
-                    raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "WebSocket message must be text")
+                    raise ProtocolViolation(CLOSE_BAD_MESSAGE, "WebSocket message must be text")
                 try:
                     decoded = json.loads(text)
                 except ValueError:
                     raise ProtocolViolation(
-                        _CLOSE_BAD_MESSAGE, "WebSocket message must be valid JSON"
+                        CLOSE_BAD_MESSAGE, "WebSocket message must be valid JSON"
                     ) from None
                 if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
-                    raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "Failed to parse message")
+                    raise ProtocolViolation(CLOSE_BAD_MESSAGE, "Failed to parse message")
                 await self._handle(decoded)
         except ProtocolViolation as violation:
             await self._close(violation.code, violation.reason)
@@ -323,7 +326,7 @@ class LiveSocket:
         elif kind == "connection_terminate" and legacy:
             await self._close(1000, "")
         else:
-            raise ProtocolViolation(_CLOSE_BAD_MESSAGE, f"Unknown message type: {kind}")
+            raise ProtocolViolation(CLOSE_BAD_MESSAGE, f"Unknown message type: {kind}")
 
     async def _connection_init(self, message: dict[str, Any]) -> None:
         if self._initialized:
@@ -331,7 +334,8 @@ class LiveSocket:
         self._initialized = True
         payload = message.get("payload") or {}
         if not isinstance(payload, dict):
-            raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "Invalid connection init payload")
+            raise ProtocolViolation(CLOSE_BAD_MESSAGE, "Invalid connection init payload")
+        self.init_payload = payload
         raw = payload.get("authorization") or payload.get("Authorization")
         if not raw:
             header = self.websocket.headers.get("authorization", "")
@@ -357,10 +361,10 @@ class LiveSocket:
                 raise ProtocolViolation(_CLOSE_FORBIDDEN, "Forbidden") from exc
             ack["payload"] = {"userId": str(self.viewer.user_id)}
             self._expire_with_token(self.viewer)
-        self._acknowledged = True
-        self.send_json(ack)
         for hook in self.endpoint.on_open:
             await hook(self)
+        self._acknowledged = True
+        self.send_json(ack)
 
     def _expire_with_token(self, viewer: Viewer) -> None:
         remaining = (viewer.access_expires_at - datetime.now(UTC)).total_seconds()
@@ -379,7 +383,7 @@ class LiveSocket:
         op_id = _operation_id(message)
         payload = message.get("payload")
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "subscribe needs a payload with a query")
+            raise ProtocolViolation(CLOSE_BAD_MESSAGE, "subscribe needs a payload with a query")
         if op_id in self.operations:
             if self.protocol == LEGACY_WS:
                 await self._stop(op_id)
@@ -402,7 +406,7 @@ class LiveSocket:
         if not isinstance(variables, dict) or not (
             operation_name is None or isinstance(operation_name, str)
         ):
-            raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "variables must be an object")
+            raise ProtocolViolation(CLOSE_BAD_MESSAGE, "variables must be an object")
         document, errors = self.endpoint.documents.get(payload["query"])
         if document is None:
             self._send_graphql_errors(op_id, errors)
@@ -434,6 +438,7 @@ class LiveSocket:
             request_id=uuid.uuid4().hex,
             bearer_token=None,
             ws_viewer=self.viewer,
+            presence_session=self.presence_session,
         )
 
     async def _run_single(
@@ -623,5 +628,5 @@ def _payload(
 def _operation_id(message: dict[str, Any]) -> str:
     op_id = message.get("id")
     if not isinstance(op_id, str) or not op_id:
-        raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "Failed to parse message: id")
+        raise ProtocolViolation(CLOSE_BAD_MESSAGE, "Failed to parse message: id")
     return op_id

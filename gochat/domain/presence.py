@@ -1,0 +1,261 @@
+"""Presence: what each live connection reports, combined per user, announced when it changes.
+
+Every acknowledged WebSocket connection of a signed-in user is one presence session, reported
+with a TTL that this process refreshes while the connection lives (one timer for every
+connection of the process). The combination rule (dnd > online > idle, invisible shows
+offline) is the store's `combine`. A user goes offline a short grace period after their last
+connection closes (a reload or a network blip does not flap), or when a dead process's TTLs
+lapse: a sweeper claims lapsed users from the store, one process per lapse, and announces them.
+
+Announcements are ephemeral `PresenceUpdated` events on the user's presence subject (friends,
+`presence(userIds)`) and on the presence subject of each guild the user is in (co-members'
+event streams). Who may ask for whose presence is decided here too (`visible`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from gochat.bus import EventBus, subjects
+from gochat.bus.codec import seal
+from gochat.domain import events as ev
+from gochat.domain.records import Presence, PresenceStatus, Viewer
+from gochat.errors import BadUserInput, Conflict
+from gochat.ids import Snowflake, SnowflakeGenerator
+from gochat.presence import PresenceStore
+from gochat.storage import DirectStore, GuildStore
+
+log = structlog.get_logger("gochat.presence")
+
+CUSTOM_STATUS_MAX = 128
+PRESENCE_IDS_MAX = 100
+_SHOWN_MAX = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class PresencePolicy:
+    ttl_seconds: float = 60.0
+    grace_seconds: float = 5.0
+    sweep_interval_seconds: float = 1.0
+
+
+@dataclass(slots=True)
+class _Report:
+    user_id: Snowflake
+    status: PresenceStatus
+    custom_status: str | None
+
+
+def check_report(status: PresenceStatus, custom_status: str | None) -> str | None:
+    """A status a connection may report, and its custom status cleaned (None when blank)."""
+    if status is PresenceStatus.OFFLINE:
+        raise BadUserInput("report INVISIBLE to appear offline", field="status")
+    if custom_status is None:
+        return None
+    cleaned = " ".join(custom_status.split())
+    if len(cleaned) > CUSTOM_STATUS_MAX:
+        raise BadUserInput(
+            f"a custom status has at most {CUSTOM_STATUS_MAX} characters", field="customStatus"
+        )
+    return cleaned or None
+
+
+class PresenceService:
+    def __init__(
+        self,
+        store: PresenceStore,
+        bus: EventBus,
+        guilds: GuildStore,
+        direct: DirectStore,
+        ids: SnowflakeGenerator,
+        *,
+        policy: PresencePolicy,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._guilds = guilds
+        self._direct = direct
+        self._ids = ids
+        self.policy = policy
+        self._local: dict[Snowflake, _Report] = {}  # this process's live sessions
+        self._shown: OrderedDict[Snowflake, Presence] = OrderedDict()  # last announced here
+
+    # --- a connection's life ---------------------------------------------------------------
+
+    async def connect(
+        self,
+        viewer: Viewer,
+        *,
+        status: PresenceStatus = PresenceStatus.ONLINE,
+        custom_status: str | None = None,
+    ) -> Snowflake:
+        """Start a presence session for a new connection; returns its id."""
+        custom_status = check_report(status, custom_status)
+        session_id = self._ids.next_id()
+        report = _Report(viewer.user_id, status, custom_status)
+        self._local[session_id] = report
+        await self._report(session_id, report)
+        await self._announce(viewer.user_id)
+        return session_id
+
+    async def disconnect(self, user_id: Snowflake, session_id: Snowflake) -> None:
+        """The connection closed. The last one of a user lingers for the grace period; the
+        sweeper announces the user offline when it lapses."""
+        if self._local.pop(session_id, None) is None:
+            return
+        others = [s for s in await self._store.list_sessions(user_id) if s.session_id != session_id]
+        if others or self.policy.grace_seconds <= 0:
+            await self._store.remove(user_id, session_id)
+            await self._announce(user_id)
+        else:
+            await self._store.refresh(user_id, session_id, ttl_seconds=self.policy.grace_seconds)
+
+    async def set_status(
+        self,
+        viewer: Viewer,
+        status: PresenceStatus,
+        custom_status: str | None,
+        *,
+        session_id: Snowflake | None,
+    ) -> Presence:
+        """Report a status for one connection (over that connection), or for every live
+        connection of the user (from anywhere else). Returns what others now see."""
+        custom_status = check_report(status, custom_status)
+        user_id = viewer.user_id
+        if session_id is not None and session_id in self._local:
+            targets = [session_id]
+        else:
+            targets = [s.session_id for s in await self._store.list_sessions(user_id)]
+            if not targets:
+                raise Conflict("you have no live connection: open the WebSocket first")
+        for target in targets:
+            report = _Report(user_id, status, custom_status)
+            if target in self._local:
+                self._local[target] = report
+            await self._report(target, report)
+        return await self._announce(user_id)
+
+    async def _report(self, session_id: Snowflake, report: _Report) -> None:
+        await self._store.set(
+            report.user_id,
+            session_id,
+            status=report.status,
+            custom_status=report.custom_status,
+            ttl_seconds=self.policy.ttl_seconds,
+        )
+
+    # --- keeping it true -------------------------------------------------------------------
+
+    async def refresh_local(self) -> None:
+        """Extend every live session of this process; report again those the store lost
+        (expired during a stall, or a shared store that restarted empty)."""
+        for session_id, report in list(self._local.items()):
+            live = await self._store.refresh(
+                report.user_id, session_id, ttl_seconds=self.policy.ttl_seconds
+            )
+            if not live and self._local.get(session_id) is report:
+                await self._report(session_id, report)
+                await self._announce(report.user_id)
+
+    async def sweep(self) -> int:
+        """Announce the users whose sessions lapsed; returns how many."""
+        lapsed = await self._store.claim_lapsed()
+        for user_id in lapsed:
+            await self._announce(user_id, force=True)
+        return len(lapsed)
+
+    async def run(self) -> None:
+        """The process's presence timer: sweep often, refresh at a third of the TTL."""
+        refresh_every = self.policy.ttl_seconds / 3
+        loop = asyncio.get_running_loop()
+        next_refresh = loop.time() + refresh_every
+        while True:
+            await asyncio.sleep(self.policy.sweep_interval_seconds)
+            try:
+                if loop.time() >= next_refresh:
+                    next_refresh = loop.time() + refresh_every
+                    await self.refresh_local()
+                await self.sweep()
+            except Exception:  # the timer must outlive any one failure
+                log.warning("presence.timer_failed", exc_info=True)
+
+    async def close(self) -> None:
+        """A clean stop: this process's sessions linger for the grace period, like closed
+        connections, so clients that reconnect elsewhere at once never show offline."""
+        for session_id, report in list(self._local.items()):
+            with contextlib.suppress(Exception):
+                await self._store.refresh(
+                    report.user_id, session_id, ttl_seconds=max(self.policy.grace_seconds, 0.001)
+                )
+        self._local.clear()
+
+    # --- announcing and reading ------------------------------------------------------------
+
+    async def _announce(self, user_id: Snowflake, *, force: bool = False) -> Presence:
+        presence = (await self._store.get_many([user_id]))[user_id]
+        if not force and self._shown.get(user_id) == presence:
+            return presence
+        self._shown[user_id] = presence
+        self._shown.move_to_end(user_id)
+        while len(self._shown) > _SHOWN_MAX:
+            self._shown.popitem(last=False)
+        guilds = await self._guilds.list_guilds_of_user(user_id)
+        event = ev.PresenceUpdated(event_id=self._ids.next_id(), presence=presence)
+        envelopes = seal(
+            event,
+            subjects.presence(user_id),
+            *(subjects.guild_presence(g.id) for g in guilds),
+        )
+        try:
+            await self._bus.publish(envelopes, durable=False)
+        except Exception:  # best effort: presence is re-announced on its next change
+            log.warning("presence.publish_failed", user_id=user_id, exc_info=True)
+        return presence
+
+    async def visible(self, viewer: Viewer, user_ids: Sequence[Snowflake]) -> set[Snowflake]:
+        """Whose presence the viewer may see among `user_ids`: their own, friends', DM
+        partners' and guild co-members', except across a block either way."""
+        me = viewer.user_id
+        rest = set(user_ids)
+        seen = rest & {me}
+        rest -= seen
+        if rest:
+            seen |= rest & set(await self._direct.friends_of(me))
+            rest -= seen
+        if rest:
+            for channel in await self._direct.list_channels_of(me):
+                seen |= rest & set(channel.recipient_ids)
+            rest -= seen
+        if rest:
+            for guild in await self._guilds.list_guilds_of_user(me):
+                seen |= set(await self._guilds.get_members(guild.id, sorted(rest)))
+                rest -= seen
+                if not rest:
+                    break
+        others = sorted(seen - {me})
+        if others:
+            blocked = set(await self._direct.blocked_by(me))
+            blocked |= await self._direct.who_blocked(me, others)
+            seen -= blocked
+        return seen
+
+    async def snapshot(
+        self, viewer: Viewer, user_ids: Sequence[Snowflake]
+    ) -> tuple[list[Presence], set[Snowflake]]:
+        """Each requested user's presence as the viewer may see it (offline when they may
+        not), in request order, and the ids whose changes the viewer may follow."""
+        if not user_ids:
+            raise BadUserInput("name at least one user", field="userIds")
+        if len(set(user_ids)) > PRESENCE_IDS_MAX:
+            raise BadUserInput(f"at most {PRESENCE_IDS_MAX} users at once", field="userIds")
+        unique = list(dict.fromkeys(user_ids))
+        visible = await self.visible(viewer, unique)
+        found = await self._store.get_many(sorted(visible)) if visible else {}
+        offline = PresenceStatus.OFFLINE
+        return [found.get(u) or Presence(user_id=u, status=offline) for u in unique], visible

@@ -1,0 +1,95 @@
+"""GraphQL types of presence and typing: what a user shows others, and who is typing where."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from gochat.domain import records
+from gochat.ids import Snowflake
+from gochat.schema.accounts import User
+from gochat.schema.common import to_id
+from gochat.schema.context import Info
+
+
+@strawberry.enum(description="A presence status. OFFLINE is only shown, never reported.")
+class PresenceStatus(enum.Enum):
+    ONLINE = "online"
+    IDLE = "idle"
+    DND = "dnd"
+    INVISIBLE = "invisible"
+    OFFLINE = "offline"
+
+
+@strawberry.type(
+    description="A user's presence as others see it: their live connections combined "
+    "(dnd over online over idle); invisible, or no live connection, shows OFFLINE."
+)
+class Presence:
+    user_id: strawberry.ID
+    status: PresenceStatus
+    custom_status: str | None
+
+    @classmethod
+    def from_record(cls, presence: records.Presence) -> Presence:
+        return cls(
+            user_id=to_id(presence.user_id),
+            status=PresenceStatus(presence.status.value),
+            custom_status=presence.custom_status,
+        )
+
+    @strawberry.field(description="The user's public profile.")
+    async def user(self, info: Info) -> User | None:
+        found = await info.context.loaders.user_by_id.load(Snowflake(int(self.user_id)))
+        return None if found is None else User.from_record(found)
+
+
+@strawberry.type(description="A user's presence changed (or, first, what it is now).")
+class PresenceUpdated:
+    presence: Presence
+
+
+@strawberry.type(description="Someone started typing in a channel; it lapses at `expiresAt`.")
+class TypingStarted:
+    channel_id: strawberry.ID
+    guild_id: strawberry.ID | None
+    user_id: strawberry.ID
+    expires_at: datetime
+
+    @strawberry.field(description="Who is typing.")
+    async def user(self, info: Info) -> User | None:
+        found = await info.context.loaders.user_by_id.load(Snowflake(int(self.user_id)))
+        return None if found is None else User.from_record(found)
+
+
+@strawberry.input(description="What your connections show others.")
+class SetPresenceInput:
+    status: PresenceStatus = strawberry.field(
+        description="ONLINE, IDLE, DND or INVISIBLE (shown to others as OFFLINE)."
+    )
+    custom_status: str | None = strawberry.field(
+        default=None, description="Up to 128 characters; blank or null clears it."
+    )
+
+
+@strawberry.type
+class SetPresencePayload:
+    presence: Presence = strawberry.field(description="What others see now.")
+
+
+@strawberry.input(description="Show the channel's viewers that you are typing.")
+class StartTypingInput:
+    channel_id: strawberry.ID
+
+
+@strawberry.type
+class StartTypingPayload:
+    expires_at: datetime = strawberry.field(
+        description="When the indicator lapses; send again while still typing."
+    )
+
+
+def status_of(value: PresenceStatus) -> records.PresenceStatus:
+    return records.PresenceStatus(value.value)
