@@ -12,9 +12,10 @@ from redis.asyncio import Redis
 from gochat.domain.records import Presence, PresenceStatus
 from gochat.ids import Snowflake
 from gochat.presence import PresenceStore
+from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
 from gochat.presence.redis import RedisPresenceStore
-from tests.support.engines import RedisServer
+from tests.support.engines import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -179,3 +180,82 @@ async def test_every_session_expired_leaves_no_redis_key(redis_engine: RedisServ
         assert await client.exists(f"{prefix}{user}") == 0
     finally:
         await client.aclose()
+
+
+async def lapsed(store: PresenceStore) -> list[Snowflake]:
+    return await store.claim_lapsed(limit=1000)
+
+
+async def test_a_lapsed_session_is_claimed_once(store: PresenceStore) -> None:
+    user, steady = fresh_id(), fresh_id()
+    await report(store, user, ONLINE, ttl=0.2)
+    await report(store, steady, ONLINE)
+    assert user not in await lapsed(store)  # not yet
+    await asyncio.sleep(0.3)
+    claimed = await lapsed(store)
+    assert user in claimed and steady not in claimed
+    assert user not in await lapsed(store)  # handed out once
+
+
+async def test_a_lapse_pruned_by_a_later_write_is_still_claimed(store: PresenceStore) -> None:
+    # A dead process's dnd session lapses; the user's other session refreshes right after,
+    # pruning it: the change (dnd -> online) must still be announced.
+    user = fresh_id()
+    await report(store, user, DND, ttl=0.2)
+    alive = await report(store, user, ONLINE)
+    await asyncio.sleep(0.3)
+    assert await store.refresh(user, alive, ttl_seconds=LONG)
+    assert user in await lapsed(store)
+    assert (await shown(store, user)).status is ONLINE
+    assert user not in await lapsed(store)
+
+
+async def test_a_refreshed_session_does_not_lapse(store: PresenceStore) -> None:
+    user = fresh_id()
+    session = await report(store, user, ONLINE, ttl=0.3)
+    for _ in range(3):
+        await asyncio.sleep(0.15)
+        assert await store.refresh(user, session, ttl_seconds=0.3)
+        assert user not in await lapsed(store)
+
+
+async def test_a_removed_session_is_not_claimed_later(store: PresenceStore) -> None:
+    user = fresh_id()
+    session = await report(store, user, ONLINE, ttl=0.2)
+    await store.remove(user, session)
+    await asyncio.sleep(0.3)
+    assert user not in await lapsed(store)
+
+
+async def test_two_processes_never_claim_the_same_lapse(redis_engine: RedisServer) -> None:
+    clients = [Redis.from_url(redis_engine.url) for _ in range(2)]
+    prefix = f"test:{secrets.token_hex(6)}:presence:"
+    stores = [RedisPresenceStore(c, prefix=prefix) for c in clients]
+    users = [fresh_id() for _ in range(50)]
+    try:
+        for user in users:
+            await report(stores[0], user, ONLINE, ttl=0.2)
+        await asyncio.sleep(0.3)
+        claims = await asyncio.gather(*(s.claim_lapsed(limit=10) for s in stores * 5))
+        everything = [u for claim in claims for u in claim]
+        assert sorted(everything) == sorted(users)
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+async def test_the_fallback_serves_from_this_process_while_redis_is_down() -> None:
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    store = FallbackPresenceStore(
+        RedisPresenceStore(dead, prefix="test:down:presence:"), MemoryPresenceStore()
+    )
+    user = fresh_id()
+    try:
+        session = await report(store, user, DND, custom="away")
+        assert store.degraded
+        assert await shown(store, user) == Presence(user_id=user, status=DND, custom_status="away")
+        assert await store.refresh(user, session, ttl_seconds=LONG)
+        await store.remove(user, session)
+        assert (await shown(store, user)).status is OFFLINE
+    finally:
+        await dead.aclose()

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from gochat.errors import RateLimited, Unavailable
 from gochat.ratelimit import RateLimiter
+from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
 from tests.support.engines import RedisServer, free_port
@@ -83,5 +84,18 @@ async def test_unreachable_redis_raises_unavailable() -> None:
     try:
         with pytest.raises(Unavailable):
             await RedisRateLimiter(client).hit("k", limit=1, window_seconds=60)
+    finally:
+        await client.aclose()
+
+
+async def test_the_fallback_counts_in_this_process_while_redis_is_down() -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    limiter = FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter())
+    try:
+        await limiter.hit("k", limit=2, window_seconds=60)
+        await limiter.hit("k", limit=2, window_seconds=60)
+        assert limiter.degraded
+        with pytest.raises(RateLimited):  # still a limit, counted here
+            await limiter.hit("k", limit=2, window_seconds=60)
     finally:
         await client.aclose()

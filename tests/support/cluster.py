@@ -123,6 +123,15 @@ class GochatProcess:
         self._proc = None
         return self.returncode
 
+    async def kill(self) -> None:
+        """SIGKILL: a crash, nothing cleaned up (its presence sessions are left to lapse)."""
+        proc = self._proc
+        assert proc is not None, f"{self.name} was not started"
+        proc.kill()
+        await asyncio.to_thread(proc.wait)
+        self.returncode = proc.returncode
+        self._proc = None
+
     async def wait_exited(self, timeout: float) -> int:
         """The exit status of a process expected to end by itself (a crash)."""
         proc = self._proc

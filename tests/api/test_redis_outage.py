@@ -1,0 +1,75 @@
+"""Redis down: messaging and sign-in keep working, presence degrades to what this process
+knows, and once Redis is back (empty, as after a restart) the live connections report again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.support.client import GraphQLClient, ws_connect
+from tests.support.engines import RedisServer, redis_server
+from tests.support.factories import PASSWORD, login
+from tests.support.guilds import make_world
+
+pytestmark = pytest.mark.timeout(90)
+
+PRESENCES = "query($u: [ID!]!) { presences(userIds: $u) { userId status } }"
+SEND = """mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) {
+  message { id } } }"""
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis this test alone uses, so it may stop and restart it."""
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+def settings_overrides(own_redis: RedisServer) -> dict[str, Any]:
+    # A short TTL refreshes every second, so recovery is quick to observe.
+    return {"redis_url": own_redis.url, "presence_ttl_seconds": 3}
+
+
+async def shown(client: GraphQLClient, user_id: str) -> str:
+    data = (await client.execute(PRESENCES, {"u": [user_id]})).ok()
+    return str(data["presences"][0]["status"])
+
+
+async def test_messaging_survives_redis_down_and_presence_recovers(
+    client: GraphQLClient, own_redis: RedisServer
+) -> None:
+    world = await make_world(client)
+    token = f"Bearer {world.owner.token}"
+    async with ws_connect(client.ws_url, payload={"authorization": token}):
+        assert await shown(world.member.client, world.owner.id) == "ONLINE"
+
+        await asyncio.to_thread(own_redis.stop)
+        (await world.member.client.execute(SEND, {"c": world.text_id, "t": "still here"})).ok()
+        await login(client, world.member.email, PASSWORD)  # rate limits count locally
+        # Presence comes from this process meanwhile, new connections included.
+        assert await shown(world.member.client, world.owner.id) == "ONLINE"
+        member_token = f"Bearer {world.member.token}"
+        async with ws_connect(client.ws_url, payload={"authorization": member_token}):
+            assert await shown(world.owner.client, world.member.id) == "ONLINE"
+
+            await asyncio.to_thread(own_redis.start)  # back, and empty
+            redis = Redis.from_url(own_redis.url)
+            try:
+                key = f"gochat:presence:{world.owner.id}"
+                async with asyncio.timeout(10):
+                    while not await redis.exists(key):
+                        await asyncio.sleep(0.2)
+                member_key = f"gochat:presence:{world.member.id}"
+                async with asyncio.timeout(10):
+                    while not await redis.exists(member_key):
+                        await asyncio.sleep(0.2)
+            finally:
+                await redis.aclose()
+            assert await shown(world.member.client, world.owner.id) == "ONLINE"
+            assert await shown(world.owner.client, world.member.id) == "ONLINE"
+        (await world.member.client.execute(SEND, {"c": world.text_id, "t": "and after"})).ok()
