@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 import structlog
@@ -245,17 +245,25 @@ class PresenceService:
             seen -= blocked
         return seen
 
-    async def snapshot(
+    async def followable(
         self, viewer: Viewer, user_ids: Sequence[Snowflake]
-    ) -> tuple[list[Presence], set[Snowflake]]:
-        """Each requested user's presence as the viewer may see it (offline when they may
-        not), in request order, and the ids whose changes the viewer may follow."""
+    ) -> tuple[list[Snowflake], set[Snowflake]]:
+        """The requested ids without repeats (1-100 of them), and those the viewer may see."""
         if not user_ids:
             raise BadUserInput("name at least one user", field="userIds")
-        if len(set(user_ids)) > PRESENCE_IDS_MAX:
-            raise BadUserInput(f"at most {PRESENCE_IDS_MAX} users at once", field="userIds")
         unique = list(dict.fromkeys(user_ids))
-        visible = await self.visible(viewer, unique)
+        if len(unique) > PRESENCE_IDS_MAX:
+            raise BadUserInput(f"at most {PRESENCE_IDS_MAX} users at once", field="userIds")
+        return unique, await self.visible(viewer, unique)
+
+    async def shown(self, user_ids: Sequence[Snowflake], visible: Set[Snowflake]) -> list[Presence]:
+        """Each user's presence in order, OFFLINE for those outside `visible`."""
         found = await self._store.get_many(sorted(visible)) if visible else {}
         offline = PresenceStatus.OFFLINE
-        return [found.get(u) or Presence(user_id=u, status=offline) for u in unique], visible
+        return [found.get(u) or Presence(user_id=u, status=offline) for u in user_ids]
+
+    async def snapshot(self, viewer: Viewer, user_ids: Sequence[Snowflake]) -> list[Presence]:
+        """Each requested user's presence as the viewer may see it (offline when they may
+        not), in request order."""
+        unique, visible = await self.followable(viewer, user_ids)
+        return await self.shown(unique, visible)

@@ -29,7 +29,7 @@ class PresenceQuery:
         info: Info,
         user_ids: Annotated[list[strawberry.ID], strawberry.argument(description="1-100 users.")],
     ) -> list[Presence]:
-        found, _ = await info.context.services.presence.snapshot(
+        found = await info.context.services.presence.snapshot(
             await info.context.viewer(), [snowflake(u, field="userIds") for u in user_ids]
         )
         return [Presence.from_record(p) for p in found]

@@ -19,6 +19,7 @@ from gochat.bus import EventBus, SlowConsumer, Subscription, subjects
 from gochat.bus.codec import decode
 from gochat.domain import events as ev
 from gochat.domain.audience import AudienceResolver, channel_of, guild_of
+from gochat.domain.presence import PresenceService
 from gochat.domain.records import Viewer
 from gochat.domain.services import Services
 from gochat.errors import GoChatError, NotFound
@@ -55,8 +56,8 @@ class Feed:
     # The GraphQL root value for an event, shared by every feed of the same kind.
     shape: Callable[[ev.Event], object | None] = field(default=shapes.from_domain)
 
-    def initial(self) -> list[object]:
-        """Root values to deliver before any event (a snapshot)."""
+    async def initial(self) -> list[object]:
+        """Root values to deliver before any event (a snapshot), read once the feed listens."""
         return []
 
     def seen(self, event_id: int) -> bool:
@@ -182,28 +183,31 @@ class PresenceFeed(Feed):
     """Chosen users' presence: a snapshot first, then their changes. Users the viewer may not
     see show OFFLINE and are not followed."""
 
-    snapshot: list[object] = field(default_factory=list)
+    presence: PresenceService | None = None
+    requested: tuple[Snowflake, ...] = ()
     user_ids: frozenset[Snowflake] = frozenset()
 
     @classmethod
     async def open(
         cls, services: Services, viewer: Viewer, user_ids: list[Snowflake]
     ) -> PresenceFeed:
-        presences, visible = await services.presence.snapshot(viewer, user_ids)
+        requested, visible = await services.presence.followable(viewer, user_ids)
         feed = cls(
             viewer=viewer,
             audience=services.audience,
-            snapshot=[
-                shapes.from_domain(ev.PresenceUpdated(event_id=Snowflake(0), presence=p))
-                for p in presences
-            ],
+            presence=services.presence,
+            requested=tuple(requested),
             user_ids=frozenset(visible),
         )
         feed.subjects.update(subjects.presence(u) for u in visible)
         return feed
 
-    def initial(self) -> list[object]:
-        return list(self.snapshot)
+    async def initial(self) -> list[object]:
+        assert self.presence is not None
+        presences = await self.presence.shown(self.requested, self.user_ids)
+        return [
+            self.shape(ev.PresenceUpdated(event_id=Snowflake(0), presence=p)) for p in presences
+        ]
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         if isinstance(event, ev.PresenceUpdated) and event.presence.user_id in self.user_ids:
@@ -223,7 +227,6 @@ class FeedStream:
         self._subscriptions: dict[str, Subscription] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=max_pending)
-        self._pending: list[object] = list(feed.initial())
         self._iterator: AsyncGenerator[object, None] | None = None
 
     def __aiter__(self) -> FeedStream:
@@ -264,7 +267,7 @@ class FeedStream:
         try:
             for subject in tuple(self.feed.subjects):
                 await self._listen(subject)
-            for item in self._pending:
+            for item in await self.feed.initial():
                 yield item
             while True:
                 subject, envelope = await self._queue.get()

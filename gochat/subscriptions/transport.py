@@ -488,18 +488,26 @@ class LiveSocket:
         key = json.dumps([query, operation_name, variables], sort_keys=True, default=str)
         live = LiveSubscription(self, op_id, built, source.feed, key)
         self.operations[op_id] = live
-        for root in source.feed.initial():
-            payload, _ = await live.execute(root)
-            live.send_payload(payload)
         if self.endpoint.settings.fanout == "per-subscriber":
             live.task = asyncio.create_task(live.run_alone(source))
             return
+        # Listen first, read the snapshot second, and hold what arrives meanwhile until the
+        # snapshot is out: no change falls between the two, and none precedes it.
+        live.held = []
         try:
             await self.hub.attach(live)
+            for root in await source.feed.initial():
+                payload, _ = await live.execute(root)
+                live.send_now(payload)
         except GoChatError as exc:
             self.operations.pop(op_id, None)
             await self.hub.detach(live)
             self._send_errors(op_id, [exc])
+            return
+        finally:
+            held, live.held = live.held, None
+        for payload in held:
+            live.send_payload(payload)
 
     async def _stop(self, op_id: str) -> None:
         operation = self.operations.pop(op_id, None)
@@ -569,6 +577,7 @@ class LiveSubscription:
         self.task: asyncio.Task[None] | None = None
         self._prefix = socket.frame_prefix(op_id)
         self._ended = False
+        self.held: list[str] | None = None  # payloads held back until the snapshot is sent
 
     async def execute(self, root: object) -> tuple[str, bool]:
         context = self.socket.context()
@@ -583,12 +592,21 @@ class LiveSubscription:
         )
 
     def send_payload(self, payload: str) -> None:
+        if self.held is not None:
+            self.held.append(payload)
+        else:
+            self.send_now(payload)
+
+    def send_now(self, payload: str) -> None:
         if not self._ended:
             self.socket.push(self._prefix + payload + "}")
 
     def end(self, error: GoChatError | None) -> None:
         if self._ended:
             return
+        held, self.held = self.held or [], None
+        for payload in held:
+            self.send_now(payload)
         self._ended = True
         self.socket.operations.pop(self.op_id, None)
         if error is not None:

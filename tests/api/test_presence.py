@@ -32,8 +32,12 @@ BLOCK = "mutation($u: ID!) { blockUser(input: {userId: $u}) { userId } }"
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    return {"presence_grace_seconds": GRACE, "presence_sweep_interval_seconds": 0.1}
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return {
+        "presence_grace_seconds": GRACE,
+        "presence_sweep_interval_seconds": 0.1,
+        "ws_fanout": getattr(request, "param", "shared"),
+    }
 
 
 @asynccontextmanager
@@ -64,6 +68,7 @@ async def wait_status(ws: WsSession, op: str, user_id: str, status: str) -> dict
             return presence
 
 
+@pytest.mark.parametrize("settings_overrides", ["shared", "per-subscriber"], indirect=True)
 async def test_a_connection_shows_online_and_offline_follows_the_grace_period(
     client: GraphQLClient,
 ) -> None:
@@ -78,7 +83,7 @@ async def test_a_connection_shows_online_and_offline_follows_the_grace_period(
             "user": {"id": world.owner.id},
         }
         async with online(client, world.owner):
-            await wait_status(watcher, op, world.owner.id, "ONLINE")
+            assert (await next_presence(watcher, op))["status"] == "ONLINE"  # one snapshot only
             shown = (await world.member.client.execute(PRESENCES, {"u": [world.owner.id]})).ok()
             assert shown["presences"][0]["status"] == "ONLINE"
         closed = asyncio.get_running_loop().time()
