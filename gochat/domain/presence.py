@@ -1,11 +1,12 @@
 """Presence: what each live connection reports, combined per user, announced when it changes.
 
-Every acknowledged WebSocket connection of a signed-in user is one presence session, reported
-with a TTL that this process refreshes while the connection lives (one timer for every
-connection of the process). The combination rule (dnd > online > idle, invisible shows
-offline) is the store's `combine`. A user goes offline a short grace period after their last
-connection closes (a reload or a network blip does not flap), or when a dead process's TTLs
-lapse: a sweeper claims lapsed users from the store, one process per lapse, and announces them.
+Every acknowledged WebSocket connection of a signed-in user is part of a presence session,
+reported with a TTL that this process refreshes while the connection lives (one timer for the
+whole process); a user's connections on one process that report the same status share one.
+The combination rule (dnd > online > idle, invisible shows offline) is the store's `combine`.
+A user goes offline a short grace period after their last connection closes (a reload or a
+network blip does not flap), or when a dead process's TTLs lapse: a sweeper claims lapsed
+users from the store, one process per lapse, and announces them.
 
 Announcements are ephemeral `PresenceUpdated` events on the user's presence subject (friends,
 `presence(userIds)`) and on the presence subject of each guild the user is in (co-members'
@@ -45,11 +46,27 @@ class PresencePolicy:
     sweep_interval_seconds: float = 1.0
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Report:
     user_id: Snowflake
     status: PresenceStatus
     custom_status: str | None
+
+
+@dataclass(eq=False)
+class PresenceHandle:
+    """One connection's place in presence: the session that reports for it. Connections of
+    a user on one process that report the same thing share one session (a user with a
+    hundred tabs costs one report, not a hundred), so the session may change under it."""
+
+    user_id: Snowflake
+    session_id: Snowflake
+
+
+@dataclass(slots=True)
+class _Session:
+    report: _Report
+    connections: int = 0
 
 
 def check_report(status: PresenceStatus, custom_status: str | None) -> str | None:
@@ -83,7 +100,8 @@ class PresenceService:
         self._direct = direct
         self._ids = ids
         self.policy = policy
-        self._local: dict[Snowflake, _Report] = {}  # this process's live sessions
+        self._local: dict[Snowflake, _Session] = {}  # this process's live sessions
+        self._sharing: dict[_Report, Snowflake] = {}  # the session new connections join
         self._shown: OrderedDict[Snowflake, Presence] = OrderedDict()  # last announced here
 
     # --- a connection's life ---------------------------------------------------------------
@@ -94,20 +112,41 @@ class PresenceService:
         *,
         status: PresenceStatus = PresenceStatus.ONLINE,
         custom_status: str | None = None,
-    ) -> Snowflake:
-        """Start a presence session for a new connection; returns its id."""
-        custom_status = check_report(status, custom_status)
-        session_id = self._ids.next_id()
-        report = _Report(viewer.user_id, status, custom_status)
-        self._local[session_id] = report
-        await self._report(session_id, report)
+    ) -> PresenceHandle:
+        """Make a new connection part of the user's presence."""
+        report = _Report(viewer.user_id, status, check_report(status, custom_status))
+        handle = PresenceHandle(viewer.user_id, await self._join(report))
         await self._announce(viewer.user_id)
+        return handle
+
+    async def _join(self, report: _Report) -> Snowflake:
+        session_id = self._sharing.get(report)
+        if session_id is None:
+            session_id = self._ids.next_id()
+            self._local[session_id] = _Session(report)
+            self._sharing[report] = session_id
+            await self._report(session_id, report)
+        self._local[session_id].connections += 1
         return session_id
 
-    async def disconnect(self, user_id: Snowflake, session_id: Snowflake) -> None:
+    def _leave(self, session_id: Snowflake) -> bool:
+        """One connection fewer; True when that was the session's last."""
+        session = self._local.get(session_id)
+        if session is None:
+            return False
+        session.connections -= 1
+        if session.connections > 0:
+            return False
+        del self._local[session_id]
+        if self._sharing.get(session.report) == session_id:
+            del self._sharing[session.report]
+        return True
+
+    async def disconnect(self, handle: PresenceHandle) -> None:
         """The connection closed. The last one of a user lingers for the grace period; the
         sweeper announces the user offline when it lapses."""
-        if self._local.pop(session_id, None) is None:
+        user_id, session_id = handle.user_id, handle.session_id
+        if not self._leave(session_id):
             return
         others = [s for s in await self._store.list_sessions(user_id) if s.session_id != session_id]
         if others or self.policy.grace_seconds <= 0:
@@ -122,22 +161,28 @@ class PresenceService:
         status: PresenceStatus,
         custom_status: str | None,
         *,
-        session_id: Snowflake | None,
+        connection: PresenceHandle | None,
     ) -> Presence:
         """Report a status for one connection (over that connection), or for every live
         connection of the user (from anywhere else). Returns what others now see."""
-        custom_status = check_report(status, custom_status)
         user_id = viewer.user_id
-        if session_id is not None and session_id in self._local:
-            targets = [session_id]
-        else:
-            targets = [s.session_id for s in await self._store.list_sessions(user_id)]
-            if not targets:
-                raise Conflict("you have no live connection: open the WebSocket first")
+        report = _Report(user_id, status, check_report(status, custom_status))
+        if connection is not None and connection.session_id in self._local:
+            old = connection.session_id
+            connection.session_id = await self._join(report)
+            if self._leave(old):
+                await self._store.remove(user_id, old)
+            return await self._announce(user_id)
+        targets = [s.session_id for s in await self._store.list_sessions(user_id)]
+        if not targets:
+            raise Conflict("you have no live connection: open the WebSocket first")
         for target in targets:
-            report = _Report(user_id, status, custom_status)
-            if target in self._local:
-                self._local[target] = report
+            session = self._local.get(target)
+            if session is not None:
+                if self._sharing.get(session.report) == target:
+                    del self._sharing[session.report]
+                session.report = report
+                self._sharing.setdefault(report, target)
             await self._report(target, report)
         return await self._announce(user_id)
 
@@ -155,11 +200,12 @@ class PresenceService:
     async def refresh_local(self) -> None:
         """Extend every live session of this process; report again those the store lost
         (expired during a stall, or a shared store that restarted empty)."""
-        for session_id, report in list(self._local.items()):
+        for session_id, session in list(self._local.items()):
+            report = session.report
             live = await self._store.refresh(
                 report.user_id, session_id, ttl_seconds=self.policy.ttl_seconds
             )
-            if not live and self._local.get(session_id) is report:
+            if not live and session_id in self._local and session.report == report:
                 await self._report(session_id, report)
                 await self._announce(report.user_id)
 
@@ -188,12 +234,15 @@ class PresenceService:
     async def close(self) -> None:
         """A clean stop: this process's sessions linger for the grace period, like closed
         connections, so clients that reconnect elsewhere at once never show offline."""
-        for session_id, report in list(self._local.items()):
+        for session_id, session in list(self._local.items()):
             with contextlib.suppress(Exception):
                 await self._store.refresh(
-                    report.user_id, session_id, ttl_seconds=max(self.policy.grace_seconds, 0.001)
+                    session.report.user_id,
+                    session_id,
+                    ttl_seconds=max(self.policy.grace_seconds, 0.001),
                 )
         self._local.clear()
+        self._sharing.clear()
 
     # --- announcing and reading ------------------------------------------------------------
 

@@ -48,7 +48,7 @@ class PresenceMutation:
             await context.viewer(),
             status_of(input.status),
             input.custom_status,
-            session_id=context.presence_session,
+            connection=context.presence_session,
         )
         return SetPresencePayload(presence=Presence.from_record(presence))
 

@@ -12,10 +12,10 @@ import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from gochat.domain.presence import PresenceHandle
 from gochat.domain.records import ClientInfo, Viewer
 from gochat.domain.services import Services
 from gochat.errors import Unauthenticated
-from gochat.ids import Snowflake
 from gochat.schema.loaders import Loaders
 
 
@@ -30,7 +30,7 @@ class Context:
     # Set once per WebSocket connection by connection_init; HTTP requests resolve lazily.
     ws_viewer: Viewer | None = None
     # The presence session of that connection (set once it reported presence).
-    presence_session: Snowflake | None = None
+    presence_session: PresenceHandle | None = None
     _viewer: Viewer | None = field(default=None, repr=False)
     # Set once a resolver asked who the caller is: a subscription result that did not can be
     # shared by every subscriber of the event.

@@ -76,5 +76,5 @@ async def report_presence(socket: LiveSocket) -> None:
 
 
 async def end_presence(socket: LiveSocket) -> None:
-    if socket.viewer is not None and socket.presence_session is not None:
-        await socket.services.presence.disconnect(socket.viewer.user_id, socket.presence_session)
+    if socket.presence_session is not None:
+        await socket.services.presence.disconnect(socket.presence_session)

@@ -40,10 +40,10 @@ from graphql.pyutils import is_awaitable
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from gochat.domain.presence import PresenceHandle
 from gochat.domain.records import Viewer
 from gochat.domain.services import Services
 from gochat.errors import GoChatError, RateLimited, Unauthenticated
-from gochat.ids import Snowflake
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
 from gochat.subscriptions.feeds import Feed, FeedStream
@@ -205,7 +205,7 @@ class LiveSocket:
         self.connection_id = uuid.uuid4().hex
         self.viewer: Viewer | None = None
         self.init_payload: dict[str, Any] = {}
-        self.presence_session: Snowflake | None = None
+        self.presence_session: PresenceHandle | None = None
         self.client = client_info(
             websocket, trust_forwarded_for=endpoint.settings.trust_forwarded_for
         )

@@ -261,3 +261,20 @@ async def test_the_events_stream_carries_co_members_presence(client: GraphQLClie
         await asyncio.sleep(0.15)
         async with online(client, world.owner):
             await stranger.expect_silence(op, seconds=0.5)
+
+
+async def test_the_user_stays_online_until_their_last_identical_connection_closes(
+    client: GraphQLClient,
+) -> None:
+    world = await make_world(client)
+    owner = world.owner.id
+    async with online(client, world.member) as watcher:
+        op = await watcher.subscribe(WATCH, {"u": [owner]})
+        await next_presence(watcher, op)
+        async with online(client, world.owner):
+            async with online(client, world.owner):
+                await wait_status(watcher, op, owner, "ONLINE")
+            await asyncio.sleep(GRACE * 2)  # one tab closed: still online
+            shown = (await world.member.client.execute(PRESENCES, {"u": [owner]})).ok()
+            assert shown["presences"][0]["status"] == "ONLINE"
+        await wait_status(watcher, op, owner, "OFFLINE")
