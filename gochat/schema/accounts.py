@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gochat.domain import records
+from gochat.ids import Snowflake
 from gochat.schema.context import Info
 
 if TYPE_CHECKING:
@@ -315,3 +316,9 @@ class ReplaceSettingsInput:
 @strawberry.type(description="The stored settings with their new version.")
 class ReplaceSettingsPayload:
     settings: UserSettings
+
+
+async def load_user(info: Info, user_id: int) -> User | None:
+    """A user's public profile through the request's loader, or None when gone."""
+    found = await info.context.loaders.user_by_id.load(Snowflake(user_id))
+    return None if found is None else User.from_record(found)

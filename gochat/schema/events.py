@@ -15,7 +15,7 @@ import strawberry
 
 from gochat.domain import events
 from gochat.ids import Snowflake
-from gochat.schema.accounts import User, UserSettings
+from gochat.schema.accounts import User, UserSettings, load_user
 from gochat.schema.common import to_id
 from gochat.schema.context import Info
 from gochat.schema.direct_messages import DirectMessageChannel
@@ -31,11 +31,6 @@ from gochat.schema.guilds import (
 )
 from gochat.schema.messages import Message, ReactionEmoji, ReadState
 from gochat.schema.presence import Presence, PresenceUpdated, TypingStarted
-
-
-async def _user(info: Info, user_id: int) -> User | None:
-    found = await info.context.loaders.user_by_id.load(Snowflake(user_id))
-    return None if found is None else User.from_record(found)
 
 
 @strawberry.type(description="A user's public profile changed.")
@@ -263,11 +258,11 @@ class FriendRequestReceived:
 
     @strawberry.field(description="Who sent it.")
     async def from_user(self, info: Info) -> User | None:
-        return await _user(info, int(self.from_id))
+        return await load_user(info, int(self.from_id))
 
     @strawberry.field(description="Who it was sent to.")
     async def to_user(self, info: Info) -> User | None:
-        return await _user(info, int(self.to_id))
+        return await load_user(info, int(self.to_id))
 
 
 @strawberry.type(description="A pending friend request was declined or cancelled.")
@@ -282,7 +277,7 @@ class FriendAdded:
 
     @strawberry.field(description="The new friend.")
     async def friend(self, info: Info) -> User | None:
-        return await _user(info, int(self.friend_id))
+        return await load_user(info, int(self.friend_id))
 
 
 @strawberry.type(description="A friendship ended.")

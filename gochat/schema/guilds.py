@@ -14,7 +14,7 @@ from gochat.domain import permissions as perms
 from gochat.domain import records
 from gochat.domain.audit import ACTIONS
 from gochat.ids import Snowflake
-from gochat.schema.accounts import User
+from gochat.schema.accounts import User, load_user
 from gochat.schema.common import (
     PageInfo,
     Permissions,
@@ -49,11 +49,6 @@ AuditAction = strawberry.enum(
     cast(type[enum.Enum], enum.Enum("AuditAction", {a: a for a in ACTIONS})),
     description="Kinds of audit log entries.",
 )
-
-
-async def _user(info: Info, user_id: int) -> User | None:
-    found = await info.context.loaders.user_by_id.load(Snowflake(user_id))
-    return None if found is None else User.from_record(found)
 
 
 @strawberry.type(description="A role in a guild. @everyone has the guild's id and position 0.")
@@ -239,7 +234,7 @@ class Member:
 
     @strawberry.field
     async def user(self, info: Info) -> User | None:
-        return await _user(info, self.record.user_id)
+        return await load_user(info, self.record.user_id)
 
     @strawberry.field
     def user_id(self) -> strawberry.ID:
@@ -294,7 +289,7 @@ class Ban:
 
     @strawberry.field
     async def user(self, info: Info) -> User | None:
-        return await _user(info, self.record.user_id)
+        return await load_user(info, self.record.user_id)
 
     @strawberry.field
     def user_id(self) -> strawberry.ID:
@@ -306,7 +301,7 @@ class Ban:
 
     @strawberry.field
     async def moderator(self, info: Info) -> User | None:
-        return await _user(info, self.record.moderator_id)
+        return await load_user(info, self.record.moderator_id)
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -331,7 +326,7 @@ class Invite:
 
     @strawberry.field
     async def inviter(self, info: Info) -> User | None:
-        return await _user(info, self.record.inviter_id)
+        return await load_user(info, self.record.inviter_id)
 
     @strawberry.field(description="0 means unlimited.")
     def max_uses(self) -> int:
@@ -382,7 +377,7 @@ class Emoji:
 
     @strawberry.field
     async def creator(self, info: Info) -> User | None:
-        return await _user(info, self.record.creator_id)
+        return await load_user(info, self.record.creator_id)
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -399,7 +394,7 @@ class AuditLogEntry:
 
     @strawberry.field
     async def actor(self, info: Info) -> User | None:
-        return await _user(info, self.record.actor_id)
+        return await load_user(info, self.record.actor_id)
 
     @strawberry.field
     def actor_id(self) -> strawberry.ID:
@@ -460,7 +455,7 @@ class Guild:
 
     @strawberry.field
     async def owner(self, info: Info) -> User | None:
-        return await _user(info, self.record.owner_id)
+        return await load_user(info, self.record.owner_id)
 
     @strawberry.field(description="Where member-joined system messages go.")
     def system_channel_id(self) -> strawberry.ID | None:

@@ -8,8 +8,7 @@ from datetime import datetime
 import strawberry
 
 from gochat.domain import records
-from gochat.ids import Snowflake
-from gochat.schema.accounts import User
+from gochat.schema.accounts import User, load_user
 from gochat.schema.common import to_id
 from gochat.schema.context import Info
 
@@ -42,8 +41,7 @@ class Presence:
 
     @strawberry.field(description="The user's public profile.")
     async def user(self, info: Info) -> User | None:
-        found = await info.context.loaders.user_by_id.load(Snowflake(int(self.user_id)))
-        return None if found is None else User.from_record(found)
+        return await load_user(info, int(self.user_id))
 
 
 @strawberry.type(description="A user's presence changed (or, first, what it is now).")
@@ -60,8 +58,7 @@ class TypingStarted:
 
     @strawberry.field(description="Who is typing.")
     async def user(self, info: Info) -> User | None:
-        found = await info.context.loaders.user_by_id.load(Snowflake(int(self.user_id)))
-        return None if found is None else User.from_record(found)
+        return await load_user(info, int(self.user_id))
 
 
 @strawberry.input(description="What your connections show others.")
