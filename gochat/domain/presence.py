@@ -115,8 +115,10 @@ class PresenceService:
     ) -> PresenceHandle:
         """Make a new connection part of the user's presence."""
         report = _Report(viewer.user_id, status, check_report(status, custom_status))
+        joined = report in self._sharing  # nothing changes for others
         handle = PresenceHandle(viewer.user_id, await self._join(report))
-        await self._announce(viewer.user_id)
+        if not joined:
+            await self._announce(viewer.user_id)
         return handle
 
     async def _join(self, report: _Report) -> Snowflake:
