@@ -47,6 +47,7 @@ from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.hub import Hub
+from gochat.subscriptions.wire import DirectWire, WireClosed
 
 log = structlog.get_logger("gochat.ws")
 
@@ -150,7 +151,7 @@ class LiveEndpoint:
             return
         services: Services = websocket.app.state.services
         hub: Hub = websocket.app.state.hub
-        socket = LiveSocket(self, websocket, protocol, services, hub)
+        socket = LiveSocket(self, websocket, protocol, services, hub, wire=DirectWire.of(receive))
         self.sockets.add(socket)
         self._ensure_keepalive()
         try:
@@ -195,9 +196,12 @@ class LiveSocket:
         protocol: str,
         services: Services,
         hub: Hub,
+        *,
+        wire: DirectWire | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.websocket = websocket
+        self._wire = wire
         self.protocol = protocol
         self.services = services
         self.hub = hub
@@ -209,38 +213,50 @@ class LiveSocket:
         self.operations: dict[str, LiveSubscription | asyncio.Task[None]] = {}
         self._acknowledged = False
         self._initialized = False
+        # Frames waiting for the writer task, which exists only while there are some: under
+        # back-pressure, or always when there is no direct wire.
         self._outbox: deque[str] = deque()
-        self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._closer: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self._background: set[asyncio.Task[None]] = set()
 
     # --- sending ---------------------------------------------------------------------------
 
     def push(self, frame: str) -> None:
-        """Queue a frame; never blocks. A socket whose outbox overflows is closed: its client
-        reconnects and refetches instead of the server buffering without bound."""
+        """Send a frame now when the connection is writable, else queue it; never blocks. A
+        socket whose outbox overflows is closed: its client reconnects and refetches instead
+        of the server buffering without bound."""
         if self._closing:
+            return
+        wire = self._wire
+        if wire is not None and not self._outbox and wire.writable():
+            try:
+                wire.write_text(frame)
+            except WireClosed:
+                self._closing = True
             return
         if len(self._outbox) >= self.endpoint.settings.max_outbox_frames:
             log.warning("ws.slow_consumer", connection=self.connection_id)
             self.close_soon(_CLOSE_SLOW, "slow consumer: reconnect and resync")
             return
         self._outbox.append(frame)
-        self._wake.set()
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_queued())
 
-    async def _write_forever(self) -> None:
+    async def _write_queued(self) -> None:
         send = self.websocket.send_text
         outbox = self._outbox
         try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while outbox:
-                    await send(outbox.popleft())
+            while outbox:
+                # Pop only once written: a frame in flight keeps later ones behind it.
+                await send(outbox[0])
+                outbox.popleft()
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._closing = True
+        finally:
+            self._writer = None
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in the background, keeping a reference until it is done."""
@@ -259,10 +275,16 @@ class LiveSocket:
         if self._closing:
             return
         self._closing = True
-        self.spawn(self._close(code, reason))
+        self._closer = asyncio.create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         self._closing = True
+        writer = self._writer
+        if writer is not None and writer is not asyncio.current_task():
+            # Cancelled while waiting to write, so its frame is still first in the outbox.
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 # Flush what is queued before the close frame, so a final error arrives.
@@ -273,7 +295,6 @@ class LiveSocket:
     # --- receiving -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        self._writer = asyncio.create_task(self._write_forever())
         loop = asyncio.get_running_loop()
         settings = self.endpoint.settings
         self._timers.append(
@@ -301,6 +322,10 @@ class LiveSocket:
         except WebSocketDisconnect:
             pass
         finally:
+            if self._closer is not None:
+                # Returning would let the server drop the connection before the close frame.
+                with contextlib.suppress(Exception):
+                    await self._closer
             await self._shutdown()
 
     def _init_timed_out(self) -> None:
@@ -509,10 +534,11 @@ class LiveSocket:
             timer.cancel()
         for op_id in list(self.operations):
             await self._stop(op_id)
-        if self._writer is not None:
-            self._writer.cancel()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+                await writer
         if self._acknowledged:
             for hook in self.endpoint.on_close:
                 with contextlib.suppress(Exception):
