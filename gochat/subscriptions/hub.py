@@ -32,6 +32,7 @@ from gochat.schema.events import ResyncRequired
 
 if TYPE_CHECKING:
     from gochat.subscriptions.feeds import Feed
+    from gochat.subscriptions.wire import Payload
 
 log = structlog.get_logger("gochat.hub")
 
@@ -44,10 +45,10 @@ class LiveOperation(Protocol):
     feed: Feed
     document_key: str
 
-    async def execute(self, root: object) -> tuple[str, bool]:
+    async def execute(self, root: object) -> tuple[Payload, bool]:
         """The serialized `payload` for one root value, and whether it used the viewer."""
 
-    def send_payload(self, payload: str) -> None:
+    def send_payload(self, payload: Payload) -> None:
         """Queue a `next` frame with this payload. Never blocks."""
 
     def end(self, error: GoChatError | None) -> None:

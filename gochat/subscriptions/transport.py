@@ -47,7 +47,7 @@ from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.hub import Hub
-from gochat.subscriptions.wire import DirectWire, WireClosed
+from gochat.subscriptions.wire import DirectWire, Payload, text_frame
 
 log = structlog.get_logger("gochat.ws")
 
@@ -225,18 +225,28 @@ class LiveSocket:
     # --- sending ---------------------------------------------------------------------------
 
     def push(self, frame: str) -> None:
-        """Send a frame now when the connection is writable, else queue it; never blocks. A
-        socket whose outbox overflows is closed: its client reconnects and refetches instead
-        of the server buffering without bound."""
+        """Send a frame now when the connection is writable, else queue it; never blocks."""
         if self._closing:
             return
         wire = self._wire
         if wire is not None and not self._outbox and wire.writable():
-            try:
-                wire.write_text(frame)
-            except WireClosed:
-                self._closing = True
+            wire.write_frame(text_frame(frame.encode()))
             return
+        self._queue(frame)
+
+    def push_payload(self, prefix: str, prefix_bytes: bytes, payload: Payload) -> None:
+        """`push(prefix + payload + "}")`, with the frame built once for every socket."""
+        if self._closing:
+            return
+        wire = self._wire
+        if wire is not None and not self._outbox and wire.writable():
+            wire.write_frame(payload.frame(prefix_bytes))
+            return
+        self._queue(payload.message(prefix))
+
+    def _queue(self, frame: str) -> None:
+        """A socket whose outbox overflows is closed: its client reconnects and refetches
+        instead of the server buffering without bound."""
         if len(self._outbox) >= self.endpoint.settings.max_outbox_frames:
             log.warning("ws.slow_consumer", connection=self.connection_id)
             self.close_soon(_CLOSE_SLOW, "slow consumer: reconnect and resync")
@@ -471,7 +481,7 @@ class LiveSocket:
                 context_value=self.context(),
                 operation_name=operation_name,
             )
-            self._send_next(op_id, _payload(result.data, result.errors, request_id=None))
+            self._send_next(op_id, _payload(result.data, result.errors, request_id=None).text)
             self._send_complete(op_id)
         finally:
             self.operations.pop(op_id, None)
@@ -589,9 +599,10 @@ class LiveSubscription:
         self.document_key = document_key
         self.task: asyncio.Task[None] | None = None
         self._prefix = socket.frame_prefix(op_id)
+        self._prefix_bytes = self._prefix.encode()
         self._ended = False
 
-    async def execute(self, root: object) -> tuple[str, bool]:
+    async def execute(self, root: object) -> tuple[Payload, bool]:
         context = self.socket.context()
         per_event = self.executor.build_per_event_executor(root)
         per_event.context_value = context
@@ -603,9 +614,9 @@ class LiveSubscription:
             context.viewer_used
         )
 
-    def send_payload(self, payload: str) -> None:
+    def send_payload(self, payload: Payload) -> None:
         if not self._ended:
-            self.socket.push(self._prefix + payload + "}")
+            self.socket.push_payload(self._prefix, self._prefix_bytes, payload)
 
     def end(self, error: GoChatError | None) -> None:
         if self._ended:
@@ -639,11 +650,11 @@ class LiveSubscription:
 
 def _payload(
     data: dict[str, Any] | None, errors: list[GraphQLError] | None, *, request_id: str | None
-) -> str:
+) -> Payload:
     body: dict[str, Any] = {"data": data}
     if errors:
         body["errors"] = [translate(e, request_id=request_id).formatted for e in errors]
-    return json.dumps(body, separators=(",", ":"), default=str)
+    return Payload(json.dumps(body, separators=(",", ":"), default=str))
 
 
 def _operation_id(message: dict[str, Any]) -> str:
