@@ -47,7 +47,7 @@ from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.hub import Hub
-from gochat.subscriptions.wire import DirectWire, Payload, text_frame
+from gochat.subscriptions.wire import DirectWire, Flusher, Payload, text_frame
 
 log = structlog.get_logger("gochat.ws")
 
@@ -133,6 +133,7 @@ class LiveEndpoint:
         self.validation_rules = validation_rules
         self.max_tokens = max_tokens
         self.documents = DocumentCache(self)
+        self.flusher = Flusher()
         self.sockets: set[LiveSocket] = set()
         self._keepalive: asyncio.Task[None] | None = None
         self.on_open: list[Callable[[LiveSocket], Awaitable[None]]] = []
@@ -151,7 +152,9 @@ class LiveEndpoint:
             return
         services: Services = websocket.app.state.services
         hub: Hub = websocket.app.state.hub
-        socket = LiveSocket(self, websocket, protocol, services, hub, wire=DirectWire.of(receive))
+        socket = LiveSocket(
+            self, websocket, protocol, services, hub, wire=DirectWire.of(receive, self.flusher)
+        )
         self.sockets.add(socket)
         self._ensure_keepalive()
         try:
@@ -213,8 +216,8 @@ class LiveSocket:
         self.operations: dict[str, LiveSubscription | asyncio.Task[None]] = {}
         self._acknowledged = False
         self._initialized = False
-        # Frames waiting for the writer task, which exists only while there are some: under
-        # back-pressure, or always when there is no direct wire.
+        # Without a direct wire: frames waiting for the writer task, which exists only while
+        # there are some.
         self._outbox: deque[str] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
@@ -225,31 +228,36 @@ class LiveSocket:
     # --- sending ---------------------------------------------------------------------------
 
     def push(self, frame: str) -> None:
-        """Send a frame now when the connection is writable, else queue it; never blocks."""
+        """Queue a frame; never blocks."""
         if self._closing:
             return
-        wire = self._wire
-        if wire is not None and not self._outbox and wire.writable():
-            wire.write_frame(text_frame(frame.encode()))
-            return
-        self._queue(frame)
+        if self._wire is not None:
+            self._send_frame(self._wire, text_frame(frame.encode()))
+        else:
+            self._queue(frame)
 
     def push_payload(self, prefix: str, prefix_bytes: bytes, payload: Payload) -> None:
         """`push(prefix + payload + "}")`, with the frame built once for every socket."""
         if self._closing:
             return
-        wire = self._wire
-        if wire is not None and not self._outbox and wire.writable():
-            wire.write_frame(payload.frame(prefix_bytes))
-            return
-        self._queue(payload.message(prefix))
+        if self._wire is not None:
+            self._send_frame(self._wire, payload.frame(prefix_bytes))
+        else:
+            self._queue(payload.message(prefix))
+
+    def _send_frame(self, wire: DirectWire, frame: bytes) -> None:
+        if not wire.send(frame, limit=self.endpoint.settings.max_outbox_frames):
+            self._overflowed()
+
+    def _overflowed(self) -> None:
+        log.warning("ws.slow_consumer", connection=self.connection_id)
+        self.close_soon(_CLOSE_SLOW, "slow consumer: reconnect and resync")
 
     def _queue(self, frame: str) -> None:
         """A socket whose outbox overflows is closed: its client reconnects and refetches
         instead of the server buffering without bound."""
         if len(self._outbox) >= self.endpoint.settings.max_outbox_frames:
-            log.warning("ws.slow_consumer", connection=self.connection_id)
-            self.close_soon(_CLOSE_SLOW, "slow consumer: reconnect and resync")
+            self._overflowed()
             return
         self._outbox.append(frame)
         if self._writer is None:
@@ -298,6 +306,8 @@ class LiveSocket:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 # Flush what is queued before the close frame, so a final error arrives.
+                if self._wire is not None:
+                    await self._wire.drain()
                 while self._outbox:
                     await self.websocket.send_text(self._outbox.popleft())
                 await self.websocket.close(code=code, reason=reason)
@@ -549,6 +559,8 @@ class LiveSocket:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+        if self._wire is not None:
+            self._wire.discard()
         if self._acknowledged:
             for hook in self.endpoint.on_close:
                 with contextlib.suppress(Exception):
