@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,11 @@ class Feed:
         self._recent.append(event_id)
         return False
 
+    def verdict_key(self) -> Hashable | None:
+        """Feeds with equal keys admit every event alike (the hub judges an event once per
+        key); None when the verdict is this feed's own."""
+        return None
+
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         raise NotImplementedError
 
@@ -89,6 +94,9 @@ class EventsFeed(Feed):
         for friend in await services.friends.friends(viewer):
             feed.subjects.add(subjects.presence(friend.id))
         return feed
+
+    def verdict_key(self) -> Hashable:
+        return (EventsFeed, self.viewer.user_id, self.viewer.session_id)
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         me = self.viewer.user_id
@@ -137,6 +145,9 @@ class ChannelFeed(Feed):
             # Leaving a group DM is announced on the user's own subject.
             feed.subjects.add(subjects.user(viewer.user_id))
         return feed
+
+    def verdict_key(self) -> Hashable:
+        return (ChannelFeed, self.viewer.user_id, self.channel_id, self.guild_id)
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         me = self.viewer.user_id
