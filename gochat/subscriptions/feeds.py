@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +49,8 @@ class Feed:
     subjects: set[str] = field(default_factory=set)
     # A small window of recent event ids: one event reaches a feed on several subjects (a
     # removal on the guild's and on the user's), and the outbox relay may resend one.
-    _recent: deque[int] = field(default_factory=lambda: deque(maxlen=_RECENT))
+    # (A list: an idle deque costs a 760-byte block per subscription.)
+    _recent: list[int] = field(default_factory=list)
 
     # The GraphQL root value for an event, shared by every feed of the same kind.
     shape: Callable[[ev.Event], object | None] = field(default=shapes.from_domain)
@@ -60,9 +60,12 @@ class Feed:
         return []
 
     def seen(self, event_id: int) -> bool:
-        if event_id in self._recent:
+        recent = self._recent
+        if event_id in recent:
             return True
-        self._recent.append(event_id)
+        recent.append(event_id)
+        if len(recent) > _RECENT:
+            del recent[0]
         return False
 
     def verdict_key(self) -> Hashable | None:

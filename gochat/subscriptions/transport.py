@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -152,9 +153,10 @@ class LiveEndpoint:
             return
         services: Services = websocket.app.state.services
         hub: Hub = websocket.app.state.hub
-        socket = LiveSocket(
-            self, websocket, protocol, services, hub, wire=DirectWire.of(receive, self.flusher)
-        )
+        wire = DirectWire.of(receive, self.flusher)
+        if wire is not None:
+            wire.release_handshake()
+        socket = LiveSocket(self, websocket, protocol, services, hub, wire=wire)
         self.sockets.add(socket)
         self._ensure_keepalive()
         try:
@@ -218,7 +220,7 @@ class LiveSocket:
         self._initialized = False
         # Without a direct wire: frames waiting for the writer task, which exists only while
         # there are some.
-        self._outbox: deque[str] = deque()
+        self._outbox: deque[str] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
@@ -256,6 +258,8 @@ class LiveSocket:
     def _queue(self, frame: str) -> None:
         """A socket whose outbox overflows is closed: its client reconnects and refetches
         instead of the server buffering without bound."""
+        if self._outbox is None:
+            self._outbox = deque()
         if len(self._outbox) >= self.endpoint.settings.max_outbox_frames:
             self._overflowed()
             return
@@ -266,6 +270,7 @@ class LiveSocket:
     async def _write_queued(self) -> None:
         send = self.websocket.send_text
         outbox = self._outbox
+        assert outbox is not None
         try:
             while outbox:
                 # Pop only once written: a frame in flight keeps later ones behind it.
@@ -308,8 +313,9 @@ class LiveSocket:
                 # Flush what is queued before the close frame, so a final error arrives.
                 if self._wire is not None:
                     await self._wire.drain()
-                while self._outbox:
-                    await self.websocket.send_text(self._outbox.popleft())
+                outbox = self._outbox
+                while outbox:
+                    await self.websocket.send_text(outbox.popleft())
                 await self.websocket.close(code=code, reason=reason)
 
     # --- receiving -------------------------------------------------------------------------
@@ -321,22 +327,8 @@ class LiveSocket:
             loop.call_later(settings.connection_init_timeout_seconds, self._init_timed_out)
         )
         try:
-            while not self._closing:
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                if text is None:
-                    raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "WebSocket message must be text")
-                try:
-                    decoded = json.loads(text)
-                except ValueError:
-                    raise ProtocolViolation(
-                        _CLOSE_BAD_MESSAGE, "WebSocket message must be valid JSON"
-                    ) from None
-                if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
-                    raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "Failed to parse message")
-                await self._handle(decoded)
+            while not self._closing and await self._receive_one():
+                pass
         except ProtocolViolation as violation:
             await self._close(violation.code, violation.reason)
         except WebSocketDisconnect:
@@ -347,6 +339,26 @@ class LiveSocket:
                 with contextlib.suppress(Exception):
                     await self._closer
             await self._shutdown()
+
+    async def _receive_one(self) -> bool:
+        """Handle one client message; False once the client is gone. A method of its own so
+        that an idle socket keeps no reference to the last message it received."""
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return False
+        text = message.get("text")
+        if text is None:
+            raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "WebSocket message must be text")
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise ProtocolViolation(
+                _CLOSE_BAD_MESSAGE, "WebSocket message must be valid JSON"
+            ) from None
+        if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
+            raise ProtocolViolation(_CLOSE_BAD_MESSAGE, "Failed to parse message")
+        await self._handle(decoded)
+        return True
 
     def _init_timed_out(self) -> None:
         if not self._initialized:
@@ -525,7 +537,10 @@ class LiveSocket:
         if not isinstance(source, FeedStream):
             self._send_graphql_errors(op_id, [GraphQLError("not a live field")])
             return
-        key = json.dumps([query, operation_name, variables], sort_keys=True, default=str)
+        # Interned: a thousand sockets with the same document hold one key.
+        key = sys.intern(
+            json.dumps([query, operation_name, variables], sort_keys=True, default=str)
+        )
         live = LiveSubscription(self, op_id, built, source.feed, key)
         self.operations[op_id] = live
         for root in source.feed.initial():

@@ -108,6 +108,16 @@ class DirectWire:
             return None  # frames through an extension (permessage-deflate) need websockets
         return cls(protocol, flusher)
 
+    def release_handshake(self) -> None:
+        """Drop the parsed upgrade request and the 101 response, which uvicorn (0.54, pinned)
+        keeps for the connection's lifetime but never reads after the accept: about 4 KB of
+        header objects per idle socket. The ASGI scope keeps its own copy of the headers."""
+        protocol = self._protocol
+        if protocol.handshake_complete:
+            for name in ("request", "response"):
+                if name in vars(protocol):
+                    delattr(protocol, name)
+
     def send(self, frame: bytes, *, limit: int) -> bool:
         """Queue a finished frame; False (and nothing queued) when `limit` frames are waiting
         already for a paused transport, that is for a client that does not read. Data frames
