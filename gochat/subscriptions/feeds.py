@@ -42,7 +42,7 @@ DELIVER = Admission(deliver=True)
 _RECENT = 32
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Feed:
     viewer: Viewer
     audience: AudienceResolver
@@ -81,7 +81,7 @@ def _guild_subjects(guild_id: int) -> tuple[str, ...]:
     return (subjects.guild(guild_id), subjects.guild_presence(guild_id))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class EventsFeed(Feed):
     """The signed-in user's whole stream."""
 
@@ -127,7 +127,7 @@ class EventsFeed(Feed):
         return DELIVER if await self.audience.may_see(me, event) else SKIP
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ChannelFeed(Feed):
     """One channel's messages, reactions, pins and changes; ends when the viewer loses it."""
 

@@ -611,6 +611,18 @@ class LiveSocket:
 class LiveSubscription:
     """One subscription operation of a socket, fed by the hub (or alone, as the baseline)."""
 
+    __slots__ = (
+        "_ended",
+        "_prefix",
+        "_prefix_bytes",
+        "document_key",
+        "executor",
+        "feed",
+        "op_id",
+        "socket",
+        "task",
+    )
+
     def __init__(
         self,
         socket: LiveSocket,
