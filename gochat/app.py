@@ -102,6 +102,7 @@ class RequestGuard:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             if scope["type"] == "websocket":
+                del headers  # not held for the socket's lifetime
                 await self.app(scope, receive, send)
                 return
             await self._http(scope, receive, send, headers, request_id)

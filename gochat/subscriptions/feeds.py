@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,14 +43,15 @@ DELIVER = Admission(deliver=True)
 _RECENT = 32
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Feed:
     viewer: Viewer
     audience: AudienceResolver
     subjects: set[str] = field(default_factory=set)
     # A small window of recent event ids: one event reaches a feed on several subjects (a
     # removal on the guild's and on the user's), and the outbox relay may resend one.
-    _recent: deque[int] = field(default_factory=lambda: deque(maxlen=_RECENT))
+    # (A list: an idle deque costs a 760-byte block per subscription.)
+    _recent: list[int] = field(default_factory=list)
 
     # The GraphQL root value for an event, shared by every feed of the same kind.
     shape: Callable[[ev.Event], object | None] = field(default=shapes.from_domain)
@@ -61,10 +61,18 @@ class Feed:
         return []
 
     def seen(self, event_id: int) -> bool:
-        if event_id in self._recent:
+        recent = self._recent
+        if event_id in recent:
             return True
-        self._recent.append(event_id)
+        recent.append(event_id)
+        if len(recent) > _RECENT:
+            del recent[0]
         return False
+
+    def verdict_key(self) -> Hashable | None:
+        """Feeds with equal keys admit every event alike (the hub judges an event once per
+        key); None when the verdict is this feed's own."""
+        return None
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         raise NotImplementedError
@@ -74,7 +82,7 @@ def _guild_subjects(guild_id: int) -> tuple[str, ...]:
     return (subjects.guild(guild_id), subjects.guild_presence(guild_id))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class EventsFeed(Feed):
     """The signed-in user's whole stream."""
 
@@ -90,6 +98,9 @@ class EventsFeed(Feed):
         for friend in await services.friends.friends(viewer):
             feed.subjects.add(subjects.presence(friend.id))
         return feed
+
+    def verdict_key(self) -> Hashable:
+        return (type(self), self.viewer.user_id, self.viewer.session_id)
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         me = self.viewer.user_id
@@ -117,7 +128,7 @@ class EventsFeed(Feed):
         return DELIVER if await self.audience.may_see(me, event) else SKIP
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ChannelFeed(Feed):
     """One channel's messages, reactions, pins and changes; ends when the viewer loses it."""
 
@@ -139,6 +150,9 @@ class ChannelFeed(Feed):
             # Leaving a group DM is announced on the user's own subject.
             feed.subjects.add(subjects.user(viewer.user_id))
         return feed
+
+    def verdict_key(self) -> Hashable:
+        return (type(self), self.viewer.user_id, self.channel_id, self.guild_id)
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         me = self.viewer.user_id
@@ -167,18 +181,18 @@ class ChannelFeed(Feed):
         return SKIP
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TypingFeed(ChannelFeed):
     """Only the channel's typing indicators; ends, like `ChannelFeed`, when access goes."""
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
-        verdict = await super().admit(subject, event)
+        verdict = await ChannelFeed.admit(self, subject, event)  # slots: no zero-arg super()
         if verdict.deliver and not isinstance(event, ev.TypingStarted):
             return Admission(deliver=False, end=verdict.end, error=verdict.error)
         return verdict
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class PresenceFeed(Feed):
     """Chosen users' presence: a snapshot first, then their changes. Users the viewer may not
     see show OFFLINE and are not followed."""

@@ -2,8 +2,9 @@
 
 Each API process holds one bus subscription per subject its local subscribers need, reference
 counted and dropped when the last one leaves, never one per subscriber. For each event, the hub
-decodes it once, lets the audience resolver catch up, asks every listening feed whether its
-viewer may see it, groups the admitted operations by document, and executes each distinct
+decodes it once (dropping a copy the outbox relay republished), lets the audience resolver
+catch up, asks the listening feeds whether their viewer may see it (once per viewer and kind
+of feed, not per socket), groups the admitted operations by document, and executes each distinct
 document once: the serialized result is written to every socket of the group. A document whose
 execution asked for the viewer (a `me` flag, an unread count) is executed per subscriber.
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import Callable, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,11 +33,40 @@ from gochat.errors import GoChatError
 from gochat.schema.events import ResyncRequired
 
 if TYPE_CHECKING:
-    from gochat.subscriptions.feeds import Feed
+    from gochat.subscriptions.feeds import Admission, Feed
+    from gochat.subscriptions.wire import Payload
 
 log = structlog.get_logger("gochat.hub")
 
-_RECENT_PER_TOPIC = 256
+
+class SeenEvents:
+    """The (subject, event id) pairs dispatched in the last `window_seconds`, at most
+    `max_entries` of them. The outbox relay republishes an event a grace period (10 s by
+    default) after its first publish, or later when the bus was down; a fixed count of recent
+    ids is outrun by any busy subject in that time, a time window is not. After an outage
+    longer than the window, subscribers are told to resync anyway."""
+
+    def __init__(self, *, window_seconds: float = 120.0, max_entries: int = 50_000) -> None:
+        self._window = window_seconds
+        self._max_entries = max_entries
+        self._expiries: OrderedDict[tuple[str, int], float] = OrderedDict()
+
+    def first_time(self, subject: str, event_id: int) -> bool:
+        """Record the pair; False when it was seen within the window."""
+        key = (subject, event_id)
+        expiries = self._expiries
+        now = time.monotonic()
+        if key in expiries:
+            if expiries[key] > now:
+                return False
+            del expiries[key]
+        expiries[key] = now + self._window
+        while len(expiries) > self._max_entries or next(iter(expiries.values())) <= now:
+            expiries.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._expiries)
 
 
 class LiveOperation(Protocol):
@@ -44,10 +75,10 @@ class LiveOperation(Protocol):
     feed: Feed
     document_key: str
 
-    async def execute(self, root: object) -> tuple[str, bool]:
+    async def execute(self, root: object) -> tuple[Payload, bool]:
         """The serialized `payload` for one root value, and whether it used the viewer."""
 
-    def send_payload(self, payload: str) -> None:
+    def send_payload(self, payload: Payload) -> None:
         """Queue a `next` frame with this payload. Never blocks."""
 
     def end(self, error: GoChatError | None) -> None:
@@ -71,7 +102,6 @@ class _Topic:
     subscription: Subscription | None = None
     pump: asyncio.Task[None] | None = None
     operations: set[LiveOperation] = field(default_factory=set)
-    recent: deque[int] = field(default_factory=lambda: deque(maxlen=_RECENT_PER_TOPIC))
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -83,11 +113,13 @@ class Hub:
         *,
         observers: Sequence[Callable[[Sequence[Envelope]], None]] = (),
         max_pending: int = 8192,
+        seen: SeenEvents | None = None,
     ) -> None:
         self._bus = bus
         self._audience = audience
         self._observers = tuple(observers)
         self._max_pending = max_pending
+        self._seen = seen if seen is not None else SeenEvents()
         self._topics: dict[str, _Topic] = {}
         self._lock = asyncio.Lock()
         self.stats = HubStats()
@@ -204,9 +236,8 @@ class Hub:
         await self._deliver(root, list(operations))
 
     async def _dispatch(self, topic: _Topic, envelope: Envelope) -> None:
-        if envelope.event_id in topic.recent:
+        if not self._seen.first_time(topic.subject, envelope.event_id):
             return  # republished by the outbox relay
-        topic.recent.append(envelope.event_id)
         try:
             event = decode(envelope.payload)
         except UnknownEvent:
@@ -220,11 +251,20 @@ class Hub:
         groups: dict[tuple[Any, str], list[LiveOperation]] = {}
         endings: list[tuple[LiveOperation, GoChatError | None]] = []
         changes: list[tuple[LiveOperation, tuple[str, ...], tuple[str, ...]]] = []
+        # Feeds of the same viewer and kind reach the same verdict: judge each once.
+        verdicts: dict[Hashable, Admission] = {}
         for operation in tuple(topic.operations):
             feed = operation.feed
             if feed.seen(event.event_id):
                 continue
-            verdict = await feed.admit(topic.subject, event)
+            key = feed.verdict_key()
+            if key is None:
+                verdict = await feed.admit(topic.subject, event)
+            else:
+                found = verdicts.get(key)
+                if found is None:
+                    found = verdicts[key] = await feed.admit(topic.subject, event)
+                verdict = found
             if verdict.deliver:
                 key = (feed.shape, operation.document_key)
                 group = groups.get(key)

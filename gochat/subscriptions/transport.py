@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -48,6 +49,7 @@ from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.hub import Hub
+from gochat.subscriptions.wire import DirectWire, Flusher, Payload, text_frame
 
 log = structlog.get_logger("gochat.ws")
 
@@ -133,6 +135,7 @@ class LiveEndpoint:
         self.validation_rules = validation_rules
         self.max_tokens = max_tokens
         self.documents = DocumentCache(self)
+        self.flusher = Flusher()
         self.sockets: set[LiveSocket] = set()
         self._keepalive: asyncio.Task[None] | None = None
         self.on_open: list[Callable[[LiveSocket], Awaitable[None]]] = []
@@ -151,7 +154,10 @@ class LiveEndpoint:
             return
         services: Services = websocket.app.state.services
         hub: Hub = websocket.app.state.hub
-        socket = LiveSocket(self, websocket, protocol, services, hub)
+        wire = DirectWire.of(receive, self.flusher)
+        if wire is not None:
+            wire.release_handshake()
+        socket = LiveSocket(self, websocket, protocol, services, hub, wire=wire)
         self.sockets.add(socket)
         self._ensure_keepalive()
         try:
@@ -196,9 +202,12 @@ class LiveSocket:
         protocol: str,
         services: Services,
         hub: Hub,
+        *,
+        wire: DirectWire | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.websocket = websocket
+        self._wire = wire
         self.protocol = protocol
         self.services = services
         self.hub = hub
@@ -212,38 +221,68 @@ class LiveSocket:
         self.operations: dict[str, LiveSubscription | asyncio.Task[None]] = {}
         self._acknowledged = False
         self._initialized = False
-        self._outbox: deque[str] = deque()
-        self._wake = asyncio.Event()
+        # Without a direct wire: frames waiting for the writer task, which exists only while
+        # there are some.
+        self._outbox: deque[str] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._closer: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self._background: set[asyncio.Task[None]] = set()
 
     # --- sending ---------------------------------------------------------------------------
 
     def push(self, frame: str) -> None:
-        """Queue a frame; never blocks. A socket whose outbox overflows is closed: its client
-        reconnects and refetches instead of the server buffering without bound."""
+        """Queue a frame; never blocks."""
         if self._closing:
             return
+        if self._wire is not None:
+            self._send_frame(self._wire, text_frame(frame.encode()))
+        else:
+            self._queue(frame)
+
+    def push_payload(self, prefix: str, prefix_bytes: bytes, payload: Payload) -> None:
+        """`push(prefix + payload + "}")`, with the frame built once for every socket."""
+        if self._closing:
+            return
+        if self._wire is not None:
+            self._send_frame(self._wire, payload.frame(prefix_bytes))
+        else:
+            self._queue(payload.message(prefix))
+
+    def _send_frame(self, wire: DirectWire, frame: bytes) -> None:
+        if not wire.send(frame, limit=self.endpoint.settings.max_outbox_frames):
+            self._overflowed()
+
+    def _overflowed(self) -> None:
+        log.warning("ws.slow_consumer", connection=self.connection_id)
+        self.close_soon(_CLOSE_SLOW, "slow consumer: reconnect and resync")
+
+    def _queue(self, frame: str) -> None:
+        """A socket whose outbox overflows is closed: its client reconnects and refetches
+        instead of the server buffering without bound."""
+        if self._outbox is None:
+            self._outbox = deque()
         if len(self._outbox) >= self.endpoint.settings.max_outbox_frames:
-            log.warning("ws.slow_consumer", connection=self.connection_id)
-            self.close_soon(_CLOSE_SLOW, "slow consumer: reconnect and resync")
+            self._overflowed()
             return
         self._outbox.append(frame)
-        self._wake.set()
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_queued())
 
-    async def _write_forever(self) -> None:
+    async def _write_queued(self) -> None:
         send = self.websocket.send_text
         outbox = self._outbox
+        assert outbox is not None
         try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while outbox:
-                    await send(outbox.popleft())
+            while outbox:
+                # Pop only once written: a frame in flight keeps later ones behind it.
+                await send(outbox[0])
+                outbox.popleft()
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._closing = True
+        finally:
+            self._writer = None
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in the background, keeping a reference until it is done."""
@@ -262,49 +301,67 @@ class LiveSocket:
         if self._closing:
             return
         self._closing = True
-        self.spawn(self._close(code, reason))
+        self._closer = asyncio.create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         self._closing = True
+        writer = self._writer
+        if writer is not None and writer is not asyncio.current_task():
+            # Cancelled while waiting to write, so its frame is still first in the outbox.
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 # Flush what is queued before the close frame, so a final error arrives.
-                while self._outbox:
-                    await self.websocket.send_text(self._outbox.popleft())
+                if self._wire is not None:
+                    await self._wire.drain()
+                outbox = self._outbox
+                while outbox:
+                    await self.websocket.send_text(outbox.popleft())
                 await self.websocket.close(code=code, reason=reason)
 
     # --- receiving -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        self._writer = asyncio.create_task(self._write_forever())
         loop = asyncio.get_running_loop()
         settings = self.endpoint.settings
         self._timers.append(
             loop.call_later(settings.connection_init_timeout_seconds, self._init_timed_out)
         )
         try:
-            while not self._closing:
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                if text is None:
-                    raise ProtocolViolation(CLOSE_BAD_MESSAGE, "WebSocket message must be text")
-                try:
-                    decoded = json.loads(text)
-                except ValueError:
-                    raise ProtocolViolation(
-                        CLOSE_BAD_MESSAGE, "WebSocket message must be valid JSON"
-                    ) from None
-                if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
-                    raise ProtocolViolation(CLOSE_BAD_MESSAGE, "Failed to parse message")
-                await self._handle(decoded)
+            while not self._closing and await self._receive_one():
+                pass
         except ProtocolViolation as violation:
             await self._close(violation.code, violation.reason)
         except WebSocketDisconnect:
             pass
         finally:
+            if self._closer is not None:
+                # Returning would let the server drop the connection before the close frame.
+                with contextlib.suppress(Exception):
+                    await self._closer
             await self._shutdown()
+
+    async def _receive_one(self) -> bool:
+        """Handle one client message; False once the client is gone. A method of its own so
+        that an idle socket keeps no reference to the last message it received."""
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return False
+        text = message.get("text")
+        if text is None:
+            raise ProtocolViolation(CLOSE_BAD_MESSAGE, "WebSocket message must be text")
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise ProtocolViolation(
+                CLOSE_BAD_MESSAGE, "WebSocket message must be valid JSON"
+            ) from None
+        if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
+            raise ProtocolViolation(CLOSE_BAD_MESSAGE, "Failed to parse message")
+        await self._handle(decoded)
+        return True
 
     def _init_timed_out(self) -> None:
         if not self._initialized:
@@ -451,7 +508,7 @@ class LiveSocket:
                 context_value=self.context(),
                 operation_name=operation_name,
             )
-            self._send_next(op_id, _payload(result.data, result.errors, request_id=None))
+            self._send_next(op_id, _payload(result.data, result.errors, request_id=None).text)
             self._send_complete(op_id)
         finally:
             self.operations.pop(op_id, None)
@@ -485,7 +542,10 @@ class LiveSocket:
         if not isinstance(source, FeedStream):
             self._send_graphql_errors(op_id, [GraphQLError("not a live field")])
             return
-        key = json.dumps([query, operation_name, variables], sort_keys=True, default=str)
+        # Interned: a thousand sockets with the same document hold one key.
+        key = sys.intern(
+            json.dumps([query, operation_name, variables], sort_keys=True, default=str)
+        )
         live = LiveSubscription(self, op_id, built, source.feed, key)
         self.operations[op_id] = live
         if self.endpoint.settings.fanout == "per-subscriber":
@@ -522,10 +582,13 @@ class LiveSocket:
             timer.cancel()
         for op_id in list(self.operations):
             await self._stop(op_id)
-        if self._writer is not None:
-            self._writer.cancel()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+                await writer
+        if self._wire is not None:
+            self._wire.discard()
         if self._acknowledged:
             for hook in self.endpoint.on_close:
                 with contextlib.suppress(Exception):
@@ -561,6 +624,19 @@ class LiveSocket:
 class LiveSubscription:
     """One subscription operation of a socket, fed by the hub (or alone, as the baseline)."""
 
+    __slots__ = (
+        "_ended",
+        "_prefix",
+        "_prefix_bytes",
+        "document_key",
+        "executor",
+        "feed",
+        "held",
+        "op_id",
+        "socket",
+        "task",
+    )
+
     def __init__(
         self,
         socket: LiveSocket,
@@ -576,10 +652,11 @@ class LiveSubscription:
         self.document_key = document_key
         self.task: asyncio.Task[None] | None = None
         self._prefix = socket.frame_prefix(op_id)
+        self._prefix_bytes = self._prefix.encode()
         self._ended = False
-        self.held: list[str] | None = None  # payloads held back until the snapshot is sent
+        self.held: list[Payload] | None = None  # payloads held back until the snapshot is sent
 
-    async def execute(self, root: object) -> tuple[str, bool]:
+    async def execute(self, root: object) -> tuple[Payload, bool]:
         context = self.socket.context()
         per_event = self.executor.build_per_event_executor(root)
         per_event.context_value = context
@@ -591,15 +668,15 @@ class LiveSubscription:
             context.viewer_used
         )
 
-    def send_payload(self, payload: str) -> None:
+    def send_payload(self, payload: Payload) -> None:
         if self.held is not None:
             self.held.append(payload)
         else:
             self.send_now(payload)
 
-    def send_now(self, payload: str) -> None:
+    def send_now(self, payload: Payload) -> None:
         if not self._ended:
-            self.socket.push(self._prefix + payload + "}")
+            self.socket.push_payload(self._prefix, self._prefix_bytes, payload)
 
     def end(self, error: GoChatError | None) -> None:
         if self._ended:
@@ -636,11 +713,11 @@ class LiveSubscription:
 
 def _payload(
     data: dict[str, Any] | None, errors: list[GraphQLError] | None, *, request_id: str | None
-) -> str:
+) -> Payload:
     body: dict[str, Any] = {"data": data}
     if errors:
         body["errors"] = [translate(e, request_id=request_id).formatted for e in errors]
-    return json.dumps(body, separators=(",", ":"), default=str)
+    return Payload(json.dumps(body, separators=(",", ":"), default=str))
 
 
 def _operation_id(message: dict[str, Any]) -> str:
