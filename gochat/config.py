@@ -106,6 +106,19 @@ class Settings(BaseSettings):
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections per process (a fixed pool; SQLite ignores it).",
+    )
+    database_pool_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Longest wait for a free pooled connection before a request gets "
+        "UNAVAILABLE (retryable).",
+    )
     messages_url: Annotated[str | None, AfterValidator(_check_messages_url)] = Field(
         None,
         description="cql://host1,host2[:port]/keyspace for Cassandra/ScyllaDB messages; "

@@ -74,7 +74,11 @@ def build_mail(settings: Settings) -> EmailSender:
 def build_store(settings: Settings) -> SqlRelationalStore:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqlRelationalStore.from_url(settings.effective_database_url())
+    return SqlRelationalStore.from_url(
+        settings.effective_database_url(),
+        pool_size=settings.database_pool_size,
+        pool_timeout_seconds=settings.database_pool_timeout_seconds,
+    )
 
 
 async def migrate_up(settings: Settings) -> None:
