@@ -14,6 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gochat.bus import Envelope, subjects
+from gochat.bus.codec import event_type
+from gochat.domain.events import (
+    MessageCreated,
+    MessagePinned,
+    MessagesDeleted,
+    MessageUpdated,
+    ReactionAdded,
+    ReactionRemoved,
+)
 from gochat.domain.permissions import (
     ALL,
     MemberGrants,
@@ -28,6 +37,20 @@ from gochat.ids import Snowflake
 from gochat.storage import GuildAccessData, GuildStore
 
 _OWNER_RANK = 1 << 30
+
+# Events on a guild's subject that never change its permission data (guild, roles, channels,
+# overwrites): they must not empty the cache, or every message sent would reload it.
+_CONTENT_EVENTS = frozenset(
+    cls.TYPE
+    for cls in (
+        MessageCreated,
+        MessageUpdated,
+        MessagesDeleted,
+        MessagePinned,
+        ReactionAdded,
+        ReactionRemoved,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +218,7 @@ class GuildAccess:
         """Drop cached guild data that committed events made stale."""
         for envelope in envelopes:
             guild_id = subjects.guild_id_of(envelope.subject)
-            if guild_id is not None:
+            if guild_id is not None and event_type(envelope.payload) not in _CONTENT_EVENTS:
                 self._cache.invalidate(Snowflake(guild_id))
 
     async def view(self, viewer: Viewer, guild_id: Snowflake) -> GuildView:

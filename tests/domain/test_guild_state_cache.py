@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from gochat.domain.guild_access import GuildStateCache
+from gochat.domain.guild_access import GuildAccess, GuildStateCache
 from gochat.domain.records import Guild
 from gochat.ids import Snowflake
 from gochat.storage import GuildAccessData
@@ -46,3 +46,32 @@ def test_the_cache_is_bounded() -> None:
     for n in range(1, 4):
         cache.put(Snowflake(n), data(str(n)), 0)
     assert cache.get(Snowflake(1)) is None and cache.get(Snowflake(3)) is not None
+
+
+def test_message_events_keep_the_guild_data_and_other_guild_events_drop_it() -> None:
+    from gochat.bus import subjects
+    from gochat.bus.codec import seal
+    from gochat.domain.events import GuildUpdated, MessagesDeleted
+
+    cache = GuildStateCache()
+    access = GuildAccess(store=None, cache=cache)  # type: ignore[arg-type]
+    cache.put(GUILD, data("a"), cache.generation(GUILD))
+    deleted = MessagesDeleted(
+        event_id=Snowflake(10), channel_id=Snowflake(3), guild_id=GUILD, message_ids=()
+    )
+    access.on_published(seal(deleted, subjects.guild(GUILD)))
+    assert cache.get(GUILD) is not None
+    updated = GuildUpdated(event_id=Snowflake(11), guild=data("b").guild)
+    access.on_published(seal(updated, subjects.guild(GUILD)))
+    assert cache.get(GUILD) is None
+
+
+def test_the_event_type_is_read_without_decoding_the_payload() -> None:
+    from gochat.bus.codec import encode, event_type
+    from gochat.domain.events import MessagesDeleted
+
+    event = MessagesDeleted(
+        event_id=Snowflake(10), channel_id=Snowflake(3), guild_id=None, message_ids=()
+    )
+    assert event_type(encode(event)) == "MessagesDeleted"
+    assert event_type(b'{"v":1,"type":"RoleDeleted"}') == "RoleDeleted"
