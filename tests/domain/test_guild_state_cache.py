@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 
 from gochat.domain.guild_access import GuildAccess, GuildStateCache
-from gochat.domain.records import Guild
+from gochat.domain.records import Guild, Member
 from gochat.ids import Snowflake
 from gochat.storage import GuildAccessData
 
@@ -75,3 +75,33 @@ def test_the_event_type_is_read_without_decoding_the_payload() -> None:
     )
     assert event_type(encode(event)) == "MessagesDeleted"
     assert event_type(b'{"v":1,"type":"RoleDeleted"}') == "RoleDeleted"
+
+
+def member(user_id: int) -> Member:
+    return Member(
+        guild_id=GUILD,
+        user_id=Snowflake(user_id),
+        nickname=None,
+        role_ids=(),
+        joined_at=datetime.now(UTC),
+        timeout_until=None,
+    )
+
+
+def test_members_expire_and_drop_with_any_change_to_their_guild() -> None:
+    cache = GuildStateCache(ttl_seconds=0.05)
+    cache.put_member(GUILD, member(7), cache.generation(GUILD))
+    assert cache.member(GUILD, Snowflake(7)) is not None
+    cache.invalidate(GUILD)  # a kick, a ban, a role change: any event on the guild subject
+    assert cache.member(GUILD, Snowflake(7)) is None
+    cache.put_member(GUILD, member(7), cache.generation(GUILD))
+    time.sleep(0.06)
+    assert cache.member(GUILD, Snowflake(7)) is None
+
+
+def test_a_member_load_that_raced_with_a_change_is_not_stored() -> None:
+    cache = GuildStateCache()
+    generation = cache.generation(GUILD)
+    cache.invalidate(GUILD)
+    cache.put_member(GUILD, member(7), generation)
+    assert cache.member(GUILD, Snowflake(7)) is None
