@@ -46,7 +46,11 @@ def _message(row: Any) -> Message:
         type=MessageType(row.type),
         content=row.content,
         reference_id=None if row.reference_id is None else Snowflake(row.reference_id),
-        mentions=Mentions(
+        mentions=_NO_MENTIONS
+        if row.mention_user_ids == "[]"
+        and row.mention_role_ids == "[]"
+        and not row.mention_everyone
+        else Mentions(
             user_ids=tuple(Snowflake(i) for i in json.loads(row.mention_user_ids)),
             role_ids=tuple(Snowflake(i) for i in json.loads(row.mention_role_ids)),
             everyone=bool(row.mention_everyone),
@@ -54,6 +58,10 @@ def _message(row: Any) -> Message:
         pinned=bool(row.pinned),
         edited_at=row.edited_at,
     )
+
+
+# Most messages mention no one: history pages skip two JSON parses per row for them.
+_NO_MENTIONS = Mentions()
 
 
 def _mention_values(mentions: Mentions) -> dict[str, Any]:
