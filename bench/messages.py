@@ -1,11 +1,15 @@
 """Message benchmarks (not a test): sendMessage throughput through GraphQL, and history-page
 latency at depth in one channel.
 
-    python bench/messages.py --backend sqlite|postgresql [--runs 3] [--seconds 10]
-        [--concurrency 32] [--depth 100000]
+    python bench/messages.py --backend sqlite|postgresql|cassandra [--runs 3] [--seconds 10]
+        [--concurrency 32] [--depth 100000] [--client go|python] [--profile DIR]
 
-The server runs as a separate `gochat serve` process (as in production); this process is the
-client. History depth is filled through the message store directly (sending 100,000 messages
+The server runs as a separate `gochat serve` process (as in production). sendMessage load
+comes from bench/sendload (Go, built here with `go build`) unless `--client python`: the httpx
+client costs about a millisecond of CPU per request, on the core the server does not use, and
+became the bottleneck once the server got faster. History pages are read by this process, one
+at a time. The CPU share of a core that the server and the client used while sending is
+printed with the rate. History depth is filled through the message store directly (sending 100,000 messages
 through GraphQL would measure the send path again), then pages of 50 are read through GraphQL
 at random depths. Figures are medians over the runs; latency percentiles pool every request.
 """
@@ -14,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
+import resource
 import shutil
 import socket
 import statistics
@@ -26,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,8 +57,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def py_spy(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
+    """Sample the server with py-spy (pip install py-spy), folded stacks for flamegraph.pl."""
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--nonblocking", "-r", "250", "-f", "raw"]
+    command += ["-d", str(max(1, int(seconds))), "-o", str(output), "-p", str(pid)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
-def serve(database_url: str, data_dir: Path, messages_url: str | None = None) -> Iterator[str]:
+def serve(database_url: str, data_dir: Path, messages_url: str | None = None) -> Iterator[Server]:
     port = _free_port()
     env = {
         **os.environ,
@@ -76,7 +102,7 @@ def serve(database_url: str, data_dir: Path, messages_url: str | None = None) ->
             time.sleep(0.1)
         else:
             raise RuntimeError("server did not start")
-        yield url
+        yield Server(url, proc.pid)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -133,6 +159,47 @@ async def setup_user_and_channel(url: str) -> tuple[str, str, str]:
             c["id"] for c in guild["createGuild"]["guild"]["channels"] if c["type"] == "TEXT"
         )
         return token, guild["createGuild"]["guild"]["id"], channel
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_sendload(into: Path) -> Path:
+    binary = into / "sendload"
+    subprocess.run(
+        ["go", "build", "-o", str(binary), "."], cwd=ROOT / "bench" / "sendload", check=True
+    )
+    return binary
+
+
+def measure_send_go(
+    binary: Path, url: str, token: str, channel: str, *, seconds: float, concurrency: int
+) -> float:
+    """The Go client (bench/sendload): the same closed loop, at a few tens of microseconds of
+    client CPU per request instead of about a millisecond."""
+    done = subprocess.run(
+        [
+            str(binary),
+            f"-url={url}/graphql",
+            f"-token={token}",
+            f"-channel={channel}",
+            f"-concurrency={concurrency}",
+            f"-seconds={seconds}s",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout)
+    if result["failed"]:
+        print(f"  {result['failed']} sends failed: {result['codes']} {result['first_error']}")
+    return float(result["rate"])
+
+
+def client_cpu_seconds() -> float:
+    """CPU of this process and of its finished children (the Go client)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 async def measure_send(
@@ -220,11 +287,29 @@ def run(backend: str, args: argparse.Namespace) -> None:
         with _database(backend, work) as (database_url, messages_url):
             rates: list[float] = []
             latencies: list[float] = []
+            shares: list[tuple[float, float]] = []
+            sendload = build_sendload(work) if args.client == "go" else None
             for n in range(args.runs):
-                with serve(database_url, work / "data", messages_url) as url:
+                with serve(database_url, work / "data", messages_url) as server:
+                    url = server.url
                     token, guild, channel = asyncio.run(setup_user_and_channel(url))
-                    rates.append(
-                        asyncio.run(
+                    spy = None
+                    if args.profile is not None and n == 0:
+                        args.profile.mkdir(parents=True, exist_ok=True)
+                        spy = py_spy(server.pid, args.seconds, args.profile / f"send-{backend}.txt")
+                    cpu_server, cpu_client = cpu_seconds(server.pid), client_cpu_seconds()
+                    started = time.perf_counter()
+                    if sendload is not None:
+                        rate = measure_send_go(
+                            sendload,
+                            url,
+                            token,
+                            channel,
+                            seconds=args.seconds,
+                            concurrency=args.concurrency,
+                        )
+                    else:
+                        rate = asyncio.run(
                             measure_send(
                                 url,
                                 token,
@@ -233,7 +318,16 @@ def run(backend: str, args: argparse.Namespace) -> None:
                                 concurrency=args.concurrency,
                             )
                         )
+                    rates.append(rate)
+                    elapsed = time.perf_counter() - started
+                    shares.append(
+                        (
+                            (cpu_seconds(server.pid) - cpu_server) / elapsed,
+                            (client_cpu_seconds() - cpu_client) / elapsed,
+                        )
                     )
+                    if spy is not None:
+                        spy.wait(60)
                     if n == 0:
                         me = asyncio.run(user_id_of(url, token))
                         filled = asyncio.run(
@@ -241,16 +335,24 @@ def run(backend: str, args: argparse.Namespace) -> None:
                         )
                         history_channel = channel
                         history_token = token
+                    if spy is not None:
+                        spy = py_spy(server.pid, 5, args.profile / f"history-{backend}.txt")
                     latencies += asyncio.run(
                         measure_history(
                             url, history_token, history_channel, filled, requests=args.requests
                         )
                     )
+                    if spy is not None:
+                        spy.wait(60)
             print(
-                f"backend={backend} machine={platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}"
+                f"backend={backend} client={args.client} machine={platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}"
             )
             print(
                 f"  sendMessage/s per run: {', '.join(f'{r:.0f}' for r in rates)}  median={statistics.median(rates):.0f}"
+            )
+            print(
+                "  CPU share of a core while sending (server/client): "
+                + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in shares)
             )
             print(
                 f"  history page (50 at depth {args.depth}): p50={pct(latencies, 0.5):.2f} ms p99={pct(latencies, 0.99):.2f} ms over {len(latencies)} requests"
@@ -291,6 +393,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--depth", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument(
+        "--client",
+        choices=["go", "python"],
+        default="go",
+        help="load generator for sendMessage: bench/sendload (Go) or httpx in this process",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the server in the first run into this directory"
+    )
     args = parser.parse_args()
     print(f"started {datetime.now(UTC).isoformat(timespec='seconds')}")
     run(args.backend, args)

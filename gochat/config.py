@@ -106,6 +106,19 @@ class Settings(BaseSettings):
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections per process (a fixed pool; SQLite ignores it).",
+    )
+    database_pool_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Longest wait for a free pooled connection before a request gets "
+        "UNAVAILABLE (retryable).",
+    )
     messages_url: Annotated[str | None, AfterValidator(_check_messages_url)] = Field(
         None,
         description="cql://host1,host2[:port]/keyspace for Cassandra/ScyllaDB messages; "
@@ -142,6 +155,14 @@ class Settings(BaseSettings):
         "gochat-api", min_length=1, description="`aud` of access tokens, checked."
     )
     access_token_ttl_seconds: int = Field(900, ge=30, le=86_400, description="Access JWT lifetime.")
+    session_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="How long a process trusts a session it found live before reading it "
+        "again; a logout through another process takes effect here within this time "
+        "(this process's own at once). 0 reads the session on every request.",
+    )
     refresh_token_ttl_seconds: int = Field(
         30 * 86_400, ge=300, le=365 * 86_400, description="Refresh token lifetime."
     )

@@ -67,6 +67,7 @@ class RateLimited(GoChatError):
 
 
 class Unavailable(GoChatError):
-    """A dependency (database, bus) cannot be reached; the request may be retried."""
+    """A dependency (database, bus) cannot be reached or is saturated; the request may be
+    retried (a send with the same nonce is safe to retry)."""
 
-    code = "INTERNAL"
+    code = "UNAVAILABLE"

@@ -16,7 +16,7 @@ from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
-from gochat.domain.accounts import AccountPolicy, AccountService
+from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
@@ -79,7 +79,11 @@ def build_mail(settings: Settings) -> EmailSender:
 def build_store(settings: Settings) -> SqlRelationalStore:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqlRelationalStore.from_url(settings.effective_database_url())
+    return SqlRelationalStore.from_url(
+        settings.effective_database_url(),
+        pool_size=settings.database_pool_size,
+        pool_timeout_seconds=settings.database_pool_timeout_seconds,
+    )
 
 
 async def migrate_up(settings: Settings) -> None:
@@ -199,7 +203,9 @@ async def build_services(
                 rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
                 rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
             ),
+            sessions=SessionCache(ttl_seconds=settings.session_cache_seconds),
         )
+        publisher.add_listener(accounts.on_published)
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )

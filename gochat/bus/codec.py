@@ -28,6 +28,20 @@ def encode(event: Event) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+_TYPE_PREFIX = b'{"type":"'
+
+
+def event_type(payload: bytes) -> str:
+    """The type name of an encoded event, without decoding the rest (encode writes it first;
+    anything else is parsed in full)."""
+    if payload.startswith(_TYPE_PREFIX):
+        end = payload.find(b'"', len(_TYPE_PREFIX))
+        if end > 0:
+            return payload[len(_TYPE_PREFIX) : end].decode()
+    body = json.loads(payload)
+    return str(body.get("type", "")) if isinstance(body, dict) else ""
+
+
 def decode(payload: bytes) -> Event:
     body = json.loads(payload)
     cls = _TYPES.get(body.get("type", ""))

@@ -60,3 +60,11 @@ def guild_id_of(subject: str) -> int | None:
     if subject.startswith(prefix) and subject[len(prefix) :].isdigit():
         return int(subject[len(prefix) :])
     return None
+
+
+def user_id_of(subject: str) -> int | None:
+    """The user a user subject is about, or None for other subjects."""
+    prefix = f"{PREFIX}.user."
+    if subject.startswith(prefix) and subject[len(prefix) :].isdigit():
+        return int(subject[len(prefix) :])
+    return None

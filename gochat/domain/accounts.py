@@ -9,13 +9,16 @@ a new user must learn why sign-up failed.
 from __future__ import annotations
 
 import json
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
-from gochat.bus import subjects
+from gochat.bus import Envelope, subjects
 from gochat.bus.codec import seal
 from gochat.domain import validation
 from gochat.domain.events import SessionRevoked, UserSettingsUpdated, UserUpdated
@@ -59,6 +62,49 @@ class AccountPolicy:
     rate_reset_per_account: tuple[int, int]
 
 
+class SessionCache:
+    """Live sessions this process has seen recently, so a request with a valid access token
+    skips the session read.
+
+    An entry lasts `ttl_seconds` at most, and drops at once when this process commits any event
+    on the user's subject (logout, logout everywhere, password change or reset, refresh-token
+    reuse all publish SessionRevoked there). A session revoked through another process can
+    therefore still authenticate here for up to `ttl_seconds`: the same bound the guild
+    permission cache has, and far inside the access token's own lifetime, which is what a
+    stolen token is good for anyway. Only live sessions are stored; a load that raced with an
+    invalidation is not (generation check). `ttl_seconds=0` turns the cache off.
+    """
+
+    def __init__(self, *, ttl_seconds: float = 2.0, max_sessions: int = 100_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_sessions
+        self._entries: OrderedDict[Snowflake, tuple[float, Snowflake]] = OrderedDict()
+        self._generations: dict[Snowflake, int] = {}
+
+    def live(self, session_id: Snowflake, user_id: Snowflake) -> bool:
+        entry = self._entries.get(session_id)
+        return entry is not None and entry[1] == user_id and entry[0] >= time.monotonic()
+
+    def generation(self, user_id: Snowflake) -> int:
+        return self._generations.get(user_id, 0)
+
+    def put(self, session_id: Snowflake, user_id: Snowflake, generation: int) -> None:
+        if self._ttl <= 0 or self.generation(user_id) != generation:
+            return
+        self._entries[session_id] = (time.monotonic() + self._ttl, user_id)
+        self._entries.move_to_end(session_id)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def invalidate_user(self, user_id: Snowflake) -> None:
+        self._generations[user_id] = self.generation(user_id) + 1
+        if len(self._generations) > self._max:
+            # Forgetting generations only matters for loads in flight right now; start over.
+            self._generations = {user_id: 1}
+        for session_id in [s for s, (_, u) in self._entries.items() if u == user_id]:
+            del self._entries[session_id]
+
+
 class AccountService:
     def __init__(
         self,
@@ -71,7 +117,9 @@ class AccountService:
         limits: RateLimiter,
         publisher: EventPublisher,
         policy: AccountPolicy,
+        sessions: SessionCache | None = None,
     ) -> None:
+        self._sessions = sessions or SessionCache()
         self._store = store
         self._ids = ids
         self._passwords = passwords
@@ -185,12 +233,27 @@ class AccountService:
         )
 
     async def authenticate(self, access_token: str) -> Viewer:
-        """The viewer behind a bearer token, provided its session is still live."""
+        """The viewer behind a bearer token, provided its session is still live (as read at
+        most SessionCache's TTL ago)."""
         claims = self._tokens.verify(access_token)
-        session = await self._store.sessions.get_session(claims.session_id)
-        if session is None or session.revoked_at is not None or session.user_id != claims.user_id:
-            raise Unauthenticated("this session has ended; sign in again")
+        if not self._sessions.live(claims.session_id, claims.user_id):
+            generation = self._sessions.generation(claims.user_id)
+            session = await self._store.sessions.get_session(claims.session_id)
+            if (
+                session is None
+                or session.revoked_at is not None
+                or session.user_id != claims.user_id
+            ):
+                raise Unauthenticated("this session has ended; sign in again")
+            self._sessions.put(claims.session_id, claims.user_id, generation)
         return Viewer(claims.user_id, claims.session_id, claims.expires_at)
+
+    def on_published(self, envelopes: Sequence[Envelope]) -> None:
+        """Forget cached sessions of users whose own events this process committed."""
+        for envelope in envelopes:
+            user_id = subjects.user_id_of(envelope.subject)
+            if user_id is not None:
+                self._sessions.invalidate_user(Snowflake(user_id))
 
     async def logout(self, viewer: Viewer) -> None:
         envelopes = self._session_revoked(viewer.user_id, viewer.session_id)

@@ -14,6 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gochat.bus import Envelope, subjects
+from gochat.bus.codec import event_type
+from gochat.domain.events import (
+    MessageCreated,
+    MessagePinned,
+    MessagesDeleted,
+    MessageUpdated,
+    ReactionAdded,
+    ReactionRemoved,
+)
 from gochat.domain.permissions import (
     ALL,
     MemberGrants,
@@ -28,6 +37,20 @@ from gochat.ids import Snowflake
 from gochat.storage import GuildAccessData, GuildStore
 
 _OWNER_RANK = 1 << 30
+
+# Events on a guild's subject that never change its permission data (guild, roles, channels,
+# overwrites): they must not empty the cache, or every message sent would reload it.
+_CONTENT_EVENTS = frozenset(
+    cls.TYPE
+    for cls in (
+        MessageCreated,
+        MessageUpdated,
+        MessagesDeleted,
+        MessagePinned,
+        ReactionAdded,
+        ReactionRemoved,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +162,16 @@ def _name(permission: Permission) -> str:
 
 
 class GuildStateCache:
-    """Guild-wide permission data (guild, roles, channels, overwrites) per process.
+    """Guild-wide permission data (guild, roles, channels, overwrites) and the standing of
+    members seen recently (roles, timeout), per process.
 
-    Entries drop as soon as this process commits a change to the guild (every such change
-    publishes an event on the guild's subject), and after `ttl_seconds` at the latest, which
-    bounds how stale a change made by another process can look. Member data is never cached.
-    A load that raced with a change is not stored (generation check).
+    Entries drop as soon as this process commits a change to the guild (every such change,
+    members' roles, kicks, bans and timeouts included, publishes an event on the guild's
+    subject), and after `ttl_seconds` at the latest, which bounds how stale a change made by
+    another process can look: a member kicked through another process may still send here
+    for up to `ttl_seconds`, as a role change made there already could. Only members are
+    cached, never "not a member". A load that raced with a change is not stored (generation
+    check).
     """
 
     def __init__(self, *, ttl_seconds: float = 2.0, max_guilds: int = 10_000) -> None:
@@ -153,6 +180,9 @@ class GuildStateCache:
         self._entries: OrderedDict[Snowflake, tuple[float, GuildAccessData]] = OrderedDict()
         self._generations: dict[Snowflake, int] = {}
         self._channels: OrderedDict[Snowflake, Snowflake] = OrderedDict()
+        self._members: OrderedDict[tuple[Snowflake, Snowflake], tuple[float, int, Member]] = (
+            OrderedDict()
+        )
 
     def get(self, guild_id: Snowflake) -> GuildAccessData | None:
         entry = self._entries.get(guild_id)
@@ -170,6 +200,21 @@ class GuildStateCache:
         self._entries.move_to_end(guild_id)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
+
+    def member(self, guild_id: Snowflake, user_id: Snowflake) -> Member | None:
+        entry = self._members.get((guild_id, user_id))
+        if entry is None or entry[0] < time.monotonic() or entry[1] != self.generation(guild_id):
+            return None
+        return entry[2]
+
+    def put_member(self, guild_id: Snowflake, member: Member, generation: int) -> None:
+        if self.generation(guild_id) != generation:
+            return
+        key = (guild_id, member.user_id)
+        self._members[key] = (time.monotonic() + self._ttl, generation, member)
+        self._members.move_to_end(key)
+        while len(self._members) > self._max * 10:
+            self._members.popitem(last=False)
 
     def invalidate(self, guild_id: Snowflake) -> None:
         self._generations[guild_id] = self.generation(guild_id) + 1
@@ -195,7 +240,7 @@ class GuildAccess:
         """Drop cached guild data that committed events made stale."""
         for envelope in envelopes:
             guild_id = subjects.guild_id_of(envelope.subject)
-            if guild_id is not None:
+            if guild_id is not None and event_type(envelope.payload) not in _CONTENT_EVENTS:
                 self._cache.invalidate(Snowflake(guild_id))
 
     async def view(self, viewer: Viewer, guild_id: Snowflake) -> GuildView:
@@ -205,16 +250,22 @@ class GuildAccess:
         if isinstance(cached, GuildView):
             return cached
         state = self._cache.get(guild_id)
+        generation = self._cache.generation(guild_id)
         if state is None:
-            generation = self._cache.generation(guild_id)
             loaded = await self._store.load_access(guild_id, viewer.user_id)
             if loaded is None:
                 raise NotFound("guild not found")
             self._cache.put(guild_id, replace(loaded, member=None), generation)
             member = loaded.member
             data = loaded
+            if member is not None:
+                self._cache.put_member(guild_id, member, generation)
         else:
-            member = await self._store.get_member(guild_id, viewer.user_id)
+            member = self._cache.member(guild_id, viewer.user_id)
+            if member is None:
+                member = await self._store.get_member(guild_id, viewer.user_id)
+                if member is not None:
+                    self._cache.put_member(guild_id, member, generation)
             data = replace(state, member=member)
         if member is None:
             raise NotFound("guild not found")

@@ -1,6 +1,7 @@
 """The one translation point from failures to GraphQL errors, for HTTP and WebSocket alike.
 
-GoChat errors keep their message and get `extensions.code`; parse and validation failures
+GoChat errors keep their message and get `extensions.code` (UNAVAILABLE, with the request id,
+when a dependency is down or saturated: retryable); parse and validation failures
 (including the depth, token and alias limits) are BAD_USER_INPUT; anything else is logged once
 with the request id and answered as INTERNAL with no internals.
 """
@@ -31,7 +32,7 @@ def translate(error: GraphQLError, *, request_id: str | None) -> GraphQLError:
         original = original.original_error
     if isinstance(original, GoChatError):
         extensions = original.extensions()
-        if original.code == "INTERNAL":
+        if original.code in {"INTERNAL", "UNAVAILABLE"}:
             # A dependency failed (database, bus): worth an operator's look, and the client
             # needs the request id to report it.
             log.warning(

@@ -3,6 +3,7 @@ introspection, GraphiQL, health and readiness."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -168,3 +169,52 @@ async def test_an_unexpected_failure_is_internal_with_a_request_id_and_no_intern
     error = result.error("INTERNAL")
     assert error["extensions"] == {"code": "INTERNAL", "requestId": "req-42"}
     assert "user_settings" not in error["message"] and "sqlalchemy" not in str(result.body).lower()
+
+
+class TestConnectionPoolExhaustion:
+    """PostgreSQL's pool is fixed: a request waits for a free connection, and past the pool
+    timeout gets UNAVAILABLE (retryable) with its request id, never INTERNAL."""
+
+    @pytest.fixture
+    def backend(self) -> str:
+        return "postgresql"
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"database_pool_size": 2, "database_pool_timeout_seconds": 0.5}
+
+    async def test_a_request_waits_for_a_connection_to_become_free(
+        self, client: GraphQLClient, server: RunningServer
+    ) -> None:
+        user = await signed_up(client)
+        engine = server.services.store.engines.write  # type: ignore[attr-defined]
+        held = [await engine.connect() for _ in range(2)]
+
+        async def release_soon() -> None:
+            await asyncio.sleep(0.1)
+            for conn in held:
+                await conn.close()
+
+        release = asyncio.create_task(release_soon())
+        result = await user.client.execute("{ me { id handle } }")
+        await release
+        assert result.errors == [] and result.data["me"]["handle"] == user.handle
+
+    async def test_no_free_connection_within_the_timeout_is_unavailable(
+        self, client: GraphQLClient, server: RunningServer
+    ) -> None:
+        user = await signed_up(client)
+        engine = server.services.store.engines.write  # type: ignore[attr-defined]
+        held = [await engine.connect() for _ in range(2)]
+        try:
+            result = await user.client.execute(
+                "{ me { id handle } }", headers={"x-request-id": "req-pool"}
+            )
+        finally:
+            for conn in held:
+                await conn.close()
+        error = result.error("UNAVAILABLE")
+        assert error["extensions"] == {"code": "UNAVAILABLE", "requestId": "req-pool"}
+        assert "QueuePool" not in str(result.body)
+        again = await user.client.execute("{ me { id handle } }")
+        assert again.errors == []

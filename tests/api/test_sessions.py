@@ -129,6 +129,35 @@ async def test_logout_ends_only_that_session_at_once(client: GraphQLClient) -> N
     assert (await client.execute(ME, token=other["accessToken"])).ok()["me"]["id"] == user.id
 
 
+class TestSessionCache:
+    """A process trusts a session it found live for GOCHAT_SESSION_CACHE_SECONDS; its own
+    logouts take effect at once (above), one made elsewhere within that time."""
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"session_cache_seconds": 0.3}
+
+    async def test_a_session_ended_by_another_process_is_refused_within_the_cache_time(
+        self, client: GraphQLClient, server: RunningServer
+    ) -> None:
+        from sqlalchemy import update
+
+        from gochat.storage.sql.tables import sessions
+
+        user = await signed_up(client)
+        (await user.client.execute(ME)).ok()
+        # Another process ended the session: the row changed, this process published nothing.
+        engine = server.services.store.engines.write  # type: ignore[attr-defined]
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(sessions)
+                .where(sessions.c.id == int(user.session_id))
+                .values(revoked_at=sessions.c.created_at)
+            )
+        await asyncio.sleep(0.4)
+        (await user.client.execute(ME)).error("UNAUTHENTICATED")
+
+
 async def test_logout_all_sessions_ends_every_session(client: GraphQLClient) -> None:
     user = await signed_up(client)
     other = await login(client, user.email)

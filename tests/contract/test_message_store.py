@@ -129,6 +129,42 @@ async def test_concurrent_sends_with_one_nonce_store_one_message(store: MessageS
     assert len(await store.page(channel, before=None, after=None, limit=10, newest_first=True)) == 1
 
 
+async def test_many_concurrent_sends_are_each_stored_once_with_their_events(
+    store: MessageStore,
+) -> None:
+    # SQL stores commit concurrent sends together: each must still get its own outcome,
+    # its own events exactly once, and retries by nonce must find the first message.
+    channel = ids.next_id()
+    calls: list[Snowflake] = []
+
+    def events(message: Message) -> list[Any]:
+        calls.append(message.id)
+        return []
+
+    nonces = [None if n % 3 == 0 else f"n{n % 7}" for n in range(40)]
+    mentioned = Mentions(user_ids=(Snowflake(6),), role_ids=(Snowflake(8),), everyone=True)
+    results = await asyncio.gather(
+        *(
+            store.insert_once(
+                draft(channel, content=f"m{n}", mentions=mentioned if n % 5 == 0 else None),
+                nonce=nonce,
+                window_start=window(),
+                events=events,
+            )
+            for n, nonce in enumerate(nonces)
+        )
+    )
+    created = [m for m, was_created in results if was_created]
+    assert len(created) == nonces.count(None) + len({n for n in nonces if n is not None})
+    assert sorted(calls) == sorted(m.id for m in created)
+    for nonce in {n for n in nonces if n is not None}:
+        same = {results[i][0].id for i, n in enumerate(nonces) if n == nonce}
+        assert len(same) == 1
+    stored = await store.page(channel, before=None, after=None, limit=100, newest_first=False)
+    assert sorted(m.id for m in stored) == sorted(m.id for m in created)
+    assert {m.id: m for m in stored} == {m.id: m for m in created}
+
+
 async def test_pages_walk_across_time_buckets_in_both_directions(store: MessageStore) -> None:
     channel = at(60)
     sent = [draft(channel, at(days, n)) for n, days in enumerate([50, 35, 21, 20, 3, 0.5])]

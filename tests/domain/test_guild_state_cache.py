@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from gochat.domain.guild_access import GuildStateCache
-from gochat.domain.records import Guild
+from gochat.domain.guild_access import GuildAccess, GuildStateCache
+from gochat.domain.records import Guild, Member
 from gochat.ids import Snowflake
 from gochat.storage import GuildAccessData
 
@@ -46,3 +46,62 @@ def test_the_cache_is_bounded() -> None:
     for n in range(1, 4):
         cache.put(Snowflake(n), data(str(n)), 0)
     assert cache.get(Snowflake(1)) is None and cache.get(Snowflake(3)) is not None
+
+
+def test_message_events_keep_the_guild_data_and_other_guild_events_drop_it() -> None:
+    from gochat.bus import subjects
+    from gochat.bus.codec import seal
+    from gochat.domain.events import GuildUpdated, MessagesDeleted
+
+    cache = GuildStateCache()
+    access = GuildAccess(store=None, cache=cache)  # type: ignore[arg-type]
+    cache.put(GUILD, data("a"), cache.generation(GUILD))
+    deleted = MessagesDeleted(
+        event_id=Snowflake(10), channel_id=Snowflake(3), guild_id=GUILD, message_ids=()
+    )
+    access.on_published(seal(deleted, subjects.guild(GUILD)))
+    assert cache.get(GUILD) is not None
+    updated = GuildUpdated(event_id=Snowflake(11), guild=data("b").guild)
+    access.on_published(seal(updated, subjects.guild(GUILD)))
+    assert cache.get(GUILD) is None
+
+
+def test_the_event_type_is_read_without_decoding_the_payload() -> None:
+    from gochat.bus.codec import encode, event_type
+    from gochat.domain.events import MessagesDeleted
+
+    event = MessagesDeleted(
+        event_id=Snowflake(10), channel_id=Snowflake(3), guild_id=None, message_ids=()
+    )
+    assert event_type(encode(event)) == "MessagesDeleted"
+    assert event_type(b'{"v":1,"type":"RoleDeleted"}') == "RoleDeleted"
+
+
+def member(user_id: int) -> Member:
+    return Member(
+        guild_id=GUILD,
+        user_id=Snowflake(user_id),
+        nickname=None,
+        role_ids=(),
+        joined_at=datetime.now(UTC),
+        timeout_until=None,
+    )
+
+
+def test_members_expire_and_drop_with_any_change_to_their_guild() -> None:
+    cache = GuildStateCache(ttl_seconds=0.05)
+    cache.put_member(GUILD, member(7), cache.generation(GUILD))
+    assert cache.member(GUILD, Snowflake(7)) is not None
+    cache.invalidate(GUILD)  # a kick, a ban, a role change: any event on the guild subject
+    assert cache.member(GUILD, Snowflake(7)) is None
+    cache.put_member(GUILD, member(7), cache.generation(GUILD))
+    time.sleep(0.06)
+    assert cache.member(GUILD, Snowflake(7)) is None
+
+
+def test_a_member_load_that_raced_with_a_change_is_not_stored() -> None:
+    cache = GuildStateCache()
+    generation = cache.generation(GUILD)
+    cache.invalidate(GUILD)
+    cache.put_member(GUILD, member(7), generation)
+    assert cache.member(GUILD, Snowflake(7)) is None

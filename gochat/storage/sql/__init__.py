@@ -12,7 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from gochat.errors import Unavailable
 from gochat.storage.sql.accounts import SqlAccountStore
 from gochat.storage.sql.direct import SqlDirectStore
-from gochat.storage.sql.engine import Engines, create_engines
+from gochat.storage.sql.engine import (
+    POOL_SIZE,
+    POOL_TIMEOUT_SECONDS,
+    Engines,
+    create_engines,
+)
 from gochat.storage.sql.guilds import SqlGuildStore
 from gochat.storage.sql.messages import SqlMessageStore
 from gochat.storage.sql.outbox import SqlOutboxStore
@@ -30,8 +35,16 @@ class SqlRelationalStore:
         self.direct = SqlDirectStore(engines)
 
     @classmethod
-    def from_url(cls, url: str) -> SqlRelationalStore:
-        return cls(create_engines(url))
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = POOL_SIZE,
+        pool_timeout_seconds: float = POOL_TIMEOUT_SECONDS,
+    ) -> SqlRelationalStore:
+        return cls(
+            create_engines(url, pool_size=pool_size, pool_timeout_seconds=pool_timeout_seconds)
+        )
 
     async def ping(self) -> None:
         try:

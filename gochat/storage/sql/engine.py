@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 @dataclass(frozen=True, slots=True)
 class Engines:
-    """Reads and writes may use different pools. On PostgreSQL both are the same engine; on
-    SQLite writes go through a single connection that takes the write lock at BEGIN, while
-    reads use a pool of WAL readers that never wait for the writer."""
+    """Reads and writes may use different pools. On PostgreSQL both share one pool and reads
+    run in autocommit (each statement its own snapshot, as under READ COMMITTED anyway, without
+    a BEGIN and ROLLBACK round trip around it); on SQLite writes go through a single connection
+    that takes the write lock at BEGIN, while reads use a pool of WAL readers that never wait
+    for the writer."""
 
     read: AsyncEngine
     write: AsyncEngine
@@ -24,11 +26,18 @@ class Engines:
 
     async def dispose(self) -> None:
         await self.write.dispose()
-        if self.read is not self.write:
+        if self.read.pool is not self.write.pool:
             await self.read.dispose()
 
 
-def create_engines(url: str) -> Engines:
+# Defaults of the GOCHAT_DATABASE_POOL_* settings (PostgreSQL).
+POOL_SIZE = 20
+POOL_TIMEOUT_SECONDS = 10.0
+
+
+def create_engines(
+    url: str, *, pool_size: int = POOL_SIZE, pool_timeout_seconds: float = POOL_TIMEOUT_SECONDS
+) -> Engines:
     if url.startswith("sqlite"):
         write = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(write.sync_engine, "connect", _sqlite_on_connect)
@@ -37,8 +46,18 @@ def create_engines(url: str) -> Engines:
         event.listen(read.sync_engine, "connect", _sqlite_on_connect)
         event.listen(read.sync_engine, "begin", _sqlite_begin_deferred)
         return Engines(read=read, write=write)
-    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    return Engines(read=engine, write=engine)
+    # A fixed pool: connections beyond it would be opened and closed again under load (a new
+    # backend and TLS attempt each time); requests wait up to the timeout for a free one, then
+    # get UNAVAILABLE. No pre-ping (a round trip per checkout): a connection the server dropped
+    # fails its statement, which invalidates the pool, and that one request gets UNAVAILABLE.
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout_seconds,
+        pool_recycle=1800,
+    )
+    return Engines(read=engine.execution_options(isolation_level="AUTOCOMMIT"), write=engine)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

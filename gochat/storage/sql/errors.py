@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gochat.errors import Unavailable
 
@@ -27,12 +28,24 @@ def violated_unique(exc: IntegrityError, *columns: str) -> str | None:
 
 @asynccontextmanager
 async def unavailable_on_disconnect() -> AsyncIterator[None]:
-    """Connection loss becomes Unavailable; every other error propagates unchanged."""
+    """Connection loss, and no pooled connection free within the pool timeout, become
+    Unavailable; every other error propagates unchanged."""
     try:
         yield
+    except PoolTimeout as exc:
+        raise Unavailable("database busy: no connection became free in time") from exc
     except (OperationalError, InterfaceError) as exc:
+        if _schema_mismatch(exc):
+            # SQLite reports a missing table or column as an OperationalError too: that is a
+            # bug or a broken migration (INTERNAL), not a database that may come back.
+            raise
         raise Unavailable("database unavailable") from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise Unavailable("database connection lost") from exc
         raise
+
+
+def _schema_mismatch(exc: DBAPIError) -> bool:
+    text = str(exc.orig)
+    return text.startswith(("no such table", "no such column"))

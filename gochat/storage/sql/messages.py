@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +21,7 @@ from gochat.domain.records import (
     ReactionCount,
     ReadState,
 )
-from gochat.errors import Conflict
+from gochat.errors import Conflict, GoChatError
 from gochat.ids import Snowflake, created_at
 from gochat.storage import EventsOf
 from gochat.storage.sql import outbox as outbox_sql
@@ -44,7 +46,11 @@ def _message(row: Any) -> Message:
         type=MessageType(row.type),
         content=row.content,
         reference_id=None if row.reference_id is None else Snowflake(row.reference_id),
-        mentions=Mentions(
+        mentions=_NO_MENTIONS
+        if row.mention_user_ids == "[]"
+        and row.mention_role_ids == "[]"
+        and not row.mention_everyone
+        else Mentions(
             user_ids=tuple(Snowflake(i) for i in json.loads(row.mention_user_ids)),
             role_ids=tuple(Snowflake(i) for i in json.loads(row.mention_role_ids)),
             everyone=bool(row.mention_everyone),
@@ -52,6 +58,10 @@ def _message(row: Any) -> Message:
         pinned=bool(row.pinned),
         edited_at=row.edited_at,
     )
+
+
+# Most messages mention no one: history pages skip two JSON parses per row for them.
+_NO_MENTIONS = Mentions()
 
 
 def _mention_values(mentions: Mentions) -> dict[str, Any]:
@@ -62,9 +72,66 @@ def _mention_values(mentions: Mentions) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class _Send:
+    message: Message
+    nonce: str | None
+    window_start: datetime
+    events: EventsOf[Message]
+    done: asyncio.Future[tuple[Message, bool]]
+
+
+class _GroupCommit:
+    """Coalesces concurrent message inserts into shared transactions.
+
+    A send that arrives while no more than `max_in_flight` transactions run starts one at
+    once, so a lone send waits for nothing; sends that arrive meanwhile queue and go together
+    in the next transaction (up to `max_batch`). Each caller returns only once its transaction
+    committed, so a message is durable when acknowledged, exactly as with one transaction
+    per send; a transaction that fails fails every send in it.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[list[_Send]], Awaitable[None]],
+        *,
+        max_batch: int = 128,
+        max_in_flight: int = 2,
+    ) -> None:
+        self._run = run
+        self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
+        self._queue: list[_Send] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, item: _Send) -> tuple[Message, bool]:
+        self._queue.append(item)
+        if len(self._tasks) < self._max_in_flight:
+            task = asyncio.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        # A caller that goes away (client disconnect) must not cancel a write that others
+        # share; it simply stops waiting for the outcome.
+        return await asyncio.shield(item.done)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                await self._run(batch)
+            except BaseException as exc:
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+
+
 class SqlMessageStore:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
+        self._group = _GroupCommit(self._insert_batch)
 
     async def insert_once(
         self,
@@ -74,64 +141,37 @@ class SqlMessageStore:
         window_start: datetime,
         events: EventsOf[Message],
     ) -> tuple[Message, bool]:
+        done: asyncio.Future[tuple[Message, bool]] = asyncio.get_running_loop().create_future()
+        return await self._group.submit(_Send(message, nonce, window_start, events, done))
+
+    async def _insert_batch(self, batch: list[_Send]) -> None:
+        """One transaction for every send of the batch; outcomes are set after commit."""
+        outcomes: list[tuple[Message, bool] | GoChatError] = []
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            if nonce is not None:
-                key = and_(
-                    message_nonces.c.channel_id == message.channel_id,
-                    message_nonces.c.author_id == message.author_id,
-                    message_nonces.c.nonce == nonce,
-                )
-                # An expired nonce may be used again.
-                await conn.execute(
-                    delete(message_nonces).where(
-                        and_(key, message_nonces.c.created_at < window_start)
-                    )
-                )
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(
-                            message_nonces.insert().values(
-                                channel_id=message.channel_id,
-                                author_id=message.author_id,
-                                nonce=nonce,
-                                message_id=message.id,
-                                created_at=created_at(message.id),
-                            )
-                        )
-                except IntegrityError:
-                    first_id = await conn.scalar(select(message_nonces.c.message_id).where(key))
-                    row = (
-                        await conn.execute(
-                            select(messages).where(
-                                and_(
-                                    messages.c.channel_id == message.channel_id,
-                                    messages.c.id == first_id,
-                                )
-                            )
-                        )
-                    ).first()
-                    if row is None:
-                        raise Conflict(
-                            "a message with this nonce was sent and then deleted"
-                        ) from None
-                    return _message(row), False
-            await conn.execute(
-                messages.insert().values(
-                    channel_id=message.channel_id,
-                    id=message.id,
-                    guild_id=message.guild_id,
-                    author_id=message.author_id,
-                    type=int(message.type),
-                    content=message.content,
-                    reference_id=message.reference_id,
-                    pinned=message.pinned,
-                    edited_at=message.edited_at,
-                    **_mention_values(message.mentions),
-                )
-            )
-            await _write_mentions_tx(conn, message)
-            await outbox_sql.append_tx(conn, events(message))
-            return message, True
+            fresh: dict[Snowflake, Message] = {}
+            for item in batch:
+                outcome = await _claim_nonce_tx(conn, item, fresh)
+                outcomes.append(outcome)
+                if not isinstance(outcome, GoChatError) and outcome[0] is item.message:
+                    fresh[item.message.id] = item.message
+            created = list(fresh.values())
+            if created:
+                await conn.execute(messages.insert(), [_message_values(m) for m in created])
+                await _write_mentions_tx(conn, created)
+                envelopes = [
+                    e
+                    for item in batch
+                    if item.message.id in fresh
+                    for e in item.events(item.message)
+                ]
+                await outbox_sql.append_tx(conn, envelopes)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if item.done.done():
+                continue
+            if isinstance(outcome, GoChatError):
+                item.done.set_exception(outcome)
+            else:
+                item.done.set_result(outcome)
 
     async def get(self, message_id: Snowflake) -> Message | None:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
@@ -463,35 +503,92 @@ class SqlMessageStore:
             ]
 
 
-async def _write_mentions_tx(conn: AsyncConnection, message: Message) -> None:
-    users = [u for u in message.mentions.user_ids if u != message.author_id]
-    if users:
-        await conn.execute(
-            insert(mentions),
-            [
-                {
-                    "user_id": u,
-                    "channel_id": message.channel_id,
-                    "message_id": message.id,
-                    "guild_id": message.guild_id,
-                    "author_id": message.author_id,
-                }
-                for u in users
-            ],
-        )
+async def _claim_nonce_tx(
+    conn: AsyncConnection, item: _Send, fresh: dict[Snowflake, Message]
+) -> tuple[Message, bool] | GoChatError:
+    """(message, True) when the send is new; the first message and False for a nonce used
+    since the window start, including by an earlier send of the same batch (`fresh`)."""
+    message, nonce = item.message, item.nonce
+    if nonce is None:
+        return message, True
+    key = and_(
+        message_nonces.c.channel_id == message.channel_id,
+        message_nonces.c.author_id == message.author_id,
+        message_nonces.c.nonce == nonce,
+    )
+    # An expired nonce may be used again.
+    await conn.execute(
+        delete(message_nonces).where(and_(key, message_nonces.c.created_at < item.window_start))
+    )
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                message_nonces.insert().values(
+                    channel_id=message.channel_id,
+                    author_id=message.author_id,
+                    nonce=nonce,
+                    message_id=message.id,
+                    created_at=created_at(message.id),
+                )
+            )
+    except IntegrityError:
+        first_id = await conn.scalar(select(message_nonces.c.message_id).where(key))
+        if first_id in fresh:
+            return fresh[first_id], False
+        row = (
+            await conn.execute(
+                select(messages).where(
+                    and_(messages.c.channel_id == message.channel_id, messages.c.id == first_id)
+                )
+            )
+        ).first()
+        if row is None:
+            return Conflict("a message with this nonce was sent and then deleted")
+        return _message(row), False
+    return message, True
+
+
+def _message_values(message: Message) -> dict[str, Any]:
+    return {
+        "channel_id": message.channel_id,
+        "id": message.id,
+        "guild_id": message.guild_id,
+        "author_id": message.author_id,
+        "type": int(message.type),
+        "content": message.content,
+        "reference_id": message.reference_id,
+        "pinned": message.pinned,
+        "edited_at": message.edited_at,
+        **_mention_values(message.mentions),
+    }
+
+
+async def _write_mentions_tx(conn: AsyncConnection, created: Sequence[Message]) -> None:
+    user_rows = [
+        {
+            "user_id": u,
+            "channel_id": m.channel_id,
+            "message_id": m.id,
+            "guild_id": m.guild_id,
+            "author_id": m.author_id,
+        }
+        for m in created
+        for u in m.mentions.user_ids
+        if u != m.author_id
+    ]
+    if user_rows:
+        await conn.execute(insert(mentions), user_rows)
+    role_rows = [
+        {"channel_id": m.channel_id, "message_id": m.id, "role_id": r, "author_id": m.author_id}
+        for m in created
+        for r in _mentioned_roles(m)
+    ]
+    if role_rows:
+        await conn.execute(insert(channel_mentions), role_rows)
+
+
+def _mentioned_roles(message: Message) -> list[Snowflake]:
     roles = list(message.mentions.role_ids)
     if message.mentions.everyone and message.guild_id is not None:
         roles.append(message.guild_id)
-    if roles:
-        await conn.execute(
-            insert(channel_mentions),
-            [
-                {
-                    "channel_id": message.channel_id,
-                    "message_id": message.id,
-                    "role_id": r,
-                    "author_id": message.author_id,
-                }
-                for r in roles
-            ],
-        )
+    return roles

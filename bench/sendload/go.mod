@@ -1,0 +1,3 @@
+module gochat/bench/sendload
+
+go 1.23
