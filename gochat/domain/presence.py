@@ -53,7 +53,7 @@ class _Report:
     custom_status: str | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class PresenceHandle:
     """One connection's place in presence: the session that reports for it. Connections of
     a user on one process that report the same thing share one session (a user with a
