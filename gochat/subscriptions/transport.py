@@ -213,7 +213,7 @@ class LiveSocket:
         self.hub = hub
         self.connection_id = uuid.uuid4().hex
         self.viewer: Viewer | None = None
-        self.init_payload: dict[str, Any] = {}
+        self.init_payload: dict[str, Any] = {}  # the connection_init payload, for on_open hooks
         self.presence_session: PresenceHandle | None = None
         self.client = client_info(
             websocket, trust_forwarded_for=endpoint.settings.trust_forwarded_for
@@ -420,6 +420,7 @@ class LiveSocket:
             self._expire_with_token(self.viewer)
         for hook in self.endpoint.on_open:
             await hook(self)
+        self.init_payload = {}  # read by the hooks only; the token in it is not kept per socket
         self._acknowledged = True
         self.send_json(ack)
 
