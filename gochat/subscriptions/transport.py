@@ -21,9 +21,10 @@ import json
 import sys
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import structlog
@@ -192,8 +193,35 @@ class LiveEndpoint:
                 await self._keepalive
 
 
+_NO_PAYLOAD: Mapping[str, Any] = MappingProxyType({})
+
+
 class LiveSocket:
     """One WebSocket connection and its operations."""
+
+    # Ten thousand idle sockets are ten thousand of these: no per-instance __dict__.
+    __slots__ = (
+        "_acknowledged",
+        "_background",
+        "_closer",
+        "_closing",
+        "_initialized",
+        "_outbox",
+        "_timers",
+        "_wire",
+        "_writer",
+        "client",
+        "connection_id",
+        "endpoint",
+        "hub",
+        "init_payload",
+        "operations",
+        "presence_session",
+        "protocol",
+        "services",
+        "viewer",
+        "websocket",
+    )
 
     def __init__(
         self,
@@ -213,7 +241,7 @@ class LiveSocket:
         self.hub = hub
         self.connection_id = uuid.uuid4().hex
         self.viewer: Viewer | None = None
-        self.init_payload: dict[str, Any] = {}  # the connection_init payload, for on_open hooks
+        self.init_payload: Mapping[str, Any] = _NO_PAYLOAD  # connection_init's, for on_open hooks
         self.presence_session: PresenceHandle | None = None
         self.client = client_info(
             websocket, trust_forwarded_for=endpoint.settings.trust_forwarded_for
@@ -228,7 +256,7 @@ class LiveSocket:
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] | None = None  # created on first use
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -287,6 +315,8 @@ class LiveSocket:
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in the background, keeping a reference until it is done."""
         task = asyncio.create_task(work)
+        if self._background is None:
+            self._background = set()
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -420,7 +450,7 @@ class LiveSocket:
             self._expire_with_token(self.viewer)
         for hook in self.endpoint.on_open:
             await hook(self)
-        self.init_payload = {}  # read by the hooks only; the token in it is not kept per socket
+        self.init_payload = _NO_PAYLOAD  # read by the hooks only; the token is not kept per socket
         self._acknowledged = True
         self.send_json(ack)
 
