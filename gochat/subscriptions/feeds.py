@@ -9,6 +9,7 @@ be iterated on its own (`FeedStream`), which is the per-subscriber baseline.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
@@ -48,9 +49,9 @@ class Feed:
     viewer: Viewer
     audience: AudienceResolver
     subjects: set[str] = field(default_factory=set)
-    # A small window of recent event ids: one event reaches a feed on several subjects (a
-    # removal on the guild's and on the user's), and the outbox relay may resend one.
-    # (A list: an idle deque costs a 760-byte block per subscription.)
+    # The newest event ids it received, ascending: one event reaches a feed on several
+    # subjects (a removal on the guild's and on the user's), and the outbox relay may resend
+    # one. (A list: an idle deque costs a 760-byte block per subscription.)
     _recent: list[int] = field(default_factory=list)
 
     # The GraphQL root value for an event, shared by every feed of the same kind.
@@ -62,16 +63,22 @@ class Feed:
 
     def seen(self, event_id: int) -> bool:
         recent = self._recent
-        if event_id in recent:
+        # Ids grow with time and mostly arrive in order: an id above every recent one is new
+        # without a search (recent[-1] is the largest while arrivals are in order).
+        if not recent or event_id > recent[-1]:
+            recent.append(event_id)
+        elif event_id in recent:
             return True
-        recent.append(event_id)
+        else:
+            recent.insert(bisect.bisect(recent, event_id), event_id)
         if len(recent) > _RECENT:
             del recent[0]
         return False
 
     def verdict_key(self) -> Hashable | None:
         """Feeds with equal keys admit every event alike (the hub judges an event once per
-        key); None when the verdict is this feed's own."""
+        key); None when the verdict is this feed's own. Fixed for the feed's lifetime: the
+        hub groups feeds by it when they start listening."""
         return None
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:

@@ -33,7 +33,7 @@ from gochat.errors import GoChatError
 from gochat.schema.events import ResyncRequired
 
 if TYPE_CHECKING:
-    from gochat.subscriptions.feeds import Admission, Feed
+    from gochat.subscriptions.feeds import Feed
     from gochat.subscriptions.wire import Payload
 
 log = structlog.get_logger("gochat.hub")
@@ -81,6 +81,10 @@ class LiveOperation(Protocol):
     def send_payload(self, payload: Payload) -> None:
         """Queue a `next` frame with this payload. Never blocks."""
 
+    @staticmethod
+    def send_payload_to(operations: Sequence[Any], payload: Payload) -> None:
+        """`send_payload` on each of `operations`, all of this operation's kind."""
+
     def end(self, error: GoChatError | None) -> None:
         """Complete the operation (with an error when given)."""
 
@@ -96,6 +100,35 @@ class HubStats:
     subscriptions_closed: int = 0
 
 
+@dataclass(eq=False, slots=True)
+class _Judged:
+    """Operations of one topic whose feeds reach the same verdict on every event (one verdict
+    key), and the same operations by delivery group (root shape and document)."""
+
+    operations: list[LiveOperation]
+    by_delivery: dict[tuple[Any, str], list[LiveOperation]]
+
+
+def _plan(operations: set[LiveOperation]) -> list[_Judged]:
+    judged: dict[Hashable, list[LiveOperation]] = {}
+    alone: list[list[LiveOperation]] = []
+    for operation in operations:
+        key = operation.feed.verdict_key()
+        if key is None:
+            alone.append([operation])
+        else:
+            judged.setdefault(key, []).append(operation)
+    plan = []
+    for members in (*judged.values(), *alone):
+        by_delivery: dict[tuple[Any, str], list[LiveOperation]] = {}
+        for operation in members:
+            by_delivery.setdefault((operation.feed.shape, operation.document_key), []).append(
+                operation
+            )
+        plan.append(_Judged(members, by_delivery))
+    return plan
+
+
 @dataclass(eq=False)
 class _Topic:
     subject: str
@@ -103,6 +136,22 @@ class _Topic:
     pump: asyncio.Task[None] | None = None
     operations: set[LiveOperation] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # The operations grouped for dispatch, rebuilt after the set changes: grouping a
+    # thousand operations per event would cost more than judging them.
+    _plan: list[_Judged] | None = None
+
+    def add(self, operation: LiveOperation) -> None:
+        self.operations.add(operation)
+        self._plan = None
+
+    def discard(self, operation: LiveOperation) -> None:
+        self.operations.discard(operation)
+        self._plan = None
+
+    def plan(self) -> list[_Judged]:
+        if self._plan is None:
+            self._plan = _plan(self.operations)
+        return self._plan
 
 
 class Hub:
@@ -145,16 +194,16 @@ class Hub:
         if topic is None:
             topic = _Topic(subject)
             self._topics[subject] = topic
-            topic.operations.add(operation)
+            topic.add(operation)
             try:
                 await self._open(topic)
             except BaseException:
-                topic.operations.discard(operation)
+                topic.discard(operation)
                 if not topic.operations and self._topics.get(subject) is topic:
                     del self._topics[subject]
                 raise
             return
-        topic.operations.add(operation)
+        topic.add(operation)
         await topic.ready.wait()
 
     async def _open(self, topic: _Topic) -> None:
@@ -167,7 +216,7 @@ class Hub:
         topic = self._topics.get(subject)
         if topic is None:
             return
-        topic.operations.discard(operation)
+        topic.discard(operation)
         if topic.operations:
             return
         await topic.ready.wait()
@@ -248,42 +297,40 @@ class Hub:
             observe((envelope,))
         audience = self._audience
         audience.before(event)
-        groups: dict[tuple[Any, str], list[LiveOperation]] = {}
+        event_id = event.event_id
+        deliveries: dict[tuple[Any, str], list[LiveOperation]] = {}
         endings: list[tuple[LiveOperation, GoChatError | None]] = []
         changes: list[tuple[LiveOperation, tuple[str, ...], tuple[str, ...]]] = []
-        # Feeds of the same viewer and kind reach the same verdict: judge each once.
-        verdicts: dict[Hashable, Admission] = {}
-        for operation in tuple(topic.operations):
-            feed = operation.feed
-            if feed.seen(event.event_id):
+        for judged in topic.plan():
+            # A feed that already had this event on another of its subjects skips it.
+            fresh = [op for op in judged.operations if not op.feed.seen(event_id)]
+            if not fresh:
                 continue
-            key = feed.verdict_key()
-            if key is None:
-                verdict = await feed.admit(topic.subject, event)
-            else:
-                found = verdicts.get(key)
-                if found is None:
-                    found = verdicts[key] = await feed.admit(topic.subject, event)
-                verdict = found
+            verdict = await fresh[0].feed.admit(topic.subject, event)
             if verdict.deliver:
-                key = (feed.shape, operation.document_key)
-                group = groups.get(key)
-                if group is None:
-                    groups[key] = [operation]
+                if len(fresh) == len(judged.operations):
+                    for key, operations in judged.by_delivery.items():
+                        found = deliveries.get(key)
+                        if found is None:
+                            deliveries[key] = operations
+                        else:
+                            deliveries[key] = found + operations
                 else:
-                    group.append(operation)
+                    for operation in fresh:
+                        key = (operation.feed.shape, operation.document_key)
+                        deliveries[key] = [*deliveries.get(key, ()), operation]
             if verdict.listen or verdict.unlisten:
-                changes.append((operation, verdict.listen, verdict.unlisten))
+                changes.extend((op, verdict.listen, verdict.unlisten) for op in fresh)
             if verdict.end or verdict.error is not None:
-                endings.append((operation, verdict.error))
+                endings.extend((op, verdict.error) for op in fresh)
         audience.after(event)
         shaped: dict[Any, object | None] = {}
-        for (shape, _), operations in groups.items():
+        for (shape, _), operations in deliveries.items():
             if shape not in shaped:
                 shaped[shape] = shape(event)
             root = shaped[shape]
             if root is not None:
-                await self._deliver(root, operations)
+                await self._deliver_one_document(root, operations)
         for operation, listen, unlisten in changes:
             await self._change(operation, listen, unlisten)
         for operation, error in endings:
@@ -295,16 +342,23 @@ class Hub:
         for operation in operations:
             by_document.setdefault(operation.document_key, []).append(operation)
         for group in by_document.values():
-            first = group[0]
-            payload, personal = await first.execute(root)
-            self.stats.executions += 1
+            await self._deliver_one_document(root, group)
+
+    async def _deliver_one_document(self, root: object, group: list[LiveOperation]) -> None:
+        """Operations that share one document: executed once unless it used the viewer."""
+        stats = self.stats
+        first = group[0]
+        payload, personal = await first.execute(root)
+        stats.executions += 1
+        if personal:
             first.send_payload(payload)
             for operation in group[1:]:
-                if personal:
-                    payload, _ = await operation.execute(root)
-                    self.stats.executions += 1
+                payload, _ = await operation.execute(root)
+                stats.executions += 1
                 operation.send_payload(payload)
-            self.stats.deliveries += len(group)
+        else:
+            first.send_payload_to(group, payload)
+        stats.deliveries += len(group)
 
     async def _change(
         self, operation: LiveOperation, listen: tuple[str, ...], unlisten: tuple[str, ...]

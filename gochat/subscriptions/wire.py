@@ -85,7 +85,8 @@ class Flusher:
         dirty, self._dirty = self._dirty, []
         self._scheduled = False
         for wire in dirty:
-            wire.flush()
+            if wire._waiter is None:  # else its writer task writes once the client reads
+                wire._write()
 
 
 class DirectWire:
@@ -144,7 +145,9 @@ class DirectWire:
         if not pending:
             return
         protocol = self._protocol
-        if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
+        transport = protocol.transport
+        # (A lost connection's transport is closing too.)
+        if protocol.close_sent or transport.is_closing():
             pending.clear()  # the closing handshake began: data frames may no longer follow
             return
         if not protocol.writable.is_set():
@@ -153,7 +156,7 @@ class DirectWire:
             return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
-        protocol.transport.write(data)
+        transport.write(data)
 
     async def _write_when_writable(self) -> None:
         try:
