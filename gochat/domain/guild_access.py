@@ -7,6 +7,8 @@ viewer is not in, so existence never leaks to outsiders.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -235,6 +237,17 @@ class GuildAccess:
     def __init__(self, store: GuildStore, cache: GuildStateCache | None = None) -> None:
         self._store = store
         self._cache = cache or GuildStateCache()
+        self._loading: dict[Snowflake, asyncio.Future[None]] = {}
+
+    async def _load(self, guild_id: Snowflake, user_id: Snowflake) -> GuildAccessData | None:
+        done = asyncio.get_running_loop().create_future()
+        self._loading.setdefault(guild_id, done)
+        try:
+            return await self._store.load_access(guild_id, user_id)
+        finally:
+            if self._loading.get(guild_id) is done:
+                del self._loading[guild_id]
+            done.set_result(None)
 
     def on_published(self, envelopes: Sequence[Envelope]) -> None:
         """Drop cached guild data that committed events made stale."""
@@ -250,9 +263,15 @@ class GuildAccess:
         if isinstance(cached, GuildView):
             return cached
         state = self._cache.get(guild_id)
+        if state is None and guild_id in self._loading:
+            # Another operation is loading this guild: when an entry expires under load, one
+            # query refills it instead of one per concurrent request.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._loading[guild_id])
+            state = self._cache.get(guild_id)
         generation = self._cache.generation(guild_id)
         if state is None:
-            loaded = await self._store.load_access(guild_id, viewer.user_id)
+            loaded = await self._load(guild_id, viewer.user_id)
             if loaded is None:
                 raise NotFound("guild not found")
             self._cache.put(guild_id, replace(loaded, member=None), generation)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,11 +24,24 @@ class AccessClaims:
 
 
 class AccessTokens:
-    def __init__(self, *, secret: str, issuer: str, audience: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        *,
+        secret: str,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        verified_cache_size: int = 10_000,
+    ) -> None:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
         self._ttl = timedelta(seconds=ttl_seconds)
+        # Tokens already verified, with their claims: the signature of the same string
+        # verifies the same way every time, so only the expiry is checked again. Every
+        # request carries a token, and a client sends the same one until it expires.
+        self._verified: dict[str, AccessClaims] = {}
+        self._verified_max = verified_cache_size
 
     def issue(self, user_id: Snowflake, session_id: Snowflake) -> tuple[str, datetime]:
         now = datetime.now(UTC)
@@ -48,6 +62,19 @@ class AccessTokens:
     def verify(self, token: str) -> AccessClaims:
         """Claims of a valid access token; Unauthenticated for anything else (expired, forged,
         alg=none, wrong issuer or audience, a refresh token)."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at.timestamp() > time.time():
+                return known
+            del self._verified[token]
+        claims = self._verify(token)
+        verified = self._verified
+        verified[token] = claims
+        if len(verified) > self._verified_max:
+            del verified[next(iter(verified))]
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
