@@ -105,3 +105,35 @@ def test_a_member_load_that_raced_with_a_change_is_not_stored() -> None:
     cache.invalidate(GUILD)
     cache.put_member(GUILD, member(7), generation)
     assert cache.member(GUILD, Snowflake(7)) is None
+
+
+async def test_concurrent_operations_share_one_load_of_an_uncached_guild() -> None:
+    import asyncio
+
+    from gochat.domain.records import Viewer
+
+    class CountingStore:
+        loads = 0
+
+        async def load_access(self, guild_id: Snowflake, user_id: Snowflake) -> GuildAccessData:
+            self.loads += 1
+            await asyncio.sleep(0.02)  # the entry lapsed: every request arrives meanwhile
+            return GuildAccessData(
+                guild=data("a").guild,
+                member=member(user_id),
+                roles={},
+                overwrites=[],
+                channels={},
+            )
+
+        async def get_member(self, guild_id: Snowflake, user_id: Snowflake) -> Member:
+            return member(user_id)
+
+    store = CountingStore()
+    access = GuildAccess(store=store)  # type: ignore[arg-type]
+    expires = datetime.now(UTC)
+    views = await asyncio.gather(
+        *(access.view(Viewer(Snowflake(u), Snowflake(1), expires), GUILD) for u in range(10, 30))
+    )
+    assert store.loads == 1
+    assert [v.member.user_id for v in views] == list(range(10, 30))
