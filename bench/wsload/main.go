@@ -11,28 +11,28 @@
 //	idle        open and subscribe, print {"event":"ready"}, hold the sockets until stdin closes
 //
 // Progress goes to stderr. Python is not fast enough to receive 100,000 frames a second on
-// two cores; this client spends a few microseconds per frame.
+// two cores. The WebSocket client is the minimal one in ws.go rather than a library: this
+// process shares the cores with the servers it measures, so every microsecond it spends per
+// received frame is taken from them.
 package main
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 type config struct {
@@ -60,11 +60,12 @@ const sendMutation = `mutation($c: ID!, $t: String!) { sendMessage(input: {chann
 var contentKey = []byte(`"content":"`)
 
 type socket struct {
-	conn       *websocket.Conn
+	conn       *wsConn
 	subscribed atomic.Bool
 	mu         sync.Mutex
 	latencies  []int32 // microseconds, measured messages only
 	closedWith string
+	done       chan struct{} // closed when the read loop returned
 }
 
 type load struct {
@@ -146,6 +147,17 @@ func progress(format string, args ...any) {
 
 func main() {
 	cfg := parseFlags()
+	// WSLOAD_CPUPROFILE=file: a CPU profile of this client for `go tool pprof`.
+	if path := os.Getenv("WSLOAD_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fatal("cpu profile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal("cpu profile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	l := &load{
 		cfg:      cfg,
 		received: make([]atomic.Int32, cfg.maxMessages),
@@ -253,96 +265,96 @@ func (l *load) open() (int, int) {
 	return n, int(errs.Load())
 }
 
+var pong = []byte(`{"type":"pong"}`)
+
 func (l *load) dial(url, token string) (*socket, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
-		Subprotocols:    []string{"graphql-transport-ws"},
-		CompressionMode: websocket.CompressionDisabled,
-	})
+	// One deadline for the whole setup, up to and including `subscribe`.
+	conn, err := wsDial(url, "graphql-transport-ws", time.Now().Add(60*time.Second))
 	if err != nil {
 		return nil, err
 	}
-	conn.SetReadLimit(1 << 20)
+	fail := func(err error) (*socket, error) {
+		conn.c.Close()
+		return nil, err
+	}
 	init, _ := json.Marshal(map[string]any{
 		"type": "connection_init", "payload": map[string]string{"authorization": "Bearer " + token},
 	})
-	if err := conn.Write(ctx, websocket.MessageText, init); err != nil {
-		conn.CloseNow()
-		return nil, err
+	if err := conn.writeText(init); err != nil {
+		return fail(err)
 	}
 	for {
-		_, data, err := conn.Read(ctx)
+		data, err := conn.readMessage()
 		if err != nil {
-			conn.CloseNow()
-			return nil, err
+			return fail(err)
 		}
-		if frameType(data) == "connection_ack" {
+		if string(frameType(data)) == "connection_ack" {
 			break
 		}
-		if frameType(data) == "ping" {
-			_ = conn.Write(ctx, websocket.MessageText, []byte(`{"type":"pong"}`))
+		if string(frameType(data)) == "ping" {
+			_ = conn.writeText(pong)
 		}
 	}
 	sub, _ := json.Marshal(map[string]any{
 		"id": "1", "type": "subscribe",
 		"payload": map[string]any{"query": subscription, "variables": map[string]string{"c": l.cfg.channel}},
 	})
-	if err := conn.Write(ctx, websocket.MessageText, sub); err != nil {
-		conn.CloseNow()
-		return nil, err
+	if err := conn.writeText(sub); err != nil {
+		return fail(err)
 	}
-	s := &socket{conn: conn}
+	if err := conn.c.SetDeadline(time.Time{}); err != nil {
+		return fail(err)
+	}
+	s := &socket{conn: conn, done: make(chan struct{})}
 	l.readersWG.Add(1)
 	go l.read(s)
 	return s, nil
 }
 
-func frameType(data []byte) string {
+// frameType returns a slice, not a string: converting would allocate on every frame.
+func frameType(data []byte) []byte {
 	i := bytes.Index(data, []byte(`"type":"`))
 	if i < 0 {
-		return ""
+		return nil
 	}
 	rest := data[i+8:]
 	j := bytes.IndexByte(rest, '"')
 	if j < 0 {
-		return ""
+		return nil
 	}
-	return string(rest[:j])
+	return rest[:j]
 }
 
 func (l *load) read(s *socket) {
-	defer l.readersWG.Done()
-	ctx := context.Background()
-	var buf bytes.Buffer
+	defer func() {
+		s.conn.c.Close()
+		close(s.done)
+		l.readersWG.Done()
+	}()
 	for {
-		_, r, err := s.conn.Reader(ctx)
+		data, err := s.conn.readMessage()
 		if err != nil {
-			var ce websocket.CloseError
-			s.mu.Lock()
-			if errors.As(err, &ce) {
-				s.closedWith = strconv.Itoa(int(ce.Code))
-			} else {
-				s.closedWith = "eof"
+			var closedWith string
+			switch e := err.(type) {
+			case closeError:
+				closedWith = strconv.Itoa(int(e))
+			case payloadError:
+				closedWith = "read"
+			default:
+				closedWith = "eof"
 			}
-			s.mu.Unlock()
-			return
-		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
 			s.mu.Lock()
-			s.closedWith = "read"
+			s.closedWith = closedWith
 			s.mu.Unlock()
 			return
 		}
 		now := time.Now().UnixNano()
-		data := buf.Bytes()
-		switch frameType(data) {
+		switch string(frameType(data)) {
 		case "next":
 			l.onNext(s, data, now)
 		case "ping":
 			l.pongs.Add(1)
-			_ = s.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"pong"}`))
+			_ = s.conn.writeText(pong)
 		case "pong":
 		default:
 			if l.others.Add(1) <= 3 {
@@ -353,7 +365,9 @@ func (l *load) read(s *socket) {
 }
 
 func (l *load) onNext(s *socket, data []byte, now int64) {
-	s.subscribed.Store(true)
+	if !s.subscribed.Load() {
+		s.subscribed.Store(true)
+	}
 	i := bytes.Index(data, contentKey)
 	if i < 0 {
 		l.others.Add(1)
@@ -363,21 +377,13 @@ func (l *load) onNext(s *socket, data []byte, now int64) {
 	if end := bytes.IndexByte(content, '"'); end >= 0 {
 		content = content[:end]
 	}
-	fields := bytes.Fields(content)
-	if len(fields) == 0 {
-		return
+	seq, sent, ok := parseRT(content)
+	if !ok {
+		if seq, sent, ok = l.slowContent(content); !ok {
+			return
+		}
 	}
-	if string(fields[0]) == "probe" {
-		l.probes.Add(1)
-		return
-	}
-	if len(fields) != 3 || string(fields[0]) != "rt" {
-		l.others.Add(1)
-		return
-	}
-	seq, err1 := strconv.Atoi(string(fields[1]))
-	sent, err2 := strconv.ParseInt(string(fields[2]), 10, 64)
-	if err1 != nil || err2 != nil || seq < 0 || seq >= len(l.received) {
+	if seq >= len(l.received) {
 		l.others.Add(1)
 		return
 	}
@@ -390,6 +396,56 @@ func (l *load) onNext(s *socket, data []byte, now int64) {
 	if l.received[seq].Add(1) == l.expected {
 		close(l.done[seq])
 	}
+}
+
+// parseRT reads "rt <seq> <ns>" in plain decimal, the only form sendSeq writes, without
+// the allocations of bytes.Fields and strconv; slowContent takes anything else.
+func parseRT(content []byte) (seq int, sent int64, ok bool) {
+	if len(content) < 6 || content[0] != 'r' || content[1] != 't' || content[2] != ' ' {
+		return 0, 0, false
+	}
+	n, i := digits(content, 3)
+	if i == 3 || i-3 > 9 || i >= len(content) || content[i] != ' ' {
+		return 0, 0, false
+	}
+	seq = int(n)
+	n, j := digits(content, i+1)
+	if j == i+1 || j-(i+1) > 19 || j != len(content) || n > math.MaxInt64 {
+		return 0, 0, false
+	}
+	return seq, int64(n), true
+}
+
+// digits parses the decimal digits at content[i:]; with at most 19 of them n cannot wrap.
+func digits(content []byte, i int) (n uint64, end int) {
+	for ; i < len(content) && content[i] >= '0' && content[i] <= '9'; i++ {
+		n = n*10 + uint64(content[i]-'0')
+	}
+	return n, i
+}
+
+// slowContent judges what parseRT did not take as onNext always did: it counts probes and
+// malformed contents, and returns ok for an "rt" message in some other form (signs, spaces).
+func (l *load) slowContent(content []byte) (seq int, sent int64, ok bool) {
+	fields := bytes.Fields(content)
+	if len(fields) == 0 {
+		return 0, 0, false
+	}
+	if string(fields[0]) == "probe" {
+		l.probes.Add(1)
+		return 0, 0, false
+	}
+	if len(fields) != 3 || string(fields[0]) != "rt" {
+		l.others.Add(1)
+		return 0, 0, false
+	}
+	seq, err1 := strconv.Atoi(string(fields[1]))
+	sent, err2 := strconv.ParseInt(string(fields[2]), 10, 64)
+	if err1 != nil || err2 != nil || seq < 0 {
+		l.others.Add(1)
+		return 0, 0, false
+	}
+	return seq, sent, true
 }
 
 func (l *load) countSubscribed() int {
@@ -688,7 +744,13 @@ func (l *load) closeAll(result map[string]any) {
 		wg.Add(1)
 		go func(s *socket) {
 			defer func() { <-sem; wg.Done() }()
-			_ = s.conn.Close(websocket.StatusNormalClosure, "")
+			// The closing handshake: the read loop returns, and closes the connection, once
+			// the server's close frame came back (or 5 s passed, as coder/websocket waited).
+			_ = s.conn.c.SetDeadline(time.Now().Add(5 * time.Second))
+			if s.conn.writeClose(statusNormal) != nil {
+				s.conn.c.Close()
+			}
+			<-s.done
 		}(s)
 	}
 	done := make(chan struct{})

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// fakeServer accepts one connection, completes the handshake and hands the raw connection
+// to script.
+func fakeServer(t *testing.T, script func(c net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + wsGUID))
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"+
+			"Connection: Upgrade\r\nSec-WebSocket-Protocol: "+req.Header.Get("Sec-WebSocket-Protocol")+
+			"\r\nSec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")
+		script(c, br)
+	}()
+	return "ws://" + ln.Addr().String() + "/graphql"
+}
+
+func serverFrame(fin bool, op byte, payload []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	b := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, byte(n))
+	case n <= 0xFFFF:
+		b = append(b, 126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, payload...)
+}
+
+// readClientFrame reads one frame from the client, which must be masked and final.
+func readClientFrame(br *bufio.Reader) (byte, []byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return 0, nil, err
+	}
+	if h[0]&0x80 == 0 || h[1]&0x80 == 0 {
+		return 0, nil, errors.New("client frame not final or not masked")
+	}
+	n := uint64(h[1] & 0x7F)
+	switch n {
+	case 126:
+		var e [2]byte
+		io.ReadFull(br, e[:])
+		n = uint64(binary.BigEndian.Uint16(e[:]))
+	case 127:
+		var e [8]byte
+		io.ReadFull(br, e[:])
+		n = binary.BigEndian.Uint64(e[:])
+	}
+	var mask [4]byte
+	io.ReadFull(br, mask[:])
+	p := make([]byte, n)
+	if _, err := io.ReadFull(br, p); err != nil {
+		return 0, nil, err
+	}
+	for i := range p {
+		p[i] ^= mask[i&3]
+	}
+	return h[0] & 0x0F, p, nil
+}
+
+func TestFrames(t *testing.T) {
+	mid := bytes.Repeat([]byte("m"), 300)
+	big := bytes.Repeat([]byte("b"), 70000)
+	echoed := make(chan [][]byte, 1)
+	url := fakeServer(t, func(c net.Conn, br *bufio.Reader) {
+		var got [][]byte
+		for range 3 { // the client's text frames, one of each length encoding
+			_, p, err := readClientFrame(br)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got = append(got, p)
+		}
+		c.Write(serverFrame(true, opPing, []byte("hb")))
+		op, p, _ := readClientFrame(br)
+		if op != opPong || string(p) != "hb" {
+			t.Errorf("pong: op %#x payload %q", op, p)
+		}
+		echoed <- got
+		c.Write(serverFrame(true, opText, []byte("small")))
+		c.Write(serverFrame(true, opText, mid))
+		c.Write(serverFrame(true, opText, big))
+		c.Write(serverFrame(false, opText, []byte("frag")))
+		c.Write(serverFrame(true, opPong, nil))
+		c.Write(serverFrame(false, opContinuation, []byte("men")))
+		c.Write(serverFrame(true, opContinuation, []byte("ted")))
+		c.Write(serverFrame(true, opClose, binary.BigEndian.AppendUint16(nil, 4403)))
+		op, p, _ = readClientFrame(br)
+		if op != opClose || binary.BigEndian.Uint16(p) != 4403 {
+			t.Errorf("close answer: op %#x payload %v", op, p)
+		}
+	})
+	w, err := wsDial(url, "graphql-transport-ws", time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.c.Close()
+	for _, p := range [][]byte{[]byte("hi"), mid, big} {
+		if err := w.writeText(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range [][]byte{[]byte("small"), mid, big, []byte("fragmented")} {
+		got, err := w.readMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("got %d bytes %.20q, want %d bytes %.20q", len(got), got, len(want), want)
+		}
+	}
+	if got := <-echoed; !bytes.Equal(got[0], []byte("hi")) || !bytes.Equal(got[1], mid) || !bytes.Equal(got[2], big) {
+		t.Fatal("the server did not receive what the client wrote")
+	}
+	_, err = w.readMessage()
+	if ce, ok := err.(closeError); !ok || ce != 4403 {
+		t.Fatalf("got %v, want close 4403", err)
+	}
+}
+
+func TestReadLimit(t *testing.T) {
+	url := fakeServer(t, func(c net.Conn, br *bufio.Reader) {
+		c.Write(serverFrame(true, opText, make([]byte, wsReadLimit+1)))
+	})
+	w, err := wsDial(url, "graphql-transport-ws", time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.c.Close()
+	if _, err := w.readMessage(); !errors.As(err, new(payloadError)) {
+		t.Fatalf("got %v, want a payloadError", err)
+	}
+}
+
+func TestParseRT(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		seq  int
+		sent int64
+		ok   bool
+	}{
+		{"rt 0 1733170000123456789", 0, 1733170000123456789, true},
+		{"rt 42 7", 42, 7, true},
+		{"rt 42", 0, 0, false},
+		{"rt  42 7", 0, 0, false},
+		{"rt +42 7", 0, 0, false},
+		{"rt 42 7 ", 0, 0, false},
+		{"rt 42 99999999999999999999", 0, 0, false},
+		{"rt 42 9223372036854775808", 0, 0, false},
+		{"probe 3", 0, 0, false},
+	} {
+		seq, sent, ok := parseRT([]byte(c.in))
+		if ok != c.ok || ok && (seq != c.seq || sent != c.sent) {
+			t.Errorf("parseRT(%q) = %d, %d, %v", c.in, seq, sent, ok)
+		}
+	}
+}
