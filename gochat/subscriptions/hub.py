@@ -310,15 +310,12 @@ class Hub:
             if verdict.deliver:
                 if len(fresh) == len(judged.operations):
                     for key, operations in judged.by_delivery.items():
-                        found = deliveries.get(key)
-                        if found is None:
-                            deliveries[key] = operations
-                        else:
-                            deliveries[key] = found + operations
+                        # (The plan's lists are copied, never extended in place.)
+                        deliveries.setdefault(key, []).extend(operations)
                 else:
                     for operation in fresh:
                         key = (operation.feed.shape, operation.document_key)
-                        deliveries[key] = [*deliveries.get(key, ()), operation]
+                        deliveries.setdefault(key, []).append(operation)
             if verdict.listen or verdict.unlisten:
                 changes.extend((op, verdict.listen, verdict.unlisten) for op in fresh)
             if verdict.end or verdict.error is not None:
