@@ -383,14 +383,21 @@ class Bench:
     def timing(self) -> list[str]:
         return ["-warmup", f"{self.args.warmup}s", "-seconds", f"{self.args.seconds}s"]
 
-    def latency_run(self, rate: float) -> dict[str, Any]:
+    def latency_run(self, rate: float, run: int) -> dict[str, Any]:
+        extra = ["-rate", str(rate), *self.timing()]
+        if self.args.trace is not None:
+            self.args.trace.mkdir(parents=True, exist_ok=True)
+            extra += ["-trace", str(self.args.trace / f"latency-{rate:g}-run{run + 1}.txt")]
         with servers(self.engines, self.work / "data", 2, "shared") as (first, second):
             load = Load(
                 self.binary, self.audience, self.token_file, urls=[first.ws_url, second.ws_url],
-                send_url=first.url, sockets=self.args.subscribers, mode="latency",
-                extra=["-rate", str(rate), *self.timing()],
+                send_url=first.url, sockets=self.args.subscribers, mode="latency", extra=extra,
             )  # fmt: skip
-            result = load.measure([first, second])
+            profile = None
+            if self.args.profile is not None and run == 0:
+                self.args.profile.mkdir(parents=True, exist_ok=True)
+                profile = self.args.profile / f"latency-{rate:g}-sender.txt"
+            result = load.measure([first, second], profile=profile, seconds=self.args.seconds)
             load.proc.wait(60)
         check_counts(result, f"latency at {rate:g}/s")
         return result
@@ -593,7 +600,14 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20, help="users the sockets share")
     parser.add_argument("--json", type=Path, help="also write every run's raw result here")
     parser.add_argument(
-        "--profile", type=Path, help="py-spy the first shared fan-out run into this directory"
+        "--trace",
+        type=Path,
+        help="write per-message latency traces of the latency runs into this directory",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the first run's sending server (latency) and shared fan-out server",
     )
     args = parser.parse_args()
     scenarios = set(args.scenarios.split(","))
@@ -619,7 +633,7 @@ def main() -> None:
             print(f"run {run + 1}/{args.runs}", flush=True)
             if "latency" in scenarios:
                 for rate in args.rates:
-                    results.setdefault(f"latency-{rate:g}", []).append(bench.latency_run(rate))
+                    results.setdefault(f"latency-{rate:g}", []).append(bench.latency_run(rate, run))
             if "fanout" in scenarios:
                 profile = None
                 if args.profile is not None and run == 0:

@@ -10,7 +10,7 @@
 //	            loop: fan-out stays saturated but no queue grows); frames counted over -seconds
 //	idle        open and subscribe, print {"event":"ready"}, hold the sockets until stdin closes
 //
-// Progress goes to stderr. Python is not fast enough to receive 100,000 frames a second on
+// Linux only: the sockets are read on one epoll loop (poller.go). Progress goes to stderr. Python is not fast enough to receive 100,000 frames a second on
 // two cores. The WebSocket client is the minimal one in ws.go rather than a library: this
 // process shares the cores with the servers it measures, so every microsecond it spends per
 // received frame is taken from them.
@@ -50,6 +50,7 @@ type config struct {
 	seconds         time.Duration
 	drain           time.Duration
 	maxMessages     int
+	traceFile       string
 }
 
 const subscription = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on MessageCreated { message { id content } } } }`
@@ -61,6 +62,8 @@ var contentKey = []byte(`"content":"`)
 
 type socket struct {
 	conn       *wsConn
+	server     int     // index in -urls
+	seqs       []int32 // with -trace: the sequence number of each latency
 	subscribed atomic.Bool
 	mu         sync.Mutex
 	latencies  []int32 // microseconds, measured messages only
@@ -85,8 +88,10 @@ type load struct {
 	sendErrs  atomic.Int64
 	firstErr  atomic.Value
 	sendLat   []int32
+	sendBySeq []int32 // microseconds the send of each sequence number took
 	sendMu    sync.Mutex
 	readersWG sync.WaitGroup
+	poller    *poller
 }
 
 func parseFlags() config {
@@ -107,6 +112,7 @@ func parseFlags() config {
 	flag.DurationVar(&c.seconds, "seconds", 10*time.Second, "measured window")
 	flag.DurationVar(&c.drain, "drain", 10*time.Second, "longest wait for deliveries after sending stops")
 	flag.IntVar(&c.maxMessages, "max-messages", 200000, "most messages one run may send")
+	flag.StringVar(&c.traceFile, "trace", "", "write one line per measured message: seq, send ms, then per server p50/max latency ms")
 	flag.Parse()
 	c.urls = splitList(urls)
 	c.tokens = splitList(tokens)
@@ -159,15 +165,17 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	l := &load{
-		cfg:      cfg,
-		received: make([]atomic.Int32, cfg.maxMessages),
-		sentAt:   make([]atomic.Int64, cfg.maxMessages),
-		done:     make([]chan struct{}, cfg.maxMessages),
+		cfg:       cfg,
+		received:  make([]atomic.Int32, cfg.maxMessages),
+		sentAt:    make([]atomic.Int64, cfg.maxMessages),
+		done:      make([]chan struct{}, cfg.maxMessages),
+		sendBySeq: make([]int32, cfg.maxMessages),
 		http: &http.Client{
 			Timeout:   30 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256},
 		},
 	}
+	l.poller = newPoller(l)
 	l.measureLo.Store(-1)
 	for i := range l.done {
 		l.done[i] = make(chan struct{})
@@ -252,6 +260,7 @@ func (l *load) open() (int, int) {
 				firstErr.Do(func() { progress("dial: %v", err) })
 				return
 			}
+			s.server = i % len(cfg.urls)
 			l.sockets[i] = s
 		}(i)
 	}
@@ -307,7 +316,10 @@ func (l *load) dial(url, token string) (*socket, error) {
 	}
 	s := &socket{conn: conn, done: make(chan struct{})}
 	l.readersWG.Add(1)
-	go l.read(s)
+	if err := l.poller.attach(s); err != nil {
+		l.readersWG.Done()
+		return fail(err)
+	}
 	return s, nil
 }
 
@@ -325,41 +337,19 @@ func frameType(data []byte) []byte {
 	return rest[:j]
 }
 
-func (l *load) read(s *socket) {
-	defer func() {
-		s.conn.c.Close()
-		close(s.done)
-		l.readersWG.Done()
-	}()
-	for {
-		data, err := s.conn.readMessage()
-		if err != nil {
-			var closedWith string
-			switch e := err.(type) {
-			case closeError:
-				closedWith = strconv.Itoa(int(e))
-			case payloadError:
-				closedWith = "read"
-			default:
-				closedWith = "eof"
-			}
-			s.mu.Lock()
-			s.closedWith = closedWith
-			s.mu.Unlock()
-			return
-		}
-		now := time.Now().UnixNano()
-		switch string(frameType(data)) {
-		case "next":
-			l.onNext(s, data, now)
-		case "ping":
-			l.pongs.Add(1)
-			_ = s.conn.writeText(pong)
-		case "pong":
-		default:
-			if l.others.Add(1) <= 3 {
-				progress("frame: %.300s", data)
-			}
+// onMessage handles one text message of a socket; the poller calls it, `now` being when
+// the read that brought it returned.
+func (l *load) onMessage(s *socket, data []byte, now int64) {
+	switch string(frameType(data)) {
+	case "next":
+		l.onNext(s, data, now)
+	case "ping":
+		l.pongs.Add(1)
+		_ = s.conn.writeText(pong)
+	case "pong":
+	default:
+		if l.others.Add(1) <= 3 {
+			progress("frame: %.300s", data)
 		}
 	}
 }
@@ -391,6 +381,9 @@ func (l *load) onNext(s *socket, data []byte, now int64) {
 	if lo := l.measureLo.Load(); lo >= 0 && int64(seq) >= lo {
 		s.mu.Lock()
 		s.latencies = append(s.latencies, int32((now-sent)/1000))
+		if l.cfg.traceFile != "" {
+			s.seqs = append(s.seqs, int32(seq))
+		}
 		s.mu.Unlock()
 	}
 	if l.received[seq].Add(1) == l.expected {
@@ -526,6 +519,7 @@ func (l *load) sendSeq(seq int) {
 	took := int32(time.Since(start).Microseconds())
 	l.sendMu.Lock()
 	l.sendLat = append(l.sendLat, took)
+	l.sendBySeq[seq] = took
 	l.sendMu.Unlock()
 	if err != nil {
 		if l.sendErrs.Add(1) == 1 {
@@ -679,6 +673,9 @@ func (l *load) report(result map[string]any, from, to int) {
 		}
 	}
 	result["latency_ms"] = percentiles(lat)
+	if l.cfg.traceFile != "" && from >= 0 {
+		l.writeTrace(from, to)
+	}
 	l.sendMu.Lock()
 	result["send_ms"] = percentiles(l.sendLat)
 	l.sendMu.Unlock()
@@ -744,12 +741,9 @@ func (l *load) closeAll(result map[string]any) {
 		wg.Add(1)
 		go func(s *socket) {
 			defer func() { <-sem; wg.Done() }()
-			// The closing handshake: the read loop returns, and closes the connection, once
-			// the server's close frame came back (or 5 s passed, as coder/websocket waited).
-			_ = s.conn.c.SetDeadline(time.Now().Add(5 * time.Second))
-			if s.conn.writeClose(statusNormal) != nil {
-				s.conn.c.Close()
-			}
+			// The closing handshake: the poller closes the connection once the server's
+			// close frame came back (the whole close waits 10 s at most).
+			_ = s.conn.writeClose(statusNormal)
 			<-s.done
 		}(s)
 	}
@@ -758,5 +752,49 @@ func (l *load) closeAll(result map[string]any) {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
+	}
+}
+
+// writeTrace writes, for each measured message, when it was sent (ms into the window), how
+// long its send took, and per server the median and largest delivery latency: it tells a
+// stall (every socket late at once) from steady queueing.
+func (l *load) writeTrace(from, to int) {
+	servers := len(l.cfg.urls)
+	per := make([][][]int32, to-from+1)
+	for i := range per {
+		per[i] = make([][]int32, servers)
+	}
+	for _, s := range l.sockets {
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		for k, seq := range s.seqs {
+			if int(seq) >= from && int(seq) <= to {
+				per[int(seq)-from][s.server] = append(per[int(seq)-from][s.server], s.latencies[k])
+			}
+		}
+		s.mu.Unlock()
+	}
+	f, err := os.Create(l.cfg.traceFile)
+	if err != nil {
+		fatal("trace: %v", err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	defer w.Flush()
+	base := l.sentAt[from].Load()
+	for i, byServer := range per {
+		seq := from + i
+		fmt.Fprintf(w, "%d %.1f %.2f", seq, float64(l.sentAt[seq].Load()-base)/1e6, float64(l.sendBySeq[seq])/1000)
+		for _, lat := range byServer {
+			sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+			if len(lat) == 0 {
+				fmt.Fprintf(w, " - -")
+				continue
+			}
+			fmt.Fprintf(w, " %.2f %.2f", float64(lat[len(lat)/2])/1000, float64(lat[len(lat)-1])/1000)
+		}
+		fmt.Fprintln(w)
 	}
 }

@@ -53,8 +53,9 @@ var (
 )
 
 type wsConn struct {
-	c  net.Conn
-	br *bufio.Reader
+	c   net.Conn // until the poller takes the socket over
+	raw *rawConn // from then on
+	br  *bufio.Reader
 	// bytes of the last Peek'ed payload, discarded on the next read so that the payload stays
 	// valid (bufio only promises that until the next read call)
 	pending int
@@ -167,6 +168,10 @@ func (w *wsConn) writeFrame(op byte, payload []byte) error {
 	}
 	if op == opClose {
 		w.closeSent = true
+	}
+	if w.raw != nil {
+		_, err := w.raw.Write(b)
+		return err
 	}
 	_, err := w.c.Write(b)
 	return err

@@ -192,3 +192,86 @@ func TestParseRT(t *testing.T) {
 		}
 	}
 }
+
+func TestNextFrame(t *testing.T) {
+	long := bytes.Repeat([]byte("x"), 300)
+	stream := append(serverFrame(true, opText, []byte("hello")), serverFrame(true, opText, long)...)
+	op, p, size, err := nextFrame(stream)
+	if err != nil || op != opText || string(p) != "hello" || size != 7 {
+		t.Fatalf("first frame: %d %q %d %v", op, p, size, err)
+	}
+	op, p, size, err = nextFrame(stream[size:])
+	if err != nil || op != opText || !bytes.Equal(p, long) || size != 4+300 {
+		t.Fatalf("second frame: %d %d %v", op, size, err)
+	}
+	// every cut short of the whole frame asks for more bytes, and says how many in all
+	for cut := range 4 + 300 {
+		if _, _, size, err := nextFrame(stream[7 : 7+cut]); size != 0 || err != nil {
+			t.Fatalf("cut at %d: size %d, %v", cut, size, err)
+		}
+	}
+	if got := wantedBytes(stream[7 : 7+20]); got != 304 {
+		t.Fatalf("wantedBytes: %d", got)
+	}
+	for _, bad := range [][]byte{
+		serverFrame(false, opText, []byte("a")),                 // a fragment
+		{0x81 | 0x40, 0x01, 'a'},                                // reserved bit
+		{0x81, 0x81, 0, 0, 0, 0, 'a'},                           // masked
+		append([]byte{0x89, 126, 0, 200}, make([]byte, 200)...), // long control frame
+	} {
+		if _, _, _, err := nextFrame(bad); err == nil {
+			t.Fatalf("accepted % x", bad[:4])
+		}
+	}
+}
+
+func TestPollerReadsWhatTheHandshakeLeftAndWhatFollows(t *testing.T) {
+	pongs := make(chan []byte, 1)
+	url := fakeServer(t, func(c net.Conn, br *bufio.Reader) {
+		// sent with the handshake's last bytes: the blocking reader buffers it
+		c.Write(serverFrame(true, opText, []byte(`{"type":"connection_ack"}`)))
+		c.Write(serverFrame(true, opText, []byte(`{"type":"pong"}`)))
+		time.Sleep(50 * time.Millisecond)
+		c.Write(serverFrame(true, opPing, []byte("hb")))
+		if _, p, err := readClientFrame(br); err == nil {
+			pongs <- p
+		}
+		big := bytes.Repeat([]byte("b"), 9000)
+		frames := append(serverFrame(true, opText, big), serverFrame(true, opText, []byte(`{"type":"complete"}`))...)
+		for _, b := range frames { // one byte a write: every cut of a frame
+			c.Write([]byte{b})
+		}
+		c.Write(serverFrame(true, opClose, binary.BigEndian.AppendUint16(nil, 4400)))
+		readClientFrame(br)
+	})
+	conn, err := wsDial(url, "graphql-transport-ws", time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := conn.readMessage(); err != nil || string(frameType(data)) != "connection_ack" {
+		t.Fatalf("ack: %q %v", data, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	l := &load{}
+	l.poller = newPoller(l)
+	s := &socket{conn: conn, done: make(chan struct{})}
+	l.readersWG.Add(1)
+	if err := l.poller.attach(s); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server's close frame never ended the socket")
+	}
+	if s.closedWith != "4400" {
+		t.Fatalf("closed with %q", s.closedWith)
+	}
+	if p := <-pongs; string(p) != "hb" {
+		t.Fatalf("pong %q", p)
+	}
+	// the buffered pong frame, the 9,000-byte message and the complete frame
+	if got := l.others.Load(); got != 2 {
+		t.Fatalf("%d unexpected frames", got)
+	}
+}
