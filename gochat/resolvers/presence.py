@@ -54,7 +54,8 @@ class PresenceMutation:
 
     @strawberry.mutation(
         description="Show the channel's viewers that you are typing, for 10 seconds "
-        "(SEND_MESSAGES; RATE_LIMITED when sent too often)."
+        "(SEND_MESSAGES; RATE_LIMITED when sent too often): on `typing` and `channelEvents`, "
+        "and for a DM or group DM also on its participants' `events`."
     )
     async def start_typing(self, info: Info, input: StartTypingInput) -> StartTypingPayload:
         expires_at = await info.context.services.typing.start(
