@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from gochat.domain.records import Presence, PresenceStatus, SessionPresence
 from gochat.errors import Unavailable
 from gochat.ids import Snowflake
-from gochat.presence import check_reportable, combine
+from gochat.presence import check_reportable, check_status, combine
 
 # Drop the expired fields of the hash at `key`; returns whether any was dropped, the first
 # and the last expiry of the sessions left. The hash expires with its last session.
@@ -94,6 +94,26 @@ end
     + "return found"
 )
 
+# ARGV: user id, session id, json report. Returns 1 when the session was live; its expiry
+# stays as it was.
+_UPDATE = (
+    _PRUNE_FN
+    + _NOW
+    + """
+local value = redis.call('HGET', KEYS[1], ARGV[2])
+local found = 0
+if value then
+  local e = string.match(value, '^(%d+)|')
+  if tonumber(e) > now then
+    redis.call('HSET', KEYS[1], ARGV[2], string.format('%s|%d|%s', e, now, ARGV[3]))
+    found = 1
+  end
+end
+"""
+    + _RESCHEDULE
+    + "return found"
+)
+
 # ARGV: user id, session id.
 _REMOVE = _PRUNE_FN + _NOW + "redis.call('HDEL', KEYS[1], ARGV[2])\n" + _RESCHEDULE + "return 1"
 
@@ -140,6 +160,7 @@ class RedisPresenceStore:
         self._lapse_key = f"{prefix}lapse"
         self._set = client.register_script(_SET)
         self._refresh = client.register_script(_REFRESH)
+        self._update = client.register_script(_UPDATE)
         self._remove = client.register_script(_REMOVE)
         self._claim = client.register_script(_CLAIM)
 
@@ -175,6 +196,24 @@ class RedisPresenceStore:
         try:
             found: Any = await self._refresh(
                 keys=self._keys(user_id), args=[user_id, session_id, _ms(ttl_seconds)]
+            )
+        except RedisError as exc:
+            raise Unavailable("presence store unreachable") from exc
+        return bool(found)
+
+    async def update(
+        self,
+        user_id: Snowflake,
+        session_id: Snowflake,
+        *,
+        status: PresenceStatus,
+        custom_status: str | None,
+    ) -> bool:
+        check_status(status)
+        body = json.dumps({"status": status.value, "custom_status": custom_status})
+        try:
+            found: Any = await self._update(
+                keys=self._keys(user_id), args=[user_id, session_id, body]
             )
         except RedisError as exc:
             raise Unavailable("presence store unreachable") from exc

@@ -40,7 +40,8 @@ class PresenceMutation:
     @strawberry.mutation(
         description="Set what you show others. Sent over a WebSocket, it sets that connection "
         "(your presence combines every connection: dnd over online over idle); over HTTP it "
-        "sets every live connection of yours (CONFLICT when there is none)."
+        "sets every live connection of yours (CONFLICT when there is none); one closed within "
+        "the grace period takes the status but still goes offline when the grace ends."
     )
     async def set_presence(self, info: Info, input: SetPresenceInput) -> SetPresencePayload:
         context = info.context
