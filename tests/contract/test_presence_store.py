@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from gochat.domain.records import Presence, PresenceStatus
 from gochat.ids import Snowflake
@@ -217,12 +219,74 @@ async def test_every_session_expired_leaves_no_redis_key(redis_engine: RedisServ
     store = RedisPresenceStore(client, prefix=prefix)
     user = fresh_id()
     try:
+        key = store.user_key(user)
         await report(store, user, ONLINE, ttl=0.2)
-        assert await client.exists(f"{prefix}{user}") == 1
+        assert await client.exists(key) == 1
         await asyncio.sleep(0.3)
-        assert await client.exists(f"{prefix}{user}") == 0
+        assert await client.exists(key) == 0
         assert await store.update(user, fresh_id(), status=DND, custom_status=None) is False
-        assert await client.exists(f"{prefix}{user}") == 0
+        assert await client.exists(key) == 0
+    finally:
+        await client.aclose()
+
+
+class RecordingRedis(Redis):
+    """The real client, remembering the keys of every script call it sends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.script_calls: list[tuple[str, list[str]]] = []
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if str(args[0]).upper() in {"EVALSHA", "EVAL"}:
+            count = int(args[2])
+            self.script_calls.append((str(args[1]), [str(k) for k in args[3 : 3 + count]]))
+        return await super().execute_command(*args, **options)
+
+
+async def test_every_redis_script_call_touches_keys_of_one_cluster_slot(
+    redis_engine: RedisServer,
+) -> None:
+    # Redis Cluster runs a script only when all its keys hash to one slot.
+    client = RecordingRedis.from_url(redis_engine.url)
+    store = RedisPresenceStore(client, prefix=f"test:{secrets.token_hex(6)}:presence:")
+    users = [fresh_id() for _ in range(40)]
+    try:
+        for user in users:
+            kept = await report(store, user, ONLINE)
+            await report(store, user, DND, ttl=0.2)
+            assert await store.refresh(user, kept, ttl_seconds=LONG)
+            assert await store.update(user, kept, status=IDLE, custom_status="x")
+            await store.remove(user, await report(store, user, IDLE))
+        await asyncio.sleep(0.3)
+        assert sorted(await lapsed(store)) == sorted(users)
+        shas = {sha for sha, _ in client.script_calls}
+        assert len(shas) == 5  # set, refresh, update, remove, claim
+        slots = set()
+        for sha, keys in client.script_calls:
+            assert len({key_slot(k.encode()) for k in keys}) == 1, (sha, keys)
+            slots.add(key_slot(keys[0].encode()))
+        assert len(slots) > 1  # users are spread over the shards
+        assert any(len(keys) > 2 for _, keys in client.script_calls)  # claims name the users
+    finally:
+        await client.aclose()
+
+
+async def test_a_claim_is_spread_over_the_shards_within_its_limit(
+    redis_engine: RedisServer,
+) -> None:
+    client = Redis.from_url(redis_engine.url)
+    store = RedisPresenceStore(client, prefix=f"test:{secrets.token_hex(6)}:presence:", shards=4)
+    users = [fresh_id() for _ in range(30)]
+    try:
+        for user in users:
+            await report(store, user, ONLINE, ttl=0.2)
+        await asyncio.sleep(0.3)
+        batches = [await store.claim_lapsed(limit=7) for _ in range(5)]
+        assert [len(b) for b in batches] == [7, 7, 7, 7, 2]
+        assert sorted(u for b in batches for u in b) == sorted(users)
+        with pytest.raises(ValueError, match="braces"):
+            RedisPresenceStore(client, prefix="test:{tagged}:presence:")
     finally:
         await client.aclose()
 
