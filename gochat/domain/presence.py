@@ -166,7 +166,9 @@ class PresenceService:
         connection: PresenceHandle | None,
     ) -> Presence:
         """Report a status for one connection (over that connection), or for every live
-        connection of the user (from anywhere else). Returns what others now see."""
+        connection of the user (from anywhere else); a session lingering in its grace period
+        takes the status but still lapses at the end of its grace. Returns what others now
+        see; Conflict when the user has no live session."""
         user_id = viewer.user_id
         report = _Report(user_id, status, check_report(status, custom_status))
         if connection is not None and connection.session_id in self._local:
@@ -176,16 +178,26 @@ class PresenceService:
                 await self._store.remove(user_id, old)
             return await self._announce(user_id)
         targets = [s.session_id for s in await self._store.list_sessions(user_id)]
-        if not targets:
-            raise Conflict("you have no live connection: open the WebSocket first")
+        reported = 0
         for target in targets:
             session = self._local.get(target)
-            if session is not None:
-                if self._sharing.get(session.report) == target:
-                    del self._sharing[session.report]
-                session.report = report
-                self._sharing.setdefault(report, target)
+            if session is None:
+                # Another process's session (it keeps it alive), or one of ours lingering
+                # after its last connection closed: a full TTL here would keep the user
+                # online long after that grace, so the report changes and the expiry stays.
+                if await self._store.update(
+                    user_id, target, status=report.status, custom_status=report.custom_status
+                ):
+                    reported += 1
+                continue
+            if self._sharing.get(session.report) == target:
+                del self._sharing[session.report]
+            session.report = report
+            self._sharing.setdefault(report, target)
             await self._report(target, report)
+            reported += 1
+        if not reported:
+            raise Conflict("you have no live connection: open the WebSocket first")
         return await self._announce(user_id)
 
     async def _report(self, session_id: Snowflake, report: _Report) -> None:

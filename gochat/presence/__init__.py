@@ -19,9 +19,13 @@ from gochat.ids import Snowflake
 _RANK = {PresenceStatus.IDLE: 1, PresenceStatus.ONLINE: 2, PresenceStatus.DND: 3}
 
 
-def check_reportable(status: PresenceStatus, ttl_seconds: float) -> None:
+def check_status(status: PresenceStatus) -> None:
     if status is PresenceStatus.OFFLINE:
         raise ValueError("a session cannot report offline; remove it instead")
+
+
+def check_reportable(status: PresenceStatus, ttl_seconds: float) -> None:
+    check_status(status)
     if ttl_seconds <= 0:
         raise ValueError("ttl_seconds must be positive")
 
@@ -61,6 +65,18 @@ class PresenceStore(Protocol):
     ) -> bool:
         """Keep a live session for another `ttl_seconds`. False when it already expired or was
         removed: the caller reports it again with `set`."""
+
+    async def update(
+        self,
+        user_id: Snowflake,
+        session_id: Snowflake,
+        *,
+        status: PresenceStatus,
+        custom_status: str | None,
+    ) -> bool:
+        """Replace a live session's report, keeping the expiry it has (a session lingering
+        after its connection closed still lapses when it would have). False, and nothing
+        written, when it already expired or was removed. Raises ValueError for OFFLINE."""
 
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:
         """Forget the session at once (disconnect). Removing an unknown session is a no-op."""

@@ -74,6 +74,24 @@ class FallbackPresenceStore:
         )
         return bool(shared) if ok else local
 
+    async def update(
+        self,
+        user_id: Snowflake,
+        session_id: Snowflake,
+        *,
+        status: PresenceStatus,
+        custom_status: str | None,
+    ) -> bool:
+        local = await self._local.update(
+            user_id, session_id, status=status, custom_status=custom_status
+        )
+        ok, shared = await self._try(
+            lambda: self._shared.update(
+                user_id, session_id, status=status, custom_status=custom_status
+            )
+        )
+        return bool(shared) if ok else local
+
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:
         await self._local.remove(user_id, session_id)
         await self._try(lambda: self._shared.remove(user_id, session_id))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from gochat.domain.records import Presence, PresenceStatus, SessionPresence
 from gochat.ids import Snowflake
-from gochat.presence import check_reportable, combine
+from gochat.presence import check_reportable, check_status, combine
 
 _PRUNE_EVERY = 1024
 
@@ -92,6 +92,29 @@ class MemoryPresenceStore:
         report, _ = sessions[session_id]
         sessions[session_id] = (report, time.monotonic() + ttl_seconds)
         self._schedule(user_id)
+        return True
+
+    async def update(
+        self,
+        user_id: Snowflake,
+        session_id: Snowflake,
+        *,
+        status: PresenceStatus,
+        custom_status: str | None,
+    ) -> bool:
+        check_status(status)
+        sessions = self._live(user_id)
+        if session_id not in sessions:
+            return False
+        _, expires = sessions[session_id]
+        report = SessionPresence(
+            user_id=user_id,
+            session_id=session_id,
+            status=status,
+            custom_status=custom_status,
+            updated_at=datetime.now(UTC),
+        )
+        sessions[session_id] = (report, expires)
         return True
 
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:

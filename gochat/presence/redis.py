@@ -4,11 +4,24 @@ A field holds `expires_ms|updated_ms|json`. Redis 7.0 cannot expire single hash 
 field carries its own expiry, readers ignore expired fields, writers delete them, and the hash
 itself expires with its longest-lived session. Every time comes from the Redis server clock
 (TIME inside the scripts), so processes with skewed clocks agree on what has expired.
+
+The layout also works on Redis Cluster, where a script may only touch keys of one hash slot.
+A write changes a user's hash and schedules the user's next lapse in a sorted set, atomically;
+one global lapse set would sit in another slot than nearly every user's hash. So the lapse set
+is split into `shards` sets, a user belongs to one shard (a hash of the id), and the user's hash
+and their shard's set carry the same hash tag, `{<prefix><shard>}`: every script call touches
+keys of one slot. `claim_lapsed` walks the shards: it reads the due users of each (plain reads),
+then claims them in one script per shard that names their hashes among its keys and re-checks
+that each is still due, so a lapse is still handed out once. The cost: presence lives in
+`shards` slots, hence on at most that many cluster nodes; every process must use the same prefix
+and shard count. Reads pipeline one HGETALL per user and judge expiry by the TIME of the node
+answering it, so on a cluster only the skew between Redis nodes' clocks shows in reads.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +32,7 @@ from redis.exceptions import RedisError
 from gochat.domain.records import Presence, PresenceStatus, SessionPresence
 from gochat.errors import Unavailable
 from gochat.ids import Snowflake
-from gochat.presence import check_reportable, combine
+from gochat.presence import check_reportable, check_status, combine
 
 # Drop the expired fields of the hash at `key`; returns whether any was dropped, the first
 # and the last expiry of the sessions left. The hash expires with its last session.
@@ -47,9 +60,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# Shared tail of the write scripts (KEYS[1] user hash, KEYS[2] lapse set, ARGV[1] user id):
-# the lapse set scores each user by their next session expiry; a lapse already due (a session
-# pruned here, or one not yet claimed) stays due until `claim_lapsed` takes it.
+# Shared tail of the write scripts (KEYS[1] user hash, KEYS[2] the user's lapse shard, ARGV[1]
+# user id): the lapse shard scores each user by their next session expiry; a lapse already due
+# (a session pruned here, or one not yet claimed) stays due until `claim_lapsed` takes it.
 _RESCHEDULE = """
 local dropped, first = prune(KEYS[1], now)
 local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -94,22 +107,47 @@ end
     + "return found"
 )
 
+# ARGV: user id, session id, json report. Returns 1 when the session was live; its expiry
+# stays as it was.
+_UPDATE = (
+    _PRUNE_FN
+    + _NOW
+    + """
+local value = redis.call('HGET', KEYS[1], ARGV[2])
+local found = 0
+if value then
+  local e = string.match(value, '^(%d+)|')
+  if tonumber(e) > now then
+    redis.call('HSET', KEYS[1], ARGV[2], string.format('%s|%d|%s', e, now, ARGV[3]))
+    found = 1
+  end
+end
+"""
+    + _RESCHEDULE
+    + "return found"
+)
+
 # ARGV: user id, session id.
 _REMOVE = _PRUNE_FN + _NOW + "redis.call('HDEL', KEYS[1], ARGV[2])\n" + _RESCHEDULE + "return 1"
 
-# KEYS[1] lapse set; ARGV: hash key prefix, limit. Claims due users atomically and schedules
-# their next lapse. (The user hashes are derived from the prefix: one Redis, not a cluster.)
+# KEYS[1] a lapse shard, KEYS[2..] the hashes of the users in ARGV, in the same order (all of
+# that shard, so one slot). Claims those still due, atomically, and schedules their next lapse;
+# a user another caller claimed first is no longer due here.
 _CLAIM = (
     _PRUNE_FN
     + _NOW
     + """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-for _, uid in ipairs(due) do
-  redis.call('ZREM', KEYS[1], uid)
-  local _, first = prune(ARGV[1] .. uid, now)
-  if first > 0 then redis.call('ZADD', KEYS[1], first, uid) end
+local claimed = {}
+for i, uid in ipairs(ARGV) do
+  local due = redis.call('ZSCORE', KEYS[1], uid)
+  if due and tonumber(due) <= now then
+    redis.call('ZREM', KEYS[1], uid)
+    local _, first = prune(KEYS[i + 1], now)
+    if first > 0 then redis.call('ZADD', KEYS[1], first, uid) end
+    claimed[#claimed + 1] = uid
+  end
 end
-return due
+return claimed
 """
 )
 
@@ -134,20 +172,39 @@ def _parse(user_id: Snowflake, fields: dict[bytes, bytes], now_ms: int) -> list[
 
 
 class RedisPresenceStore:
-    def __init__(self, client: Redis, *, prefix: str = "gochat:presence:") -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str = "gochat:presence:", shards: int = 16
+    ) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("the prefix must not hold braces: the keys' hash tags use them")
+        if shards < 1:
+            raise ValueError("shards must be at least 1")
         self._client = client
         self._prefix = prefix
-        self._lapse_key = f"{prefix}lapse"
+        self._shards = shards
+        self._next_shard = 0  # where the next claim starts, so no shard waits behind another
         self._set = client.register_script(_SET)
         self._refresh = client.register_script(_REFRESH)
+        self._update = client.register_script(_UPDATE)
         self._remove = client.register_script(_REMOVE)
         self._claim = client.register_script(_CLAIM)
 
-    def _key(self, user_id: Snowflake) -> str:
-        return f"{self._prefix}{user_id}"
+    def _shard(self, user_id: int) -> int:
+        # Snowflakes' low bits are mostly a zero sequence: hash them, never `id % shards`.
+        return zlib.crc32(user_id.to_bytes(8, "big")) % self._shards
+
+    def _tag(self, shard: int) -> str:
+        return f"{{{self._prefix}{shard}}}"
+
+    def _lapse_key(self, shard: int) -> str:
+        return f"{self._tag(shard)}:lapse"
+
+    def user_key(self, user_id: Snowflake) -> str:
+        """The hash holding the user's sessions."""
+        return f"{self._tag(self._shard(user_id))}:user:{user_id}"
 
     def _keys(self, user_id: Snowflake) -> list[str]:
-        return [self._key(user_id), self._lapse_key]
+        return [self.user_key(user_id), self._lapse_key(self._shard(user_id))]
 
     async def set(
         self,
@@ -180,6 +237,24 @@ class RedisPresenceStore:
             raise Unavailable("presence store unreachable") from exc
         return bool(found)
 
+    async def update(
+        self,
+        user_id: Snowflake,
+        session_id: Snowflake,
+        *,
+        status: PresenceStatus,
+        custom_status: str | None,
+    ) -> bool:
+        check_status(status)
+        body = json.dumps({"status": status.value, "custom_status": custom_status})
+        try:
+            found: Any = await self._update(
+                keys=self._keys(user_id), args=[user_id, session_id, body]
+            )
+        except RedisError as exc:
+            raise Unavailable("presence store unreachable") from exc
+        return bool(found)
+
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:
         try:
             await self._remove(keys=self._keys(user_id), args=[user_id, session_id])
@@ -191,7 +266,7 @@ class RedisPresenceStore:
             async with self._client.pipeline(transaction=False) as pipe:
                 pipe.time()
                 for user_id in user_ids:
-                    pipe.hgetall(self._key(user_id))
+                    pipe.hgetall(self.user_key(user_id))
                 replies: list[Any] = await pipe.execute()
         except RedisError as exc:
             raise Unavailable("presence store unreachable") from exc
@@ -215,11 +290,29 @@ class RedisPresenceStore:
         return (await self._read([user_id]))[0]
 
     async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
+        start, self._next_shard = self._next_shard, (self._next_shard + 1) % self._shards
+        order = [(start + i) % self._shards for i in range(self._shards)]
+        claimed: list[Snowflake] = []
         try:
-            due: Any = await self._claim(keys=[self._lapse_key], args=[self._prefix, limit])
+            seconds, micros = await self._client.time()
+            now_ms = int(seconds) * 1000 + int(micros) // 1000
+            # Candidates only: the claim script decides by its own node's clock.
+            async with self._client.pipeline(transaction=False) as pipe:
+                for shard in order:
+                    pipe.zrangebyscore(self._lapse_key(shard), "-inf", now_ms, start=0, num=limit)
+                candidates: list[Any] = await pipe.execute()
+            for shard, due in zip(order, candidates, strict=True):
+                user_ids = [Snowflake(int(u)) for u in due[: limit - len(claimed)]]
+                if not user_ids:
+                    continue
+                keys = [self._lapse_key(shard), *(self.user_key(u) for u in user_ids)]
+                won: Any = await self._claim(keys=keys, args=user_ids)
+                claimed.extend(Snowflake(int(u)) for u in won)
+                if len(claimed) >= limit:
+                    break
         except RedisError as exc:
             raise Unavailable("presence store unreachable") from exc
-        return [Snowflake(int(u)) for u in due]
+        return claimed
 
     async def close(self) -> None:
         """The client belongs to wiring, which closes it."""

@@ -40,7 +40,8 @@ class PresenceMutation:
     @strawberry.mutation(
         description="Set what you show others. Sent over a WebSocket, it sets that connection "
         "(your presence combines every connection: dnd over online over idle); over HTTP it "
-        "sets every live connection of yours (CONFLICT when there is none)."
+        "sets every live connection of yours (CONFLICT when there is none); one closed within "
+        "the grace period takes the status but still goes offline when the grace ends."
     )
     async def set_presence(self, info: Info, input: SetPresenceInput) -> SetPresencePayload:
         context = info.context
@@ -54,7 +55,8 @@ class PresenceMutation:
 
     @strawberry.mutation(
         description="Show the channel's viewers that you are typing, for 10 seconds "
-        "(SEND_MESSAGES; RATE_LIMITED when sent too often)."
+        "(SEND_MESSAGES; RATE_LIMITED when sent too often): on `typing` and `channelEvents`, "
+        "and for a DM or group DM also on its participants' `events`."
     )
     async def start_typing(self, info: Info, input: StartTypingInput) -> StartTypingPayload:
         expires_at = await info.context.services.typing.start(

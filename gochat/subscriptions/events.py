@@ -18,7 +18,10 @@ class EventsSubscription:
     @strawberry.subscription(
         description="Everything the signed-in user may see, as it happens: their guilds "
         "(channels they can view, roles, members, moderation, emoji), their DMs and group DMs, "
-        "friends and read states, their own profile and settings. Each event is checked against "
+        "friends and read states, their own profile and settings. TypingStarted comes for DMs "
+        "and group DMs only (the viewer's own included, as on `typing`); typing in guild "
+        "channels is on `typing(channelId)` and `channelEvents`, so a busy guild's keystrokes "
+        "do not reach every member's stream. Each event is checked against "
         "the viewer's permissions when it is delivered. `ResyncRequired` means events may have "
         "been missed: refetch. The socket closes (4401) when the access token expires; reconnect "
         "with a fresh one. The stream completes after a SessionRevoked for this session."

@@ -89,6 +89,13 @@ def _guild_subjects(guild_id: int) -> tuple[str, ...]:
     return (subjects.guild(guild_id), subjects.guild_presence(guild_id))
 
 
+def _direct_subjects(channel_id: int) -> tuple[str, ...]:
+    # A DM's typing rides along with its messages: a DM is a handful of people, while a
+    # guild's typing on every member's stream would cost each keystroke one frame per member
+    # (guild typing is for `typing(channelId)` and `channelEvents`).
+    return (subjects.channel(channel_id), subjects.typing(channel_id))
+
+
 @dataclass(eq=False, slots=True)
 class EventsFeed(Feed):
     """The signed-in user's whole stream."""
@@ -101,7 +108,7 @@ class EventsFeed(Feed):
         for guild in await services.guilds.list_mine(viewer):
             feed.subjects.update(_guild_subjects(guild.id))
         for channel in await services.direct_messages.list_mine(viewer):
-            feed.subjects.add(subjects.channel(channel.id))
+            feed.subjects.update(_direct_subjects(channel.id))
         for friend in await services.friends.friends(viewer):
             feed.subjects.add(subjects.presence(friend.id))
         return feed
@@ -123,9 +130,9 @@ class EventsFeed(Feed):
             case ev.GuildDeleted(guild_id=g):
                 return Admission(deliver=True, unlisten=_guild_subjects(g))
             case ev.DirectChannelUpdated(channel=c) if me in c.recipient_ids:
-                return Admission(deliver=True, listen=(subjects.channel(c.id),))
+                return Admission(deliver=True, listen=_direct_subjects(c.id))
             case ev.DirectChannelLeft(channel_id=c, user_id=u) if u == me:
-                return Admission(deliver=True, unlisten=(subjects.channel(c),))
+                return Admission(deliver=True, unlisten=_direct_subjects(c))
             case ev.FriendAdded(friend_id=f):
                 return Admission(deliver=True, listen=(subjects.presence(f),))
             case ev.FriendRemoved(friend_id=f):

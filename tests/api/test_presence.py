@@ -33,10 +33,13 @@ BLOCK = "mutation($u: ID!) { blockUser(input: {userId: $u}) { userId } }"
 
 @pytest.fixture
 def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Short presence timings; a test may name the fan-out mode, or settings of its own."""
+    param = getattr(request, "param", "shared")
     return {
         "presence_grace_seconds": GRACE,
         "presence_sweep_interval_seconds": 0.1,
-        "ws_fanout": getattr(request, "param", "shared"),
+        "ws_fanout": param if isinstance(param, str) else "shared",
+        **(param if isinstance(param, dict) else {}),
     }
 
 
@@ -166,6 +169,37 @@ async def test_set_presence_over_http_sets_every_connection(client: GraphQLClien
             assert result["setPresence"]["presence"] == {"status": "IDLE", "customStatus": "lunch"}
             shown = await wait_status(watcher, op, owner, "IDLE")
             assert shown["customStatus"] == "lunch"
+
+
+LONG_GRACE, SHORT_TTL = 2.0, 10.0
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"presence_grace_seconds": LONG_GRACE, "presence_ttl_seconds": SHORT_TTL}],
+    indirect=True,
+)
+async def test_set_presence_over_http_within_the_grace_still_goes_offline_after_it(
+    client: GraphQLClient,
+) -> None:
+    world = await make_world(client)
+    owner = world.owner.id
+    loop = asyncio.get_running_loop()
+    async with online(client, world.member) as watcher:
+        op = await watcher.subscribe(WATCH, {"u": [owner]})
+        await next_presence(watcher, op)
+        async with online(client, world.owner):
+            await wait_status(watcher, op, owner, "ONLINE")
+        closed = loop.time()
+        await asyncio.sleep(0.3)  # the server has seen the socket close: its grace runs
+        result = (await world.owner.client.execute(SET, {"s": "DND", "c": "brb"})).ok()
+        assert result["setPresence"]["presence"] == {"status": "DND", "customStatus": "brb"}
+        assert loop.time() - closed < LONG_GRACE  # still within the grace
+        assert (await wait_status(watcher, op, owner, "DND"))["customStatus"] == "brb"
+        await wait_status(watcher, op, owner, "OFFLINE")
+        # Offline when the grace ends, not a full TTL after the report.
+        assert LONG_GRACE * 0.8 <= loop.time() - closed < SHORT_TTL / 2
+    (await world.owner.client.execute(SET, {"s": "ONLINE"})).error("CONFLICT")
 
 
 @pytest.mark.parametrize(

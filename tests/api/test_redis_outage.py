@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from gochat.ids import Snowflake
+from gochat.presence.redis import RedisPresenceStore
 from tests.support.client import GraphQLClient, ws_connect
 from tests.support.engines import RedisServer, redis_server
 from tests.support.factories import PASSWORD, login
@@ -60,11 +62,12 @@ async def test_messaging_survives_redis_down_and_presence_recovers(
             await asyncio.to_thread(own_redis.start)  # back, and empty
             redis = Redis.from_url(own_redis.url)
             try:
-                key = f"gochat:presence:{world.owner.id}"
+                layout = RedisPresenceStore(redis)  # the server's key layout
+                key = layout.user_key(Snowflake(int(world.owner.id)))
                 async with asyncio.timeout(10):
                     while not await redis.exists(key):
                         await asyncio.sleep(0.2)
-                member_key = f"gochat:presence:{world.member.id}"
+                member_key = layout.user_key(Snowflake(int(world.member.id)))
                 async with asyncio.timeout(10):
                     while not await redis.exists(member_key):
                         await asyncio.sleep(0.2)

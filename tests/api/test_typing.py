@@ -1,5 +1,6 @@
 """Typing indicators: `startTyping` reaches the channel's viewers (and only them), lapses after
-10 seconds, needs SEND_MESSAGES and is rate limited per user."""
+10 seconds, needs SEND_MESSAGES and is rate limited per user. In DMs and group DMs it also
+reaches the participants' `events` streams; guild typing does not."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_live_delivery import deny_view, live, subscribed
+from tests.api.test_live_delivery import deny_view, live, next_of, subscribed
 from tests.support.client import GraphQLClient, WsSession
 from tests.support.factories import SignedUpUser, signed_up
 from tests.support.guilds import make_world
@@ -25,6 +26,23 @@ CHANNEL = """subscription($c: ID!) { channelEvents(channelId: $c) { __typename
 
 SEND = """mutation($c: ID!) { sendMessage(input: {channelId: $c, content: "hi"}) {
   message { id } } }"""
+
+EVENTS = """subscription { events { __typename
+  ... on TypingStarted { channelId guildId userId }
+  ... on DirectChannelLeft { channelId }
+  ... on DirectChannelUpdated { channel { id } } } }"""
+
+OPEN_DM = "mutation($u: ID!) { openDirectMessage(input: {userId: $u}) { channel { id } } }"
+
+GROUP = """mutation($u: [ID!]!) { createGroupDirectMessage(input: {userIds: $u}) {
+  channel { id } } }"""
+
+LEAVE = "mutation($c: ID!) { leaveGroupDirectMessage(input: {channelId: $c}) { channelId } }"
+
+REMOVE = """mutation($c: ID!, $u: ID!) { removeGroupRecipient(input: {channelId: $c, userId: $u})
+  { channel { id } } }"""
+
+BLOCK = "mutation($u: ID!) { blockUser(input: {userId: $u}) { userId } }"
 
 
 @pytest.fixture
@@ -137,3 +155,92 @@ async def test_typing_in_a_direct_message_reaches_the_other_participant(
         event = await typing_of(ws, op)
         assert (event["userId"], event["guildId"]) == (alice.id, None)
     (await carol.client.execute(TYPE, {"c": channel_id})).error("NOT_FOUND")
+
+
+async def open_dm(user: SignedUpUser, other: SignedUpUser) -> str:
+    data = (await user.client.execute(OPEN_DM, {"u": other.id})).ok()
+    return str(data["openDirectMessage"]["channel"]["id"])
+
+
+async def test_typing_in_a_direct_message_reaches_both_participants_events_and_no_one_else(
+    client: GraphQLClient,
+) -> None:
+    alice, bob, carol = [await signed_up(client) for _ in range(3)]
+    channel_id = await open_dm(alice, bob)
+    async with (
+        live(client, alice) as alice_ws,
+        live(client, bob) as bob_ws,
+        live(client, carol) as carol_ws,
+    ):
+        alice_op = await subscribed(alice_ws, EVENTS)
+        bob_op = await subscribed(bob_ws, EVENTS)
+        carol_op = await subscribed(carol_ws, EVENTS)
+        await start(alice, channel_id)
+        expected = {
+            "__typename": "TypingStarted",
+            "channelId": channel_id,
+            "guildId": None,
+            "userId": alice.id,
+        }
+        assert await typing_of(bob_ws, bob_op) == expected
+        # The typist's own devices hear it too, as on `typing(channelId)`.
+        assert await typing_of(alice_ws, alice_op) == expected
+        await carol_ws.expect_silence(carol_op)
+        (await carol.client.execute(TYPE, {"c": channel_id})).error("NOT_FOUND")
+        await alice_ws.expect_silence(alice_op)
+        await bob_ws.expect_silence(bob_op)
+
+
+async def test_guild_channel_typing_stays_off_the_events_stream(client: GraphQLClient) -> None:
+    world = await make_world(client)
+    async with live(client, world.member) as ws:
+        events = await subscribed(ws, EVENTS)
+        op = await subscribed(ws, TYPING, {"c": world.text_id})
+        await start(world.owner, world.text_id)
+        assert (await typing_of(ws, op))["userId"] == world.owner.id
+        await ws.expect_silence(events)
+
+
+async def test_group_dm_typing_follows_membership_on_the_events_stream(
+    client: GraphQLClient,
+) -> None:
+    owner, bob, carol = [await signed_up(client) for _ in range(3)]
+    async with live(client, bob) as bob_ws, live(client, carol) as carol_ws:
+        # Subscribed before the group exists: joining it starts its typing on `events`.
+        bob_op = await subscribed(bob_ws, EVENTS)
+        carol_op = await subscribed(carol_ws, EVENTS)
+        created = (await owner.client.execute(GROUP, {"u": [bob.id, carol.id]})).ok()
+        group_id = created["createGroupDirectMessage"]["channel"]["id"]
+        for ws, op in ((bob_ws, bob_op), (carol_ws, carol_op)):
+            assert (await next_of(ws, op, "DirectChannelUpdated"))["channel"]["id"] == group_id
+        await start(owner, group_id)
+        for ws, op in ((bob_ws, bob_op), (carol_ws, carol_op)):
+            assert (await typing_of(ws, op))["userId"] == owner.id
+
+        (await bob.client.execute(LEAVE, {"c": group_id})).ok()
+        assert (await next_of(bob_ws, bob_op, "DirectChannelLeft"))["channelId"] == group_id
+        await start(owner, group_id)
+        assert (await next_of(carol_ws, carol_op, "TypingStarted"))["userId"] == owner.id
+        await bob_ws.expect_silence(bob_op)
+
+        # Removed by the owner: the same.
+        (await owner.client.execute(REMOVE, {"c": group_id, "u": carol.id})).ok()
+        assert (await next_of(carol_ws, carol_op, "DirectChannelLeft"))["channelId"] == group_id
+        await start(owner, group_id)
+        await carol_ws.expect_silence(carol_op)
+        await bob_ws.expect_silence(bob_op)
+
+
+async def test_a_blocked_direct_message_carries_no_typing_either_way(
+    client: GraphQLClient,
+) -> None:
+    alice, bob = await signed_up(client), await signed_up(client)
+    channel_id = await open_dm(alice, bob)
+    (await alice.client.execute(BLOCK, {"u": bob.id})).ok()
+    async with live(client, alice) as alice_ws, live(client, bob) as bob_ws:
+        alice_op = await subscribed(alice_ws, EVENTS)
+        bob_op = await subscribed(bob_ws, EVENTS)
+        (await bob.client.execute(TYPE, {"c": channel_id})).error("FORBIDDEN")
+        (await alice.client.execute(TYPE, {"c": channel_id})).error("FORBIDDEN")
+        await alice_ws.expect_silence(alice_op)
+        await bob_ws.expect_silence(bob_op)

@@ -1,13 +1,16 @@
-"""PresenceStore adapters: in-process and Redis, with the same aggregation and expiry rules."""
+"""PresenceStore adapters: in-process, Redis, and Redis with the in-process fallback, with the
+same aggregation and expiry rules."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from gochat.domain.records import Presence, PresenceStatus
 from gochat.ids import Snowflake
@@ -28,14 +31,18 @@ def fresh_id() -> Snowflake:
     return Snowflake(secrets.randbits(62))
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "fallback"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
     if request.param == "memory":
         yield MemoryPresenceStore()
         return
     engine: RedisServer = request.getfixturevalue("redis_engine")
     client = Redis.from_url(engine.url)
-    adapter = RedisPresenceStore(client, prefix=f"test:{secrets.token_hex(6)}:presence:")
+    adapter: PresenceStore = RedisPresenceStore(
+        client, prefix=f"test:{secrets.token_hex(6)}:presence:"
+    )
+    if request.param == "fallback":
+        adapter = FallbackPresenceStore(adapter, MemoryPresenceStore())
     try:
         yield adapter
     finally:
@@ -166,6 +173,44 @@ async def test_remove_forgets_the_session_at_once(store: PresenceStore) -> None:
 async def test_offline_cannot_be_reported(store: PresenceStore) -> None:
     with pytest.raises(ValueError, match="offline"):
         await report(store, fresh_id(), OFFLINE)
+    user = fresh_id()
+    session = await report(store, user, ONLINE)
+    with pytest.raises(ValueError, match="offline"):
+        await store.update(user, session, status=OFFLINE, custom_status=None)
+    assert (await shown(store, user)).status is ONLINE
+
+
+async def test_update_changes_the_report_and_keeps_the_expiry(store: PresenceStore) -> None:
+    user = fresh_id()
+    lingering = await report(store, user, ONLINE, custom="first", ttl=0.4)
+    await asyncio.sleep(0.01)
+    steady = await report(store, user, IDLE, custom="second")
+    await asyncio.sleep(0.01)  # Redis times reports to the millisecond
+    assert await store.update(user, lingering, status=DND, custom_status="third") is True
+    # The updated report counts as the newest.
+    assert await shown(store, user) == Presence(user_id=user, status=DND, custom_status="third")
+    assert [(s.session_id, s.status, s.custom_status) for s in await store.list_sessions(user)] == (
+        sorted([(lingering, DND, "third"), (steady, IDLE, "second")])
+    )
+    await asyncio.sleep(0.5)  # past the expiry the session had before the update
+    assert await shown(store, user) == Presence(user_id=user, status=IDLE, custom_status="second")
+    assert user in await lapsed(store)
+
+
+async def test_update_of_a_session_that_is_gone_creates_nothing(store: PresenceStore) -> None:
+    user, stranger = fresh_id(), fresh_id()
+    assert await store.update(stranger, fresh_id(), status=DND, custom_status="x") is False
+    assert await store.list_sessions(stranger) == []
+    assert (await shown(store, stranger)).status is OFFLINE
+    expired = await report(store, user, DND, ttl=0.2)
+    removed = await report(store, user, IDLE)
+    await store.remove(user, removed)
+    await asyncio.sleep(0.3)
+    assert await store.update(user, expired, status=ONLINE, custom_status=None) is False
+    assert await store.update(user, removed, status=ONLINE, custom_status=None) is False
+    assert await store.list_sessions(user) == []
+    assert (await shown(store, user)).status is OFFLINE
+    assert await store.refresh(user, expired, ttl_seconds=LONG) is False
 
 
 async def test_every_session_expired_leaves_no_redis_key(redis_engine: RedisServer) -> None:
@@ -174,10 +219,74 @@ async def test_every_session_expired_leaves_no_redis_key(redis_engine: RedisServ
     store = RedisPresenceStore(client, prefix=prefix)
     user = fresh_id()
     try:
+        key = store.user_key(user)
         await report(store, user, ONLINE, ttl=0.2)
-        assert await client.exists(f"{prefix}{user}") == 1
+        assert await client.exists(key) == 1
         await asyncio.sleep(0.3)
-        assert await client.exists(f"{prefix}{user}") == 0
+        assert await client.exists(key) == 0
+        assert await store.update(user, fresh_id(), status=DND, custom_status=None) is False
+        assert await client.exists(key) == 0
+    finally:
+        await client.aclose()
+
+
+class RecordingRedis(Redis):
+    """The real client, remembering the keys of every script call it sends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.script_calls: list[tuple[str, list[str]]] = []
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if str(args[0]).upper() in {"EVALSHA", "EVAL"}:
+            count = int(args[2])
+            self.script_calls.append((str(args[1]), [str(k) for k in args[3 : 3 + count]]))
+        return await super().execute_command(*args, **options)
+
+
+async def test_every_redis_script_call_touches_keys_of_one_cluster_slot(
+    redis_engine: RedisServer,
+) -> None:
+    # Redis Cluster runs a script only when all its keys hash to one slot.
+    client = RecordingRedis.from_url(redis_engine.url)
+    store = RedisPresenceStore(client, prefix=f"test:{secrets.token_hex(6)}:presence:")
+    users = [fresh_id() for _ in range(40)]
+    try:
+        for user in users:
+            kept = await report(store, user, ONLINE)
+            await report(store, user, DND, ttl=0.2)
+            assert await store.refresh(user, kept, ttl_seconds=LONG)
+            assert await store.update(user, kept, status=IDLE, custom_status="x")
+            await store.remove(user, await report(store, user, IDLE))
+        await asyncio.sleep(0.3)
+        assert sorted(await lapsed(store)) == sorted(users)
+        shas = {sha for sha, _ in client.script_calls}
+        assert len(shas) == 5  # set, refresh, update, remove, claim
+        slots = set()
+        for sha, keys in client.script_calls:
+            assert len({key_slot(k.encode()) for k in keys}) == 1, (sha, keys)
+            slots.add(key_slot(keys[0].encode()))
+        assert len(slots) > 1  # users are spread over the shards
+        assert any(len(keys) > 2 for _, keys in client.script_calls)  # claims name the users
+    finally:
+        await client.aclose()
+
+
+async def test_a_claim_is_spread_over_the_shards_within_its_limit(
+    redis_engine: RedisServer,
+) -> None:
+    client = Redis.from_url(redis_engine.url)
+    store = RedisPresenceStore(client, prefix=f"test:{secrets.token_hex(6)}:presence:", shards=4)
+    users = [fresh_id() for _ in range(30)]
+    try:
+        for user in users:
+            await report(store, user, ONLINE, ttl=0.2)
+        await asyncio.sleep(0.3)
+        batches = [await store.claim_lapsed(limit=7) for _ in range(5)]
+        assert [len(b) for b in batches] == [7, 7, 7, 7, 2]
+        assert sorted(u for b in batches for u in b) == sorted(users)
+        with pytest.raises(ValueError, match="braces"):
+            RedisPresenceStore(client, prefix="test:{tagged}:presence:")
     finally:
         await client.aclose()
 
@@ -255,6 +364,8 @@ async def test_the_fallback_serves_from_this_process_while_redis_is_down() -> No
         assert store.degraded
         assert await shown(store, user) == Presence(user_id=user, status=DND, custom_status="away")
         assert await store.refresh(user, session, ttl_seconds=LONG)
+        assert await store.update(user, session, status=IDLE, custom_status=None)
+        assert await shown(store, user) == Presence(user_id=user, status=IDLE)
         await store.remove(user, session)
         assert (await shown(store, user)).status is OFFLINE
     finally:
