@@ -436,7 +436,9 @@ class MessageStore(Protocol):
         """Store a message, durable on return. With a nonce already used by the same author in
         the channel since `window_start`, store nothing and return the first message with
         False; concurrent sends with one nonce store exactly one message. Raises Conflict
-        when the first message was deleted meanwhile."""
+        when the first message was deleted meanwhile. `events` is called at most once, always
+        for a message it stores; a store may also call it for a send that then proves a retry,
+        whose events it does not store (publish only when the second value is True)."""
 
     async def get(self, message_id: Snowflake) -> Message | None: ...
 

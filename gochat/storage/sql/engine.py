@@ -24,6 +24,14 @@ class Engines:
     def dialect(self) -> str:
         return self.write.dialect.name
 
+    @property
+    def autocommit(self) -> AsyncEngine:
+        """PostgreSQL: the pool in autocommit, for reads and for changes made by a single
+        statement (atomic on its own: no BEGIN and COMMIT round trips around it)."""
+        if self.dialect != "postgresql":
+            raise RuntimeError("autocommit writes are for PostgreSQL only")
+        return self.read
+
     async def dispose(self) -> None:
         await self.write.dispose()
         if self.read.pool is not self.write.pool:

@@ -25,8 +25,15 @@ from gochat.errors import Conflict, GoChatError
 from gochat.ids import Snowflake, created_at
 from gochat.storage import EventsOf
 from gochat.storage.sql import outbox as outbox_sql
+from gochat.storage.sql import send_statement
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
+from gochat.storage.sql.message_rows import (
+    mention_values,
+    mentioned_roles,
+    mentioned_users,
+    message_values,
+)
 from gochat.storage.sql.tables import (
     channel_mentions,
     mentions,
@@ -62,14 +69,6 @@ def _message(row: Any) -> Message:
 
 # Most messages mention no one: history pages skip two JSON parses per row for them.
 _NO_MENTIONS = Mentions()
-
-
-def _mention_values(mentions: Mentions) -> dict[str, Any]:
-    return {
-        "mention_user_ids": json.dumps([int(i) for i in mentions.user_ids]),
-        "mention_role_ids": json.dumps([int(i) for i in mentions.role_ids]),
-        "mention_everyone": mentions.everyone,
-    }
 
 
 @dataclass(slots=True)
@@ -131,7 +130,10 @@ class _GroupCommit:
 class SqlMessageStore:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
-        self._group = _GroupCommit(self._insert_batch)
+        one_statement = engines.dialect == "postgresql"
+        self._group = _GroupCommit(
+            self._insert_batch_one_statement if one_statement else self._insert_batch
+        )
 
     async def insert_once(
         self,
@@ -156,7 +158,7 @@ class SqlMessageStore:
                     fresh[item.message.id] = item.message
             created = list(fresh.values())
             if created:
-                await conn.execute(messages.insert(), [_message_values(m) for m in created])
+                await conn.execute(messages.insert(), [message_values(m) for m in created])
                 await _write_mentions_tx(conn, created)
                 envelopes = [
                     e
@@ -172,6 +174,45 @@ class SqlMessageStore:
                 item.done.set_exception(outcome)
             else:
                 item.done.set_result(outcome)
+
+    async def _insert_batch_one_statement(self, batch: list[_Send]) -> None:
+        """PostgreSQL: the batch as one autocommit statement (see send_statement); a send
+        whose nonce is still in use then reads the message that nonce made."""
+        firsts: dict[tuple[int, int, str], _Send] = {}
+        unique: list[_Send] = []
+        repeats: list[tuple[_Send, _Send]] = []
+        for item in batch:
+            if item.nonce is not None:
+                key = (item.message.channel_id, item.message.author_id, item.nonce)
+                first = firsts.setdefault(key, item)
+                if first is not item:
+                    repeats.append((item, first))
+                    continue
+            unique.append(item)
+        outcomes: dict[int, tuple[Message, bool] | GoChatError] = {}
+        async with unavailable_on_disconnect(), self._engines.autocommit.connect() as conn:
+            stored = await send_statement.insert_messages(
+                conn,
+                [(item.message, item.nonce, item.events(item.message)) for item in unique],
+                window_start=min(item.window_start for item in unique),
+            )
+            for item in unique:
+                if item.message.id in stored:
+                    outcomes[id(item)] = (item.message, True)
+                else:
+                    outcomes[id(item)] = await _first_of_nonce(conn, item, {})
+        for item, first in repeats:
+            outcome = outcomes[id(first)]
+            outcomes[id(item)] = (
+                outcome if isinstance(outcome, GoChatError) else (outcome[0], False)
+            )
+        for item in batch:
+            if not item.done.done():
+                outcome = outcomes[id(item)]
+                if isinstance(outcome, GoChatError):
+                    item.done.set_exception(outcome)
+                else:
+                    item.done.set_result(outcome)
 
     async def get(self, message_id: Snowflake) -> Message | None:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
@@ -225,7 +266,7 @@ class SqlMessageStore:
                 await conn.execute(
                     update(messages)
                     .where(and_(messages.c.channel_id == channel_id, messages.c.id == message_id))
-                    .values(content=content, edited_at=edited_at, **_mention_values(mentions))
+                    .values(content=content, edited_at=edited_at, **mention_values(mentions))
                     .returning(messages)
                 )
             ).first()
@@ -532,35 +573,37 @@ async def _claim_nonce_tx(
                 )
             )
     except IntegrityError:
-        first_id = await conn.scalar(select(message_nonces.c.message_id).where(key))
-        if first_id in fresh:
-            return fresh[first_id], False
-        row = (
-            await conn.execute(
-                select(messages).where(
-                    and_(messages.c.channel_id == message.channel_id, messages.c.id == first_id)
-                )
-            )
-        ).first()
-        if row is None:
-            return Conflict("a message with this nonce was sent and then deleted")
-        return _message(row), False
+        return await _first_of_nonce(conn, item, fresh)
     return message, True
 
 
-def _message_values(message: Message) -> dict[str, Any]:
-    return {
-        "channel_id": message.channel_id,
-        "id": message.id,
-        "guild_id": message.guild_id,
-        "author_id": message.author_id,
-        "type": int(message.type),
-        "content": message.content,
-        "reference_id": message.reference_id,
-        "pinned": message.pinned,
-        "edited_at": message.edited_at,
-        **_mention_values(message.mentions),
-    }
+async def _first_of_nonce(
+    conn: AsyncConnection, item: _Send, fresh: dict[Snowflake, Message]
+) -> tuple[Message, bool] | GoChatError:
+    """The message an earlier send with the item's nonce made (a retry), from `fresh` when it
+    is of the same batch; Conflict when that message was deleted since."""
+    message = item.message
+    first_id = await conn.scalar(
+        select(message_nonces.c.message_id).where(
+            and_(
+                message_nonces.c.channel_id == message.channel_id,
+                message_nonces.c.author_id == message.author_id,
+                message_nonces.c.nonce == item.nonce,
+            )
+        )
+    )
+    if first_id in fresh:
+        return fresh[first_id], False
+    row = (
+        await conn.execute(
+            select(messages).where(
+                and_(messages.c.channel_id == message.channel_id, messages.c.id == first_id)
+            )
+        )
+    ).first()
+    if row is None:
+        return Conflict("a message with this nonce was sent and then deleted")
+    return _message(row), False
 
 
 async def _write_mentions_tx(conn: AsyncConnection, created: Sequence[Message]) -> None:
@@ -573,22 +616,14 @@ async def _write_mentions_tx(conn: AsyncConnection, created: Sequence[Message]) 
             "author_id": m.author_id,
         }
         for m in created
-        for u in m.mentions.user_ids
-        if u != m.author_id
+        for u in mentioned_users(m)
     ]
     if user_rows:
         await conn.execute(insert(mentions), user_rows)
     role_rows = [
         {"channel_id": m.channel_id, "message_id": m.id, "role_id": r, "author_id": m.author_id}
         for m in created
-        for r in _mentioned_roles(m)
+        for r in mentioned_roles(m)
     ]
     if role_rows:
         await conn.execute(insert(channel_mentions), role_rows)
-
-
-def _mentioned_roles(message: Message) -> list[Snowflake]:
-    roles = list(message.mentions.role_ids)
-    if message.mentions.everyone and message.guild_id is not None:
-        roles.append(message.guild_id)
-    return roles

@@ -1,0 +1,135 @@
+"""Sending messages on PostgreSQL in one statement.
+
+A send in a transaction costs four round trips (BEGIN, the message rows, the outbox rows,
+COMMIT), and on a busy API process each reply waits its turn in the event loop behind socket
+writes: the sender's latency grows with every await. Here a batch of sends is one statement,
+run in autocommit (a statement is atomic on its own): data-modifying CTEs claim the nonces,
+insert the messages whose claim succeeded (or that carry none), their mentions, and the outbox
+rows of those messages. The arrays travel as one parameter per column (`unnest`), so the text
+of the statement is the same for any batch and the server keeps it prepared.
+
+A nonce is claimed by an upsert that takes over only an expired row, the same rule as the
+transactional path (delete the expired nonce, then insert); a nonce still in its window claims
+nothing, and its message and events are not written. Repeats of one nonce within a batch must be
+resolved by the caller: an upsert may not touch one row twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gochat.bus import Envelope
+from gochat.domain.records import Message
+from gochat.ids import Snowflake, created_at
+from gochat.storage.sql.message_rows import (
+    mentioned_roles,
+    mentioned_users,
+    message_values,
+)
+
+_SEND = """
+WITH sent AS (
+  SELECT * FROM unnest(
+    $1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[],
+    $7::bigint[], $8::text[], $9::text[], $10::boolean[], $11::boolean[],
+    $12::timestamptz[], $13::varchar[], $14::timestamptz[]
+  ) AS s(channel_id, id, guild_id, author_id, type, content, reference_id, mention_user_ids,
+         mention_role_ids, mention_everyone, pinned, edited_at, nonce, created_at)
+), claimed AS (
+  INSERT INTO message_nonces (channel_id, author_id, nonce, message_id, created_at)
+  SELECT channel_id, author_id, nonce, id, created_at FROM sent WHERE nonce IS NOT NULL
+  ON CONFLICT (channel_id, author_id, nonce) DO UPDATE
+    SET message_id = EXCLUDED.message_id, created_at = EXCLUDED.created_at
+    WHERE message_nonces.created_at < $15
+  RETURNING message_id
+), stored AS (
+  INSERT INTO messages (channel_id, id, guild_id, author_id, type, content, reference_id,
+                        mention_user_ids, mention_role_ids, mention_everyone, pinned, edited_at)
+  SELECT channel_id, id, guild_id, author_id, type, content, reference_id, mention_user_ids,
+         mention_role_ids, mention_everyone, pinned, edited_at
+  FROM sent WHERE nonce IS NULL OR id IN (SELECT message_id FROM claimed)
+  RETURNING id
+), user_mentions AS (
+  INSERT INTO mentions (user_id, channel_id, message_id, guild_id, author_id)
+  SELECT user_id, channel_id, message_id, guild_id, author_id
+  FROM unnest($16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[])
+    AS u(user_id, channel_id, message_id, guild_id, author_id)
+  WHERE message_id IN (SELECT id FROM stored)
+), role_mentions AS (
+  INSERT INTO channel_mentions (channel_id, message_id, role_id, author_id)
+  SELECT channel_id, message_id, role_id, author_id
+  FROM unnest($21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[])
+    AS r(channel_id, message_id, role_id, author_id)
+  WHERE message_id IN (SELECT id FROM stored)
+), events AS (
+  INSERT INTO outbox (event_id, subject, payload, created_at, attempts)
+  SELECT event_id, subject, payload, $29, 0
+  FROM unnest($25::bigint[], $26::bigint[], $27::varchar[], $28::bytea[])
+    AS e(message_id, event_id, subject, payload)
+  WHERE message_id IN (SELECT id FROM stored)
+)
+SELECT id FROM stored
+"""
+
+
+# The order of the first twelve arrays of the statement.
+_MESSAGE_COLUMNS = (
+    "channel_id",
+    "id",
+    "guild_id",
+    "author_id",
+    "type",
+    "content",
+    "reference_id",
+    "mention_user_ids",
+    "mention_role_ids",
+    "mention_everyone",
+    "pinned",
+    "edited_at",
+)
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    return [[row[i] for row in rows] for i in range(width)] if rows else [[]] * width
+
+
+async def insert_messages(
+    conn: AsyncConnection,
+    sends: Sequence[tuple[Message, str | None, Sequence[Envelope]]],
+    *,
+    window_start: datetime,
+) -> set[Snowflake]:
+    """Store each (message, nonce, its events) whose nonce is free, or expired before
+    `window_start`, or that has none; returns the ids stored. The connection must be in
+    autocommit: the statement is its own transaction."""
+    message_rows: list[tuple[object, ...]] = []
+    user_rows: list[tuple[object, ...]] = []
+    role_rows: list[tuple[object, ...]] = []
+    event_rows: list[tuple[object, ...]] = []
+    for message, nonce, envelopes in sends:
+        row = message_values(message)
+        message_rows.append(
+            (*(row[column] for column in _MESSAGE_COLUMNS), nonce, created_at(message.id))
+        )
+        user_rows.extend(
+            (user_id, message.channel_id, message.id, message.guild_id, message.author_id)
+            for user_id in mentioned_users(message)
+        )
+        role_rows.extend(
+            (message.channel_id, message.id, role_id, message.author_id)
+            for role_id in mentioned_roles(message)
+        )
+        event_rows.extend((message.id, e.event_id, e.subject, e.payload) for e in envelopes)
+    params = (
+        *_columns(message_rows, 14),
+        window_start,
+        *_columns(user_rows, 5),
+        *_columns(role_rows, 4),
+        *_columns(event_rows, 4),
+        datetime.now(UTC),
+    )
+    result = await conn.exec_driver_sql(_SEND, params)
+    return {Snowflake(row[0]) for row in result}
