@@ -277,7 +277,7 @@ class Load:
             "-tokens-file", str(token_file),
             "-channel", audience.channel_id,
             "-sockets", str(sockets),
-            "-send-url", f"{send_url}/graphql",
+            "-send-url", send_url,
             "-send-token", audience.sender_token,
             *extra,
         ]  # fmt: skip
@@ -389,9 +389,11 @@ class Bench:
             self.args.trace.mkdir(parents=True, exist_ok=True)
             extra += ["-trace", str(self.args.trace / f"latency-{rate:g}-run{run + 1}.txt")]
         with servers(self.engines, self.work / "data", 2, "shared") as (first, second):
+            through = [first.url] if self.args.send_through == "first" else [first.url, second.url]
             load = Load(
                 self.binary, self.audience, self.token_file, urls=[first.ws_url, second.ws_url],
-                send_url=first.url, sockets=self.args.subscribers, mode="latency", extra=extra,
+                send_url=",".join(f"{url}/graphql" for url in through),
+                sockets=self.args.subscribers, mode="latency", extra=extra,
             )  # fmt: skip
             profile = None
             if self.args.profile is not None and run == 0:
@@ -409,7 +411,7 @@ class Bench:
             )
             load = Load(
                 self.binary, self.audience, self.token_file, urls=[server.ws_url],
-                send_url=server.url, sockets=sockets, mode="throughput",
+                send_url=f"{server.url}/graphql", sockets=sockets, mode="throughput",
                 extra=["-window", str(self.args.window), *self.timing()],
             )  # fmt: skip
             result = load.measure([server], profile=profile, seconds=self.args.seconds)
@@ -427,14 +429,14 @@ class Bench:
             # Warm the process (imports, caches, pools) with a few sockets before the baseline.
             warm = Load(
                 self.binary, self.audience, self.token_file, urls=[server.ws_url],
-                send_url=server.url, sockets=10, mode="idle", extra=[],
+                send_url=f"{server.url}/graphql", sockets=10, mode="idle", extra=[],
             )  # fmt: skip
             warm.event()
             warm.finish()
             before = settled_rss(server)
             load = Load(
                 self.binary, self.audience, self.token_file, urls=[server.ws_url],
-                send_url=server.url, sockets=sockets, mode="idle",
+                send_url=f"{server.url}/graphql", sockets=sockets, mode="idle",
                 extra=["-window", str(self.args.window), *self.timing()],
             )  # fmt: skip
             ready = load.event()
@@ -599,6 +601,12 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=4, help="messages in flight (fan-out)")
     parser.add_argument("--members", type=int, default=20, help="users the sockets share")
     parser.add_argument("--json", type=Path, help="also write every run's raw result here")
+    parser.add_argument(
+        "--send-through",
+        choices=("first", "both"),
+        default="first",
+        help="latency: send every message through the first process, or alternate",
+    )
     parser.add_argument(
         "--trace",
         type=Path,

@@ -41,7 +41,7 @@ type config struct {
 	channel         string
 	sockets         int
 	dialConcurrency int
-	sendURL         string
+	sendURLs        []string
 	sendToken       string
 	mode            string
 	rate            float64
@@ -103,7 +103,8 @@ func parseFlags() config {
 	flag.StringVar(&c.channel, "channel", "", "channel ID")
 	flag.IntVar(&c.sockets, "sockets", 100, "sockets to open")
 	flag.IntVar(&c.dialConcurrency, "dial-concurrency", 64, "sockets being opened at once")
-	flag.StringVar(&c.sendURL, "send-url", "", "http:// URL of /graphql to send through")
+	var sendURLs string
+	flag.StringVar(&sendURLs, "send-url", "", "http:// URLs of /graphql to send through, comma-separated: message n goes through the (n mod count)th")
 	flag.StringVar(&c.sendToken, "send-token", "", "bearer token of the sender")
 	flag.StringVar(&c.mode, "mode", "latency", "latency | throughput | idle")
 	flag.Float64Var(&c.rate, "rate", 100, "messages per second (latency mode)")
@@ -126,7 +127,8 @@ func parseFlags() config {
 	if len(c.urls) == 0 || len(c.tokens) == 0 || c.channel == "" {
 		fatal("-urls, -tokens (or -tokens-file) and -channel are required")
 	}
-	if c.sendURL == "" || c.sendToken == "" {
+	c.sendURLs = splitList(sendURLs)
+	if len(c.sendURLs) == 0 || c.sendToken == "" {
 		fatal("-send-url and -send-token are required")
 	}
 	return c
@@ -457,7 +459,7 @@ func (l *load) barrier() (int, int) {
 	sent := 0
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if err := l.send(fmt.Sprintf("probe %d", sent)); err != nil {
+		if err := l.send(fmt.Sprintf("probe %d", sent), sent); err != nil {
 			progress("probe: %v", err)
 		}
 		sent++
@@ -489,11 +491,11 @@ func (l *load) settle() {
 
 // --- sending ----------------------------------------------------------------------------
 
-func (l *load) send(content string) error {
+func (l *load) send(content string, seq int) error {
 	body, _ := json.Marshal(map[string]any{
 		"query": sendMutation, "variables": map[string]string{"c": l.cfg.channel, "t": content},
 	})
-	req, _ := http.NewRequest("POST", l.cfg.sendURL, bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", l.cfg.sendURLs[seq%len(l.cfg.sendURLs)], bytes.NewReader(body))
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set("authorization", "Bearer "+l.cfg.sendToken)
 	resp, err := l.http.Do(req)
@@ -515,7 +517,7 @@ func (l *load) send(content string) error {
 func (l *load) sendSeq(seq int) {
 	start := time.Now()
 	l.sentAt[seq].Store(start.UnixNano())
-	err := l.send(fmt.Sprintf("rt %d %d", seq, start.UnixNano()))
+	err := l.send(fmt.Sprintf("rt %d %d", seq, start.UnixNano()), seq)
 	took := int32(time.Since(start).Microseconds())
 	l.sendMu.Lock()
 	l.sendLat = append(l.sendLat, took)
