@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from gochat.collector_pacing import CollectorPacing
 from gochat.config import Settings
 from gochat.domain.services import Services
 from gochat.errors import GoChatError
@@ -171,14 +171,15 @@ def create_app(settings: Settings) -> Starlette:
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
             app.state.hub = hub
-            # Everything built so far lives as long as the process: keep it out of the
-            # collector's full passes, which otherwise walk it again and again under load
-            # (pauses that show as tail latency).
-            gc.freeze()
+            # Everything built so far, and what survives each full pass, lives long: keep it
+            # out of the collector's full passes (pauses that show as tail latency).
+            pacing = CollectorPacing(full_interval_seconds=settings.gc_full_interval_seconds)
+            pacing.start()
             log.info("gochat.started", database=settings.effective_database_url().split(":")[0])
             try:
                 yield
             finally:
+                pacing.stop()
                 await live.close()
                 await hub.close()
 

@@ -215,6 +215,14 @@ class Settings(BaseSettings):
     presence_sweep_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often lapsed presence sessions are looked for."
     )
+    gc_full_interval_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="How often the garbage collector's next full pass walks every object, "
+        "long-lived ones included, to reclaim their reference cycles (a pause that grows with "
+        "the sockets held); between those, full passes walk only objects made since the last "
+        "one. 0: never again after start-up.",
+    )
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed for HTTP (CORS) and WebSocket."
     )

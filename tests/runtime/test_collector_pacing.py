@@ -1,0 +1,77 @@
+"""The collector pacing of `gochat serve`: survivors of full passes are frozen, and handed back
+to the collector every interval, so reference cycles among them are still reclaimed."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from gochat.collector_pacing import CollectorPacing
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def cycle() -> tuple[Node, weakref.ref[Node]]:
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return a, weakref.ref(a)
+
+
+@pytest.fixture(autouse=True)
+def restore_collector() -> Iterator[None]:
+    yield
+    gc.unfreeze()
+    gc.collect()
+
+
+async def test_survivors_of_a_full_pass_are_frozen_and_later_handed_back() -> None:
+    pacing = CollectorPacing(full_interval_seconds=0.2)
+    pacing.start()
+    try:
+        kept, _ = cycle()
+        gc.collect()
+        assert pacing.full_passes == 1
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert not any(o is kept for o in gc.get_objects())  # out of the collector's view
+        await asyncio.sleep(0.4)
+        assert gc.get_freeze_count() == 0
+        assert any(o is kept for o in gc.get_objects())
+    finally:
+        pacing.stop()
+
+
+async def test_a_cycle_that_died_while_frozen_is_reclaimed_after_the_interval() -> None:
+    pacing = CollectorPacing(full_interval_seconds=0.2)
+    pacing.start()
+    try:
+        node, alive = cycle()
+        gc.collect()  # the cycle survives this pass, so it is frozen
+        del node
+        gc.collect()
+        assert alive() is not None  # frozen: a pass does not look at it
+        await asyncio.sleep(0.4)  # the interval hands it back
+        gc.collect()
+        assert alive() is None
+    finally:
+        pacing.stop()
+
+
+async def test_stop_removes_the_callback_and_the_timer() -> None:
+    pacing = CollectorPacing(full_interval_seconds=0.1)
+    pacing.start()
+    pacing.stop()
+    gc.unfreeze()
+    gc.collect()
+    assert pacing.full_passes == 0
+    await asyncio.sleep(0.2)
+    alive = cycle()[1]
+    gc.collect()
+    assert alive() is None and gc.get_freeze_count() == 0
