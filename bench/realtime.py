@@ -381,7 +381,10 @@ class Bench:
     token_file: Path
 
     def timing(self) -> list[str]:
-        return ["-warmup", f"{self.args.warmup}s", "-seconds", f"{self.args.seconds}s"]
+        return [
+            "-warmup", f"{self.args.warmup}s", "-seconds", f"{self.args.seconds}s",
+            "-read-pause", f"{self.args.read_pause_us}us",
+        ]  # fmt: skip
 
     def latency_run(self, rate: float, run: int) -> dict[str, Any]:
         extra = ["-rate", str(rate), *self.timing()]
@@ -601,6 +604,12 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=4, help="messages in flight (fan-out)")
     parser.add_argument("--members", type=int, default=20, help="users the sockets share")
     parser.add_argument("--json", type=Path, help="also write every run's raw result here")
+    parser.add_argument(
+        "--read-pause-us",
+        type=int,
+        default=0,
+        help="the load client sleeps this long after each round of reads (bench/wsload)",
+    )
     parser.add_argument(
         "--send-through",
         choices=("first", "both"),

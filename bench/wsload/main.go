@@ -51,6 +51,7 @@ type config struct {
 	drain           time.Duration
 	maxMessages     int
 	traceFile       string
+	readPause       time.Duration
 }
 
 const subscription = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on MessageCreated { message { id content } } } }`
@@ -113,6 +114,7 @@ func parseFlags() config {
 	flag.DurationVar(&c.seconds, "seconds", 10*time.Second, "measured window")
 	flag.DurationVar(&c.drain, "drain", 10*time.Second, "longest wait for deliveries after sending stops")
 	flag.IntVar(&c.maxMessages, "max-messages", 200000, "most messages one run may send")
+	flag.DurationVar(&c.readPause, "read-pause", 0, "sleep after each round of reads (see poller.run)")
 	flag.StringVar(&c.traceFile, "trace", "", "write one line per measured message: seq, send ms, then per server p50/max latency ms")
 	flag.Parse()
 	c.urls = splitList(urls)
@@ -177,7 +179,7 @@ func main() {
 			Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256},
 		},
 	}
-	l.poller = newPoller(l)
+	l.poller = newPoller(l, cfg.readPause)
 	l.measureLo.Store(-1)
 	for i := range l.done {
 		l.done[i] = make(chan struct{})

@@ -253,7 +253,7 @@ func TestPollerReadsWhatTheHandshakeLeftAndWhatFollows(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	l := &load{}
-	l.poller = newPoller(l)
+	l.poller = newPoller(l, 0)
 	s := &socket{conn: conn, done: make(chan struct{})}
 	l.readersWG.Add(1)
 	if err := l.poller.attach(s); err != nil {
