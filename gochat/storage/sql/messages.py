@@ -83,12 +83,11 @@ class _Send:
 class _GroupCommit:
     """Coalesces concurrent message inserts into shared transactions.
 
-    A send that arrives while fewer than `max_in_flight` transactions run and none waits is
-    written at once, in the caller's own task: on a busy event loop each task to schedule and
-    each future to wake is a turn in line behind socket writes. Sends that arrive meanwhile
-    queue and go together in the next transaction (up to `max_batch`). Each caller returns
-    only once its transaction committed, so a message is durable when acknowledged, exactly
-    as with one transaction per send; a transaction that fails fails every send in it.
+    A send that arrives while no more than `max_in_flight` transactions run starts one at
+    once, so a lone send waits for nothing; sends that arrive meanwhile queue and go together
+    in the next transaction (up to `max_batch`). Each caller returns only once its transaction
+    committed, so a message is durable when acknowledged, exactly as with one transaction
+    per send; a transaction that fails fails every send in it.
     """
 
     def __init__(
@@ -103,31 +102,16 @@ class _GroupCommit:
         self._max_in_flight = max_in_flight
         self._queue: list[_Send] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._inline = 0  # transactions running in their caller's task
-
-    def _in_flight(self) -> int:
-        return len(self._tasks) + self._inline
 
     async def submit(self, item: _Send) -> tuple[Message, bool]:
-        if not self._queue and self._in_flight() < self._max_in_flight:
-            self._inline += 1
-            try:
-                await self._run([item])  # this send alone: nobody shares its transaction
-            finally:
-                self._inline -= 1
-                self._start_drain()  # for the sends that queued meanwhile
-            return item.done.result()
         self._queue.append(item)
-        self._start_drain()
-        # A caller that goes away (client disconnect) must not cancel a write that others
-        # share; it simply stops waiting for the outcome.
-        return await asyncio.shield(item.done)
-
-    def _start_drain(self) -> None:
-        if self._queue and self._in_flight() < self._max_in_flight:
+        if len(self._tasks) < self._max_in_flight:
             task = asyncio.create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        # A caller that goes away (client disconnect) must not cancel a write that others
+        # share; it simply stops waiting for the outcome.
+        return await asyncio.shield(item.done)
 
     async def _drain(self) -> None:
         while self._queue:
