@@ -175,8 +175,10 @@ func main() {
 		done:      make([]chan struct{}, cfg.maxMessages),
 		sendBySeq: make([]int32, cfg.maxMessages),
 		http: &http.Client{
-			Timeout:   30 * time.Second,
-			Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256},
+			Timeout: 30 * time.Second,
+			// Idle connections go before uvicorn's 5 s keep-alive timeout closes them: a POST
+			// on a connection the server is closing at that moment fails, and is not retried.
+			Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256, IdleConnTimeout: 4 * time.Second},
 		},
 	}
 	l.poller = newPoller(l, cfg.readPause)
