@@ -14,6 +14,18 @@ from gochat.presence import check_reportable, check_status, combine
 _PRUNE_EVERY = 1024
 
 
+def _report(
+    user_id: Snowflake, session_id: Snowflake, status: PresenceStatus, custom_status: str | None
+) -> SessionPresence:
+    return SessionPresence(
+        user_id=user_id,
+        session_id=session_id,
+        status=status,
+        custom_status=custom_status,
+        updated_at=datetime.now(UTC),
+    )
+
+
 class MemoryPresenceStore:
     def __init__(self) -> None:
         # user id -> session id -> (report, monotonic expiry)
@@ -69,13 +81,7 @@ class MemoryPresenceStore:
     ) -> None:
         check_reportable(status, ttl_seconds)
         self._prune_now_and_then()
-        report = SessionPresence(
-            user_id=user_id,
-            session_id=session_id,
-            status=status,
-            custom_status=custom_status,
-            updated_at=datetime.now(UTC),
-        )
+        report = _report(user_id, session_id, status, custom_status)
         sessions = self._live(user_id)
         self._users[user_id] = sessions
         sessions[session_id] = (report, time.monotonic() + ttl_seconds)
@@ -107,14 +113,7 @@ class MemoryPresenceStore:
         if session_id not in sessions:
             return False
         _, expires = sessions[session_id]
-        report = SessionPresence(
-            user_id=user_id,
-            session_id=session_id,
-            status=status,
-            custom_status=custom_status,
-            updated_at=datetime.now(UTC),
-        )
-        sessions[session_id] = (report, expires)
+        sessions[session_id] = (_report(user_id, session_id, status, custom_status), expires)
         return True
 
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:
