@@ -571,6 +571,7 @@ def summarize(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace
     for key, runs in results.items():
         for n, r in enumerate(runs):
             cpu = ", ".join(f"{k} {v:.0%}" for k, v in r.get("cpu_share", {}).items())
+            arrival = r.get("arrival_latency_ms", {})
             extra = ""
             if key == "memory":
                 extra = f" rss {r['rss_before'] / 2**20:.0f} -> {r['rss_after'] / 2**20:.0f} MiB"
@@ -580,7 +581,9 @@ def summarize(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace
                 f" connect {r['connect_seconds']:.1f}s,"
                 f" send p50 {r['send_ms'].get('p50', 0):.1f} ms,"
                 f" delivery p50/p99 {r['latency_ms'].get('p50', 0):.1f}/"
-                f"{r['latency_ms'].get('p99', 0):.1f} ms; cpu {cpu}{extra}"
+                f"{r['latency_ms'].get('p99', 0):.1f} ms"
+                f" (arrival {arrival.get('p50', 0):.1f}/{arrival.get('p99', 0):.1f} ms);"
+                f" cpu {cpu}{extra}"
             )
 
 

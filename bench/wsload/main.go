@@ -69,7 +69,8 @@ type socket struct {
 	seqs       []int32 // with -trace: the sequence number of each latency
 	subscribed atomic.Bool
 	mu         sync.Mutex
-	latencies  []int32 // microseconds, measured messages only
+	latencies  []int32 // microseconds from the send to the read, measured messages only
+	arrivals   []int32 // microseconds from the send to the kernel's receipt, likewise
 	closedWith string
 	done       chan struct{} // closed when the read loop returned
 }
@@ -346,11 +347,11 @@ func frameType(data []byte) []byte {
 }
 
 // onMessage handles one text message of a socket; the poller calls it, `now` being when
-// the read that brought it returned.
-func (l *load) onMessage(s *socket, data []byte, now int64) {
+// the read that brought it returned and `arrived` when the kernel received it.
+func (l *load) onMessage(s *socket, data []byte, now, arrived int64) {
 	switch string(frameType(data)) {
 	case "next":
-		l.onNext(s, data, now)
+		l.onNext(s, data, now, arrived)
 	case "ping":
 		l.pongs.Add(1)
 		_ = s.conn.writeText(pong)
@@ -362,7 +363,7 @@ func (l *load) onMessage(s *socket, data []byte, now int64) {
 	}
 }
 
-func (l *load) onNext(s *socket, data []byte, now int64) {
+func (l *load) onNext(s *socket, data []byte, now, arrived int64) {
 	if !s.subscribed.Load() {
 		s.subscribed.Store(true)
 	}
@@ -389,6 +390,7 @@ func (l *load) onNext(s *socket, data []byte, now int64) {
 	if lo := l.measureLo.Load(); lo >= 0 && int64(seq) >= lo {
 		s.mu.Lock()
 		s.latencies = append(s.latencies, int32((now-sent)/1000))
+		s.arrivals = append(s.arrivals, int32((arrived-sent)/1000))
 		if l.cfg.traceFile != "" {
 			s.seqs = append(s.seqs, int32(seq))
 		}
@@ -688,15 +690,17 @@ func (l *load) report(result map[string]any, from, to int) {
 	result["other_frames"] = l.others.Load()
 	result["pongs"] = l.pongs.Load()
 	result["measured_messages"] = max(0, to-from+1)
-	var lat []int32
+	var lat, arr []int32
 	for _, s := range l.sockets {
 		if s != nil {
 			s.mu.Lock()
 			lat = append(lat, s.latencies...)
+			arr = append(arr, s.arrivals...)
 			s.mu.Unlock()
 		}
 	}
 	result["latency_ms"] = percentiles(lat)
+	result["arrival_latency_ms"] = percentiles(arr)
 	if l.cfg.traceFile != "" && from >= 0 {
 		l.writeTrace(from, to)
 	}
@@ -730,6 +734,7 @@ func (l *load) resetLatencies() {
 		if s != nil {
 			s.mu.Lock()
 			s.latencies = nil
+			s.arrivals = nil
 			s.mu.Unlock()
 		}
 	}

@@ -52,6 +52,7 @@ type poller struct {
 	mu    sync.Mutex
 	byFd  map[int32]*socket
 	l     *load
+	oob   [64]byte // control messages of the latest read (its arrival time)
 }
 
 func newPoller(l *load, pause time.Duration) *poller {
@@ -87,6 +88,13 @@ func (p *poller) attach(s *socket) error {
 		syscall.Close(fd)
 		return err
 	}
+	// The kernel stamps each segment when it arrives: with the read time, a frame's latency
+	// would include the time this loop, sharing the cores with the servers, took to get to
+	// the socket.
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
+		syscall.Close(fd)
+		return err
+	}
 	rc := &rawConn{fd: fd, buf: make([]byte, receiveBuffer)}
 	if s.conn.pending > 0 { // the payload readMessage returned last is still buffered
 		s.conn.br.Discard(s.conn.pending)
@@ -114,7 +122,8 @@ func (p *poller) attach(s *socket) error {
 		return nil // counted as a socket closed early, as a failed read was before
 	}
 	if rc.w > 0 {
-		p.parse(s, time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		p.parse(s, now, now)
 	}
 	return nil
 }
@@ -163,7 +172,7 @@ func (p *poller) readable(s *socket) {
 	if rc.w == len(rc.buf) {
 		rc.buf = append(rc.buf, make([]byte, len(rc.buf))...)
 	}
-	n, err := syscall.Read(rc.fd, rc.buf[rc.w:])
+	n, oobn, _, _, err := syscall.Recvmsg(rc.fd, rc.buf[rc.w:], p.oob[:], 0)
 	if err == syscall.EAGAIN || err == syscall.EINTR {
 		return
 	}
@@ -172,12 +181,39 @@ func (p *poller) readable(s *socket) {
 		return
 	}
 	rc.w += n
-	p.parse(s, time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	arrived := arrivalTime(p.oob[:oobn])
+	if arrived == 0 {
+		arrived = now
+	}
+	p.parse(s, now, arrived)
+}
+
+// arrivalTime is the SCM_TIMESTAMPNS of a TCP read: when the last segment it returned
+// arrived (so a read that returns several frames dates the earlier ones late, never early);
+// 0 when there is none.
+func arrivalTime(oob []byte) int64 {
+	const header = 16 // struct cmsghdr on 64-bit Linux: length, level, type
+	for len(oob) >= header {
+		length := int(binary.NativeEndian.Uint64(oob))
+		if length < header || length > len(oob) {
+			return 0
+		}
+		level := int32(binary.NativeEndian.Uint32(oob[8:]))
+		kind := int32(binary.NativeEndian.Uint32(oob[12:]))
+		if level == syscall.SOL_SOCKET && kind == syscall.SO_TIMESTAMPNS && length >= header+16 {
+			seconds := int64(binary.NativeEndian.Uint64(oob[header:]))
+			nanos := int64(binary.NativeEndian.Uint64(oob[header+8:]))
+			return seconds*1e9 + nanos
+		}
+		oob = oob[(length+7)&^7:]
+	}
+	return 0
 }
 
 // parse handles every whole frame buffered; it follows readMessage's rules, except that
 // fragmented messages (which the server never sends) count as a broken stream.
-func (p *poller) parse(s *socket, now int64) {
+func (p *poller) parse(s *socket, now, arrived int64) {
 	rc := s.conn.raw
 	for {
 		frame := rc.buf[rc.r:rc.w]
@@ -198,7 +234,7 @@ func (p *poller) parse(s *socket, now int64) {
 		rc.r += size
 		switch op {
 		case opText, opBinary:
-			p.l.onMessage(s, payload, now)
+			p.l.onMessage(s, payload, now, arrived)
 		case opPing:
 			if err := s.conn.writeFrame(opPong, payload); err != nil && err != errCloseSent {
 				p.finish(s, "eof")
