@@ -70,6 +70,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         ws_per_message_deflate=settings.ws_per_message_deflate,
         proxy_headers=settings.trust_forwarded_for,
         loop="auto",  # uvloop when installed (uvicorn[standard] brings it)
+        # Without a bound, one client that never finishes its request body keeps a stopping
+        # process alive for good (uvicorn waits for every connection by default).
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     server = uvicorn.Server(config)
     try:

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("gochat-data"), description="Directory for embedded state.")
     host: str = Field("127.0.0.1", description="Interface `gochat serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port `gochat serve` listens on.")
+    shutdown_grace_seconds: int = Field(
+        10,
+        ge=1,
+        le=3600,
+        description="On SIGTERM or SIGINT, how long requests and sockets may take to finish "
+        "before they are cut off and the process cleans up and exits.",
+    )
     database_url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -102,3 +103,48 @@ def test_serve_on_postgresql(tmp_path: Path, postgres_database: str) -> None:
         tmp_path, "--data-dir", str(tmp_path / "d"), env={"GOCHAT_DATABASE_URL": postgres_database}
     ) as url:
         _register_login_me(url)
+
+
+def test_a_stalled_request_does_not_hold_up_shutdown(tmp_path: Path) -> None:
+    """A client that sends half a request body and then nothing: SIGTERM still ends the
+    process once the grace period is over, and the application's own cleanup runs."""
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gochat", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("GOCHAT_")},
+                "GOCHAT_SHUTDOWN_GRACE_SECONDS": "1",
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                assert proc.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            with socket.create_connection(("127.0.0.1", port)) as stalled:
+                stalled.sendall(
+                    b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 100\r\n\r\n{"query":'
+                )
+                time.sleep(0.5)  # the request is being read when the signal comes
+                started = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                status = proc.wait(timeout=15)
+                took = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    output = log_path.read_text()
+    assert status in (0, -signal.SIGTERM), output
+    assert 1 <= took < 5, (took, output)
+    assert "Application shutdown complete" in output, output
