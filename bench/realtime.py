@@ -386,7 +386,21 @@ class Bench:
             "-read-pause", f"{self.args.read_pause_us}us",
         ]  # fmt: skip
 
+    def host_frame_cost(self) -> dict[str, Any]:
+        """What a loopback frame costs the host right now, without GoChat (wsload -mode
+        calibrate): the latency figures move with it on a virtual machine."""
+        out = subprocess.run(
+            [str(self.binary), "-mode", "calibrate"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        cost: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        return cost
+
     def latency_run(self, rate: float, run: int) -> dict[str, Any]:
+        host = self.host_frame_cost()
         extra = ["-rate", str(rate), *self.timing()]
         if self.args.trace is not None:
             self.args.trace.mkdir(parents=True, exist_ok=True)
@@ -405,6 +419,7 @@ class Bench:
             result = load.measure([first, second], profile=profile, seconds=self.args.seconds)
             load.proc.wait(60)
         check_counts(result, f"latency at {rate:g}/s")
+        result["host"] = host
         return result
 
     def fanout_run(self, sockets: int, fanout: str, profile: Path | None = None) -> dict[str, Any]:
@@ -510,6 +525,17 @@ def summarize(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace
                 ("met" if med(p99) < TARGETS["latency_p99_ms"] else "MISSED") if target else "",
             )
         )
+        costs = [r["host"]["write_us"] + r["host"]["read_us"] for r in runs if "host" in r]
+        if target and costs:
+            rows.append(
+                (
+                    "    host: loopback frame, write + read, before each run",
+                    fmt_runs(costs, ".1f"),
+                    f"{med(costs):.1f} µs",
+                    "-",
+                    "",
+                )
+            )
     for sockets, how in ((args.subscribers, "fresh process each run"), (args.held, "held")):
         runs = results.get(f"shared-{sockets}", [])
         if runs:
@@ -573,6 +599,9 @@ def summarize(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace
             cpu = ", ".join(f"{k} {v:.0%}" for k, v in r.get("cpu_share", {}).items())
             arrival = r.get("arrival_latency_ms", {})
             extra = ""
+            if "host" in r:
+                host = r["host"]
+                extra = f"; host frame {host['write_us']:.1f} + {host['read_us']:.1f} µs"
             if key == "memory":
                 extra = f" rss {r['rss_before'] / 2**20:.0f} -> {r['rss_after'] / 2**20:.0f} MiB"
             print(

@@ -110,7 +110,7 @@ func parseFlags() config {
 	var sendURLs string
 	flag.StringVar(&sendURLs, "send-url", "", "http:// URLs of /graphql to send through, comma-separated: message n goes through the (n mod count)th")
 	flag.StringVar(&c.sendToken, "send-token", "", "bearer token of the sender")
-	flag.StringVar(&c.mode, "mode", "latency", "latency | throughput | idle")
+	flag.StringVar(&c.mode, "mode", "latency", "latency | throughput | idle | calibrate (the host's cost per loopback frame, no server)")
 	flag.Float64Var(&c.rate, "rate", 100, "messages per second (latency mode)")
 	flag.IntVar(&c.window, "window", 4, "messages in flight (throughput mode)")
 	flag.DurationVar(&c.warmup, "warmup", 3*time.Second, "sending before the measured window")
@@ -128,6 +128,9 @@ func parseFlags() config {
 			fatal("read tokens: %v", err)
 		}
 		c.tokens = append(c.tokens, splitList(strings.ReplaceAll(string(data), "\n", ","))...)
+	}
+	if c.mode == "calibrate" {
+		return c
 	}
 	if len(c.urls) == 0 || len(c.tokens) == 0 || c.channel == "" {
 		fatal("-urls, -tokens (or -tokens-file) and -channel are required")
@@ -170,6 +173,10 @@ func main() {
 			fatal("cpu profile: %v", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if cfg.mode == "calibrate" {
+		emit(calibrate(500, 200, 172))
+		return
 	}
 	l := &load{
 		cfg:       cfg,

@@ -275,3 +275,15 @@ func TestPollerReadsWhatTheHandshakeLeftAndWhatFollows(t *testing.T) {
 		t.Fatalf("%d unexpected frames", got)
 	}
 }
+
+func TestCalibrateReadsEveryFrame(t *testing.T) {
+	cost := calibrate(8, 20, 172)
+	if cost["frames"] != 160 {
+		t.Fatalf("frames: %v", cost["frames"])
+	}
+	for _, key := range []string{"write_us", "read_us", "wall_us"} {
+		if v, ok := cost[key].(float64); !ok || v <= 0 {
+			t.Fatalf("%s: %v", key, cost[key])
+		}
+	}
+}
