@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -286,4 +287,52 @@ func TestCalibrateReadsEveryFrame(t *testing.T) {
 			t.Fatalf("%s: %v", key, cost[key])
 		}
 	}
+}
+
+func TestArrivalTimeComesFromTheKernel(t *testing.T) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	dialled, err := net.Dial("tcp", listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := listener.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := socketFd(dialled)
+	defer syscall.Close(reader)
+	if err := syscall.SetsockoptInt(reader, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The kernel turns its receive timestamps on in deferred work: the first segments may
+	// come unstamped, later ones may not.
+	buf, oob := make([]byte, 64), make([]byte, 64)
+	for attempt := 0; ; attempt++ {
+		before := time.Now().UnixNano()
+		if _, err := accepted.Write([]byte("frame")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // read well after the arrival
+		after := time.Now().UnixNano()
+		n, oobn, _, _, err := syscall.Recvmsg(reader, buf, oob, 0)
+		if err != nil || string(buf[:n]) != "frame" {
+			t.Fatalf("recvmsg: %q %v", buf[:n], err)
+		}
+		arrived := arrivalTime(oob[:oobn])
+		if arrived == 0 && attempt < 50 {
+			continue
+		}
+		if arrived < before || arrived > after-10*int64(time.Millisecond) {
+			t.Fatalf("arrived %d not between the write (%d) and 10 ms before the read (%d)", arrived, before, after)
+		}
+		break
+	}
+	if arrivalTime(nil) != 0 {
+		t.Fatal("no control message must give 0")
+	}
+	_ = accepted.Close()
 }
