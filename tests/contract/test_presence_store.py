@@ -359,20 +359,6 @@ async def test_two_processes_never_claim_the_same_lapse(redis_engine: RedisServe
             await c.aclose()
 
 
-async def test_an_unreachable_redis_cluster_degrades_to_this_process() -> None:
-    dead = RedisCluster.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
-    store = FallbackPresenceStore(
-        RedisPresenceStore(dead, prefix="test:down:presence:"), MemoryPresenceStore()
-    )
-    user = fresh_id()
-    try:
-        await report(store, user, DND)
-        assert store.degraded
-        assert await shown(store, user) == Presence(user_id=user, status=DND)
-    finally:
-        await dead.aclose()
-
-
 async def test_the_fallback_serves_from_this_process_while_redis_is_down() -> None:
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
     store = FallbackPresenceStore(

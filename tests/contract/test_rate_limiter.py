@@ -94,15 +94,6 @@ async def test_unreachable_redis_raises_unavailable() -> None:
         await client.aclose()
 
 
-async def test_an_unreachable_redis_cluster_raises_unavailable() -> None:
-    client = RedisCluster.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=1)
-    try:
-        with pytest.raises(Unavailable):
-            await RedisRateLimiter(client).hit("k", limit=1, window_seconds=60)
-    finally:
-        await client.aclose()
-
-
 async def test_the_fallback_counts_in_this_process_while_redis_is_down() -> None:
     client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     limiter = FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter())
