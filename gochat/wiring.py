@@ -7,10 +7,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 import structlog
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import Redis
 
 from gochat import faults
 from gochat.bus import EventBus
@@ -135,12 +134,7 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         yield MemoryRateLimiter(), MemoryPresenceStore()
         return
     # Short timeouts: a Redis that hangs must degrade presence, not stall every request.
-    timeouts: dict[str, Any] = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
-    client: Redis | RedisCluster = (
-        RedisCluster.from_url(settings.redis_url, **timeouts)
-        if settings.redis_cluster
-        else Redis.from_url(settings.redis_url, **timeouts)
-    )
+    client = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     try:
         yield (
             FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter()),

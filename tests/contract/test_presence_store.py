@@ -1,5 +1,5 @@
-"""PresenceStore adapters: in-process, Redis, Redis Cluster, and Redis with the in-process
-fallback, with the same aggregation and expiry rules."""
+"""PresenceStore adapters: in-process, Redis, and Redis with the in-process fallback, with the
+same aggregation and expiry rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from gochat.domain.records import Presence, PresenceStatus
@@ -18,7 +18,6 @@ from gochat.presence import PresenceStore
 from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
 from gochat.presence.redis import RedisPresenceStore
-from tests.support.engines import RedisCluster as ClusterEngine
 from tests.support.engines import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
@@ -32,18 +31,13 @@ def fresh_id() -> Snowflake:
     return Snowflake(secrets.randbits(62))
 
 
-@pytest.fixture(params=["memory", "redis", "redis-cluster", "fallback"])
+@pytest.fixture(params=["memory", "redis", "fallback"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
     if request.param == "memory":
         yield MemoryPresenceStore()
         return
-    client: Redis | RedisCluster
-    if request.param == "redis-cluster":
-        cluster: ClusterEngine = request.getfixturevalue("redis_cluster_engine")
-        client = RedisCluster.from_url(cluster.url)
-    else:
-        engine: RedisServer = request.getfixturevalue("redis_engine")
-        client = Redis.from_url(engine.url)
+    engine: RedisServer = request.getfixturevalue("redis_engine")
+    client = Redis.from_url(engine.url)
     adapter: PresenceStore = RedisPresenceStore(
         client, prefix=f"test:{secrets.token_hex(6)}:presence:"
     )

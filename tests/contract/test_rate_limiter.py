@@ -1,4 +1,4 @@
-"""RateLimiter adapters: in-process, Redis and Redis Cluster, one fixed-window contract."""
+"""RateLimiter adapters: in-process and Redis, one fixed-window contract."""
 
 from __future__ import annotations
 
@@ -7,31 +7,25 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import Redis
 
 from gochat.errors import RateLimited, Unavailable
 from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
-from tests.support.engines import RedisCluster as ClusterEngine
 from tests.support.engines import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture(params=["memory", "redis", "redis-cluster"])
+@pytest.fixture(params=["memory", "redis"])
 async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield MemoryRateLimiter()
         return
-    client: Redis | RedisCluster
-    if request.param == "redis-cluster":
-        cluster: ClusterEngine = request.getfixturevalue("redis_cluster_engine")
-        client = RedisCluster.from_url(cluster.url)
-    else:
-        engine: RedisServer = request.getfixturevalue("redis_engine")
-        client = Redis.from_url(engine.url)
+    engine: RedisServer = request.getfixturevalue("redis_engine")
+    client = Redis.from_url(engine.url)
     try:
         yield RedisRateLimiter(client, prefix=f"test:{secrets.token_hex(6)}:")
     finally:
