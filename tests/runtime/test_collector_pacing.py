@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -31,37 +31,38 @@ def restore_collector() -> Iterator[None]:
     gc.collect()
 
 
-async def test_survivors_of_a_full_pass_are_frozen_and_later_handed_back() -> None:
-    pacing = CollectorPacing(full_interval_seconds=0.2)
-    pacing.start()
-    try:
-        kept, _ = cycle()
-        gc.collect()
-        assert pacing.full_passes == 1
-        frozen = gc.get_freeze_count()
-        assert frozen > 0
-        assert not any(o is kept for o in gc.get_objects())  # out of the collector's view
-        await asyncio.sleep(0.4)
-        assert gc.get_freeze_count() == 0
-        assert any(o is kept for o in gc.get_objects())
-    finally:
-        pacing.stop()
+@pytest.fixture
+async def pacing() -> AsyncIterator[CollectorPacing]:
+    """Pacing started in the test's event loop, handing frozen objects back every 0.2 s."""
+    started = CollectorPacing(full_interval_seconds=0.2)
+    started.start()
+    yield started
+    started.stop()
 
 
+async def test_survivors_of_a_full_pass_are_frozen_and_later_handed_back(
+    pacing: CollectorPacing,
+) -> None:
+    kept, _ = cycle()
+    gc.collect()
+    assert pacing.full_passes == 1
+    assert gc.get_freeze_count() > 0
+    assert not any(o is kept for o in gc.get_objects())  # out of the collector's view
+    await asyncio.sleep(0.4)
+    assert gc.get_freeze_count() == 0
+    assert any(o is kept for o in gc.get_objects())
+
+
+@pytest.mark.usefixtures("pacing")
 async def test_a_cycle_that_died_while_frozen_is_reclaimed_after_the_interval() -> None:
-    pacing = CollectorPacing(full_interval_seconds=0.2)
-    pacing.start()
-    try:
-        node, alive = cycle()
-        gc.collect()  # the cycle survives this pass, so it is frozen
-        del node
-        gc.collect()
-        assert alive() is not None  # frozen: a pass does not look at it
-        await asyncio.sleep(0.4)  # the interval hands it back
-        gc.collect()
-        assert alive() is None
-    finally:
-        pacing.stop()
+    node, alive = cycle()
+    gc.collect()  # the cycle survives this pass, so it is frozen
+    del node
+    gc.collect()
+    assert alive() is not None  # frozen: a pass does not look at it
+    await asyncio.sleep(0.4)  # the interval hands it back
+    gc.collect()
+    assert alive() is None
 
 
 async def test_stop_removes_the_callback_and_the_timer() -> None:
