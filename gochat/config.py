@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         description="redis://host:port/db for presence and rate limits shared by every "
         "process; default: in this process.",
     )
+    redis_cluster: bool = Field(
+        default=False,
+        description="GOCHAT_REDIS_URL names one node of a Redis Cluster: the client finds the "
+        "others and sends each key to the node that owns it.",
+    )
     outbox_relay_interval_seconds: float = Field(
         2.0, ge=0, le=3600, description="How often unpublished events are resent; 0 disables."
     )

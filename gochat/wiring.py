@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
-from redis.asyncio import Redis
 
 from gochat import faults
 from gochat.bus import EventBus
@@ -52,6 +51,7 @@ from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
+from gochat.redis_client import redis_client
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
 from gochat.storage import MessageStore
@@ -134,7 +134,7 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         yield MemoryRateLimiter(), MemoryPresenceStore()
         return
     # Short timeouts: a Redis that hangs must degrade presence, not stall every request.
-    client = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
     try:
         yield (
             FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter()),

@@ -20,9 +20,11 @@ from gochat.storage.sql.engine import create_engines
 from tests.support.client import GraphQLClient
 from tests.support.engines import (
     NatsServer,
+    RedisCluster,
     RedisServer,
     nats_server,
     postgres_server,
+    redis_cluster,
     redis_server,
 )
 from tests.support.server import RunningServer, run_server
@@ -63,6 +65,13 @@ def redis_engine() -> Iterator[RedisServer]:
     """One Redis server for the session; tests use unique keys."""
     with redis_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_engine() -> Iterator[RedisCluster]:
+    """One three-master Redis Cluster for the session; tests use unique keys."""
+    with redis_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -26,13 +26,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import Redis, RedisCluster
 
 from gochat.domain.records import Presence, PresenceStatus, SessionPresence
 from gochat.errors import Unavailable
 from gochat.ids import Snowflake
 from gochat.presence import check_reportable, check_status, combine
+from gochat.redis_client import REDIS_ERRORS
 
 # Drop the expired fields of the hash at `key`; returns whether any was dropped, the first
 # and the last expiry of the sessions left. The hash expires with its last session.
@@ -173,7 +173,11 @@ def _parse(user_id: Snowflake, fields: dict[bytes, bytes], now_ms: int) -> list[
 
 class RedisPresenceStore:
     def __init__(
-        self, client: Redis, *, prefix: str = "gochat:presence:", shards: int = 16
+        self,
+        client: Redis | RedisCluster,
+        *,
+        prefix: str = "gochat:presence:",
+        shards: int = 16,
     ) -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError("the prefix must not hold braces: the keys' hash tags use them")
@@ -221,7 +225,7 @@ class RedisPresenceStore:
             await self._set(
                 keys=self._keys(user_id), args=[user_id, session_id, _ms(ttl_seconds), body]
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise Unavailable("presence store unreachable") from exc
 
     async def refresh(
@@ -233,7 +237,7 @@ class RedisPresenceStore:
             found: Any = await self._refresh(
                 keys=self._keys(user_id), args=[user_id, session_id, _ms(ttl_seconds)]
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise Unavailable("presence store unreachable") from exc
         return bool(found)
 
@@ -251,24 +255,33 @@ class RedisPresenceStore:
             found: Any = await self._update(
                 keys=self._keys(user_id), args=[user_id, session_id, body]
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise Unavailable("presence store unreachable") from exc
         return bool(found)
 
     async def remove(self, user_id: Snowflake, session_id: Snowflake) -> None:
         try:
             await self._remove(keys=self._keys(user_id), args=[user_id, session_id])
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise Unavailable("presence store unreachable") from exc
 
     async def _read(self, user_ids: Sequence[Snowflake]) -> list[list[SessionPresence]]:
+        client = self._client
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                pipe.time()
-                for user_id in user_ids:
-                    pipe.hgetall(self.user_key(user_id))
-                replies: list[Any] = await pipe.execute()
-        except RedisError as exc:
+            if isinstance(client, RedisCluster):
+                # A cluster pipeline refuses keyless commands: the clock is one more call.
+                seconds, micros = await client.time()
+                async with client.pipeline(transaction=False) as cluster_pipe:
+                    for user_id in user_ids:
+                        cluster_pipe.hgetall(self.user_key(user_id))
+                    replies: list[Any] = [(seconds, micros), *await cluster_pipe.execute()]
+            else:
+                async with client.pipeline(transaction=False) as pipe:
+                    pipe.time()
+                    for user_id in user_ids:
+                        pipe.hgetall(self.user_key(user_id))
+                    replies = await pipe.execute()
+        except REDIS_ERRORS as exc:
             raise Unavailable("presence store unreachable") from exc
         seconds, micros = replies[0]
         now_ms = int(seconds) * 1000 + int(micros) // 1000
@@ -310,7 +323,7 @@ class RedisPresenceStore:
                 claimed.extend(Snowflake(int(u)) for u in won)
                 if len(claimed) >= limit:
                     break
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise Unavailable("presence store unreachable") from exc
         return claimed
 

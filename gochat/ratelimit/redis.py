@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import Redis, RedisCluster
 
 from gochat.errors import RateLimited, Unavailable
+from gochat.redis_client import REDIS_ERRORS
 
 # KEYS[1] counter; ARGV[1] window in ms. Returns {count, ms until the window resets}.
 _HIT = """
@@ -26,7 +26,7 @@ return {count, ttl}
 
 
 class RedisRateLimiter:
-    def __init__(self, client: Redis, *, prefix: str = "gochat:rl:") -> None:
+    def __init__(self, client: Redis | RedisCluster, *, prefix: str = "gochat:rl:") -> None:
         self._client = client
         self._prefix = prefix
         self._hit = client.register_script(_HIT)
@@ -34,7 +34,7 @@ class RedisRateLimiter:
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
         try:
             result: Any = await self._hit(keys=[self._prefix + key], args=[window_seconds * 1000])
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             # Fail closed: these limits guard logins and password resets.
             raise Unavailable("rate limit store unreachable") from exc
         count, ttl_ms = int(result[0]), int(result[1])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster import Cluster, running_cluster
-from tests.support.engines import NatsServer, RedisServer, nats_server
+from tests.support.engines import NatsServer, RedisCluster, RedisServer, nats_server
 
 
 @pytest.fixture
@@ -22,6 +22,25 @@ async def cluster(
         bus_url=nats_engine.url,
         redis_url=redis_engine.url,
     ) as started:
+        yield started
+
+
+@pytest.fixture(params=["redis", "redis-cluster"])
+async def cluster_on_either_redis(
+    request: pytest.FixtureRequest, postgres_database: str, nats_engine: NatsServer, tmp_path: Path
+) -> AsyncIterator[Cluster]:
+    """Like `cluster`, once on one Redis server and once on a three-node Redis Cluster."""
+    redis: RedisCluster | RedisServer = request.getfixturevalue(
+        "redis_cluster_engine" if request.param == "redis-cluster" else "redis_engine"
+    )
+    async with running_cluster(
+        tmp_path / "cluster",
+        database_url=postgres_database,
+        bus_url=nats_engine.url,
+        redis_url=redis.url,
+    ) as started:
+        if request.param == "redis-cluster":
+            started.settings["GOCHAT_REDIS_CLUSTER"] = "true"
         yield started
 
 

@@ -1,6 +1,7 @@
-"""Presence across processes on one Redis and NATS: a connection on one process is seen from
-the other, a status set through either applies to the user's connections wherever they are,
-and a process that dies takes its users offline once their sessions lapse."""
+"""Presence across processes on one Redis (a server, or a Redis Cluster) and NATS: a connection
+on one process is seen from the other, a status set through either applies to the user's
+connections wherever they are, and a process that dies takes its users offline once their
+sessions lapse."""
 
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ def shows(user_id: str, status: str) -> Callable[[dict[str, Any]], bool]:
     return matches
 
 
-async def test_presence_set_on_one_process_is_visible_from_the_other(cluster: Cluster) -> None:
+async def test_presence_set_on_one_process_is_visible_from_the_other(
+    cluster_on_either_redis: Cluster,
+) -> None:
+    cluster = cluster_on_either_redis
     a, b = await cluster.start(2, presence_ttl_seconds="3", presence_sweep_interval_seconds="0.2")
     async with httpx.AsyncClient(timeout=30) as http:
         world = await make_world(a.client(http))

@@ -1,5 +1,5 @@
-"""PresenceStore adapters: in-process, Redis, and Redis with the in-process fallback, with the
-same aggregation and expiry rules."""
+"""PresenceStore adapters: in-process, Redis, Redis Cluster, and Redis with the in-process
+fallback, with the same aggregation and expiry rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.crc import key_slot
 
 from gochat.domain.records import Presence, PresenceStatus
@@ -18,6 +18,8 @@ from gochat.presence import PresenceStore
 from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
 from gochat.presence.redis import RedisPresenceStore
+from gochat.redis_client import redis_client
+from tests.support.engines import RedisCluster as ClusterEngine
 from tests.support.engines import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
@@ -31,13 +33,18 @@ def fresh_id() -> Snowflake:
     return Snowflake(secrets.randbits(62))
 
 
-@pytest.fixture(params=["memory", "redis", "fallback"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster", "fallback"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
     if request.param == "memory":
         yield MemoryPresenceStore()
         return
-    engine: RedisServer = request.getfixturevalue("redis_engine")
-    client = Redis.from_url(engine.url)
+    client: Redis | RedisCluster
+    if request.param == "redis-cluster":
+        cluster: ClusterEngine = request.getfixturevalue("redis_cluster_engine")
+        client = redis_client(cluster.url, cluster=True)
+    else:
+        engine: RedisServer = request.getfixturevalue("redis_engine")
+        client = Redis.from_url(engine.url)
     adapter: PresenceStore = RedisPresenceStore(
         client, prefix=f"test:{secrets.token_hex(6)}:presence:"
     )
@@ -351,6 +358,20 @@ async def test_two_processes_never_claim_the_same_lapse(redis_engine: RedisServe
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_an_unreachable_redis_cluster_degrades_to_this_process() -> None:
+    dead = redis_client(f"redis://127.0.0.1:{free_port()}", cluster=True, timeout_seconds=0.5)
+    store = FallbackPresenceStore(
+        RedisPresenceStore(dead, prefix="test:down:presence:"), MemoryPresenceStore()
+    )
+    user = fresh_id()
+    try:
+        await report(store, user, DND)
+        assert store.degraded
+        assert await shown(store, user) == Presence(user_id=user, status=DND)
+    finally:
+        await dead.aclose()
 
 
 async def test_the_fallback_serves_from_this_process_while_redis_is_down() -> None:

@@ -1,4 +1,4 @@
-"""RateLimiter adapters: in-process and Redis, one fixed-window contract."""
+"""RateLimiter adapters: in-process, Redis and Redis Cluster, one fixed-window contract."""
 
 from __future__ import annotations
 
@@ -7,25 +7,32 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from gochat.errors import RateLimited, Unavailable
 from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
+from gochat.redis_client import redis_client
+from tests.support.engines import RedisCluster as ClusterEngine
 from tests.support.engines import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield MemoryRateLimiter()
         return
-    engine: RedisServer = request.getfixturevalue("redis_engine")
-    client = Redis.from_url(engine.url)
+    client: Redis | RedisCluster
+    if request.param == "redis-cluster":
+        cluster: ClusterEngine = request.getfixturevalue("redis_cluster_engine")
+        client = redis_client(cluster.url, cluster=True)
+    else:
+        engine: RedisServer = request.getfixturevalue("redis_engine")
+        client = Redis.from_url(engine.url)
     try:
         yield RedisRateLimiter(client, prefix=f"test:{secrets.token_hex(6)}:")
     finally:
@@ -81,6 +88,15 @@ async def test_two_redis_limiters_share_one_count(redis_engine: RedisServer) -> 
 
 async def test_unreachable_redis_raises_unavailable() -> None:
     client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    try:
+        with pytest.raises(Unavailable):
+            await RedisRateLimiter(client).hit("k", limit=1, window_seconds=60)
+    finally:
+        await client.aclose()
+
+
+async def test_an_unreachable_redis_cluster_raises_unavailable() -> None:
+    client = redis_client(f"redis://127.0.0.1:{free_port()}", cluster=True, timeout_seconds=1)
     try:
         with pytest.raises(Unavailable):
             await RedisRateLimiter(client).hit("k", limit=1, window_seconds=60)

