@@ -7,6 +7,8 @@ import asyncio
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterPipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 from redis.typing import EncodableT
 
@@ -14,15 +16,21 @@ from redis.typing import EncodableT
 REDIS_ERRORS = (RedisError, RedisClusterException)
 
 
+def _recycled(exc: AttributeError) -> RedisConnectionError:
+    return RedisConnectionError(f"a cluster connection was recycled during its handshake: {exc}")
+
+
 class _TopologyFirst(RedisCluster):
     """A cluster client that learns the topology before any command goes out.
 
     redis-py (8.1) resolves a command's routing policy before it loads the cluster's topology,
-    on the connections of the node given in the URL. Loading the topology then recycles those
-    connections, so on a fresh client (or one that lost every node) concurrent first commands
-    fail in the middle of a connection handshake with an AttributeError about the stream
-    writer. Here the first command waits for the topology under a lock and the others wait
-    for it.
+    on the connections of the node given in the URL, and loading the topology recycles those
+    connections. A connection recycled while another command is in its handshake fails that
+    command with an AttributeError (no stream writer) before anything is sent. On a fresh
+    client, here the first command loads the topology under a lock and the others wait for it,
+    which avoids the race. It can still happen while the client finds its nodes again after
+    an outage; then the command fails as a connection error, the way an unreachable node does,
+    and the caller's fallback takes it.
     """
 
     _topology_lock: asyncio.Lock | None = None
@@ -34,7 +42,30 @@ class _TopologyFirst(RedisCluster):
             async with self._topology_lock:
                 if self._initialize:
                     await self.initialize()
-        return await super().execute_command(*args, **kwargs)
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except AttributeError as exc:
+            raise _recycled(exc) from exc
+
+    def pipeline(
+        self, transaction: Any | None = None, shard_hint: Any | None = None
+    ) -> ClusterPipeline:
+        if shard_hint:
+            raise RedisClusterException("shard_hint is deprecated in cluster mode")
+        # mypy takes ClusterPipeline for abstract (an attribute that its __init__ sets).
+        return _RecycleSafePipeline(self, transaction)  # type: ignore[abstract]
+
+
+class _RecycleSafePipeline(ClusterPipeline):
+    async def execute(  # redis-py's signature
+        self,
+        raise_on_error: bool = True,  # noqa: FBT001, FBT002
+        allow_redirections: bool = True,  # noqa: FBT001, FBT002
+    ) -> list[Any]:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except AttributeError as exc:
+            raise _recycled(exc) from exc
 
 
 def redis_client(

@@ -1,5 +1,6 @@
 """The shared Redis client on a real Redis Cluster: a fresh client takes a burst of concurrent
-first commands (redis-py alone fails some of them in the middle of a connection handshake)."""
+first commands (redis-py alone fails some of them in the middle of a connection handshake), and
+a cluster that stops and comes back fails calls only as Unavailable."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import secrets
 import pytest
 from redis.asyncio import RedisCluster
 
+from gochat.errors import Unavailable
+from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.redis_client import redis_client
 from tests.support.engines import RedisCluster as ClusterEngine
+from tests.support.engines import redis_cluster
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,3 +48,36 @@ async def test_the_cluster_client_routes_keys_to_every_master(
         assert len(owners) == len(redis_cluster_engine.nodes)
     finally:
         await client.aclose()
+
+
+async def _burst(limiter: RedisRateLimiter) -> list[BaseException | None]:
+    outcomes = await asyncio.gather(
+        *(limiter.hit(f"k{n}", limit=1000, window_seconds=60) for n in range(20)),
+        return_exceptions=True,
+    )
+    return [o if isinstance(o, BaseException) else None for o in outcomes]
+
+
+async def test_a_cluster_that_stops_and_comes_back_only_ever_fails_as_unavailable() -> None:
+    with redis_cluster() as cluster:
+        client = redis_client(cluster.url, cluster=True, timeout_seconds=1)
+        limiter = RedisRateLimiter(client, prefix=f"test:{secrets.token_hex(6)}:")
+        try:
+            assert await _burst(limiter) == [None] * 20
+            for node in cluster.nodes:
+                node.stop()
+            assert all(isinstance(o, Unavailable) for o in await _burst(limiter))
+            for node in cluster.nodes:
+                node.start()
+            # While the client finds its nodes again, a call may fail, but only as Unavailable
+            # (which the fallback serves); then every call goes through.
+            for _ in range(60):
+                outcomes = await _burst(limiter)
+                assert all(o is None or isinstance(o, Unavailable) for o in outcomes), outcomes
+                if outcomes == [None] * 20:
+                    break
+                await asyncio.sleep(0.25)
+            else:
+                pytest.fail("the cluster client never recovered")
+        finally:
+            await client.aclose()
