@@ -1,5 +1,6 @@
 """Redis down: messaging and sign-in keep working, presence degrades to what this process
-knows, and once Redis is back (empty, as after a restart) the live connections report again."""
+knows, and once Redis is back (empty, as after a restart) the live connections report again.
+The same on one Redis server and on a Redis Cluster whose nodes all stop."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from gochat.ids import Snowflake
 from gochat.presence.redis import RedisPresenceStore
+from gochat.redis_client import redis_client
 from tests.support.client import GraphQLClient, ws_connect
-from tests.support.engines import RedisServer, redis_server
+from tests.support.engines import RedisCluster, RedisServer, redis_cluster, redis_server
 from tests.support.factories import PASSWORD, login
 from tests.support.guilds import make_world
 
@@ -24,17 +25,21 @@ SEND = """mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, co
   message { id } } }"""
 
 
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A Redis this test alone uses, so it may stop and restart it."""
-    with redis_server() as server:
+@pytest.fixture(params=["redis", "redis-cluster"])
+def own_redis(request: pytest.FixtureRequest) -> Iterator[RedisServer | RedisCluster]:
+    """A Redis (or Redis Cluster) this test alone uses, so it may stop and restart it."""
+    with redis_cluster() if request.param == "redis-cluster" else redis_server() as server:
         yield server
 
 
 @pytest.fixture
-def settings_overrides(own_redis: RedisServer) -> dict[str, Any]:
+def settings_overrides(own_redis: RedisServer | RedisCluster) -> dict[str, Any]:
     # A short TTL refreshes every second, so recovery is quick to observe.
-    return {"redis_url": own_redis.url, "presence_ttl_seconds": 3}
+    return {
+        "redis_url": own_redis.url,
+        "redis_cluster": isinstance(own_redis, RedisCluster),
+        "presence_ttl_seconds": 3,
+    }
 
 
 async def shown(client: GraphQLClient, user_id: str) -> str:
@@ -43,7 +48,7 @@ async def shown(client: GraphQLClient, user_id: str) -> str:
 
 
 async def test_messaging_survives_redis_down_and_presence_recovers(
-    client: GraphQLClient, own_redis: RedisServer
+    client: GraphQLClient, own_redis: RedisServer | RedisCluster
 ) -> None:
     world = await make_world(client)
     token = f"Bearer {world.owner.token}"
@@ -60,7 +65,7 @@ async def test_messaging_survives_redis_down_and_presence_recovers(
             assert await shown(world.owner.client, world.member.id) == "ONLINE"
 
             await asyncio.to_thread(own_redis.start)  # back, and empty
-            redis = Redis.from_url(own_redis.url)
+            redis = redis_client(own_redis.url, cluster=isinstance(own_redis, RedisCluster))
             try:
                 layout = RedisPresenceStore(redis)  # the server's key layout
                 key = layout.user_key(Snowflake(int(world.owner.id)))

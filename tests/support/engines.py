@@ -428,6 +428,15 @@ class RedisCluster:
         """One node's URL: a cluster client finds the others from it."""
         return f"redis://127.0.0.1:{self.nodes[0].port}"
 
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def start(self) -> None:
+        """Every node back on its ports, empty, keeping its view of the cluster."""
+        for node in self.nodes:
+            node.start()
+
 
 def _cluster_ready(cli: str, nodes: list[RedisClusterNode]) -> bool:
     for node in nodes:
