@@ -27,21 +27,13 @@ async def cluster(
 
 @pytest.fixture(params=["redis", "redis-cluster"])
 async def cluster_on_either_redis(
-    request: pytest.FixtureRequest, postgres_database: str, nats_engine: NatsServer, tmp_path: Path
+    request: pytest.FixtureRequest, cluster: Cluster
 ) -> AsyncIterator[Cluster]:
-    """Like `cluster`, once on one Redis server and once on a three-node Redis Cluster."""
-    redis: RedisCluster | RedisServer = request.getfixturevalue(
-        "redis_cluster_engine" if request.param == "redis-cluster" else "redis_engine"
-    )
-    async with running_cluster(
-        tmp_path / "cluster",
-        database_url=postgres_database,
-        bus_url=nats_engine.url,
-        redis_url=redis.url,
-    ) as started:
-        if request.param == "redis-cluster":
-            started.settings["GOCHAT_REDIS_CLUSTER"] = "true"
-        yield started
+    """`cluster`, once on one Redis server and once on a three-node Redis Cluster."""
+    if request.param == "redis-cluster":
+        engine: RedisCluster = request.getfixturevalue("redis_cluster_engine")
+        cluster.settings.update(GOCHAT_REDIS_URL=engine.url, GOCHAT_REDIS_CLUSTER="true")
+    yield cluster
 
 
 @pytest.fixture

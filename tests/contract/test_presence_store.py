@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -19,7 +19,6 @@ from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
 from gochat.presence.redis import RedisPresenceStore
 from gochat.redis_client import redis_client
-from tests.support.engines import RedisCluster as ClusterEngine
 from tests.support.engines import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
@@ -34,17 +33,13 @@ def fresh_id() -> Snowflake:
 
 
 @pytest.fixture(params=["memory", "redis", "redis-cluster", "fallback"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
+async def store(
+    request: pytest.FixtureRequest, shared_redis_client: Callable[[str], Redis | RedisCluster]
+) -> AsyncIterator[PresenceStore]:
     if request.param == "memory":
         yield MemoryPresenceStore()
         return
-    client: Redis | RedisCluster
-    if request.param == "redis-cluster":
-        cluster: ClusterEngine = request.getfixturevalue("redis_cluster_engine")
-        client = redis_client(cluster.url, cluster=True)
-    else:
-        engine: RedisServer = request.getfixturevalue("redis_engine")
-        client = Redis.from_url(engine.url)
+    client = shared_redis_client("redis-cluster" if request.param == "redis-cluster" else "redis")
     adapter: PresenceStore = RedisPresenceStore(
         client, prefix=f"test:{secrets.token_hex(6)}:presence:"
     )

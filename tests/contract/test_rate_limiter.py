@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis, RedisCluster
@@ -15,24 +15,19 @@ from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.redis_client import redis_client
-from tests.support.engines import RedisCluster as ClusterEngine
 from tests.support.engines import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture(params=["memory", "redis", "redis-cluster"])
-async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
+async def limiter(
+    request: pytest.FixtureRequest, shared_redis_client: Callable[[str], Redis | RedisCluster]
+) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield MemoryRateLimiter()
         return
-    client: Redis | RedisCluster
-    if request.param == "redis-cluster":
-        cluster: ClusterEngine = request.getfixturevalue("redis_cluster_engine")
-        client = redis_client(cluster.url, cluster=True)
-    else:
-        engine: RedisServer = request.getfixturevalue("redis_engine")
-        client = Redis.from_url(engine.url)
+    client = shared_redis_client("redis-cluster" if request.param == "redis-cluster" else "redis")
     try:
         yield RedisRateLimiter(client, prefix=f"test:{secrets.token_hex(6)}:")
     finally:
