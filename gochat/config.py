@@ -14,9 +14,17 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -146,6 +154,7 @@ class Settings(BaseSettings):
         description="GOCHAT_REDIS_URL names one node of a Redis Cluster: the client finds the "
         "others and sends each key to the node that owns it.",
     )
+
     outbox_relay_interval_seconds: float = Field(
         2.0, ge=0, le=3600, description="How often unpublished events are resent; 0 disables."
     )
@@ -269,6 +278,18 @@ class Settings(BaseSettings):
         description="Testing only: crash-before-publish makes the process exit at once (status "
         "70) after a change committed and before its events are published.",
     )
+
+    @field_validator("redis_cluster")
+    @classmethod
+    def _cluster_needs_a_node(cls, value: bool, info: ValidationInfo) -> bool:  # noqa: FBT001
+        if not value:
+            return value
+        url = info.data.get("redis_url")
+        if not isinstance(url, str):
+            raise ValueError("needs GOCHAT_REDIS_URL, one node of the cluster")
+        if urlsplit(url).path.strip("/") not in {"", "0"}:
+            raise ValueError("a Redis Cluster has only database 0 (GOCHAT_REDIS_URL names another)")
+        return value
 
     @classmethod
     def settings_customise_sources(

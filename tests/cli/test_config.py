@@ -34,8 +34,22 @@ def gochat(
         ({"GOCHAT_DATABASE_URL": "mysql://db"}, "GOCHAT_DATABASE_URL"),
         ({"GOCHAT_JWT_SECRET": "short"}, "GOCHAT_JWT_SECRET"),
         ({"GOCHAT_RATE_LOGIN_PER_IP": "lots"}, "GOCHAT_RATE_LOGIN_PER_IP"),
+        ({"GOCHAT_REDIS_CLUSTER": "true"}, "GOCHAT_REDIS_CLUSTER"),
+        (
+            {"GOCHAT_REDIS_CLUSTER": "true", "GOCHAT_REDIS_URL": "redis://127.0.0.1:7000/2"},
+            "GOCHAT_REDIS_CLUSTER",
+        ),
     ],
-    ids=["port", "worker-id", "mail-url", "database-url", "secret", "rate"],
+    ids=[
+        "port",
+        "worker-id",
+        "mail-url",
+        "database-url",
+        "secret",
+        "rate",
+        "redis-cluster-without-url",
+        "redis-cluster-database",
+    ],
 )
 @pytest.mark.parametrize("command", ["serve", "config"])
 def test_invalid_value_fails_with_one_line_naming_the_setting(
