@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gochat.schema.common import snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.direct_messages import (
     CreateGroupDirectMessageInput,
@@ -26,8 +26,10 @@ from gochat.schema.direct_messages import (
 
 @strawberry.type
 class DirectMessageQuery:
-    @strawberry.field(description="A DM or group DM you are in; NOT_FOUND otherwise.")
-    async def direct_message_channel(self, info: Info, id: strawberry.ID) -> DirectMessageChannel:
+    @strawberry.field(description=f"A DM or group DM you are in. {LOOKUP_RULE}")
+    async def direct_message_channel(
+        self, info: Info, id: strawberry.ID
+    ) -> DirectMessageChannel | None:
         channel = await info.context.services.direct_messages.access(
             await info.context.viewer(), snowflake(id, field="id")
         )

@@ -10,7 +10,7 @@ import strawberry
 from gochat.domain.channels import Placement
 from gochat.domain.records import ChannelType
 from gochat.schema.accounts import User
-from gochat.schema.common import mask_from_names, snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, mask_from_names, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.guild_operations import (
     AcceptInviteInput,
@@ -85,24 +85,27 @@ from gochat.schema.guilds import (
 
 @strawberry.type
 class GuildQuery:
-    @strawberry.field(description="A guild you are a member of; NOT_FOUND otherwise.")
-    async def guild(self, info: Info, id: strawberry.ID) -> Guild:
+    @strawberry.field(description=f"A guild you are a member of. {LOOKUP_RULE}")
+    async def guild(self, info: Info, id: strawberry.ID) -> Guild | None:
         view = await info.context.services.guilds.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
         return Guild(record=view.guild)
 
-    @strawberry.field(description="A guild channel you can see; NOT_FOUND otherwise.")
-    async def channel(self, info: Info, id: strawberry.ID) -> Channel:
+    @strawberry.field(description=f"A guild channel you can see. {LOOKUP_RULE}")
+    async def channel(self, info: Info, id: strawberry.ID) -> Channel | None:
         _, channel = await info.context.services.channels.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
         return Channel(record=channel)
 
-    @strawberry.field(description="Preview an invite without joining; works signed out.")
+    @strawberry.field(
+        description="Preview an invite without joining; works signed out. Unknown, expired or "
+        "used up: null here, with one NOT_FOUND error at this field."
+    )
     async def invite(
         self, info: Info, code: Annotated[str, strawberry.argument(description="Invite code.")]
-    ) -> InvitePreview:
+    ) -> InvitePreview | None:
         preview = await info.context.services.invites.preview(code.strip())
         return InvitePreview(
             code=preview.invite.code,

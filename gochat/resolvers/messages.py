@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gochat.schema.common import snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.messages import (
     AckMessageInput,
@@ -31,8 +31,8 @@ from gochat.schema.messages import (
 
 @strawberry.type
 class MessageQuery:
-    @strawberry.field(description="A message you may read; NOT_FOUND otherwise.")
-    async def message(self, info: Info, id: strawberry.ID) -> Message:
+    @strawberry.field(description=f"A message you may read. {LOOKUP_RULE}")
+    async def message(self, info: Info, id: strawberry.ID) -> Message | None:
         found, _ = await info.context.services.messages.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
