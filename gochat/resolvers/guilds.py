@@ -15,6 +15,8 @@ from gochat.schema.context import Info
 from gochat.schema.guild_operations import (
     AcceptInviteInput,
     AcceptInvitePayload,
+    AssignRoleInput,
+    AssignRolePayload,
     BanMemberInput,
     BanMemberPayload,
     CreateChannelInput,
@@ -41,8 +43,8 @@ from gochat.schema.guild_operations import (
     KickMemberPayload,
     LeaveGuildInput,
     LeaveGuildPayload,
-    MemberRoleInput,
-    MemberRolePayload,
+    RemoveRoleInput,
+    RemoveRolePayload,
     RenameEmojiInput,
     RenameEmojiPayload,
     ReorderChannelsInput,
@@ -271,24 +273,24 @@ class GuildMutation:
         return ReorderRolesPayload(roles=[Role(record=r) for r in roles])
 
     @strawberry.mutation(description="Give a member a role below your highest (MANAGE_ROLES).")
-    async def assign_role(self, info: Info, input: MemberRoleInput) -> MemberRolePayload:
+    async def assign_role(self, info: Info, input: AssignRoleInput) -> AssignRolePayload:
         member = await info.context.services.roles.assign(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
             snowflake(input.user_id, field="userId"),
             snowflake(input.role_id, field="roleId"),
         )
-        return MemberRolePayload(member=Member(record=member))
+        return AssignRolePayload(member=Member(record=member))
 
     @strawberry.mutation(description="Take a role below your highest from a member (MANAGE_ROLES).")
-    async def remove_role(self, info: Info, input: MemberRoleInput) -> MemberRolePayload:
+    async def remove_role(self, info: Info, input: RemoveRoleInput) -> RemoveRolePayload:
         member = await info.context.services.roles.remove(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
             snowflake(input.user_id, field="userId"),
             snowflake(input.role_id, field="roleId"),
         )
-        return MemberRolePayload(member=Member(record=member))
+        return RemoveRolePayload(member=Member(record=member))
 
     @strawberry.mutation(description="Create or replace a channel overwrite (MANAGE_ROLES there).")
     async def set_channel_permission_overwrite(

@@ -25,6 +25,8 @@ from gochat.schema.messages import (
     RemoveReactionPayload,
     SendMessageInput,
     SendMessagePayload,
+    UnpinMessageInput,
+    UnpinMessagePayload,
     to_emoji_ref,
 )
 
@@ -114,13 +116,13 @@ class MessageMutation:
         return PinMessagePayload(message=Message(record=message))
 
     @strawberry.mutation(description="Unpin a message (MANAGE_MESSAGES).")
-    async def unpin_message(self, info: Info, input: PinMessageInput) -> PinMessagePayload:
+    async def unpin_message(self, info: Info, input: UnpinMessageInput) -> UnpinMessagePayload:
         message = await info.context.services.pins.set_pinned(
             await info.context.viewer(),
             snowflake(input.message_id, field="messageId"),
             pinned=False,
         )
-        return PinMessagePayload(message=Message(record=message))
+        return UnpinMessagePayload(message=Message(record=message))
 
     @strawberry.mutation(description="Move your read marker forward (never back).")
     async def ack_message(self, info: Info, input: AckMessageInput) -> AckMessagePayload:
