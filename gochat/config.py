@@ -76,6 +76,14 @@ def _check_redis_url(value: str | None) -> str | None:
     return value
 
 
+def _check_blobs_url(value: str | None) -> str | None:
+    if value is not None and not re.match(
+        r"^s3://([^@/?#]+@)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\?[^#]*)?$", value
+    ):
+        raise ValueError("expected s3://[key:secret@]bucket?endpoint=URL&region=R&style=path")
+    return value
+
+
 def _check_mail_url(value: str) -> str:
     if value.startswith("log:"):
         return value
@@ -148,6 +156,12 @@ class Settings(BaseSettings):
         None,
         description="redis://host:port/db for presence and rate limits shared by every "
         "process; default: in this process.",
+    )
+    blobs_url: Annotated[str | None, AfterValidator(_check_blobs_url)] = Field(
+        None,
+        description="s3://[key:secret@]bucket?endpoint=URL&region=R&style=path|virtual for "
+        "files on S3 or an S3-compatible server (credentials from the URL or the AWS "
+        "environment); default: the blobs/ directory in data_dir.",
     )
     redis_cluster: bool = Field(
         default=False,
@@ -321,6 +335,7 @@ class Settings(BaseSettings):
         data["mail_url"] = redact_url(self.mail_url)
         data["bus_url"] = redact_url(self.bus_url)
         data["redis_url"] = redact_url(self.redis_url) if self.redis_url else None
+        data["blobs_url"] = redact_url(self.blobs_url) if self.blobs_url else None
         return data
 
 

@@ -11,6 +11,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import structlog
 
 from gochat import faults
+from gochat.blobs import BlobStore
+from gochat.blobs.local import LocalBlobStore
+from gochat.blobs.s3 import S3BlobStore
 from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
@@ -113,6 +116,20 @@ async def open_message_store(
 
 
 @asynccontextmanager
+async def open_blob_store(settings: Settings) -> AsyncIterator[BlobStore]:
+    """Files under data_dir/blobs, or in S3 when GOCHAT_BLOBS_URL is s3://."""
+    store: BlobStore
+    if settings.blobs_url is None:
+        store = LocalBlobStore(settings.data_dir / "blobs")
+    else:
+        store = await S3BlobStore.connect(settings.blobs_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
 async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
     """The in-process bus, or NATS when GOCHAT_BUS_URL is nats://."""
     bus: EventBus
@@ -166,6 +183,7 @@ async def build_services(
         ids = SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
         limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
+        blobs = await stack.enter_async_context(open_blob_store(settings))
         publisher = EventPublisher(bus, store.outbox)
         if settings.fault_injection == "crash-before-publish":
             publisher.add_listener(faults.crash_before_publish)
@@ -228,6 +246,7 @@ async def build_services(
         yield Services(
             store=store,
             bus=bus,
+            blobs=blobs,
             presence=presence,
             typing=TypingService(
                 resolver, bus, limits, ids, rate=parse_rate(settings.rate_typing_per_user)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gochat.blobs import BlobStore
 from gochat.bus import EventBus
 from gochat.domain.accounts import AccountService
 from gochat.domain.audience import AudienceResolver
@@ -32,6 +33,7 @@ from gochat.storage import RelationalStore
 class Services:
     store: RelationalStore
     bus: EventBus
+    blobs: BlobStore
     presence: PresenceService
     typing: TypingService
     audience: AudienceResolver

