@@ -180,8 +180,6 @@ class MessageWriter:
         channel_id = key[0]
         give_up = time.monotonic() + NONCE_WAIT_SECONDS
         while True:
-            if claim.message_id is None:  # the claim expired meanwhile
-                raise Unavailable("the send with this nonce expired meanwhile; retry")
             outcome = await self._written_or_deleted(channel_id, claim.message_id)
             if outcome is not None:
                 return outcome
@@ -198,7 +196,11 @@ class MessageWriter:
                     ),
                 )
                 if not taken[0].applied:
-                    claim = taken[0]  # another retry took the lease first
+                    # Another retry took the lease first. A failed condition returns only the
+                    # columns it tested; the rest of the claim is as it was.
+                    if taken[0].lease_until is None:
+                        raise Unavailable("the send with this nonce expired meanwhile; retry")
+                    claim = claim._replace(lease_until=taken[0].lease_until)
                     continue
                 # Written (or deleted) just before the lease ran out?
                 outcome = await self._written_or_deleted(channel_id, claim.message_id)
