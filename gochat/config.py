@@ -287,10 +287,12 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = Field(
         "console", description="console (key=value) or json lines."
     )
-    fault_injection: Literal["none", "crash-before-publish"] = Field(
+    fault_injection: Literal["none", "crash-before-publish", "crash-after-nonce-claim"] = Field(
         "none",
         description="Testing only: crash-before-publish makes the process exit at once (status "
-        "70) after a change committed and before its events are published.",
+        "70) after a change committed and before its events are published; "
+        "crash-after-nonce-claim (Cassandra message store) after a send claimed its nonce and "
+        "before its message is written.",
     )
 
     @field_validator("redis_cluster")

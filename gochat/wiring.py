@@ -110,7 +110,10 @@ async def open_message_store(
     try:
         if migrate:
             await cql_migrate.upgrade(session)
-        yield CqlMessageStore(session)
+        if settings.fault_injection == "crash-after-nonce-claim":
+            yield CqlMessageStore(session, after_claim=faults.crash_after_nonce_claim)
+        else:
+            yield CqlMessageStore(session)
     finally:
         await session.close()
 
@@ -245,6 +248,7 @@ async def build_services(
         presence_task = asyncio.create_task(presence.run(), name="gochat-presence")
         yield Services(
             store=store,
+            message_store=messages_store,
             bus=bus,
             blobs=blobs,
             presence=presence,

@@ -26,12 +26,13 @@ from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.typing_indicators import TypingService
 from gochat.mail import EmailSender
-from gochat.storage import RelationalStore
+from gochat.storage import MessageStore, RelationalStore
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     store: RelationalStore
+    message_store: MessageStore
     bus: EventBus
     blobs: BlobStore
     presence: PresenceService

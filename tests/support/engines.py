@@ -195,88 +195,25 @@ def cassandra_node() -> Iterator[tuple[str, int]]:
         host, _, port = given.partition(":")
         yield host, int(port or 9042)
         return
+    with own_cassandra_node() as node:
+        yield "127.0.0.1", node.cql_port
+
+
+@contextmanager
+def own_cassandra_node(*, durable: bool = False) -> Iterator[CassandraNode]:
+    """A Cassandra node that the caller alone uses, so it may stop, kill and restart it;
+    `durable`: see CassandraNode."""
     lib = _cassandra_jars()
     if lib is None:
         missing_engine("Apache Cassandra needs java and mvn (Maven Central) to run")
         return
-    root = Path(tempfile.mkdtemp(prefix="gochat-cassandra-"))
-    cql_port, storage_port, jmx_port = free_port(), free_port(), free_port()
-    data = root / "data"
-    config = root / "cassandra.yaml"
-    config.write_text(
-        "\n".join(
-            [
-                "cluster_name: gochat-test",
-                "num_tokens: 1",
-                "initial_token: 0",
-                "partitioner: org.apache.cassandra.dht.Murmur3Partitioner",
-                "authenticator: AllowAllAuthenticator",
-                "authorizer: AllowAllAuthorizer",
-                f"data_file_directories: [{data}/data]",
-                f"commitlog_directory: {data}/commitlog",
-                f"saved_caches_directory: {data}/saved_caches",
-                f"hints_directory: {data}/hints",
-                f"cdc_raw_directory: {data}/cdc",
-                "commitlog_sync: periodic",
-                "commitlog_sync_period: 10000ms",
-                "seed_provider:",
-                "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
-                "    parameters:",
-                f'      - seeds: "127.0.0.1:{storage_port}"',
-                "listen_address: 127.0.0.1",
-                "rpc_address: 127.0.0.1",
-                f"storage_port: {storage_port}",
-                f"native_transport_port: {cql_port}",
-                "start_native_transport: true",
-                "endpoint_snitch: SimpleSnitch",
-                "disk_access_mode: standard",
-            ]
-        )
-        + "\n"
-    )
-    log_path = root / "cassandra.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            "java",
-            "-Xms512m",
-            "-Xmx1g",
-            *_JAVA17_OPTIONS,
-            f"-Dcassandra.config=file://{config}",
-            f"-Dcassandra.storagedir={data}",
-            "-Dcassandra-foreground=yes",
-            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-            "-Dcassandra.ring_delay_ms=100",
-            f"-Dcassandra.jmx.local.port={jmx_port}",
-            "-Dcassandra.superuser_setup_delay_ms=0",
-            "-cp",
-            f"{lib}/*",
-            "org.apache.cassandra.service.CassandraDaemon",
-            "-R",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    node = CassandraNode(Path(tempfile.mkdtemp(prefix="gochat-cassandra-")), lib, durable=durable)
     try:
-        import time
-
-        deadline = time.monotonic() + 180
-        while "Starting listening for CQL clients" not in log_path.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "Cassandra did not start:\n" + log_path.read_text(errors="replace")[-3000:]
-                )
-            time.sleep(0.5)
-        yield "127.0.0.1", cql_port
+        node.start(timeout=CASSANDRA_START_SECONDS)
+        yield node
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+        node.stop()
+        shutil.rmtree(node.root, ignore_errors=True)
 
 
 class ServerProcess:
@@ -328,6 +265,100 @@ class ServerProcess:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+CASSANDRA_START_SECONDS = 180.0
+
+
+class CassandraNode(ServerProcess):
+    """One Cassandra node (the JVM in the foreground); `restart()` and `kill()` + `start()`
+    keep its data directory and ports, as an operator's restart would.
+
+    By default the commit log is synced every 10 s (fast; a killed node forgets its last
+    seconds of writes, acknowledged or not). `durable` syncs it before each write is
+    acknowledged (commitlog_sync: batch), as a single node that must survive a kill needs."""
+
+    name = "cassandra"
+
+    def __init__(self, root: Path, lib: Path, *, durable: bool = False) -> None:
+        super().__init__(root)
+        self.lib = lib
+        self.cql_port, self.storage_port, self.jmx_port = free_port(), free_port(), free_port()
+        self.data = root / "data"
+        self.config = root / "cassandra.yaml"
+        self.config.write_text(
+            "\n".join(
+                [
+                    "cluster_name: gochat-test",
+                    "num_tokens: 1",
+                    "initial_token: 0",
+                    "partitioner: org.apache.cassandra.dht.Murmur3Partitioner",
+                    "authenticator: AllowAllAuthenticator",
+                    "authorizer: AllowAllAuthorizer",
+                    f"data_file_directories: [{self.data}/data]",
+                    f"commitlog_directory: {self.data}/commitlog",
+                    f"saved_caches_directory: {self.data}/saved_caches",
+                    f"hints_directory: {self.data}/hints",
+                    f"cdc_raw_directory: {self.data}/cdc",
+                    *(
+                        ["commitlog_sync: batch"]
+                        if durable
+                        else ["commitlog_sync: periodic", "commitlog_sync_period: 10000ms"]
+                    ),
+                    "seed_provider:",
+                    "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
+                    "    parameters:",
+                    f'      - seeds: "127.0.0.1:{self.storage_port}"',
+                    "listen_address: 127.0.0.1",
+                    "rpc_address: 127.0.0.1",
+                    f"storage_port: {self.storage_port}",
+                    f"native_transport_port: {self.cql_port}",
+                    "start_native_transport: true",
+                    "endpoint_snitch: SimpleSnitch",
+                    "disk_access_mode: standard",
+                ]
+            )
+            + "\n"
+        )
+
+    def command(self) -> list[str]:
+        return [
+            "java",
+            "-Xms512m",
+            "-Xmx1g",
+            *_JAVA17_OPTIONS,
+            f"-Dcassandra.config=file://{self.config}",
+            f"-Dcassandra.storagedir={self.data}",
+            "-Dcassandra-foreground=yes",
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+            "-Dcassandra.ring_delay_ms=100",
+            f"-Dcassandra.jmx.local.port={self.jmx_port}",
+            "-Dcassandra.superuser_setup_delay_ms=0",
+            "-cp",
+            f"{self.lib}/*",
+            "org.apache.cassandra.service.CassandraDaemon",
+            "-R",
+        ]
+
+    def ready(self) -> bool:
+        # The CQL port opens once the node is ready for clients ("Starting listening for CQL
+        # clients"), after any commit log replay.
+        try:
+            with socket.create_connection(("127.0.0.1", self.cql_port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def start(self, timeout: float = CASSANDRA_START_SECONDS) -> None:
+        super().start(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the node dies at once; what it acknowledged is in its commit log."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
+        self._proc = None
 
 
 class NatsServer(ServerProcess):
