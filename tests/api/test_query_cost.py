@@ -224,6 +224,28 @@ async def test_an_excessive_subscription_document_is_refused_over_the_socket(
         assert result["payload"]["errors"][0]["extensions"]["cost"] == 3 * PAGE_COST
 
 
+async def test_only_the_costliest_branch_of_a_union_counts(client: GraphQLClient) -> None:
+    owner, channel = await owner_with_channel(client)
+    reactors = 'reactors(emoji: {unicode: "👍"}, first: 100) { edges { node { id } } }'
+    created = " ".join(f"c{n}: message {{ id {reactors} }}" for n in range(15))
+    updated = " ".join(f"u{n}: message {{ id {reactors} }}" for n in range(15))
+    # Each branch: 15 x 202 = 3030; an event is one of them, so 3031 in all (summed: 6061).
+    document = (
+        "subscription($c: ID!) { channelEvents(channelId: $c) { "
+        f"... on MessageCreated {{ {created} }} ... on MessageUpdated {{ {updated} }} }} }}"
+    )
+    async with ws_connect(client.ws_url, payload={"authorization": owner.token}) as ws:
+        op = await ws.subscribe(document, {"c": channel})
+        await owner.client.execute(
+            'mutation($c: ID!) { sendMessage(input: {channelId: $c, content: "hi"}) '
+            "{ message { id } } }",
+            {"c": channel},
+        )
+        message = await ws.receive(op)
+    assert message["type"] == "next", message
+    assert message["payload"]["data"]["channelEvents"]["c0"]["reactors"] == {"edges": []}
+
+
 class TestCostRate:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, Any]:
