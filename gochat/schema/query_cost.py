@@ -239,6 +239,8 @@ class _Walk:
         if is_leaf_type(named):
             return 0
         assert isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
+        # A single object counts 1, or its expected count where the table has one (below 1
+        # for introspection's ofType, which is null at the end of every type reference).
         size = self.list_sizes.get((owner.name, name), 1.0)
         if isinstance(field_type, GraphQLList):
             size = page if page is not None else self._list_size(owner.name, node)
