@@ -217,6 +217,13 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(12, ge=2, le=100, description="Deepest selection allowed.")
     graphql_max_tokens: int = Field(5000, ge=50, description="Most tokens in one document.")
     graphql_max_aliases: int = Field(30, ge=1, description="Most aliases in one document.")
+    graphql_max_cost: int = Field(
+        5000,
+        ge=1,
+        description="Largest computed cost of one operation, about the objects it may load: "
+        "each object field counts 1, times the lists around it (a page's first/last, else "
+        "its default or an estimate); over it the operation does not run (BAD_USER_INPUT).",
+    )
     graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
     request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
@@ -271,6 +278,11 @@ class Settings(BaseSettings):
     rate_reset_per_ip: Rate = Field("10/3600", description="Reset requests per IP per window.")
     rate_reset_per_account: Rate = Field("3/3600", description="Reset requests per email.")
     rate_typing_per_user: Rate = Field("10/10", description="startTyping calls per user.")
+    rate_cost_per_user: Rate = Field(
+        "50000/60",
+        description="Query cost points each user (signed out: each IP) may spend per window, "
+        "over HTTP and WebSocket; at least GOCHAT_GRAPHQL_MAX_COST.",
+    )
 
     voice_regions: list[str] = Field(
         default_factory=lambda: ["global"],
@@ -294,6 +306,16 @@ class Settings(BaseSettings):
         "crash-after-nonce-claim (Cassandra message store) after a send claimed its nonce and "
         "before its message is written.",
     )
+
+    @field_validator("rate_cost_per_user")
+    @classmethod
+    def _cost_rate_fits_one_operation(cls, value: str, info: ValidationInfo) -> str:
+        max_cost = info.data.get("graphql_max_cost")
+        if isinstance(max_cost, int) and parse_rate(value)[0] < max_cost:
+            raise ValueError(
+                f"must allow at least GOCHAT_GRAPHQL_MAX_COST ({max_cost}) points per window"
+            )
+        return value
 
     @field_validator("redis_cluster")
     @classmethod

@@ -28,6 +28,7 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
+from gochat.schema.query_limits import QueryCostLimiter
 from gochat.schema.scalars import SCALAR_MAP
 from gochat.subscriptions.events import EventsSubscription
 from gochat.subscriptions.presence import PresenceSubscription
@@ -85,6 +86,8 @@ def build_schema(
         partial(AddValidationRules, rules),
         partial(ParserCache, maxsize=1024),
         partial(ValidationCache, maxsize=1024),
+        # After validation, before execution: the cost needs the variables' values.
+        QueryCostLimiter,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -37,6 +37,7 @@ from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresencePolicy, PresenceService
 from gochat.domain.publisher import EventPublisher
+from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
@@ -273,6 +274,11 @@ async def build_services(
             read_states=ReadStateService(kit, messages_store, messages),
             direct_messages=DirectMessageService(kit, store.direct, store.accounts),
             friends=FriendService(kit, store.direct, store.accounts),
+            query_costs=QueryCostService(
+                limits,
+                max_cost=settings.graphql_max_cost,
+                rate=parse_rate(settings.rate_cost_per_user),
+            ),
         )
     finally:
         if presence_task is not None:

@@ -21,6 +21,7 @@ from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresenceService
+from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
@@ -55,3 +56,4 @@ class Services:
     read_states: ReadStateService
     direct_messages: DirectMessageService
     friends: FriendService
+    query_costs: QueryCostService
