@@ -150,3 +150,22 @@ async def test_joining_by_invite_posts_member_joined_in_system_channel(
         )
     ).ok()["channel"]["messages"]["edges"]
     assert edges == [{"node": {"type": "MEMBER_JOINED", "authorId": member.id, "content": ""}}]
+
+
+async def test_sending_a_message_marks_it_read_for_its_author_only(client: GraphQLClient) -> None:
+    owner, member, _, channel = await _guild_with_member(client)
+    sent = (await member.client.execute(SEND, {"c": channel, "t": "mine"})).ok()["sendMessage"][
+        "message"
+    ]["id"]
+    counts = "query($c: ID!) { channel(id: $c) { unreadCount } }"
+    assert (await member.client.execute(counts, {"c": channel})).ok()["channel"] == {
+        "unreadCount": 0
+    }
+    states = "{ me { readStates { channelId lastReadMessageId } } }"
+    assert (await member.client.execute(states)).ok()["me"]["readStates"] == [
+        {"channelId": channel, "lastReadMessageId": sent}
+    ]
+    # The owner has read nothing: the join notice and the member's message are unread.
+    assert (await owner.client.execute(counts, {"c": channel})).ok()["channel"] == {
+        "unreadCount": 2
+    }
