@@ -27,6 +27,7 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
+from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.subscriptions.events import EventsSubscription
 from gochat.subscriptions.presence import PresenceSubscription
 
@@ -87,7 +88,11 @@ def build_schema(
     if not introspection:
         extensions.append(DisableIntrospection)
     schema = GoChatSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        types=CHANNEL_KINDS,
     )
     # The WebSocket transport validates subscription documents itself, with the same limits.
     schema.live_validation_rules = [*specified_rules, *rules]

@@ -28,6 +28,7 @@ from gochat.schema.guilds import (
     Member,
     PermissionOverwrite,
     Role,
+    channel_shape,
 )
 from gochat.schema.messages import Message, ReactionEmoji, ReadState
 from gochat.schema.presence import Presence, PresenceUpdated, TypingStarted
@@ -362,14 +363,14 @@ def from_domain(event: events.Event) -> EventType | None:
         case events.GuildDeleted(guild_id=g):
             return GuildDeleted(guild_id=to_id(g))
         case events.ChannelCreated(channel=c):
-            return ChannelCreated(channel=Channel(record=c))
+            return ChannelCreated(channel=channel_shape(c))
         case events.ChannelUpdated(channel=c):
-            return ChannelUpdated(channel=Channel(record=c))
+            return ChannelUpdated(channel=channel_shape(c))
         case events.ChannelDeleted(channel=c):
-            return ChannelDeleted(channel=Channel(record=c))
+            return ChannelDeleted(channel=channel_shape(c))
         case events.ChannelsReordered(guild_id=g, channels=cs):
             return ChannelsReordered(
-                guild_id=to_id(g), all_channels=tuple(Channel(record=c) for c in cs)
+                guild_id=to_id(g), all_channels=tuple(channel_shape(c) for c in cs)
             )
         case events.OverwriteUpdated(guild_id=g, overwrite=o):
             return OverwriteUpdated(guild_id=to_id(g), overwrite=PermissionOverwrite(record=o))
