@@ -227,7 +227,10 @@ class MessageService:
         before: Snowflake | None = None,
         after: Snowflake | None = None,
         around: Snowflake | None = None,
+        from_end: bool = True,
     ) -> HistoryPage:
+        """Up to `limit` messages between the bounds: the newest of them (`from_end`), else the
+        oldest; or, with `around`, the pivot and the messages on either side of it."""
         access = await self.channel_access(viewer, channel_id)
         access.require(Permission.READ_MESSAGE_HISTORY, "read the history")
         if not 1 <= limit <= PAGE_MAX:
@@ -253,11 +256,13 @@ class MessageService:
                 has_older=len(older) > older_size,
                 has_newer=len(newer) > newer_size,
             )
-        if after is not None and before is None:
+        if not from_end:
             rows = await page(
-                channel_id, before=None, after=after, limit=limit + 1, newest_first=False
+                channel_id, before=before, after=after, limit=limit + 1, newest_first=False
             )
-            return HistoryPage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
+            return HistoryPage(
+                messages=rows[:limit], has_older=after is not None, has_newer=len(rows) > limit
+            )
         rows = await page(
             channel_id, before=before, after=after, limit=limit + 1, newest_first=True
         )

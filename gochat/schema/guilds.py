@@ -18,15 +18,14 @@ from gochat.schema.accounts import User, load_user
 from gochat.schema.common import (
     PageInfo,
     Permissions,
-    decode_cursor,
     encode_cursor,
     page_info,
-    page_size,
     snowflake,
     to_id,
 )
 from gochat.schema.context import Info
 from gochat.schema.messages import Message, MessageConnection, history_connection
+from gochat.schema.pagination import page_args
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
@@ -556,11 +555,12 @@ class Guild:
             str | None, strawberry.argument(description="Prefix of handle, name or nickname.")
         ] = None,
     ) -> MemberConnection:
-        size = page_size(first)
+        args = page_args("member", first=first, after=after)
+        size = args.size
         rows = await info.context.services.members.list_members(
             await info.context.viewer(),
             self.record.id,
-            after_user_id=decode_cursor("member", after),
+            after_user_id=args.after,
             prefix=search,
             limit=size + 1,
         )
@@ -607,13 +607,14 @@ class Guild:
         action: AuditAction | None = None,  # type: ignore[valid-type]
         actor_id: Annotated[strawberry.ID | None, strawberry.argument(name="actorId")] = None,
     ) -> AuditLogConnection | None:
-        size = page_size(first)
+        args = page_args("audit", first=first, after=after)
+        size = args.size
         rows = await info.context.services.audit.list_entries(
             await info.context.viewer(),
             self.record.id,
             action=None if action is None else action.value,
             actor_id=None if actor_id is None else snowflake(actor_id, field="actorId"),
-            before_id=decode_cursor("audit", after),
+            before_id=args.after,
             limit=size + 1,
         )
         page = rows[:size]
