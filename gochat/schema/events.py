@@ -14,6 +14,7 @@ from typing import Annotated
 import strawberry
 
 from gochat.domain import events
+from gochat.domain.audience import VisibilityChange
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User, UserSettings, load_user
 from gochat.schema.common import to_id
@@ -89,6 +90,23 @@ class ChannelUpdated:
 
 @strawberry.type(description="A channel you could view was deleted.")
 class ChannelDeleted:
+    channel: Channel
+
+
+@strawberry.type(
+    description="You can no longer view a channel (an overwrite, a role or your roles changed): "
+    "remove it from your view; nothing more arrives for it until ChannelVisibilityGained."
+)
+class ChannelVisibilityLost:
+    guild_id: strawberry.ID
+    channel_id: strawberry.ID
+
+
+@strawberry.type(
+    description="You can now view a channel you could not see (an overwrite, a role or your "
+    "roles changed): add it to your view. Its events reach you from now on."
+)
+class ChannelVisibilityGained:
     channel: Channel
 
 
@@ -298,6 +316,8 @@ EventType = (
     | ChannelUpdated
     | ChannelDeleted
     | ChannelsReordered
+    | ChannelVisibilityLost
+    | ChannelVisibilityGained
     | OverwriteUpdated
     | OverwriteDeleted
     | RoleCreated
@@ -345,6 +365,17 @@ TypingEvent = Annotated[
     TypingStarted | ResyncRequired,
     strawberry.union("TypingEvent", description="Someone typing, or: indicators were missed."),
 ]
+
+
+def from_visibility(guild_id: int, change: VisibilityChange) -> list[EventType]:
+    """What one viewer is told when an event hid channels from them or showed them some."""
+    lost: list[EventType] = [
+        ChannelVisibilityLost(guild_id=to_id(guild_id), channel_id=to_id(c)) for c in change.lost
+    ]
+    gained: list[EventType] = [
+        ChannelVisibilityGained(channel=channel_shape(c)) for c in change.gained
+    ]
+    return [*lost, *gained]
 
 
 def from_domain(event: events.Event) -> EventType | None:

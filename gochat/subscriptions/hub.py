@@ -301,12 +301,16 @@ class Hub:
         deliveries: dict[tuple[Any, str], list[LiveOperation]] = {}
         endings: list[tuple[LiveOperation, GoChatError | None]] = []
         changes: list[tuple[LiveOperation, tuple[str, ...], tuple[str, ...]]] = []
+        # Roots for one feed's operations alone (what this event changed for its viewer).
+        own: list[tuple[tuple[object, ...], list[LiveOperation]]] = []
         for judged in topic.plan():
             # A feed that already had this event on another of its subjects skips it.
             fresh = [op for op in judged.operations if not op.feed.seen(event_id)]
             if not fresh:
                 continue
             verdict = await fresh[0].feed.admit(topic.subject, event)
+            if verdict.prepend:
+                own.append((verdict.prepend, fresh))
             if verdict.deliver:
                 if len(fresh) == len(judged.operations):
                     for key, operations in judged.by_delivery.items():
@@ -321,6 +325,9 @@ class Hub:
             if verdict.end or verdict.error is not None:
                 endings.extend((op, verdict.error) for op in fresh)
         audience.after(event)
+        for roots, operations in own:
+            for root in roots:
+                await self._deliver(root, operations)
         shaped: dict[Any, object | None] = {}
         for (shape, _), operations in deliveries.items():
             if shape not in shaped:
