@@ -6,7 +6,9 @@ decodes it once (dropping a copy the outbox relay republished), lets the audienc
 catch up, asks the listening feeds whether their viewer may see it (once per viewer and kind
 of feed, not per socket), groups the admitted operations by document, and executes each distinct
 document once: the serialized result is written to every socket of the group. A document whose
-execution asked for the viewer (a `me` flag, an unread count) is executed per subscriber.
+execution asked for the viewer (a `me` flag, an unread count) is executed per subscriber. What
+an event changed for one viewer alone (a channel hidden from them or shown to them) comes as
+the feed's own root values, delivered to its operations before the event.
 
 The hub never blocks on a socket: frames go to each socket's bounded outbox (see
 `transport.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
