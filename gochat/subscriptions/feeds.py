@@ -336,7 +336,13 @@ class FeedStream:
                 event = decode(envelope.payload)
                 if self.feed.seen(event.event_id):
                     continue
-                verdict = await self.feed.admit(subject, event)
+                # As the hub does: the shared resolver learns from the event before judging
+                # (with many streams it learns it more than once, which changes nothing).
+                self.feed.audience.before(event)
+                try:
+                    verdict = await self.feed.admit(subject, event)
+                finally:
+                    self.feed.audience.after(event)
                 for added in verdict.listen:
                     self.feed.subjects.add(added)
                     await self._listen(added)

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
+
 from tests.support.client import GraphQLClient, WsSession, ws_connect
 from tests.support.factories import SignedUpUser, signed_up
 from tests.support.guilds import World, grant, invite_and_join, make_world
@@ -191,6 +193,9 @@ async def next_event(ws: WsSession, op: str, *, skipping: tuple[str, ...] = ()) 
             return event
 
 
+@pytest.mark.parametrize(
+    "settings_overrides", [{}, {"ws_fanout": "per-subscriber"}], ids=["shared", "per-subscriber"]
+)
 async def test_an_overwrite_hiding_a_channel_removes_it_and_its_removal_brings_it_back(
     client: GraphQLClient,
 ) -> None:
