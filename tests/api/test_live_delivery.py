@@ -268,6 +268,28 @@ async def test_losing_and_regaining_the_role_that_opens_a_channel_is_told_as_it_
         await ws.expect_silence(op)
 
 
+async def test_making_a_channel_private_and_public_again_is_told_to_those_it_hides(
+    client: GraphQLClient,
+) -> None:
+    world = await make_world(client)
+    update = """mutation($c: ID!, $p: Boolean!) { updateChannel(input: {channelId: $c,
+      private: $p}) { channel { id } } }"""
+    async with live(client, world.member) as ws:
+        op = await subscribed(ws, VISIBILITY)
+        (await world.owner.client.execute(update, {"c": world.text_id, "p": True})).ok()
+        assert await next_event(ws, op) == {
+            "__typename": "ChannelVisibilityLost",
+            "guildId": world.guild_id,
+            "channelId": world.text_id,
+        }
+        (await world.owner.client.execute(update, {"c": world.text_id, "p": False})).ok()
+        gained = await next_event(ws, op)
+        assert gained["__typename"] == "ChannelVisibilityGained"
+        assert gained["channel"]["id"] == world.text_id
+        assert await next_event(ws, op) == {"__typename": "ChannelUpdated"}
+        await ws.expect_silence(op)
+
+
 async def removal_then_silence(
     client: GraphQLClient, world: World, remove: str, reason: str
 ) -> None:
