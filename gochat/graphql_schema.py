@@ -28,6 +28,7 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
+from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.query_limits import QueryCostLimiter
 from gochat.schema.scalars import SCALAR_MAP
 from gochat.subscriptions.events import EventsSubscription
@@ -97,6 +98,7 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        types=CHANNEL_KINDS,
     )
     # The WebSocket transport validates subscription documents itself, with the same limits.
     schema.live_validation_rules = [*specified_rules, *rules]
