@@ -44,6 +44,8 @@ from graphql.pyutils import is_awaitable
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from gochat.bus import subjects
+from gochat.domain.events import SessionRevoked
 from gochat.domain.presence import PresenceHandle
 from gochat.domain.records import Viewer
 from gochat.domain.services import Services
@@ -71,6 +73,9 @@ _CLOSE_INIT_TIMEOUT = 4408
 _CLOSE_DUPLICATE = 4409
 _CLOSE_TOO_MANY_INITS = 4429
 _CLOSE_SLOW = 1013
+_CLOSE_TOO_BIG = 1009
+
+SESSION_ENDED = "session ended: sign in again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +269,7 @@ class LiveSocket:
         "_init_timer",
         "_initialized",
         "_outbox",
+        "_revoked",
         "_wire",
         "_writer",
         "client",
@@ -305,6 +311,7 @@ class LiveSocket:
         self.operations: dict[str, LiveSubscription | asyncio.Task[None]] = {}
         self._acknowledged = False
         self._initialized = False
+        self._revoked = False
         # Without a direct wire: frames waiting for the writer task, which exists only while
         # there are some.
         self._outbox: deque[str] | None = None
@@ -531,6 +538,8 @@ class LiveSocket:
         if not self._acknowledged:
             raise ProtocolViolation(_CLOSE_UNAUTHORIZED, "Unauthorized")
         op_id = _operation_id(message)
+        if self.viewer is not None and not await self._session_live(op_id):
+            return
         payload = message.get("payload")
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
             raise ProtocolViolation(CLOSE_BAD_MESSAGE, "subscribe needs a payload with a query")
@@ -578,6 +587,39 @@ class LiveSocket:
             variables=variables,
             operation_name=operation_name,
         )
+
+    async def _session_live(self, op_id: str) -> bool:
+        """Whether the socket's session is still live, so that nothing runs for a session that
+        ended before its socket closes (its revocation may still be on the bus). Reads the
+        session as HTTP requests do, through the process's session cache."""
+        assert self.viewer is not None
+        if self._revoked:
+            return False  # the close is on its way
+        try:
+            await self.services.accounts.ensure_live(self.viewer)
+        except Unauthenticated:
+            self._revoked = True
+            self.close_soon(_CLOSE_UNAUTHORIZED, SESSION_ENDED)
+            return False
+        except GoChatError as exc:
+            self._send_errors(op_id, [exc])
+            return False
+        return True
+
+    async def end_session(self, event: SessionRevoked | None) -> None:
+        """The socket's session ended: refuse further operations at once, let the
+        subscriptions that report it (`events`) deliver `event` and complete, then close the
+        socket 4401. Their feeds remember the event, so the hub does not deliver it again
+        when it arrives on the user's subject."""
+        if self._revoked or self._closing:
+            return
+        self._revoked = True
+        if event is not None:
+            subject = subjects.user(event.user_id)
+            for operation in tuple(self.operations.values()):
+                if isinstance(operation, LiveSubscription):
+                    await operation.conclude(subject, event)
+        self.close_soon(_CLOSE_UNAUTHORIZED, SESSION_ENDED)
 
     def context(self) -> Context:
         """A fresh context: each operation, and each delivered event, gets its own loaders."""
@@ -662,7 +704,7 @@ class LiveSocket:
             return
         finally:
             held, live.held = live.held, None
-        for payload in held:
+        for payload in held or ():  # None when the operation ended meanwhile
             live.send_payload(payload)
 
     async def _stop(self, op_id: str) -> None:
@@ -809,6 +851,22 @@ class LiveSubscription:
         else:
             self.socket._send_complete(self.op_id)
         self.socket.spawn(self.socket.hub.detach(self))
+
+    async def conclude(self, subject: str, event: SessionRevoked) -> None:
+        """Judge and deliver `event` as the hub would, for a socket about to close."""
+        feed = self.feed
+        if self._ended or subject not in feed.subjects or feed.seen(event.event_id):
+            return
+        verdict = await feed.admit(subject, event)
+        if verdict.deliver:
+            root = feed.shape(event)
+            if root is not None:
+                payload, _ = await self.execute(root)
+                self.send_payload(payload)
+        if verdict.end or verdict.error is not None:
+            self.end(verdict.error)
+            if self.task is not None:
+                self.task.cancel()
 
     async def stop(self) -> None:
         """The client stopped it, or the socket closed: no final frame."""
