@@ -204,6 +204,7 @@ def create_app(settings: Settings) -> Starlette:
             allowed_origins=tuple(settings.cors_allowed_origins),
             fanout=settings.ws_fanout,
             trust_forwarded_for=settings.trust_forwarded_for,
+            max_message_bytes=settings.request_max_bytes,
         ),
         validation_rules=schema.live_validation_rules,
         max_tokens=schema.live_max_tokens,

@@ -205,7 +205,12 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(30, ge=1, description="Most aliases in one document.")
     graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
-    request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
+    request_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest HTTP request body, and largest WebSocket message (a bigger one "
+        "closes the socket with 1009).",
+    )
     ws_connection_init_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Time a socket has to send connection_init."
     )

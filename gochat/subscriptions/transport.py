@@ -87,6 +87,7 @@ class WsSettings:
     allowed_origins: tuple[str, ...]
     fanout: str  # shared | per-subscriber
     trust_forwarded_for: bool
+    max_message_bytes: int
 
 
 class ProtocolViolation(Exception):
@@ -446,6 +447,11 @@ class LiveSocket:
         text = message.get("text")
         if text is None:
             raise ProtocolViolation(CLOSE_BAD_MESSAGE, "WebSocket message must be text")
+        limit = self.endpoint.settings.max_message_bytes
+        # uvicorn refuses bigger messages itself (`ws_max_size`); this holds behind any
+        # server. A character is at most 4 bytes: most messages need no encoding to tell.
+        if len(text) * 4 > limit and len(text.encode()) > limit:
+            raise ProtocolViolation(_CLOSE_TOO_BIG, f"message exceeds {limit} bytes")
         try:
             decoded = json.loads(text)
         except ValueError:
