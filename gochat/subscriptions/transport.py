@@ -76,6 +76,9 @@ _CLOSE_SLOW = 1013
 _CLOSE_TOO_BIG = 1009
 
 SESSION_ENDED = "session ended: sign in again"
+# How long a socket whose session ended waits for the hub to finish telling its `events`
+# streams so: a bound for a stuck delivery, not a pause (an event is delivered in microseconds).
+_HUB_GRACE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +315,8 @@ class LiveSocket:
         self.operations: dict[str, LiveSubscription | asyncio.Task[None]] = {}
         self._acknowledged = False
         self._initialized = False
-        self._revoked = False
+        # Set once the session ended (then also each time an operation ends).
+        self._revoked: asyncio.Event | None = None
         # Without a direct wire: frames waiting for the writer task, which exists only while
         # there are some.
         self._outbox: deque[str] | None = None
@@ -599,12 +603,12 @@ class LiveSocket:
         ended before its socket closes (its revocation may still be on the bus). Reads the
         session as HTTP requests do, through the process's session cache."""
         assert self.viewer is not None
-        if self._revoked:
+        if self._revoked is not None:
             return False  # the close is on its way
         try:
             await self.services.accounts.ensure_live(self.viewer)
         except Unauthenticated:
-            self._revoked = True
+            self._revoked = asyncio.Event()
             self.close_soon(_CLOSE_UNAUTHORIZED, SESSION_ENDED)
             return False
         except GoChatError as exc:
@@ -616,15 +620,24 @@ class LiveSocket:
         """The socket's session ended: refuse further operations at once, let the
         subscriptions that report it (`events`) deliver `event` and complete, then close the
         socket 4401. Their feeds remember the event, so the hub does not deliver it again
-        when it arrives on the user's subject."""
-        if self._revoked or self._closing:
+        when it arrives on the user's subject; when the hub is delivering it already, the
+        close waits (briefly) for it to finish."""
+        if self._revoked is not None or self._closing:
             return
-        self._revoked = True
+        ended = self._revoked = asyncio.Event()
         if event is not None:
             subject = subjects.user(event.user_id)
-            for operation in tuple(self.operations.values()):
-                if isinstance(operation, LiveSubscription):
-                    await operation.conclude(subject, event)
+            in_hand = [
+                operation
+                for operation in tuple(self.operations.values())
+                if isinstance(operation, LiveSubscription)
+                and await operation.conclude(subject, event)
+            ]
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_HUB_GRACE_SECONDS):
+                    while not all(operation.ended for operation in in_hand):
+                        ended.clear()
+                        await ended.wait()
         self.close_soon(_CLOSE_UNAUTHORIZED, SESSION_ENDED)
 
     def context(self) -> Context:
@@ -852,27 +865,38 @@ class LiveSubscription:
             self.send_now(payload)
         self._ended = True
         self.socket.operations.pop(self.op_id, None)
+        if self.socket._revoked is not None:
+            self.socket._revoked.set()
         if error is not None:
             self.socket._send_errors(self.op_id, [error])
         else:
             self.socket._send_complete(self.op_id)
         self.socket.spawn(self.socket.hub.detach(self))
 
-    async def conclude(self, subject: str, event: SessionRevoked) -> None:
-        """Judge and deliver `event` as the hub would, for a socket about to close."""
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    async def conclude(self, subject: str, event: SessionRevoked) -> bool:
+        """Judge and deliver `event` as the hub would, for a socket about to close. True when
+        the hub is delivering it right now and will end this operation."""
         feed = self.feed
-        if self._ended or subject not in feed.subjects or feed.seen(event.event_id):
-            return
+        if self._ended or subject not in feed.subjects:
+            return False
         verdict = await feed.admit(subject, event)
+        ends = verdict.end or verdict.error is not None
+        if feed.seen(event.event_id):
+            return ends and not self._ended
         if verdict.deliver:
             root = feed.shape(event)
             if root is not None:
                 payload, _ = await self.execute(root)
                 self.send_payload(payload)
-        if verdict.end or verdict.error is not None:
+        if ends:
             self.end(verdict.error)
             if self.task is not None:
                 self.task.cancel()
+        return False
 
     async def stop(self) -> None:
         """The client stopped it, or the socket closed: no final frame."""

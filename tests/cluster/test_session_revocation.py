@@ -3,15 +3,19 @@ other refuses what those sockets send before the close reaches them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import websockets
 
+from tests.api.test_ws_sessions import listening, told_revoked
 from tests.support.client import close_code, ws_connect
 from tests.support.cluster import Cluster
+from tests.support.engines import NatsServer
 from tests.support.factories import login, signed_up
 from tests.support.guilds import make_world
 
@@ -38,8 +42,10 @@ async def test_logout_through_one_process_closes_the_sockets_on_the_other(
             ws_connect(a.ws_url, payload=bearer(alice.token)) as on_a,
             ws_connect(b.ws_url, payload=bearer(other["accessToken"])) as other_on_b,
         ):
+            events_on_b = await listening(on_b)
             (await a.client(http, alice.token).execute("mutation { logout { ok } }")).ok()
-            assert await close_code(on_b.socket) == 4401
+            # The stream on B says why, then B closes the socket.
+            await told_revoked(on_b, events_on_b, alice.session_id)
             assert await close_code(on_a.socket) == 4401
             # The other session's socket on B is untouched.
             probe = await other_on_b.subscribe("{ me { id } }")
@@ -85,3 +91,27 @@ async def test_a_message_sent_over_the_other_processs_socket_after_logout_is_not
         history = await b.client(http, world.owner.token).execute(HISTORY, {"c": world.text_id})
         edges = history.ok()["channel"]["messages"]["edges"]
         assert "after logout" not in [e["node"]["content"] for e in edges]
+
+
+@pytest.mark.timeout(90)
+async def test_a_session_that_ended_while_the_bus_was_away_closes_its_sockets_once_it_is_back(
+    cluster_on_own_nats: Cluster, own_nats: NatsServer
+) -> None:
+    (a,) = await cluster_on_own_nats.start(1)
+    async with httpx.AsyncClient(timeout=30) as http:
+        alice = await signed_up(a.client(http))
+        async with ws_connect(a.ws_url, payload=bearer(alice.token)) as ws:
+            await asyncio.to_thread(own_nats.stop)
+            # Ended with no event at all (as by a process whose publish never happened): the
+            # process reads its sockets' sessions again once it is back on the bus.
+            conn = await asyncpg.connect(cluster_on_own_nats.database_url)
+            try:
+                await conn.execute(
+                    "UPDATE sessions SET revoked_at = created_at WHERE id = $1",
+                    int(alice.session_id),
+                )
+            finally:
+                await conn.close()
+            await asyncio.to_thread(own_nats.start)
+            # Client reconnect backoff is jittered, up to 5 s.
+            assert await close_code(ws.socket, timeout=20) == 4401
