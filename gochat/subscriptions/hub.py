@@ -9,7 +9,7 @@ document once: the serialized result is written to every socket of the group. A 
 execution asked for the viewer (a `me` flag, an unread count) is executed per subscriber.
 
 The hub never blocks on a socket: frames go to each socket's bounded outbox (see
-`transport.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
+`connection.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
 tells every affected subscriber to resync (`ResyncRequired`) instead of silently dropping
 events.
 """
