@@ -33,7 +33,8 @@ def bearer(token: str) -> dict[str, Any]:
 async def test_logout_through_one_process_closes_the_sockets_on_the_other(
     cluster: Cluster,
 ) -> None:
-    a, b = await cluster.start(2)
+    # B trusts a session it read for a minute, unless it hears that the session ended.
+    a, b = await cluster.start(2, session_cache_seconds="60")
     async with httpx.AsyncClient(timeout=30) as http:
         alice = await signed_up(a.client(http))
         other = await login(a.client(http), alice.email)
@@ -47,6 +48,8 @@ async def test_logout_through_one_process_closes_the_sockets_on_the_other(
             # The stream on B says why, then B closes the socket.
             await told_revoked(on_b, events_on_b, alice.session_id)
             assert await close_code(on_a.socket) == 4401
+            # B heard it: HTTP requests with the session's token stop there too.
+            (await b.client(http, alice.token).execute("{ me { id } }")).error("UNAUTHENTICATED")
             # The other session's socket on B is untouched.
             probe = await other_on_b.subscribe("{ me { id } }")
             answer = await other_on_b.receive(probe)
