@@ -181,8 +181,9 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description="How long a process trusts a session it found live before reading it "
-        "again; a logout through another process takes effect here within this time "
-        "(this process's own at once). 0 reads the session on every request.",
+        "again. A logout through another process takes effect here as soon as its event "
+        "arrives on the bus, and within this time if the bus lost it. 0 reads the session on "
+        "every request and WebSocket operation.",
     )
     refresh_token_ttl_seconds: int = Field(
         30 * 86_400, ge=300, le=365 * 86_400, description="Refresh token lifetime."
