@@ -30,6 +30,7 @@ from gochat.domain.services import Services
 from gochat.errors import GoChatError, RateLimited, Unauthenticated
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
+from gochat.schema.query_limits import admit_operation
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.operations import LiveSubscription, run_single, start_subscription
 from gochat.subscriptions.protocol import (
@@ -392,6 +393,19 @@ class LiveSocket:
                 run_single(self, op_id, payload["query"], variables, operation_name)
             )
             self.operations[op_id] = task
+            return
+        try:
+            await admit_operation(
+                self.endpoint.graphql_schema,
+                document,
+                operation_name=operation_name,
+                variables=variables,
+                services=self.services,
+                user_id=None if self.viewer is None else self.viewer.user_id,
+                ip=self.client.ip,
+            )
+        except GoChatError as exc:
+            self.send_errors(op_id, [exc])
             return
         await start_subscription(
             self,
