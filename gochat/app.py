@@ -31,6 +31,7 @@ from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
+from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
 from gochat.wiring import build_services
 
@@ -175,6 +176,8 @@ def create_app(settings: Settings) -> Starlette:
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
             app.state.hub = hub
+            guard = SessionGuard(services.bus, services.accounts, live)
+            await guard.start()
             # Everything built so far, and what survives each full pass, lives long: keep it
             # out of the collector's full passes (pauses that show as tail latency).
             pacing = CollectorPacing(full_interval_seconds=settings.gc_full_interval_seconds)
@@ -184,6 +187,7 @@ def create_app(settings: Settings) -> Starlette:
                 yield
             finally:
                 pacing.stop()
+                await guard.close()
                 await live.close()
                 await hub.close()
 
@@ -204,6 +208,7 @@ def create_app(settings: Settings) -> Starlette:
             allowed_origins=tuple(settings.cors_allowed_origins),
             fanout=settings.ws_fanout,
             trust_forwarded_for=settings.trust_forwarded_for,
+            max_message_bytes=settings.request_max_bytes,
         ),
         validation_rules=schema.live_validation_rules,
         max_tokens=schema.live_max_tokens,

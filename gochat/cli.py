@@ -38,6 +38,19 @@ def _guard(fn: Callable[[], Any]) -> Any:
         sys.exit(2)
 
 
+def websocket_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's WebSocket settings for the app (`serve`, and the tests' servers)."""
+    return {
+        # The sans-I/O protocol lets the transport write frames without a task per socket.
+        "ws": "websockets-sansio",
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+        # One limit for HTTP bodies and WebSocket messages (uvicorn's default is 16 MiB);
+        # a bigger message closes the socket with 1009. With permessage-deflate it counts
+        # the decompressed size.
+        "ws_max_size": settings.request_max_bytes,
+    }
+
+
 @click.group()
 @click.option(
     "--config",
@@ -66,8 +79,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         port=settings.port,
         log_level=settings.log_level,
         lifespan="on",
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.ws_per_message_deflate,
+        **websocket_options(settings),
         proxy_headers=settings.trust_forwarded_for,
         loop="auto",  # uvloop when installed (uvicorn[standard] brings it)
         # Without a bound, one client that never finishes its request body keeps a stopping

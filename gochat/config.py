@@ -195,8 +195,9 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description="How long a process trusts a session it found live before reading it "
-        "again; a logout through another process takes effect here within this time "
-        "(this process's own at once). 0 reads the session on every request.",
+        "again. A logout through another process takes effect here as soon as its event "
+        "arrives on the bus, and within this time if the bus lost it. 0 reads the session on "
+        "every request and WebSocket operation.",
     )
     refresh_token_ttl_seconds: int = Field(
         30 * 86_400, ge=300, le=365 * 86_400, description="Refresh token lifetime."
@@ -226,7 +227,12 @@ class Settings(BaseSettings):
     )
     graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
-    request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
+    request_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest HTTP request body, and largest WebSocket message (a bigger one "
+        "closes the socket with 1009).",
+    )
     ws_connection_init_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Time a socket has to send connection_init."
     )

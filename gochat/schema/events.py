@@ -47,7 +47,8 @@ class UserSettingsUpdated:
 
 @strawberry.type(
     description="A session of the signed-in user ended. When it is this connection's session "
-    "(or `sessionId` is null: every session), the stream ends after this event."
+    "(or `sessionId` is null: every session), the stream ends after this event and the "
+    "connection closes (4401): sign in again."
 )
 class SessionRevoked:
     session_id: strawberry.ID | None = strawberry.field(

@@ -26,7 +26,8 @@ class EventsSubscription:
         "ChannelVisibilityGained tell when a permission change hid a channel or showed one. "
         "`ResyncRequired` means events may have "
         "been missed: refetch. The socket closes (4401) when the access token expires; reconnect "
-        "with a fresh one. The stream completes after a SessionRevoked for this session."
+        "with a fresh one. The stream completes after a SessionRevoked for this session, and "
+        "the socket closes (4401): sign in again."
     )
     async def events(self, info: Info) -> AsyncIterator[Event]:
         context = info.context

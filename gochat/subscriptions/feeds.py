@@ -150,8 +150,10 @@ class EventsFeed(Feed):
     async def _judge(self, event: ev.Event) -> Admission:
         me = self.viewer.user_id
         match event:
-            case ev.SessionRevoked(session_id=s) if s is None or s == self.viewer.session_id:
+            case ev.SessionRevoked() if event.ends(self.viewer.session_id):
                 return Admission(deliver=True, end=True)
+            case ev.SessionRevoked(session_id=None):
+                return SKIP  # the password change made through this very session
             case ev.GuildCreated(guild=g):
                 return Admission(deliver=True, listen=_guild_subjects(g.id))
             case ev.MemberJoined(member=m) if m.user_id == me:

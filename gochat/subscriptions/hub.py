@@ -11,7 +11,7 @@ an event changed for one viewer alone (a channel hidden from them or shown to th
 the feed's own root values, delivered to its operations before the event.
 
 The hub never blocks on a socket: frames go to each socket's bounded outbox (see
-`transport.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
+`connection.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
 tells every affected subscriber to resync (`ResyncRequired`) instead of silently dropping
 events.
 """

@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 
 from gochat.app import create_app
+from gochat.cli import websocket_options
 from gochat.config import Settings
 from gochat.domain.services import Services
 
@@ -28,7 +29,8 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
+async def run_server(settings: Settings, **uvicorn_options: Any) -> AsyncIterator[RunningServer]:
+    """The app as `gochat serve` runs it (same WebSocket options), `uvicorn_options` aside."""
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -36,8 +38,7 @@ async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
         port=0,
         lifespan="on",
         log_level="warning",
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.ws_per_message_deflate,
+        **{**websocket_options(settings), **uvicorn_options},
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
