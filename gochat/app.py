@@ -32,6 +32,7 @@ from gochat.schema.errors import http_error_body, translate
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services
 
 log = structlog.get_logger("gochat.app")
@@ -54,6 +55,9 @@ class GoChatGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             response = JSONResponse(http_error_body(exc.reason), status_code=exc.status_code)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -222,6 +226,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
+            *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,
         lifespan=lifespan,
