@@ -32,6 +32,7 @@ from gochat.schema.errors import http_error_body, translate
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services
 
@@ -226,6 +227,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
+            *pages.routes(),
             *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,
