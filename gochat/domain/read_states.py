@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
+from gochat.domain.channel_access import ChannelAccess
 from gochat.domain.events import ReadStateUpdated
 from gochat.domain.messages import MessageService
 from gochat.domain.permissions import Permission
@@ -48,19 +49,33 @@ class ReadStateService:
         return await self._store.read_states(viewer.user_id)
 
     async def unread_count(self, viewer: Viewer, channel_id: Snowflake) -> int:
-        access = await self._messages.channel_access(viewer, channel_id)
+        access = await self._counted_access(viewer, channel_id)
+        if access is None:
+            return 0
         access.require(Permission.READ_MESSAGE_HISTORY, "count unread messages")
         marker = await self._marker(viewer, channel_id)
         return await self._store.count_after(channel_id, marker, cap=COUNT_CAP)
 
     async def mention_count(self, viewer: Viewer, channel_id: Snowflake) -> int:
-        access = await self._messages.channel_access(viewer, channel_id)
+        access = await self._counted_access(viewer, channel_id)
+        if access is None:
+            return 0
         access.require(Permission.READ_MESSAGE_HISTORY, "count mentions")
         marker = await self._marker(viewer, channel_id)
         roles = access.mention_role_ids
         return await self._store.count_mentions_after(
             viewer.user_id, channel_id, marker, role_ids=roles, cap=COUNT_CAP
         )
+
+    async def _counted_access(self, viewer: Viewer, channel_id: Snowflake) -> ChannelAccess | None:
+        """The viewer's access to a channel whose messages are counted; None for a visible
+        channel that holds no messages (voice, category), where nothing is ever unread."""
+        try:
+            return await self._messages.channel_access(viewer, channel_id)
+        except BadUserInput as exc:
+            if exc.field != "channelId":
+                raise
+            return None
 
     async def mentions(
         self, viewer: Viewer, *, before: Snowflake | None, limit: int

@@ -139,6 +139,17 @@ async def test_read_state_moves_forward_only_and_counts_unread_and_mentions(
     assert me["mentions"]["edges"] == [{"node": {"id": ids[1]}}]
 
 
+async def test_channels_without_messages_count_nothing_unread(client: GraphQLClient) -> None:
+    """A sidebar asks every channel for its counts: voice channels answer 0, not an error."""
+    owner, _, _, channel = await _guild_with_member(client)
+    (await owner.client.execute(SEND, {"c": channel, "t": "hello"})).ok()
+    sidebar = "{ me { guilds { channels { id type unreadCount mentionCount } } } }"
+    guilds = (await owner.client.execute(sidebar)).ok()["me"]["guilds"]
+    counts = {(c["type"], c["unreadCount"], c["mentionCount"]) for c in guilds[0]["channels"]}
+    assert ("VOICE", 0, 0) in counts
+    assert all((u, m) == (0, 0) for kind, u, m in counts if kind != "TEXT")
+
+
 async def test_joining_by_invite_posts_member_joined_in_system_channel(
     client: GraphQLClient,
 ) -> None:
