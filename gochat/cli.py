@@ -67,6 +67,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         listener = _bind(settings.host)
         sockets = [listener]
         settings = settings.model_copy(update={"port": listener.getsockname()[1]})
+        # uvicorn names no address for a socket handed to it: say which port was picked.
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        click.echo(f"gochat: listening on http://{host}:{settings.port}", err=True)
     if settings.public_url is None and settings.host in {"", "0.0.0.0", "::"}:  # noqa: S104
         click.echo(
             f"gochat: mailed links will point at {settings.effective_public_url()}; "

@@ -3,7 +3,11 @@ public URL), and following them confirms the email or resets the password on a s
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -226,3 +230,53 @@ def test_the_public_url_defaults_to_the_address_served(
 def test_a_public_url_that_is_no_http_base_is_refused(bad: str) -> None:
     with pytest.raises(ValidationError, match="public_url"):
         Settings(public_url=bad)
+
+
+def test_serve_on_port_zero_names_the_picked_port_in_its_log_and_links(tmp_path: Path) -> None:
+    log_path = tmp_path / "serve.log"
+    with smtp_inbox() as inbox, log_path.open("w") as log:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GOCHAT_")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gochat", "serve", "--port", "0"],
+            cwd=tmp_path,
+            env={**env, "GOCHAT_MAIL_URL": inbox.url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = None
+            deadline = time.monotonic() + 60
+            while url is None and time.monotonic() < deadline:
+                assert proc.poll() is None, log_path.read_text()
+                found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log_path.read_text())
+                if found and "Application startup complete" in log_path.read_text():
+                    url = found.group(1)
+                else:
+                    time.sleep(0.05)
+            assert url is not None, log_path.read_text()
+            assert not url.endswith(":0")
+            httpx.post(
+                f"{url}/graphql",
+                json={
+                    "query": "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
+                    "variables": {
+                        "i": {
+                            "email": "zero@example.com",
+                            "handle": "zero",
+                            "displayName": "Zero",
+                            "password": PASSWORD,
+                        }
+                    },
+                },
+                timeout=30,
+            ).raise_for_status()
+            link = mailed_link(wait_for_mail(inbox, "zero@example.com"))
+            assert link.startswith(f"{url}/confirm-email?token="), link
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
