@@ -121,9 +121,9 @@ async def reset_password(request: Request) -> Response:
             return _message(title, _INCOMPLETE_LINK, status=400)
         return _reset_form(token)
 
-    form = await request.form()
-    token = _token(form.get("token"))
-    password, repeat = form.get("password"), form.get("repeat")
+    async with request.form() as form:
+        token = _token(form.get("token"))
+        password, repeat = form.get("password"), form.get("repeat")
     if token is None:
         return _message(title, _INCOMPLETE_LINK, status=400)
     if not isinstance(password, str) or not isinstance(repeat, str):
