@@ -164,6 +164,10 @@ async def ready(request: Request) -> Response:
         await services.store.ping()
     except GoChatError:
         return JSONResponse({"status": "unavailable", "storage": "unreachable"}, status_code=503)
+    try:
+        await services.message_store.ping()
+    except GoChatError:
+        return JSONResponse({"status": "unavailable", "messages": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 

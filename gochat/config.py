@@ -76,6 +76,14 @@ def _check_redis_url(value: str | None) -> str | None:
     return value
 
 
+def _check_blobs_url(value: str | None) -> str | None:
+    if value is not None and not re.match(
+        r"^s3://([^@/?#]+@)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\?[^#]*)?$", value
+    ):
+        raise ValueError("expected s3://[key:secret@]bucket?endpoint=URL&region=R&style=path")
+    return value
+
+
 def _check_mail_url(value: str) -> str:
     if value.startswith("log:"):
         return value
@@ -158,6 +166,12 @@ class Settings(BaseSettings):
         description="redis://host:port/db for presence and rate limits shared by every "
         "process; default: in this process.",
     )
+    blobs_url: Annotated[str | None, AfterValidator(_check_blobs_url)] = Field(
+        None,
+        description="s3://[key:secret@]bucket?endpoint=URL&region=R&style=path|virtual for "
+        "files on S3 or an S3-compatible server (credentials from the URL or the AWS "
+        "environment); default: the blobs/ directory in data_dir.",
+    )
     redis_cluster: bool = Field(
         default=False,
         description="GOCHAT_REDIS_URL names one node of a Redis Cluster: the client finds the "
@@ -217,6 +231,13 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(12, ge=2, le=100, description="Deepest selection allowed.")
     graphql_max_tokens: int = Field(5000, ge=50, description="Most tokens in one document.")
     graphql_max_aliases: int = Field(30, ge=1, description="Most aliases in one document.")
+    graphql_max_cost: int = Field(
+        5000,
+        ge=1,
+        description="Largest computed cost of one operation, about the objects it may load: "
+        "each object field counts 1, times the lists around it (a page's first/last, else "
+        "its default or an estimate); over it the operation does not run (BAD_USER_INPUT).",
+    )
     graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
     request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
@@ -271,6 +292,11 @@ class Settings(BaseSettings):
     rate_reset_per_ip: Rate = Field("10/3600", description="Reset requests per IP per window.")
     rate_reset_per_account: Rate = Field("3/3600", description="Reset requests per email.")
     rate_typing_per_user: Rate = Field("10/10", description="startTyping calls per user.")
+    rate_cost_per_user: Rate = Field(
+        "50000/60",
+        description="Query cost points each user (signed out: each IP) may spend per window, "
+        "over HTTP and WebSocket; at least GOCHAT_GRAPHQL_MAX_COST.",
+    )
 
     voice_regions: list[str] = Field(
         default_factory=lambda: ["global"],
@@ -287,11 +313,23 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = Field(
         "console", description="console (key=value) or json lines."
     )
-    fault_injection: Literal["none", "crash-before-publish"] = Field(
+    fault_injection: Literal["none", "crash-before-publish", "crash-after-nonce-claim"] = Field(
         "none",
         description="Testing only: crash-before-publish makes the process exit at once (status "
-        "70) after a change committed and before its events are published.",
+        "70) after a change committed and before its events are published; "
+        "crash-after-nonce-claim (Cassandra message store) after a send claimed its nonce and "
+        "before its message is written.",
     )
+
+    @field_validator("rate_cost_per_user")
+    @classmethod
+    def _cost_rate_fits_one_operation(cls, value: str, info: ValidationInfo) -> str:
+        max_cost = info.data.get("graphql_max_cost")
+        if isinstance(max_cost, int) and parse_rate(value)[0] < max_cost:
+            raise ValueError(
+                f"must allow at least GOCHAT_GRAPHQL_MAX_COST ({max_cost}) points per window"
+            )
+        return value
 
     @field_validator("redis_cluster")
     @classmethod
@@ -347,6 +385,7 @@ class Settings(BaseSettings):
         data["mail_url"] = redact_url(self.mail_url)
         data["bus_url"] = redact_url(self.bus_url)
         data["redis_url"] = redact_url(self.redis_url) if self.redis_url else None
+        data["blobs_url"] = redact_url(self.blobs_url) if self.blobs_url else None
         return data
 
 

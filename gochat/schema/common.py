@@ -13,6 +13,10 @@ from gochat.domain import permissions as perms
 from gochat.errors import BadUserInput
 from gochat.ids import Snowflake, parse_id
 
+# The one rule for fields that look a single object up: a nullable result, so that one missing
+# object nulls only its own field, and the same error for "missing" and "not visible".
+LOOKUP_RULE = "Missing or not visible: null here, with one NOT_FOUND error at this field."
+
 PermissionName = strawberry.enum(
     cast(
         type[enum.Enum],

@@ -274,14 +274,24 @@ class RemoveReactionPayload:
     message: Message
 
 
-@strawberry.input(description="Pin or unpin a message (MANAGE_MESSAGES); at most 50 per channel.")
+@strawberry.input(description="Pin a message (MANAGE_MESSAGES); at most 50 per channel.")
 class PinMessageInput:
-    message_id: strawberry.ID
+    message_id: strawberry.ID = strawberry.field(description="The message to pin.")
 
 
-@strawberry.type
+@strawberry.type(description="The pinned message.")
 class PinMessagePayload:
-    message: Message
+    message: Message = strawberry.field(description="The message, now pinned.")
+
+
+@strawberry.input(description="Unpin a message (MANAGE_MESSAGES).")
+class UnpinMessageInput:
+    message_id: strawberry.ID = strawberry.field(description="The message to unpin.")
+
+
+@strawberry.type(description="The unpinned message.")
+class UnpinMessagePayload:
+    message: Message = strawberry.field(description="The message, no longer pinned.")
 
 
 @strawberry.input(description="Mark a channel read up to a message; the marker never moves back.")

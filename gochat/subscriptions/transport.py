@@ -50,6 +50,7 @@ from gochat.domain.services import Services
 from gochat.errors import GoChatError, RateLimited, Unauthenticated
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
+from gochat.schema.query_limits import admit_operation
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.wire import DirectWire, Flusher, Payload, text_frame
@@ -570,6 +571,19 @@ class LiveSocket:
                 self._run_single(op_id, payload["query"], variables, operation_name)
             )
             self.operations[op_id] = task
+            return
+        try:
+            await admit_operation(
+                self.endpoint.graphql_schema,
+                document,
+                operation_name=operation_name,
+                variables=variables,
+                services=self.services,
+                user_id=None if self.viewer is None else self.viewer.user_id,
+                ip=self.client.ip,
+            )
+        except GoChatError as exc:
+            self._send_errors(op_id, [exc])
             return
         await self._start_subscription(
             op_id,
