@@ -173,6 +173,7 @@ async def test_the_python_client_runs_against_a_live_server(
         assert again.send_message.message.id == first.send_message.message.id
 
         history = await api.history(channel_id=channel, last=50)
+        assert history.channel is not None
         contents = [edge.node.content for edge in history.channel.messages.edges]
         assert received.message.content in contents
         assert history.channel.messages.edges[-1].node.created_at.tzinfo is not None

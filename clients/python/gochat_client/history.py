@@ -7,7 +7,7 @@ from .base_model import BaseModel
 
 
 class History(BaseModel):
-    channel: "HistoryChannel"
+    channel: Optional["HistoryChannel"]
 
 
 class HistoryChannel(BaseModel):

@@ -7,6 +7,13 @@ from .base_model import BaseModel
 from .enums import ChannelType, OverwriteTarget, Permission, PresenceStatus
 
 
+class AcceptFriendRequestInput(BaseModel):
+    """Accept the pending friend request from this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
 class AcceptInviteInput(BaseModel):
     """Join a guild through an invite."""
 
@@ -20,11 +27,31 @@ class AckMessageInput(BaseModel):
     message_id: str = Field(alias="messageId")
 
 
+class AddGroupRecipientInput(BaseModel):
+    """Add someone to your group DM (the owner only)."""
+
+    channel_id: str = Field(alias="channelId")
+    "The group DM."
+    user_id: str = Field(alias="userId")
+    "The user to add or remove."
+
+
 class AddReactionInput(BaseModel):
     """React to a message (ADD_REACTIONS)."""
 
     message_id: str = Field(alias="messageId")
     emoji: "EmojiInput"
+
+
+class AssignRoleInput(BaseModel):
+    """Give a member a role below your highest (MANAGE_ROLES)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "The member."
+    role_id: str = Field(alias="roleId")
+    "A role below your highest."
 
 
 class BanMemberInput(BaseModel):
@@ -36,11 +63,25 @@ class BanMemberInput(BaseModel):
     "At most 512 characters."
 
 
+class BlockUserInput(BaseModel):
+    """Block this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
 class BulkDeleteMessagesInput(BaseModel):
     """Delete up to 100 messages of one channel (MANAGE_MESSAGES)."""
 
     channel_id: str = Field(alias="channelId")
     message_ids: list[str] = Field(alias="messageIds")
+
+
+class CancelFriendRequestInput(BaseModel):
+    """Withdraw the friend request you sent to this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
 
 
 class ChangePasswordInput(BaseModel):
@@ -127,6 +168,13 @@ class CreateRoleInput(BaseModel):
     mentionable: bool = False
 
 
+class DeclineFriendRequestInput(BaseModel):
+    """Decline the pending friend request from this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
 class DeleteChannelInput(BaseModel):
     """Delete a channel (MANAGE_CHANNELS in it)."""
 
@@ -183,13 +231,6 @@ class EmojiInput(BaseModel):
     "A custom emoji of the message's guild."
 
 
-class GroupRecipientInput(BaseModel):
-    """Add or remove a group member (the owner only)."""
-
-    channel_id: str = Field(alias="channelId")
-    user_id: str = Field(alias="userId")
-
-
 class KickMemberInput(BaseModel):
     """Remove a member (KICK_MEMBERS; they may rejoin by invite)."""
 
@@ -218,14 +259,6 @@ class LoginInput(BaseModel):
     password: str
 
 
-class MemberRoleInput(BaseModel):
-    """Give or take a role below your highest (MANAGE_ROLES)."""
-
-    guild_id: str = Field(alias="guildId")
-    user_id: str = Field(alias="userId")
-    role_id: str = Field(alias="roleId")
-
-
 class OpenDirectMessageInput(BaseModel):
     """Get or create the one DM with a user."""
 
@@ -233,9 +266,10 @@ class OpenDirectMessageInput(BaseModel):
 
 
 class PinMessageInput(BaseModel):
-    """Pin or unpin a message (MANAGE_MESSAGES); at most 50 per channel."""
+    """Pin a message (MANAGE_MESSAGES); at most 50 per channel."""
 
     message_id: str = Field(alias="messageId")
+    "The message to pin."
 
 
 class RefreshSessionInput(BaseModel):
@@ -257,6 +291,22 @@ class RegisterInput(BaseModel):
     "8-256 characters."
 
 
+class RemoveFriendInput(BaseModel):
+    """End your friendship with this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class RemoveGroupRecipientInput(BaseModel):
+    """Remove someone from your group DM (the owner only)."""
+
+    channel_id: str = Field(alias="channelId")
+    "The group DM."
+    user_id: str = Field(alias="userId")
+    "The user to add or remove."
+
+
 class RemoveReactionInput(BaseModel):
     """Remove your reaction, or another user's with MANAGE_MESSAGES."""
 
@@ -264,6 +314,17 @@ class RemoveReactionInput(BaseModel):
     emoji: "EmojiInput"
     user_id: Optional[str] = Field(alias="userId", default=None)
     "Default: you."
+
+
+class RemoveRoleInput(BaseModel):
+    """Take a role below your highest from a member (MANAGE_ROLES)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "The member."
+    role_id: str = Field(alias="roleId")
+    "A role below your highest."
 
 
 class RenameEmojiInput(BaseModel):
@@ -407,6 +468,20 @@ class UnbanMemberInput(BaseModel):
     user_id: str = Field(alias="userId")
 
 
+class UnblockUserInput(BaseModel):
+    """Unblock this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class UnpinMessageInput(BaseModel):
+    """Unpin a message (MANAGE_MESSAGES)."""
+
+    message_id: str = Field(alias="messageId")
+    "The message to unpin."
+
+
 class UpdateChannelInput(BaseModel):
     """Change a channel (MANAGE_CHANNELS in it). Omitted fields stay."""
 
@@ -447,12 +522,6 @@ class UpdateRoleInput(BaseModel):
     permissions: Optional[list[Permission]] = None
     hoist: Optional[bool] = None
     mentionable: Optional[bool] = None
-
-
-class UserRelationInput(BaseModel):
-    """Act on a relationship with one user."""
-
-    user_id: str = Field(alias="userId")
 
 
 AddReactionInput.model_rebuild()

@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     last: 50,
   });
   await client.close();
+  // null with a NOT_FOUND error (thrown by request) when the channel is gone or hidden.
+  if (history === null) throw new Error("the channel is gone");
   console.log(
     JSON.stringify({
       handle: me.handle,

@@ -67,7 +67,7 @@ export type HistoryQueryVariables = Exact<{
 }>;
 
 
-export type HistoryQuery = { channel: { id: string, name: string, messages: { edges: Array<{ cursor: string, node: { id: string, authorId: string, content: string, createdAt: string } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } } } };
+export type HistoryQuery = { channel: { id: string, name: string, messages: { edges: Array<{ cursor: string, node: { id: string, authorId: string, content: string, createdAt: string } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } } } | null };
 
 export type SendMutationVariables = Exact<{
   channelId: string | number;
