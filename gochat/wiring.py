@@ -218,7 +218,7 @@ async def build_services(
                 email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
                 password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
                 settings_max_bytes=settings.settings_max_bytes,
-                public_url=settings.public_url.rstrip("/"),
+                public_url=settings.effective_public_url(),
                 rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
                 rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
                 rate_login_per_account=parse_rate(settings.rate_login_per_account),
