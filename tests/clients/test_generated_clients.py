@@ -113,6 +113,7 @@ async def test_the_python_client_runs_against_a_live_server(
     from gochat_client import GoChatClient
     from gochat_client.enums import ChannelType
     from gochat_client.events import EventsEventsMessageCreated
+    from gochat_client.history import HistoryChannelTextChannel
 
     email, password, channel = await _chat_setup(client)
     endpoint = f"{server.url}/graphql"
@@ -173,7 +174,8 @@ async def test_the_python_client_runs_against_a_live_server(
         assert again.send_message.message.id == first.send_message.message.id
 
         history = await api.history(channel_id=channel, last=50)
-        assert history.channel is not None
+        assert isinstance(history.channel, HistoryChannelTextChannel)
+        assert history.channel.messages is not None
         contents = [edge.node.content for edge in history.channel.messages.edges]
         assert received.message.content in contents
         assert history.channel.messages.edges[-1].node.created_at.tzinfo is not None

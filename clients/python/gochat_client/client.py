@@ -50,21 +50,24 @@ class GoChatClient(AsyncBaseClient):
         query = gql("""
             query History($channelId: ID!, $last: Int!, $before: String) {
               channel(id: $channelId) {
+                __typename
                 id
                 name
-                messages(last: $last, before: $before) {
-                  edges {
-                    cursor
-                    node {
-                      id
-                      authorId
-                      content
-                      createdAt
+                ... on TextChannel {
+                  messages(last: $last, before: $before) {
+                    edges {
+                      cursor
+                      node {
+                        id
+                        authorId
+                        content
+                        createdAt
+                      }
                     }
-                  }
-                  pageInfo {
-                    hasPreviousPage
-                    startCursor
+                    pageInfo {
+                      hasPreviousPage
+                      startCursor
+                    }
                   }
                 }
               }
@@ -146,12 +149,15 @@ class GoChatClient(AsyncBaseClient):
                   id
                   name
                   channels {
+                    __typename
                     id
                     name
                     type
                     position
-                    unreadCount
-                    mentionCount
+                    ... on TextChannel {
+                      unreadCount
+                      mentionCount
+                    }
                   }
                 }
                 directMessageChannels {

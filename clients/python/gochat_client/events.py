@@ -18,6 +18,8 @@ class Events(BaseModel):
         "EventsEventsChannelUpdated",
         "EventsEventsChannelDeleted",
         "EventsEventsChannelsReordered",
+        "EventsEventsChannelVisibilityLost",
+        "EventsEventsChannelVisibilityGained",
         "EventsEventsOverwriteUpdated",
         "EventsEventsOverwriteDeleted",
         "EventsEventsRoleCreated",
@@ -95,6 +97,14 @@ class EventsEventsChannelDeleted(BaseModel):
 
 class EventsEventsChannelsReordered(BaseModel):
     typename__: Literal["ChannelsReordered"] = Field(alias="__typename")
+
+
+class EventsEventsChannelVisibilityLost(BaseModel):
+    typename__: Literal["ChannelVisibilityLost"] = Field(alias="__typename")
+
+
+class EventsEventsChannelVisibilityGained(BaseModel):
+    typename__: Literal["ChannelVisibilityGained"] = Field(alias="__typename")
 
 
 class EventsEventsOverwriteUpdated(BaseModel):

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Optional
+from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field
 
@@ -7,38 +7,52 @@ from .base_model import BaseModel
 
 
 class History(BaseModel):
-    channel: Optional["HistoryChannel"]
+    channel: Optional[
+        Annotated[
+            Union["HistoryChannelChannel", "HistoryChannelTextChannel"],
+            Field(discriminator="typename__"),
+        ]
+    ]
 
 
-class HistoryChannel(BaseModel):
+class HistoryChannelChannel(BaseModel):
+    typename__: Literal["CategoryChannel", "Channel", "VoiceChannel"] = Field(
+        alias="__typename"
+    )
     id: str
     name: str
-    messages: "HistoryChannelMessages"
 
 
-class HistoryChannelMessages(BaseModel):
-    edges: list["HistoryChannelMessagesEdges"]
-    page_info: "HistoryChannelMessagesPageInfo" = Field(alias="pageInfo")
+class HistoryChannelTextChannel(BaseModel):
+    typename__: Literal["TextChannel"] = Field(alias="__typename")
+    id: str
+    name: str
+    messages: Optional["HistoryChannelTextChannelMessages"]
 
 
-class HistoryChannelMessagesEdges(BaseModel):
+class HistoryChannelTextChannelMessages(BaseModel):
+    edges: list["HistoryChannelTextChannelMessagesEdges"]
+    page_info: "HistoryChannelTextChannelMessagesPageInfo" = Field(alias="pageInfo")
+
+
+class HistoryChannelTextChannelMessagesEdges(BaseModel):
     cursor: str
-    node: "HistoryChannelMessagesEdgesNode"
+    node: "HistoryChannelTextChannelMessagesEdgesNode"
 
 
-class HistoryChannelMessagesEdgesNode(BaseModel):
+class HistoryChannelTextChannelMessagesEdgesNode(BaseModel):
     id: str
     author_id: str = Field(alias="authorId")
     content: str
     created_at: datetime = Field(alias="createdAt")
 
 
-class HistoryChannelMessagesPageInfo(BaseModel):
+class HistoryChannelTextChannelMessagesPageInfo(BaseModel):
     has_previous_page: bool = Field(alias="hasPreviousPage")
     start_cursor: Optional[str] = Field(alias="startCursor")
 
 
 History.model_rebuild()
-HistoryChannel.model_rebuild()
-HistoryChannelMessages.model_rebuild()
-HistoryChannelMessagesEdges.model_rebuild()
+HistoryChannelTextChannel.model_rebuild()
+HistoryChannelTextChannelMessages.model_rebuild()
+HistoryChannelTextChannelMessagesEdges.model_rebuild()

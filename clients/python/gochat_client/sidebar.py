@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field
 
@@ -23,10 +23,28 @@ class SidebarMe(BaseModel):
 class SidebarMeGuilds(BaseModel):
     id: str
     name: str
-    channels: list["SidebarMeGuildsChannels"]
+    channels: list[
+        Annotated[
+            Union[
+                "SidebarMeGuildsChannelsChannel", "SidebarMeGuildsChannelsTextChannel"
+            ],
+            Field(discriminator="typename__"),
+        ]
+    ]
 
 
-class SidebarMeGuildsChannels(BaseModel):
+class SidebarMeGuildsChannelsChannel(BaseModel):
+    typename__: Literal["CategoryChannel", "Channel", "VoiceChannel"] = Field(
+        alias="__typename"
+    )
+    id: str
+    name: str
+    type_: ChannelType = Field(alias="type")
+    position: int
+
+
+class SidebarMeGuildsChannelsTextChannel(BaseModel):
+    typename__: Literal["TextChannel"] = Field(alias="__typename")
     id: str
     name: str
     type_: ChannelType = Field(alias="type")

@@ -58,6 +58,9 @@ async function main(): Promise<void> {
   await client.close();
   // null with a NOT_FOUND error (thrown by request) when the channel is gone or hidden.
   if (history === null) throw new Error("the channel is gone");
+  if (history.__typename !== "TextChannel") throw new Error("not a text channel");
+  // null with a FORBIDDEN error when the viewer may not read the history.
+  if (!history.messages) throw new Error("no history to read");
   console.log(
     JSON.stringify({
       handle: me.handle,
