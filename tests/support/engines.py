@@ -282,6 +282,14 @@ class ServerProcess:
             self._proc.wait()
         self._proc = None
 
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes without closing its connections cleanly."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
+        self._proc = None
+
     def restart(self) -> None:
         self.stop()
         self.start()
