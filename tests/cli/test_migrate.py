@@ -57,3 +57,36 @@ def test_down_without_steps_is_a_usage_error(tmp_path: Path) -> None:
     result = gochat("down", database_url=f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
     assert result.returncode == 2
     assert "down needs a number of steps" in result.stderr
+
+
+CONCURRENT_MIGRATIONS = 4
+
+
+def start_migrate(database_url: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOCHAT_")}
+    env["GOCHAT_DATABASE_URL"] = database_url
+    return subprocess.Popen(
+        [sys.executable, "-m", "gochat", "migrate", "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_processes_migrating_one_empty_database_together_all_succeed(
+    empty_database: str, tmp_path: Path
+) -> None:
+    processes = [start_migrate(empty_database, tmp_path) for _ in range(CONCURRENT_MIGRATIONS)]
+    outcomes = [p.communicate(timeout=120) for p in processes]
+    for process, (out, err) in zip(processes, outcomes, strict=True):
+        assert process.returncode == 0, err
+        assert f"at revision {head()}" in out
+    conn = await asyncpg.connect(empty_database)
+    try:
+        versions = await conn.fetch("SELECT version_num FROM alembic_version")
+    finally:
+        await conn.close()
+    assert [row["version_num"] for row in versions] == [head()]
