@@ -498,6 +498,10 @@ class RedisCluster:
         for node in self.nodes:
             node.stop()
 
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()
+
     def start(self) -> None:
         """Every node back on its ports, empty, keeping its view of the cluster."""
         for node in self.nodes:
