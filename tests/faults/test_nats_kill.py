@@ -1,11 +1,13 @@
 """NATS killed under sends on a two-process cluster: each change commits and is answered at once
 while the bus is known to be down (the publish timeout is set far above any answer time here),
 and once NATS is back the outbox relay puts every acknowledged message in the stream exactly
-once; a live subscriber sees each at most once, and a ResyncRequired for any it missed."""
+once; a live subscriber sees each at most once, and a ResyncRequired for any it missed, and a
+subscription opened during the outage is live once NATS is back."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,13 @@ import httpx
 import pytest
 
 from tests.support.client import GraphQLClient
-from tests.support.cluster import prime, running_cluster, stream_payloads, subscribed
+from tests.support.cluster import (
+    prime,
+    running_cluster,
+    stream_payloads,
+    subscribed,
+    update_profile,
+)
 from tests.support.engines import NatsServer, RedisServer, nats_server
 from tests.support.faults import SendTally, send
 from tests.support.guilds import make_world
@@ -72,7 +80,10 @@ async def test_writes_answer_at_once_while_nats_is_down_and_each_is_delivered_on
         via_a = world.owner.client
         via_b = GraphQLClient(b.url, http, world.member.token)
         warmup = SendTally()
-        async with subscribed(b, world.member.token, EVENTS) as on_b:
+        async with (
+            contextlib.AsyncExitStack() as stack,
+            subscribed(b, world.member.token, EVENTS) as on_b,
+        ):
             await prime(
                 on_b,
                 lambda label: send(via_a, world.text_id, label, warmup),
@@ -81,6 +92,8 @@ async def test_writes_answer_at_once_while_nats_is_down_and_each_is_delivered_on
 
             tally = SendTally()
             await asyncio.to_thread(own_nats.kill)
+            # A subscription opened meanwhile, on a subject new to B: live once NATS is back.
+            late = await stack.enter_async_context(subscribed(b, world.owner.token))
             for i in range(SENDS_PER_PHASE):
                 await send(via_a if i % 2 else via_b, world.text_id, f"down-{i}", tally)
             # Back, while both processes are still waiting to reconnect.
@@ -98,6 +111,7 @@ async def test_writes_answer_at_once_while_nats_is_down_and_each_is_delivered_on
                 while 0 in (copies := await copies_in_stream(own_nats.url, subject, sent)).values():
                     await asyncio.sleep(0.2)
             assert set(copies.values()) == {1}, copies
+            await prime(late, lambda label: update_profile(via_a, label), timeout=RECOVERY_SECONDS)
 
             # The live subscriber: each message at most once, and a resync for any it missed.
             seen: list[str] = []

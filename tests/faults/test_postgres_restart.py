@@ -102,16 +102,22 @@ class Senders:
         await asyncio.gather(*self._tasks)
 
 
-async def connection_init_outcome(ws_url: str, token: str) -> int | str:
-    """The close code of a socket whose connection_init is refused, or 'ack'."""
-    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+async def connection_init_outcome(
+    ws_url: str, token: str, protocol: str = "graphql-transport-ws"
+) -> tuple[list[dict[str, Any]], int | None]:
+    """What the server sent after connection_init, and the code it closed with (None while
+    the socket stays open after an ack)."""
+    async with websockets.connect(ws_url, subprotocols=[protocol]) as socket:  # type: ignore[list-item]
         payload = {"authorization": f"Bearer {token}"}
         await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        received: list[dict[str, Any]] = []
         try:
-            reply = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            while True:
+                received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+                if received[-1].get("type") == "connection_ack":
+                    return received, None
         except websockets.ConnectionClosed as closed:
-            return closed.rcvd.code if closed.rcvd is not None else 1006
-        return "ack" if reply.get("type") == "connection_ack" else str(reply)
+            return received, closed.rcvd.code if closed.rcvd is not None else 1006
 
 
 async def test_a_postgres_restart_answers_unavailable_and_loses_no_acknowledged_message(
@@ -140,8 +146,13 @@ async def test_a_postgres_restart_answers_unavailable_and_loses_no_acknowledged_
             ready = await http.get(f"{server_on_own_postgres.url}/ready")
             assert ready.status_code == 503, ready.text
             assert ready.json()["storage"] == "unreachable"
-            outcome = await connection_init_outcome(client.ws_url, world.owner.token)
-            assert outcome in RETRY_CLOSE_CODES, outcome
+            received, code = await connection_init_outcome(client.ws_url, world.owner.token)
+            assert (received, code) == ([], 1013)
+            received, code = await connection_init_outcome(
+                client.ws_url, world.owner.token, protocol="graphql-ws"
+            )
+            assert [m["payload"]["code"] for m in received] == ["UNAVAILABLE"], received
+            assert code == 1013
 
             await asyncio.to_thread(own_postgres.start)
             after = list(senders.acks)
