@@ -22,6 +22,7 @@ from tests.conftest import make_settings
 from tests.support.client import GraphQLClient, ws_connect
 from tests.support.engines import PostgresCluster, postgres_cluster
 from tests.support.faults import (
+    HISTORY,
     RETRY_CLOSE_CODES,
     SendTally,
     assert_delivered_exactly_once,
@@ -143,6 +144,8 @@ async def test_a_postgres_restart_answers_unavailable_and_loses_no_acknowledged_
                 ),
                 "answers during the outage",
             )
+            history = await world.member.client.execute(HISTORY, {"c": world.text_id})
+            history.error("UNAVAILABLE")
             ready = await http.get(f"{server_on_own_postgres.url}/ready")
             assert ready.status_code == 503, ready.text
             assert ready.json()["storage"] == "unreachable"
