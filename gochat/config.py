@@ -161,6 +161,21 @@ class Settings(BaseSettings):
         description="memory:// delivers events inside this process; nats://host:port shares "
         "them with every process (JetStream stream GOCHAT_EVENTS).",
     )
+    bus_publish_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="Longest wait for NATS to confirm a publish while connected; a change whose "
+        "events are not confirmed in time is still answered, and the outbox relay publishes "
+        "them later. While the bus is known to be down, changes are answered at once.",
+    )
+    bus_reconnect_wait_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="Longest pause between attempts to reconnect to NATS (jittered exponential "
+        "backoff from 0.1 s): how long events may lag after NATS is back.",
+    )
     redis_url: Annotated[str | None, AfterValidator(_check_redis_url)] = Field(
         None,
         description="redis://host:port/db for presence and rate limits shared by every "

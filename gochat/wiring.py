@@ -138,7 +138,12 @@ async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
     """The in-process bus, or NATS when GOCHAT_BUS_URL is nats://."""
     bus: EventBus
     if settings.bus_url.startswith("nats://"):
-        bus = await NatsEventBus.connect(settings.bus_url, name=f"gochat-{settings.worker_id}")
+        bus = await NatsEventBus.connect(
+            settings.bus_url,
+            name=f"gochat-{settings.worker_id}",
+            publish_timeout_seconds=settings.bus_publish_timeout_seconds,
+            reconnect_max_seconds=settings.bus_reconnect_wait_seconds,
+        )
     else:
         bus = MemoryEventBus()
     try:
