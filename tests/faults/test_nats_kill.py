@@ -131,7 +131,7 @@ async def test_writes_answer_at_once_while_nats_is_down_and_each_is_delivered_on
 
         stored = (
             await via_b.execute(
-                "query($c: ID!) { channel(id: $c) { messages(last: 100) { edges { node { content } } } } }",
+                "query($c: ID!) { channel(id: $c) { ... on TextChannel { messages(last: 100) { edges { node { content } } } } } }",
                 {"c": world.text_id},
             )
         ).ok()

@@ -21,9 +21,9 @@ from tests.support.client import GraphQLClient
 SEND = """mutation($c: ID!, $t: String!, $n: String) {
   sendMessage(input: {channelId: $c, content: $t, nonce: $n}) { message { id content } created }
 }"""
-HISTORY = """query($c: ID!, $before: String) { channel(id: $c) {
+HISTORY = """query($c: ID!, $before: String) { channel(id: $c) { ... on TextChannel {
   messages(last: 100, before: $before) {
-    edges { node { id content } } pageInfo { hasPreviousPage startCursor } } } }"""
+    edges { node { id content } } pageInfo { hasPreviousPage startCursor } } } } }"""
 
 # What a client may be told while a dependency is away: try again later.
 RETRYABLE_CODES = frozenset({"UNAVAILABLE"})
