@@ -64,8 +64,9 @@ def _set(error: GraphQLError, message: str, extensions: dict[str, Any]) -> None:
 
 
 def http_error_body(message: str, code: str = "BAD_USER_INPUT") -> dict[str, Any]:
-    """A GraphQL-shaped body for failures before execution (bad JSON, oversized body)."""
-    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    """A GraphQL-shaped body for failures before execution (bad JSON, oversized body): like
+    every request error, it has no `data` entry."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
 class ErrorTranslation(SchemaExtension):
