@@ -1,0 +1,146 @@
+"""Hostile and broken input: text no database can store, field errors among concurrent sibling
+loads, explicit nulls. Each gets a clear error with its code, and fails no one else's request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.client import GraphQLClient, Result
+from tests.support.factories import signed_up
+from tests.support.guilds import create_guild, invite_and_join
+from tests.support.server import RunningServer
+
+SEND = """mutation($c: ID!, $content: String!, $nonce: String) {
+  sendMessage(input: {channelId: $c, content: $content, nonce: $nonce}) { message { id content } }
+}"""
+
+
+async def raw(server: RunningServer, body: dict[str, Any], *, token: str | None = None) -> Result:
+    """Posts the body as ASCII JSON, so lone surrogates travel as `\\ud800` escapes (what a
+    JavaScript client's JSON.stringify sends for a broken string)."""
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{server.url}/graphql", content=json.dumps(body).encode(), headers=headers
+        )
+    return Result(response.status_code, response.json())
+
+
+# graphql-core cancels the pending siblings of a failing field; a sibling cancelled before it
+# started leaves the coroutines made for it unawaited, which Python reports as a warning.
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+async def test_sibling_field_error_never_breaks_shared_loads(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    # Guilds with one owner share that owner's dataloader future. An invalid cursor fails a
+    # field while those loads are pending, and execution cancels the failing field's
+    # siblings: that must not cancel the shared future under the other alias's feet.
+    user = await signed_up(client)
+    owner = await signed_up(client)
+    for n in range(3):
+        guild = await create_guild(owner, f"g{n}")
+        await invite_and_join(owner, user, guild["channels"][0]["id"])
+    for n in range(2):
+        await create_guild(user, f"u{n}")
+    failing = """guilds { owner { createdAt } channels { id
+      messages(first: null, after: "", last: null, before: "", around: "") {
+        edges { node { id } } } } }"""
+    queries = [
+        "{ me { handle " + failing + " } }",
+        "{ b: me { guilds { owner { createdAt } } } a: me { handle " + failing + " } }",
+    ]
+    for query in queries:
+        for _ in range(3):
+            results = await asyncio.gather(*(user.client.execute(query) for _ in range(30)))
+            for result in results:
+                assert result.status == 200
+                assert result.data is None
+                assert set(result.codes) == {"BAD_USER_INPUT"}, result.body
+
+
+async def _guild_channel(client: GraphQLClient) -> tuple[Any, str]:
+    user = await signed_up(client)
+    guild = await create_guild(user)
+    return user, next(c["id"] for c in guild["channels"] if c["type"] == "TEXT")
+
+
+async def test_invalid_unicode_in_variables_is_bad_user_input(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    user, channel = await _guild_channel(client)
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (SEND, {"c": channel, "content": "a\ud800b"}, "content"),
+        (SEND, {"c": channel, "content": "ok", "nonce": "n\udfff"}, "nonce"),
+        (SEND, {"c": channel, "content": "a\x00b"}, "content"),
+        (
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { created } }",
+            {"input": {"channelId": channel, "content": "a\ud800b"}},
+            "input.content",
+        ),
+        (
+            "mutation($n: String!, $p: [Permission!]!, $g: ID!) {"
+            " createRole(input: {guildId: $g, name: $n, permissions: $p}) { role { id } } }",
+            {"g": "1", "n": "role", "p": ["SEND_MESSAGES", "x\ud800"]},
+            "p[1]",
+        ),
+    ]
+    for query, variables, field in cases:
+        result = await raw(server, {"query": query, "variables": variables}, token=user.token)
+        error = result.error("BAD_USER_INPUT")
+        assert error["extensions"]["field"] == field
+        assert "data" not in result.body
+    history = await user.client.execute(
+        "query($c: ID!) { channel(id: $c) { messages { edges { node { id } } } } }",
+        {"c": channel},
+    )
+    assert history.ok()["channel"]["messages"]["edges"] == []
+
+
+async def test_nul_in_an_inline_string_literal_is_bad_user_input(
+    client: GraphQLClient,
+) -> None:
+    user, channel = await _guild_channel(client)
+    query = (
+        "mutation { sendMessage(input: {channelId: "
+        + json.dumps(channel)
+        + ', content: "a\\u0000b"}) { created } }'
+    )
+    result = await user.client.execute(query)
+    assert result.error("BAD_USER_INPUT")["locations"]
+
+
+async def test_valid_astral_text_is_stored_as_sent(client: GraphQLClient) -> None:
+    user, channel = await _guild_channel(client)
+    sent = await user.client.execute(SEND, {"c": channel, "content": "a\U0001f600b \u00e9"})
+    assert sent.ok()["sendMessage"]["message"]["content"] == "a\U0001f600b \u00e9"
+
+
+async def test_a_bad_send_fails_no_other_users_concurrent_sends(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    alice, alice_channel = await _guild_channel(client)
+    bob, bob_channel = await _guild_channel(client)
+    good = [
+        alice.client.execute(SEND, {"c": alice_channel, "content": f"m{n}", "nonce": f"a{n}"})
+        for n in range(10)
+    ]
+    bad = [
+        raw(
+            server,
+            {"query": SEND, "variables": {"c": bob_channel, "content": text, "nonce": f"b{n}"}},
+            token=bob.token,
+        )
+        for n, text in enumerate(["x\ud800", "y\x00"])
+    ]
+    results = await asyncio.gather(*good, *bad)
+    for result in results[:10]:
+        result.ok()
+    for result in results[10:]:
+        result.error("BAD_USER_INPUT")
