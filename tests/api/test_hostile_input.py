@@ -144,3 +144,51 @@ async def test_a_bad_send_fails_no_other_users_concurrent_sends(
         result.ok()
     for result in results[10:]:
         result.error("BAD_USER_INPUT")
+
+
+async def test_explicit_null_for_a_field_with_a_default_names_the_field(
+    client: GraphQLClient,
+) -> None:
+    user, channel = await _guild_channel(client)
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (
+            "mutation($c: ID!, $m: Int) {"
+            " createInvite(input: {channelId: $c, maxUses: $m}) { invite { code } } }",
+            {"c": channel, "m": None},
+            "input.maxUses",
+        ),
+        (
+            "mutation($i: CreateInviteInput!) { createInvite(input: $i) { invite { code } } }",
+            {"i": {"channelId": channel, "maxUses": None}},
+            "i.maxUses",
+        ),
+        (
+            "mutation($c: ID!) {"
+            " createInvite(input: {channelId: $c, maxUses: null}) { invite { code } } }",
+            {"c": channel},
+            "maxUses",
+        ),
+    ]
+    for query, variables, field in cases:
+        error = (await user.client.execute(query, variables)).error("BAD_USER_INPUT")
+        assert error["extensions"]["field"] == field
+        assert "must not be null" in error["message"] and field in error["message"]
+        assert "None" not in error["message"]
+    # Leaving the field out still means its default.
+    created = await user.client.execute(
+        "mutation($c: ID!) { createInvite(input: {channelId: $c}) { invite { maxUses } } }",
+        {"c": channel},
+    )
+    assert created.ok()["createInvite"]["invite"]["maxUses"] == 0
+
+
+async def test_coercion_errors_show_values_as_json_not_python(client: GraphQLClient) -> None:
+    user, channel = await _guild_channel(client)
+    query = "mutation($i: CreateInviteInput!) { createInvite(input: $i) { invite { code } } }"
+    for variables in (
+        {"i": {"channelId": channel, "maxUses": True}},
+        {"i": {"channelId": channel, "bogus": None}},
+        {"i": None},
+    ):
+        error = (await user.client.execute(query, variables)).error("BAD_USER_INPUT")
+        assert not any(word in error["message"] for word in ("None", "True", "{'")), error
