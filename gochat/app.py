@@ -35,6 +35,7 @@ from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
 from gochat.schema.over_http import (
     GRAPHQL_RESPONSE_JSON,
+    LEGACY_JSON,
     is_request_error,
     negotiate,
     request_error_status,
@@ -63,8 +64,13 @@ class GoChatGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        media_type = negotiate(request.headers.get("accept"))
+        accept = request.headers.get("accept")
+        media_type = negotiate(accept)
         try:
+            if media_type is None and "text/html" not in (accept or ""):
+                raise HTTPException(
+                    406, "responses are application/graphql-response+json or application/json"
+                )
             response = await self.run(request)
         except HTTPException as exc:
             headers = {"allow": "POST"} if exc.status_code == 405 else None
@@ -72,6 +78,7 @@ class GoChatGraphQL(GraphQL[Context, None]):
                 http_error_body(exc.reason), status_code=exc.status_code, headers=headers
             )
         if response.headers.get("content-type", "").startswith("application/json"):
+            media_type = media_type or LEGACY_JSON
             response.headers["content-type"] = f"{media_type}; charset=utf-8"
             status = request.scope.get("state", {}).get("graphql_request_error_status")
             if media_type == GRAPHQL_RESPONSE_JSON and status is not None:

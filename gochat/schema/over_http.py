@@ -17,29 +17,46 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 LEGACY_JSON = "application/json"
 
 
-def negotiate(accept: str | None) -> str:
-    """The response media type for an Accept header: `application/graphql-response+json` when
-    the client ranks it at least as high as `application/json`, else `application/json` (also
-    when the header is absent or names neither, as the specification allows)."""
-    if not accept:
-        return LEGACY_JSON
-    best: dict[str, float] = {}
-    for part in accept.split(","):
-        media_type, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        media_type = media_type.lower()
-        if media_type in {GRAPHQL_RESPONSE_JSON, LEGACY_JSON} and quality > 0:
-            best[media_type] = max(best.get(media_type, 0.0), quality)
-    if GRAPHQL_RESPONSE_JSON in best and best[GRAPHQL_RESPONSE_JSON] >= best.get(LEGACY_JSON, 0):
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header, or None when it names no type we serve
+    (the specification recommends 406 then).
+
+    The type the client ranks highest wins, the first listed on a tie. Without an Accept header
+    the response is `application/graphql-response+json`, the specification's default since
+    2025; a bare wildcard (`*/*`, which curl and browsers send) gets `application/json`, which
+    every legacy client reads.
+    """
+    if accept is None or not accept.strip():
         return GRAPHQL_RESPONSE_JSON
-    return LEGACY_JSON
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media_type, *params = (piece.strip() for piece in part.split(";"))
+        media_type = media_type.lower()
+        chosen = {
+            GRAPHQL_RESPONSE_JSON: GRAPHQL_RESPONSE_JSON,
+            LEGACY_JSON: LEGACY_JSON,
+            "application/*": LEGACY_JSON,
+            "*/*": LEGACY_JSON,
+        }.get(media_type)
+        quality = _quality(params)
+        if chosen is None or quality <= 0:
+            continue
+        # Rank: quality first, then the client's order; a wildcard ranks below a named type.
+        rank = (quality, -position - (1000 if "*" in media_type else 0), chosen)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return None if best is None else best[2]
+
+
+def _quality(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 def is_request_error(data: object, errors: Sequence[GraphQLError] | None) -> bool:

@@ -84,19 +84,56 @@ class TestLegacyJson:
         assert response.headers["content-type"].startswith("application/json")
         only_error(response)
 
-    async def test_no_accept_header_means_application_json(self, server: RunningServer) -> None:
-        response = await post(server, {"query": "{ nothingHere }"})
+    async def test_a_wildcard_gets_application_json(self, server: RunningServer) -> None:
+        response = await post(server, {"query": "{ nothingHere }"}, accept="*/*")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/json")
         only_error(response)
 
-    async def test_client_preferring_json_gets_json(self, server: RunningServer) -> None:
-        response = await post(
-            server,
-            {"query": "{ __typename }"},
-            accept=f"application/json, {GRAPHQL_RESPONSE};q=0.5",
-        )
-        assert response.headers["content-type"].startswith("application/json")
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        (f"application/json, {GRAPHQL_RESPONSE}", "application/json"),
+        (f"{GRAPHQL_RESPONSE}, application/json", GRAPHQL_RESPONSE),
+        (f"application/json;q=0.5, {GRAPHQL_RESPONSE};q=0.9", GRAPHQL_RESPONSE),
+        (f"{GRAPHQL_RESPONSE};q=0, application/json", "application/json"),
+        (f"*/*, {GRAPHQL_RESPONSE};q=0.1", "application/json"),
+        (f"text/html;q=0.9, {GRAPHQL_RESPONSE};q=0.8", GRAPHQL_RESPONSE),
+        ("application/*", "application/json"),
+    ],
+)
+async def test_the_highest_ranked_supported_type_wins(
+    server: RunningServer, accept: str, media_type: str
+) -> None:
+    response = await post(server, {"query": "{ __typename }"}, accept=accept)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == f"{media_type}; charset=utf-8"
+
+
+async def test_no_accept_header_means_graphql_response_json(server: RunningServer) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        del http.headers["accept"]
+        response = await http.post(f"{server.url}/graphql", json={"query": "{ nothingHere }"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    only_error(response)
+
+
+async def test_an_accept_header_without_a_supported_type_gets_406(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    user = await signed_up(client)
+    response = await post(
+        server,
+        {"query": 'mutation { updateProfile(input: {displayName: "Changed"}) { user { id } } }'},
+        accept="text/plain, application/xml",
+        token=user.token,
+    )
+    assert response.status_code == 406
+    only_error(response)
+    me = (await user.client.execute("{ me { displayName } }")).ok()
+    assert me["me"]["displayName"] != "Changed"
 
 
 @pytest.mark.parametrize("accept", ["application/json", GRAPHQL_RESPONSE])
