@@ -121,7 +121,10 @@ def _set(error: GraphQLError, message: str, extensions: dict[str, Any]) -> None:
 def http_error_body(message: str, code: str = "BAD_USER_INPUT") -> dict[str, Any]:
     """A GraphQL-shaped body for failures before execution (bad JSON, oversized body): like
     every request error, it has no `data` entry."""
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+    # The message may quote the request (an operation name), lone surrogates included: keep
+    # it encodable as UTF-8.
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return {"errors": [{"message": safe, "extensions": {"code": code}}]}
 
 
 class ErrorTranslation(SchemaExtension):

@@ -58,9 +58,14 @@ def invalid_text_error(
 ) -> GraphQLError | None:
     """A BAD_USER_INPUT error naming the first variable or literal with invalid text."""
     for name, value in (variables or {}).items():
-        path = _bad_path(value, "") if isinstance(name, str) else None
-        if path is not None or (isinstance(name, str) and _INVALID_TEXT.search(name)):
-            field = f"{name}{path or ''}"
+        if _INVALID_TEXT.search(name):
+            return GraphQLError(
+                f"{INVALID_TEXT_MESSAGE}: a variable's name",
+                extensions={"code": "BAD_USER_INPUT", "field": "variables"},
+            )
+        path = _bad_path(value, "")
+        if path is not None:
+            field = f"{name}{path}"
             return GraphQLError(
                 f"{INVALID_TEXT_MESSAGE}: variable '${field}'",
                 extensions={"code": "BAD_USER_INPUT", "field": field},

@@ -192,3 +192,14 @@ async def test_coercion_errors_show_values_as_json_not_python(client: GraphQLCli
     ):
         error = (await user.client.execute(query, variables)).error("BAD_USER_INPUT")
         assert not any(word in error["message"] for word in ("None", "True", "{'")), error
+
+
+async def test_invalid_unicode_in_names_is_refused_cleanly(server: RunningServer) -> None:
+    for body in (
+        {"query": "query A { __typename }", "operationName": "A\ud800"},
+        {"query": "query($x: String) { __typename }", "variables": {"x\ud800": "1"}},
+        {"query": "query($x: JSON) { __typename }", "variables": {"x": {"k\ud800": 1}}},
+    ):
+        result = await raw(server, body)
+        assert result.codes == ["BAD_USER_INPUT"], result
+        assert "data" not in result.body
