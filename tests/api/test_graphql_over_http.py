@@ -182,6 +182,9 @@ async def test_several_operations_without_a_name_is_an_error(server: RunningServ
     query = "query A { __typename } query B { me { id } }"
     refused = await post(server, {"query": query})
     assert only_error(refused)["extensions"]["field"] == "operationName"
+    strict = await post(server, {"query": query}, accept=GRAPHQL_RESPONSE)
+    assert strict.status_code == 400
+    only_error(strict)
     chosen = await post(server, {"query": query, "operationName": "A"})
     assert chosen.json() == {"data": {"__typename": "Query"}}
 
