@@ -80,9 +80,10 @@ class GoChatGraphQL(GraphQL[Context, None]):
         if response.headers.get("content-type", "").startswith("application/json"):
             media_type = media_type or LEGACY_JSON
             response.headers["content-type"] = f"{media_type}; charset=utf-8"
-            status = request.scope.get("state", {}).get("graphql_request_error_status")
-            if media_type == GRAPHQL_RESPONSE_JSON and status is not None:
-                response.status_code = status
+            refused = request.scope.get("state", {}).get("graphql_request_error")
+            if media_type == GRAPHQL_RESPONSE_JSON and refused is not None:
+                response.status_code, headers = refused
+                response.headers.update(headers)
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -150,7 +151,7 @@ class GoChatGraphQL(GraphQL[Context, None]):
             # Execution never started: the response has no `data` entry at all.
             response.pop("data", None)
             assert result.errors is not None
-            request.scope.setdefault("state", {})["graphql_request_error_status"] = (
+            request.scope.setdefault("state", {})["graphql_request_error"] = (
                 request_error_status(result.errors)
             )
         return response

@@ -9,6 +9,7 @@ entry gets 200. In both, a request error has no `data` entry at all.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from graphql.error import GraphQLError
@@ -65,11 +66,17 @@ def is_request_error(data: object, errors: Sequence[GraphQLError] | None) -> boo
     return data is None and bool(errors) and all(e.path is None for e in errors or ())
 
 
-def request_error_status(errors: Sequence[GraphQLError]) -> int:
-    """The status of a request error under `application/graphql-response+json`."""
-    codes = {(e.extensions or {}).get("code") for e in errors}
+def request_error_status(errors: Sequence[GraphQLError]) -> tuple[int, dict[str, str]]:
+    """The status (and headers) of a request error under `application/graphql-response+json`:
+    a server fault first, then a refusal to serve the caller, else a bad request."""
+    extensions = [e.extensions or {} for e in errors]
+    codes = {ext.get("code") for ext in extensions}
     if "INTERNAL" in codes:
-        return 500
+        return 500, {}
     if "UNAVAILABLE" in codes:
-        return 503
-    return 400
+        return 503, {}
+    if "RATE_LIMITED" in codes:
+        waits = [ext.get("retryAfterSeconds") for ext in extensions]
+        seconds = max((w for w in waits if isinstance(w, int | float)), default=1)
+        return 429, {"retry-after": str(max(1, math.ceil(seconds)))}
+    return 400, {}

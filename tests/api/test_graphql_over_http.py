@@ -208,3 +208,28 @@ async def test_bodies_that_are_not_a_json_object_get_400(
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/json")
     only_error(response)
+
+
+class TestRefusedBeforeExecution:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"graphql_max_cost": 1000, "rate_cost_per_user": "1000/60"}
+
+    async def test_a_cost_rate_refusal_is_429_with_retry_after(
+        self, server: RunningServer, client: GraphQLClient
+    ) -> None:
+        user = await signed_up(client)
+        query = {"query": "{ me { guilds { id } } }"}
+        statuses = []
+        for _ in range(200):
+            response = await post(server, query, accept=GRAPHQL_RESPONSE, token=user.token)
+            statuses.append(response.status_code)
+            if response.status_code != 200:
+                break
+        assert statuses[-1] == 429, statuses
+        assert only_error(response, "RATE_LIMITED")
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        # Under application/json the same refusal is a 200 with the error.
+        legacy = await post(server, query, accept="application/json", token=user.token)
+        assert legacy.status_code == 200
+        only_error(legacy, "RATE_LIMITED")
