@@ -151,8 +151,8 @@ class GoChatGraphQL(GraphQL[Context, None]):
             # Execution never started: the response has no `data` entry at all.
             response.pop("data", None)
             assert result.errors is not None
-            request.scope.setdefault("state", {})["graphql_request_error"] = (
-                request_error_status(result.errors)
+            request.scope.setdefault("state", {})["graphql_request_error"] = request_error_status(
+                result.errors
             )
         return response
 

@@ -45,9 +45,10 @@ class TestSiblingFieldErrors:
     async def test_sibling_field_error_never_breaks_shared_loads(
         self, server: RunningServer, client: GraphQLClient
     ) -> None:
-        # Guilds with one owner share that owner's dataloader future. An invalid cursor fails
-        # a field while those loads are pending, and execution cancels the failing field's
-        # siblings: that must not cancel the shared future under the other alias's feet.
+        # Guilds with one owner share that owner's dataloader future. A bad page size fails a
+        # non-null field while those loads are pending, the error propagates, and execution
+        # cancels the failing field's siblings: that must not cancel the shared future under
+        # the feet of the fields that await it elsewhere.
         user = await signed_up(client)
         owner = await signed_up(client)
         for n in range(3):
@@ -55,9 +56,7 @@ class TestSiblingFieldErrors:
             await invite_and_join(owner, user, guild["channels"][0]["id"])
         for n in range(2):
             await create_guild(user, f"u{n}")
-        failing = """guilds { owner { createdAt } channels { id
-          messages(first: null, after: "", last: null, before: "", around: "") {
-            edges { node { id } } } } }"""
+        failing = "guilds { owner { createdAt } members(first: 0) { edges { cursor } } }"
         queries = [
             "{ me { handle " + failing + " } }",
             "{ b: me { guilds { owner { createdAt } } } a: me { handle " + failing + " } }",
@@ -68,12 +67,12 @@ class TestSiblingFieldErrors:
                 for result in results:
                     assert result.status == 200
                     assert result.data is None
-                    # The cursor's own errors, from execution (not a refusal before it).
+                    # The page size's own errors, from execution (not a refusal before it).
                     assert result.errors, result.body
                     for error in result.errors:
                         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
-                        assert error["extensions"]["field"] == "before", error
-                        assert error["path"][-1] == "messages", error
+                        assert error["extensions"]["field"] == "first", error
+                        assert error["path"][-1] == "members", error
 
 
 async def _guild_channel(client: GraphQLClient) -> tuple[Any, str]:
@@ -108,7 +107,8 @@ async def test_invalid_unicode_in_variables_is_bad_user_input(
         assert error["extensions"]["field"] == field
         assert "data" not in result.body
     history = await user.client.execute(
-        "query($c: ID!) { channel(id: $c) { messages { edges { node { id } } } } }",
+        "query($c: ID!) { channel(id: $c) { ... on TextChannel { messages {"
+        " edges { node { id } } } } } }",
         {"c": channel},
     )
     assert history.ok()["channel"]["messages"]["edges"] == []
