@@ -50,6 +50,7 @@ from gochat.domain.services import Services
 from gochat.errors import GoChatError, RateLimited, Unauthenticated
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
+from gochat.subscriptions.executor import EventExecutor
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.wire import DirectWire, Flusher, Payload, text_frame
@@ -616,7 +617,7 @@ class LiveSocket:
         operation_name: str | None,
     ) -> None:
         context = self.context()
-        built = Executor.build(
+        built = EventExecutor.build(
             self.endpoint.graphql_schema,
             document,
             context_value=context,
