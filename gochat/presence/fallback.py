@@ -108,6 +108,11 @@ class FallbackPresenceStore:
             return shared
         return await self._local.list_sessions(user_id)
 
+    async def swap_shown(self, presence: Presence) -> bool:
+        local = await self._local.swap_shown(presence)
+        ok, shared = await self._try(lambda: self._shared.swap_shown(presence))
+        return bool(shared) if ok else local
+
     async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
         # The mirror's lapses are this process's own sessions, which the shared store also
         # holds: claim from the mirror only while the shared store cannot be asked.

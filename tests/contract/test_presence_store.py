@@ -386,3 +386,27 @@ async def test_the_fallback_serves_from_this_process_while_redis_is_down() -> No
         assert (await shown(store, user)).status is OFFLINE
     finally:
         await dead.aclose()
+
+
+async def test_only_a_changed_presence_is_to_be_announced(store: PresenceStore) -> None:
+    user = fresh_id()
+    online = Presence(user_id=user, status=ONLINE)
+    assert await store.swap_shown(online)
+    assert not await store.swap_shown(online)
+    assert await store.swap_shown(Presence(user_id=user, status=ONLINE, custom_status="brb"))
+    assert await store.swap_shown(Presence(user_id=user, status=OFFLINE))
+    assert not await store.swap_shown(Presence(user_id=user, status=OFFLINE))
+    assert await store.swap_shown(Presence(user_id=fresh_id(), status=ONLINE))  # per user
+
+
+async def test_of_two_processes_announcing_one_change_one_does(redis_engine: RedisServer) -> None:
+    prefix = f"test:{secrets.token_hex(6)}:presence:"
+    clients = [Redis.from_url(redis_engine.url) for _ in range(2)]
+    stores = [RedisPresenceStore(c, prefix=prefix) for c in clients]
+    try:
+        presence = Presence(user_id=fresh_id(), status=DND)
+        swapped = await asyncio.gather(*(s.swap_shown(presence) for s in stores * 3))
+        assert sorted(swapped) == [False] * 5 + [True]
+    finally:
+        for c in clients:
+            await c.aclose()
