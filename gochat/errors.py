@@ -7,6 +7,8 @@ the request id and answered as INTERNAL without internals.
 
 from __future__ import annotations
 
+import math
+
 
 class GoChatError(Exception):
     """Base of every expected failure. `code` is the client-facing `extensions.code`."""
@@ -62,7 +64,8 @@ class RateLimited(GoChatError):
 
     def extensions(self) -> dict[str, object]:
         ext = super().extensions()
-        ext["retryAfterSeconds"] = round(self.retry_after, 3)
+        # Whole seconds, rounded up: a client that waits this long is let through.
+        ext["retryAfterSeconds"] = max(1, math.ceil(self.retry_after))
         return ext
 
 
