@@ -21,7 +21,7 @@ from gochat.presence.redis import RedisPresenceStore
 from gochat.redis_client import redis_client
 from tests.support.engines import RedisServer, free_port
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(60)
 
 ONLINE, IDLE, DND = PresenceStatus.ONLINE, PresenceStatus.IDLE, PresenceStatus.DND
 INVISIBLE, OFFLINE = PresenceStatus.INVISIBLE, PresenceStatus.OFFLINE

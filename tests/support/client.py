@@ -95,7 +95,7 @@ class WsSession:
         )
         return op_id
 
-    async def receive(self, op_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
+    async def receive(self, op_id: str, *, timeout: float = 15.0) -> dict[str, Any]:
         """The next message (next, error or complete) for one operation."""
         queued = self.buffered.get(op_id)
         if queued:
