@@ -7,6 +7,7 @@ crash before the batched delete can cause, by event id."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -82,9 +83,14 @@ class PublishOrder:
     and publishing only once every earlier turn of the channel is over keeps each channel's
     events in id order for every subscriber of this process (and, on NATS, of every process:
     one connection delivers a subject's messages in publication order). A turn that ends
-    without publishing (the send failed, or repeated a nonce) lets the next one go."""
+    without publishing (the send failed, or repeated a nonce) lets the next one go.
 
-    def __init__(self) -> None:
+    A turn waits for the earlier ones at most `max_wait_seconds`: a publish normally takes
+    milliseconds, but one that waits for a bus that is down (until its timeout, for the relay
+    to resend later) must not make every later send of the channel wait behind it in turn."""
+
+    def __init__(self, *, max_wait_seconds: float = 1.0) -> None:
+        self.max_wait_seconds = max_wait_seconds
         self._last: dict[object, _Turn] = {}
 
     def take(self, key: object) -> _Turn:
@@ -111,9 +117,10 @@ class _Turn:
         self._after = before._over if before is not None else None
 
     async def wait(self) -> None:
-        """Until every earlier turn of the key is over."""
+        """Until every earlier turn of the key is over, or `max_wait_seconds` have passed."""
         if self._after is not None and not self._after.done():
-            await asyncio.shield(self._after)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._after), self._order.max_wait_seconds)
 
     def close(self) -> None:
         """End the turn (once); the next one goes when every earlier one has ended too."""

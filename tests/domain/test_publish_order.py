@@ -57,3 +57,14 @@ async def test_keys_are_independent() -> None:
     await asyncio.wait_for(other.wait(), 5)
     other.close()
     held.close()
+
+
+async def test_a_turn_stuck_behind_a_slow_publish_goes_after_the_bound() -> None:
+    order = PublishOrder(max_wait_seconds=0.05)
+    stuck = order.take("c")  # its publish waits for a bus that is down
+    later = order.take("c")
+    await asyncio.wait_for(later.wait(), 5)
+    later.close()
+    stuck.close()
+    await asyncio.sleep(0)  # done-callbacks run on the next loop iteration
+    assert order._last == {}
