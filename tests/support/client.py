@@ -109,6 +109,20 @@ class WsSession:
                     return message
                 self.buffered.setdefault(message.get("id", ""), []).append(message)
 
+    async def barrier(self, *, timeout: float = 15.0) -> None:
+        """Ping and wait for the pong. The server handles a socket's messages in order and
+        attaches a subscription to its hub before reading the next one, so every subscription
+        sent before this is listening when it returns (shared fan-out; not the legacy
+        protocol, which has no ping)."""
+        await self.socket.send(json.dumps({"type": "ping"}))
+        async with asyncio.timeout(timeout):
+            while True:
+                message = json.loads(await self.socket.recv())
+                if message.get("type") == "pong":
+                    return
+                if message.get("type") != "ping":
+                    self.buffered.setdefault(message.get("id", ""), []).append(message)
+
     async def expect_silence(self, op_id: str, *, seconds: float = 0.3) -> None:
         try:
             message = await self.receive(op_id, timeout=seconds)
