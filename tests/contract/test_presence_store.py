@@ -19,7 +19,7 @@ from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
 from gochat.presence.redis import RedisPresenceStore
 from gochat.redis_client import redis_client
-from tests.support.engines import RedisServer, free_port
+from tests.support.engines import RedisServer, free_port, redis_server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -410,3 +410,25 @@ async def test_of_two_processes_announcing_one_change_one_does(redis_engine: Red
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_a_change_announced_while_redis_was_down_is_not_taken_for_a_repeat() -> None:
+    with redis_server() as own:
+        client = Redis.from_url(own.url, socket_connect_timeout=0.5)
+        shared = RedisPresenceStore(client, prefix="test:outage:presence:")
+        store = FallbackPresenceStore(shared, MemoryPresenceStore())
+        user = fresh_id()
+        try:
+            assert await store.swap_shown(Presence(user_id=user, status=ONLINE))
+            await asyncio.to_thread(own.stop)
+            assert await store.swap_shown(Presence(user_id=user, status=OFFLINE))
+            assert store.degraded
+            await asyncio.to_thread(own.start)
+            # What Redis held before the outage (a partition loses nothing; this Redis
+            # restarted empty): ONLINE, while what others last saw is OFFLINE.
+            await shared.swap_shown(Presence(user_id=user, status=ONLINE))
+            assert await store.swap_shown(Presence(user_id=user, status=ONLINE))
+            assert not store.degraded
+            assert not await store.swap_shown(Presence(user_id=user, status=ONLINE))
+        finally:
+            await client.aclose()
