@@ -119,6 +119,8 @@ class Server:
             "GOCHAT_RATE_LOGIN_PER_IP": "10000/60",
             "GOCHAT_RATE_LOGIN_PER_ACCOUNT": "10000/60",
             "GOCHAT_RATE_REGISTER_PER_IP": "10000/60",
+            # A benchmark drives one account far past any person's query cost rate.
+            "GOCHAT_RATE_COST_PER_USER": "1000000000/60",
         }
         gochat = Path(sys.executable).with_name("gochat")
         self.proc = subprocess.Popen([str(gochat), "serve", "--port", str(self.port)], env=env)

@@ -31,7 +31,10 @@ from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
+from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.web import pages
+from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services
 
 log = structlog.get_logger("gochat.app")
@@ -54,6 +57,9 @@ class GoChatGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             response = JSONResponse(http_error_body(exc.reason), status_code=exc.status_code)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -159,6 +165,10 @@ async def ready(request: Request) -> Response:
         await services.store.ping()
     except GoChatError:
         return JSONResponse({"status": "unavailable", "storage": "unreachable"}, status_code=503)
+    try:
+        await services.message_store.ping()
+    except GoChatError:
+        return JSONResponse({"status": "unavailable", "messages": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 
@@ -171,6 +181,8 @@ def create_app(settings: Settings) -> Starlette:
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
             app.state.hub = hub
+            guard = SessionGuard(services.bus, services.accounts, live)
+            await guard.start()
             # Everything built so far, and what survives each full pass, lives long: keep it
             # out of the collector's full passes (pauses that show as tail latency).
             pacing = CollectorPacing(full_interval_seconds=settings.gc_full_interval_seconds)
@@ -180,6 +192,7 @@ def create_app(settings: Settings) -> Starlette:
                 yield
             finally:
                 pacing.stop()
+                await guard.close()
                 await live.close()
                 await hub.close()
 
@@ -200,6 +213,7 @@ def create_app(settings: Settings) -> Starlette:
             allowed_origins=tuple(settings.cors_allowed_origins),
             fanout=settings.ws_fanout,
             trust_forwarded_for=settings.trust_forwarded_for,
+            max_message_bytes=settings.request_max_bytes,
         ),
         validation_rules=schema.live_validation_rules,
         max_tokens=schema.live_max_tokens,
@@ -222,6 +236,8 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
+            *pages.routes(),
+            *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -76,6 +76,14 @@ def _check_redis_url(value: str | None) -> str | None:
     return value
 
 
+def _check_blobs_url(value: str | None) -> str | None:
+    if value is not None and not re.match(
+        r"^s3://([^@/?#]+@)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\?[^#]*)?$", value
+    ):
+        raise ValueError("expected s3://[key:secret@]bucket?endpoint=URL&region=R&style=path")
+    return value
+
+
 def _check_mail_url(value: str) -> str:
     if value.startswith("log:"):
         return value
@@ -85,6 +93,15 @@ def _check_mail_url(value: str) -> str:
     if tls and tls.group(1) not in {"starttls", "implicit", "none"}:
         raise ValueError("tls must be starttls, implicit or none")
     return value
+
+
+def _check_public_url(value: str | None) -> str | None:
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected http(s)://host[:port][/path], with no query or fragment")
+    return value.rstrip("/")
 
 
 def _check_secret(value: SecretStr | None) -> SecretStr | None:
@@ -144,10 +161,31 @@ class Settings(BaseSettings):
         description="memory:// delivers events inside this process; nats://host:port shares "
         "them with every process (JetStream stream GOCHAT_EVENTS).",
     )
+    bus_publish_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="Longest wait for NATS to confirm a publish while connected; a change whose "
+        "events are not confirmed in time is still answered, and the outbox relay publishes "
+        "them later. While the bus is known to be down, changes are answered at once.",
+    )
+    bus_reconnect_wait_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="Longest pause between attempts to reconnect to NATS (jittered exponential "
+        "backoff from 0.1 s): how long events may lag after NATS is back.",
+    )
     redis_url: Annotated[str | None, AfterValidator(_check_redis_url)] = Field(
         None,
         description="redis://host:port/db for presence and rate limits shared by every "
         "process; default: in this process.",
+    )
+    blobs_url: Annotated[str | None, AfterValidator(_check_blobs_url)] = Field(
+        None,
+        description="s3://[key:secret@]bucket?endpoint=URL&region=R&style=path|virtual for "
+        "files on S3 or an S3-compatible server (credentials from the URL or the AWS "
+        "environment); default: the blobs/ directory in data_dir.",
     )
     redis_cluster: bool = Field(
         default=False,
@@ -181,8 +219,9 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description="How long a process trusts a session it found live before reading it "
-        "again; a logout through another process takes effect here within this time "
-        "(this process's own at once). 0 reads the session on every request.",
+        "again. A logout through another process takes effect here as soon as its event "
+        "arrives on the bus, and within this time if the bus lost it. 0 reads the session on "
+        "every request and WebSocket operation.",
     )
     refresh_token_ttl_seconds: int = Field(
         30 * 86_400, ge=300, le=365 * 86_400, description="Refresh token lifetime."
@@ -198,14 +237,31 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "GoChat <no-reply@localhost>", min_length=3, description="From header of mails."
     )
-    public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in mailed links.")
+    public_url: Annotated[str | None, AfterValidator(_check_public_url)] = Field(
+        None,
+        description="Base URL of the links in mails (confirm email, reset password), as users "
+        "reach this server; default http://HOST:PORT of the address `gochat serve` listens on. "
+        "Set it behind a proxy or when listening on all interfaces.",
+    )
 
     graphql_max_depth: int = Field(12, ge=2, le=100, description="Deepest selection allowed.")
     graphql_max_tokens: int = Field(5000, ge=50, description="Most tokens in one document.")
     graphql_max_aliases: int = Field(30, ge=1, description="Most aliases in one document.")
+    graphql_max_cost: int = Field(
+        5000,
+        ge=1,
+        description="Largest computed cost of one operation, about the objects it may load: "
+        "each object field counts 1, times the lists around it (a page's first/last, else "
+        "its default or an estimate); over it the operation does not run (BAD_USER_INPUT).",
+    )
     graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
-    request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
+    request_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest HTTP request body, and largest WebSocket message (a bigger one "
+        "closes the socket with 1009).",
+    )
     ws_connection_init_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Time a socket has to send connection_init."
     )
@@ -257,6 +313,11 @@ class Settings(BaseSettings):
     rate_reset_per_ip: Rate = Field("10/3600", description="Reset requests per IP per window.")
     rate_reset_per_account: Rate = Field("3/3600", description="Reset requests per email.")
     rate_typing_per_user: Rate = Field("10/10", description="startTyping calls per user.")
+    rate_cost_per_user: Rate = Field(
+        "50000/60",
+        description="Query cost points each user (signed out: each IP) may spend per window, "
+        "over HTTP and WebSocket; at least GOCHAT_GRAPHQL_MAX_COST.",
+    )
 
     voice_regions: list[str] = Field(
         default_factory=lambda: ["global"],
@@ -273,11 +334,23 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = Field(
         "console", description="console (key=value) or json lines."
     )
-    fault_injection: Literal["none", "crash-before-publish"] = Field(
+    fault_injection: Literal["none", "crash-before-publish", "crash-after-nonce-claim"] = Field(
         "none",
         description="Testing only: crash-before-publish makes the process exit at once (status "
-        "70) after a change committed and before its events are published.",
+        "70) after a change committed and before its events are published; "
+        "crash-after-nonce-claim (Cassandra message store) after a send claimed its nonce and "
+        "before its message is written.",
     )
+
+    @field_validator("rate_cost_per_user")
+    @classmethod
+    def _cost_rate_fits_one_operation(cls, value: str, info: ValidationInfo) -> str:
+        max_cost = info.data.get("graphql_max_cost")
+        if isinstance(max_cost, int) and parse_rate(value)[0] < max_cost:
+            raise ValueError(
+                f"must allow at least GOCHAT_GRAPHQL_MAX_COST ({max_cost}) points per window"
+            )
+        return value
 
     @field_validator("redis_cluster")
     @classmethod
@@ -307,6 +380,18 @@ class Settings(BaseSettings):
         url = self.database_url or f"sqlite:///{self.data_dir.resolve() / 'gochat.db'}"
         return async_database_url(url)
 
+    def effective_public_url(self) -> str:
+        """The base of mailed links: configured, or the address served. A wildcard address
+        (0.0.0.0, ::) is no place to send a browser; links then name localhost."""
+        if self.public_url is not None:
+            return self.public_url
+        host = self.host
+        if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - recognizing, not binding
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
     def signing_secret(self) -> str:
         """The JWT key: configured, or read from (and first generated into) data_dir."""
         if self.jwt_secret is not None:
@@ -321,6 +406,7 @@ class Settings(BaseSettings):
         data["mail_url"] = redact_url(self.mail_url)
         data["bus_url"] = redact_url(self.bus_url)
         data["redis_url"] = redact_url(self.redis_url) if self.redis_url else None
+        data["blobs_url"] = redact_url(self.blobs_url) if self.blobs_url else None
         return data
 
 

@@ -55,6 +55,22 @@ class BadUserInput(GoChatError):
         return ext
 
 
+class QueryTooComplex(BadUserInput):
+    """An operation whose computed cost is over the per-operation budget: it did not run.
+    `cost` is None when the document was too large to finish computing it."""
+
+    def __init__(self, message: str, *, cost: int | None, max_cost: int) -> None:
+        super().__init__(message)
+        self.cost = cost
+        self.max_cost = max_cost
+
+    def extensions(self) -> dict[str, object]:
+        ext = super().extensions()
+        ext["cost"] = self.cost
+        ext["maxCost"] = self.max_cost
+        return ext
+
+
 class RateLimited(GoChatError):
     code = "RATE_LIMITED"
 
@@ -64,8 +80,22 @@ class RateLimited(GoChatError):
 
     def extensions(self) -> dict[str, object]:
         ext = super().extensions()
-        # Whole seconds, rounded up: a client that waits this long is let through.
-        ext["retryAfterSeconds"] = max(1, math.ceil(self.retry_after))
+        # Whole seconds, rounded up (as HTTP Retry-After): retrying sooner is refused again.
+        ext["retryAfterSeconds"] = max(math.ceil(self.retry_after), 1)
+        return ext
+
+
+class QueryCostRateLimited(RateLimited):
+    """The caller spent its query cost budget for the window; `cost` is what this operation
+    would have added."""
+
+    def __init__(self, message: str, *, retry_after: float, cost: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.cost = cost
+
+    def extensions(self) -> dict[str, object]:
+        ext = super().extensions()
+        ext["cost"] = self.cost
         return ext
 
 

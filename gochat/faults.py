@@ -28,3 +28,12 @@ def crash_before_publish(envelopes: Sequence[Envelope]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(CRASH_EXIT_STATUS)
+
+
+def crash_after_nonce_claim() -> None:
+    """Runs in the Cassandra message store between a send's nonce claim and its message batch:
+    ends the process at once, as a kill -9 would, leaving a claim with no message."""
+    log.warning("fault.crash_after_nonce_claim")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(CRASH_EXIT_STATUS)

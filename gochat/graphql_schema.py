@@ -19,6 +19,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
@@ -27,6 +28,9 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
+from gochat.schema.guilds import CHANNEL_KINDS
+from gochat.schema.query_limits import QueryCostLimiter
+from gochat.schema.scalars import SCALAR_MAP
 from gochat.subscriptions.events import EventsSubscription
 from gochat.subscriptions.presence import PresenceSubscription
 
@@ -83,11 +87,18 @@ def build_schema(
         partial(AddValidationRules, rules),
         partial(ParserCache, maxsize=1024),
         partial(ValidationCache, maxsize=1024),
+        # After validation, before execution: the cost needs the variables' values.
+        QueryCostLimiter,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
     schema = GoChatSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        types=CHANNEL_KINDS,
     )
     # The WebSocket transport validates subscription documents itself, with the same limits.
     schema.live_validation_rules = [*specified_rules, *rules]

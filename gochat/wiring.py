@@ -11,6 +11,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import structlog
 
 from gochat import faults
+from gochat.blobs import BlobStore
+from gochat.blobs.local import LocalBlobStore
+from gochat.blobs.s3 import S3BlobStore
 from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
@@ -34,6 +37,7 @@ from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresencePolicy, PresenceService
 from gochat.domain.publisher import EventPublisher
+from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
@@ -107,9 +111,26 @@ async def open_message_store(
     try:
         if migrate:
             await cql_migrate.upgrade(session)
-        yield CqlMessageStore(session)
+        if settings.fault_injection == "crash-after-nonce-claim":
+            yield CqlMessageStore(session, after_claim=faults.crash_after_nonce_claim)
+        else:
+            yield CqlMessageStore(session)
     finally:
         await session.close()
+
+
+@asynccontextmanager
+async def open_blob_store(settings: Settings) -> AsyncIterator[BlobStore]:
+    """Files under data_dir/blobs, or in S3 when GOCHAT_BLOBS_URL is s3://."""
+    store: BlobStore
+    if settings.blobs_url is None:
+        store = LocalBlobStore(settings.data_dir / "blobs")
+    else:
+        store = await S3BlobStore.connect(settings.blobs_url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @asynccontextmanager
@@ -117,7 +138,12 @@ async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
     """The in-process bus, or NATS when GOCHAT_BUS_URL is nats://."""
     bus: EventBus
     if settings.bus_url.startswith("nats://"):
-        bus = await NatsEventBus.connect(settings.bus_url, name=f"gochat-{settings.worker_id}")
+        bus = await NatsEventBus.connect(
+            settings.bus_url,
+            name=f"gochat-{settings.worker_id}",
+            publish_timeout_seconds=settings.bus_publish_timeout_seconds,
+            reconnect_max_seconds=settings.bus_reconnect_wait_seconds,
+        )
     else:
         bus = MemoryEventBus()
     try:
@@ -166,6 +192,7 @@ async def build_services(
         ids = SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
         limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
+        blobs = await stack.enter_async_context(open_blob_store(settings))
         publisher = EventPublisher(bus, store.outbox)
         if settings.fault_injection == "crash-before-publish":
             publisher.add_listener(faults.crash_before_publish)
@@ -196,7 +223,7 @@ async def build_services(
                 email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
                 password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
                 settings_max_bytes=settings.settings_max_bytes,
-                public_url=settings.public_url.rstrip("/"),
+                public_url=settings.effective_public_url(),
                 rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
                 rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
                 rate_login_per_account=parse_rate(settings.rate_login_per_account),
@@ -227,7 +254,9 @@ async def build_services(
         presence_task = asyncio.create_task(presence.run(), name="gochat-presence")
         yield Services(
             store=store,
+            message_store=messages_store,
             bus=bus,
+            blobs=blobs,
             presence=presence,
             typing=TypingService(
                 resolver, bus, limits, ids, rate=parse_rate(settings.rate_typing_per_user)
@@ -250,6 +279,11 @@ async def build_services(
             read_states=ReadStateService(kit, messages_store, messages),
             direct_messages=DirectMessageService(kit, store.direct, store.accounts),
             friends=FriendService(kit, store.direct, store.accounts),
+            query_costs=QueryCostService(
+                limits,
+                max_cost=settings.graphql_max_cost,
+                rate=parse_rate(settings.rate_cost_per_user),
+            ),
         )
     finally:
         if presence_task is not None:

@@ -22,10 +22,12 @@ from tests.support.engines import (
     NatsServer,
     RedisCluster,
     RedisServer,
+    SeaweedFsServer,
     nats_server,
     postgres_server,
     redis_cluster,
     redis_server,
+    seaweedfs_server,
 )
 from tests.support.server import RunningServer, run_server
 
@@ -57,6 +59,13 @@ def postgres_admin_url() -> Iterator[str]:
 def nats_engine() -> Iterator[NatsServer]:
     """One NATS server with JetStream for the session; tests use unique subjects."""
     with nats_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_engine() -> Iterator[SeaweedFsServer]:
+    """One SeaweedFS S3 endpoint for the session; tests use unique buckets or keys."""
+    with seaweedfs_server() as server:
         yield server
 
 

@@ -16,7 +16,12 @@ from datetime import datetime, timedelta
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.channel_access import ChannelAccess, ChannelAccessResolver
-from gochat.domain.events import MessageCreated, MessagesDeleted, MessageUpdated
+from gochat.domain.events import (
+    MessageCreated,
+    MessagesDeleted,
+    MessageUpdated,
+    ReadStateUpdated,
+)
 from gochat.domain.permissions import Permission
 from gochat.domain.publisher import PublishOrder
 from gochat.domain.records import Mentions, Message, MessageType, Viewer
@@ -124,8 +129,10 @@ class MessageService:
             edited_at=None,
         )
         stored, created = await self._insert(message, nonce, kit.now() - NONCE_WINDOW)
-        if created and access.direct is not None:
-            await self._direct.touch(channel_id, stored.id)
+        if created:
+            if access.direct is not None:
+                await self._direct.touch(channel_id, stored.id)
+            await self._mark_read_by_author(stored)
         return stored, created
 
     async def _insert(
@@ -152,6 +159,23 @@ class MessageService:
         finally:
             turn.close()
         return stored, created
+
+    async def _mark_read_by_author(self, message: Message) -> None:
+        """An author has read what they wrote: their marker moves to it, and their other
+        devices hear so (the marker never moves back, so a late call changes nothing)."""
+        kit = self._kit
+        author = message.author_id
+        pending = Pending()
+        await self._store.ack(
+            author,
+            message.channel_id,
+            message.id,
+            events=kit.events(
+                pending,
+                lambda s, eid: [(ReadStateUpdated(event_id=eid, state=s), [subjects.user(author)])],
+            ),
+        )
+        await kit.publish(pending)
 
     async def edit(self, viewer: Viewer, message_id: Snowflake, *, content: str) -> Message:
         message, access = await self.access(viewer, message_id)
@@ -221,7 +245,10 @@ class MessageService:
         before: Snowflake | None = None,
         after: Snowflake | None = None,
         around: Snowflake | None = None,
+        from_end: bool = True,
     ) -> HistoryPage:
+        """Up to `limit` messages between the bounds: the newest of them (`from_end`), else the
+        oldest; or, with `around`, the pivot and the messages on either side of it."""
         access = await self.channel_access(viewer, channel_id)
         access.require(Permission.READ_MESSAGE_HISTORY, "read the history")
         if not 1 <= limit <= PAGE_MAX:
@@ -247,11 +274,13 @@ class MessageService:
                 has_older=len(older) > older_size,
                 has_newer=len(newer) > newer_size,
             )
-        if after is not None and before is None:
+        if not from_end:
             rows = await page(
-                channel_id, before=None, after=after, limit=limit + 1, newest_first=False
+                channel_id, before=before, after=after, limit=limit + 1, newest_first=False
             )
-            return HistoryPage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
+            return HistoryPage(
+                messages=rows[:limit], has_older=after is not None, has_newer=len(rows) > limit
+            )
         rows = await page(
             channel_id, before=before, after=after, limit=limit + 1, newest_first=True
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gochat.blobs import BlobStore
 from gochat.bus import EventBus
 from gochat.domain.accounts import AccountService
 from gochat.domain.audience import AudienceResolver
@@ -20,18 +21,21 @@ from gochat.domain.messages import MessageService
 from gochat.domain.moderation import ModerationService
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresenceService
+from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.typing_indicators import TypingService
 from gochat.mail import EmailSender
-from gochat.storage import RelationalStore
+from gochat.storage import MessageStore, RelationalStore
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     store: RelationalStore
+    message_store: MessageStore
     bus: EventBus
+    blobs: BlobStore
     presence: PresenceService
     typing: TypingService
     audience: AudienceResolver
@@ -52,3 +56,4 @@ class Services:
     read_states: ReadStateService
     direct_messages: DirectMessageService
     friends: FriendService
+    query_costs: QueryCostService

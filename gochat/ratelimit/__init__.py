@@ -7,6 +7,8 @@ from typing import Protocol
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
-        """Count one request against `key`; raise RateLimited once `limit` is exceeded
-        within the current window, with the seconds until it resets."""
+    async def hit(self, key: str, *, limit: int, window_seconds: int, cost: int = 1) -> None:
+        """Count `cost` (a request is 1; a GraphQL operation its computed cost) against `key`;
+        raise RateLimited, with the seconds until the window resets, when the window's total
+        would then exceed `limit`. A refused hit is not counted, so a costly refusal leaves
+        what remains of the window to cheaper requests."""

@@ -18,14 +18,14 @@ class FallbackRateLimiter:
         self._local = local
         self.degraded = False
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
+    async def hit(self, key: str, *, limit: int, window_seconds: int, cost: int = 1) -> None:
         try:
-            await self._shared.hit(key, limit=limit, window_seconds=window_seconds)
+            await self._shared.hit(key, limit=limit, window_seconds=window_seconds, cost=cost)
         except Unavailable:
             if not self.degraded:
                 log.warning("ratelimit.degraded", detail="shared rate limit store unreachable")
             self.degraded = True
-            await self._local.hit(key, limit=limit, window_seconds=window_seconds)
+            await self._local.hit(key, limit=limit, window_seconds=window_seconds, cost=cost)
             return
         if self.degraded:
             log.info("ratelimit.recovered")

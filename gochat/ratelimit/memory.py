@@ -14,7 +14,7 @@ class MemoryRateLimiter:
         self._windows: dict[str, tuple[float, int]] = {}
         self._hits = 0
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
+    async def hit(self, key: str, *, limit: int, window_seconds: int, cost: int = 1) -> None:
         now = time.monotonic()
         self._hits += 1
         if self._hits % _PRUNE_EVERY == 0:
@@ -22,7 +22,6 @@ class MemoryRateLimiter:
         resets_at, count = self._windows.get(key, (0.0, 0))
         if resets_at <= now:
             resets_at, count = now + window_seconds, 0
-        count += 1
-        self._windows[key] = (resets_at, count)
-        if count > limit:
+        if count + cost > limit:
             raise RateLimited("too many requests; try again later", retry_after=resets_at - now)
+        self._windows[key] = (resets_at, count + cost)

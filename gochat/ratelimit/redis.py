@@ -13,15 +13,25 @@ from redis.asyncio import Redis, RedisCluster
 from gochat.errors import RateLimited, Unavailable
 from gochat.redis_client import REDIS_ERRORS
 
-# KEYS[1] counter; ARGV[1] window in ms. Returns {count, ms until the window resets}.
+# KEYS[1] counter; ARGV[1] window in ms, ARGV[2] cost, ARGV[3] limit. Returns {1 if counted
+# else 0, ms until the window resets}. A refused hit is not added, and a window is started
+# (with its expiry) only by a hit that is counted.
 _HIT = """
-local count = redis.call('INCR', KEYS[1])
+local cost = tonumber(ARGV[2])
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 local ttl = redis.call('PTTL', KEYS[1])
+if count + cost > tonumber(ARGV[3]) then
+  if ttl < 0 then
+    ttl = tonumber(ARGV[1])
+  end
+  return {0, ttl}
+end
+redis.call('INCRBY', KEYS[1], cost)
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
-return {count, ttl}
+return {1, ttl}
 """
 
 
@@ -31,12 +41,14 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._hit = client.register_script(_HIT)
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
+    async def hit(self, key: str, *, limit: int, window_seconds: int, cost: int = 1) -> None:
         try:
-            result: Any = await self._hit(keys=[self._prefix + key], args=[window_seconds * 1000])
+            result: Any = await self._hit(
+                keys=[self._prefix + key], args=[window_seconds * 1000, cost, limit]
+            )
         except REDIS_ERRORS as exc:
             # Fail closed: these limits guard logins and password resets.
             raise Unavailable("rate limit store unreachable") from exc
-        count, ttl_ms = int(result[0]), int(result[1])
-        if count > limit:
+        counted, ttl_ms = int(result[0]), int(result[1])
+        if not counted:
             raise RateLimited("too many requests; try again later", retry_after=ttl_ms / 1000)

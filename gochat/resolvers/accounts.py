@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from gochat.errors import NotFound
 from gochat.schema.accounts import (
     AuthSession,
     ChangePasswordInput,
@@ -33,7 +34,7 @@ from gochat.schema.accounts import (
     User,
     UserSettings,
 )
-from gochat.schema.common import snowflake
+from gochat.schema.common import LOOKUP_RULE, snowflake
 from gochat.schema.context import Info
 
 
@@ -44,13 +45,15 @@ class AccountQuery:
         viewer = await info.context.viewer()
         return CurrentUser.from_record(await info.context.services.accounts.access_account(viewer))
 
-    @strawberry.field(description="A user by id, or null when there is none. Requires sign-in.")
+    @strawberry.field(description=f"A user by id. Requires sign-in. {LOOKUP_RULE}")
     async def user(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="User id.")]
     ) -> User | None:
         await info.context.viewer()
         found = await info.context.loaders.user_by_id.load(snowflake(id, field="id"))
-        return None if found is None else User.from_record(found)
+        if found is None:
+            raise NotFound("no such user")
+        return User.from_record(found)
 
 
 @strawberry.type

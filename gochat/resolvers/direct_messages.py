@@ -4,30 +4,44 @@ from __future__ import annotations
 
 import strawberry
 
-from gochat.schema.common import snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.direct_messages import (
+    AcceptFriendRequestInput,
+    AcceptFriendRequestPayload,
+    AddGroupRecipientInput,
+    AddGroupRecipientPayload,
+    BlockUserInput,
+    BlockUserPayload,
+    CancelFriendRequestInput,
+    CancelFriendRequestPayload,
     CreateGroupDirectMessageInput,
     CreateGroupDirectMessagePayload,
+    DeclineFriendRequestInput,
+    DeclineFriendRequestPayload,
     DirectMessageChannel,
     FriendRequest,
-    GroupRecipientInput,
-    GroupRecipientPayload,
     LeaveGroupDirectMessageInput,
     LeaveGroupDirectMessagePayload,
     OpenDirectMessageInput,
     OpenDirectMessagePayload,
+    RemoveFriendInput,
+    RemoveFriendPayload,
+    RemoveGroupRecipientInput,
+    RemoveGroupRecipientPayload,
     SendFriendRequestInput,
     SendFriendRequestPayload,
-    UserRelationInput,
-    UserRelationPayload,
+    UnblockUserInput,
+    UnblockUserPayload,
 )
 
 
 @strawberry.type
 class DirectMessageQuery:
-    @strawberry.field(description="A DM or group DM you are in; NOT_FOUND otherwise.")
-    async def direct_message_channel(self, info: Info, id: strawberry.ID) -> DirectMessageChannel:
+    @strawberry.field(description=f"A DM or group DM you are in. {LOOKUP_RULE}")
+    async def direct_message_channel(
+        self, info: Info, id: strawberry.ID
+    ) -> DirectMessageChannel | None:
         channel = await info.context.services.direct_messages.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
@@ -58,25 +72,25 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Add someone to your group DM (owner only).")
     async def add_group_recipient(
-        self, info: Info, input: GroupRecipientInput
-    ) -> GroupRecipientPayload:
+        self, info: Info, input: AddGroupRecipientInput
+    ) -> AddGroupRecipientPayload:
         channel = await info.context.services.direct_messages.add_recipient(
             await info.context.viewer(),
             snowflake(input.channel_id, field="channelId"),
             snowflake(input.user_id, field="userId"),
         )
-        return GroupRecipientPayload(channel=DirectMessageChannel(record=channel))
+        return AddGroupRecipientPayload(channel=DirectMessageChannel(record=channel))
 
     @strawberry.mutation(description="Remove someone from your group DM (owner only).")
     async def remove_group_recipient(
-        self, info: Info, input: GroupRecipientInput
-    ) -> GroupRecipientPayload:
+        self, info: Info, input: RemoveGroupRecipientInput
+    ) -> RemoveGroupRecipientPayload:
         channel = await info.context.services.direct_messages.remove_recipient(
             await info.context.viewer(),
             snowflake(input.channel_id, field="channelId"),
             snowflake(input.user_id, field="userId"),
         )
-        return GroupRecipientPayload(channel=DirectMessageChannel(record=channel))
+        return RemoveGroupRecipientPayload(channel=DirectMessageChannel(record=channel))
 
     @strawberry.mutation(description="Leave a group DM.")
     async def leave_group_direct_message(
@@ -100,44 +114,44 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Accept a pending request from a user.")
     async def accept_friend_request(
-        self, info: Info, input: UserRelationInput
-    ) -> UserRelationPayload:
+        self, info: Info, input: AcceptFriendRequestInput
+    ) -> AcceptFriendRequestPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.accept(await info.context.viewer(), user_id)
-        return UserRelationPayload(user_id=to_id(user_id))
+        return AcceptFriendRequestPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(description="Decline a pending request from a user.")
     async def decline_friend_request(
-        self, info: Info, input: UserRelationInput
-    ) -> UserRelationPayload:
+        self, info: Info, input: DeclineFriendRequestInput
+    ) -> DeclineFriendRequestPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.decline(await info.context.viewer(), user_id)
-        return UserRelationPayload(user_id=to_id(user_id))
+        return DeclineFriendRequestPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(description="Cancel a request you sent.")
     async def cancel_friend_request(
-        self, info: Info, input: UserRelationInput
-    ) -> UserRelationPayload:
+        self, info: Info, input: CancelFriendRequestInput
+    ) -> CancelFriendRequestPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.cancel(await info.context.viewer(), user_id)
-        return UserRelationPayload(user_id=to_id(user_id))
+        return CancelFriendRequestPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(description="End a friendship.")
-    async def remove_friend(self, info: Info, input: UserRelationInput) -> UserRelationPayload:
+    async def remove_friend(self, info: Info, input: RemoveFriendInput) -> RemoveFriendPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.remove(await info.context.viewer(), user_id)
-        return UserRelationPayload(user_id=to_id(user_id))
+        return RemoveFriendPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(
         description="Block a user: no DMs, friend requests or mention notices from them."
     )
-    async def block_user(self, info: Info, input: UserRelationInput) -> UserRelationPayload:
+    async def block_user(self, info: Info, input: BlockUserInput) -> BlockUserPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.block(await info.context.viewer(), user_id)
-        return UserRelationPayload(user_id=to_id(user_id))
+        return BlockUserPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(description="Unblock a user.")
-    async def unblock_user(self, info: Info, input: UserRelationInput) -> UserRelationPayload:
+    async def unblock_user(self, info: Info, input: UnblockUserInput) -> UnblockUserPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.unblock(await info.context.viewer(), user_id)
-        return UserRelationPayload(user_id=to_id(user_id))
+        return UnblockUserPayload(user_id=to_id(user_id))

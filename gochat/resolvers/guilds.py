@@ -10,11 +10,13 @@ import strawberry
 from gochat.domain.channels import Placement
 from gochat.domain.records import ChannelType
 from gochat.schema.accounts import User
-from gochat.schema.common import mask_from_names, snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, mask_from_names, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.guild_operations import (
     AcceptInviteInput,
     AcceptInvitePayload,
+    AssignRoleInput,
+    AssignRolePayload,
     BanMemberInput,
     BanMemberPayload,
     CreateChannelInput,
@@ -41,8 +43,8 @@ from gochat.schema.guild_operations import (
     KickMemberPayload,
     LeaveGuildInput,
     LeaveGuildPayload,
-    MemberRoleInput,
-    MemberRolePayload,
+    RemoveRoleInput,
+    RemoveRolePayload,
     RenameEmojiInput,
     RenameEmojiPayload,
     ReorderChannelsInput,
@@ -80,29 +82,33 @@ from gochat.schema.guilds import (
     Member,
     PermissionOverwrite,
     Role,
+    channel_shape,
 )
 
 
 @strawberry.type
 class GuildQuery:
-    @strawberry.field(description="A guild you are a member of; NOT_FOUND otherwise.")
-    async def guild(self, info: Info, id: strawberry.ID) -> Guild:
+    @strawberry.field(description=f"A guild you are a member of. {LOOKUP_RULE}")
+    async def guild(self, info: Info, id: strawberry.ID) -> Guild | None:
         view = await info.context.services.guilds.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
         return Guild(record=view.guild)
 
-    @strawberry.field(description="A guild channel you can see; NOT_FOUND otherwise.")
-    async def channel(self, info: Info, id: strawberry.ID) -> Channel:
+    @strawberry.field(description=f"A guild channel you can see. {LOOKUP_RULE}")
+    async def channel(self, info: Info, id: strawberry.ID) -> Channel | None:
         _, channel = await info.context.services.channels.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
-        return Channel(record=channel)
+        return channel_shape(channel)
 
-    @strawberry.field(description="Preview an invite without joining; works signed out.")
+    @strawberry.field(
+        description="Preview an invite without joining; works signed out. Unknown, expired or "
+        "used up: null here, with one NOT_FOUND error at this field."
+    )
     async def invite(
         self, info: Info, code: Annotated[str, strawberry.argument(description="Invite code.")]
-    ) -> InvitePreview:
+    ) -> InvitePreview | None:
         preview = await info.context.services.invites.preview(code.strip())
         return InvitePreview(
             code=preview.invite.code,
@@ -174,7 +180,7 @@ class GuildMutation:
             private=input.private,
             voice_region=input.voice_region,
         )
-        return CreateChannelPayload(channel=Channel(record=channel))
+        return CreateChannelPayload(channel=channel_shape(channel))
 
     @strawberry.mutation(description="Change a channel (MANAGE_CHANNELS in it).")
     async def update_channel(self, info: Info, input: UpdateChannelInput) -> UpdateChannelPayload:
@@ -191,7 +197,7 @@ class GuildMutation:
             voice_region=input.voice_region,
             sync_with_parent=input.sync_with_parent,
         )
-        return UpdateChannelPayload(channel=Channel(record=channel))
+        return UpdateChannelPayload(channel=channel_shape(channel))
 
     @strawberry.mutation(description="Delete a channel (MANAGE_CHANNELS in it).")
     async def delete_channel(self, info: Info, input: DeleteChannelInput) -> DeleteChannelPayload:
@@ -220,7 +226,7 @@ class GuildMutation:
                 for p in input.channels
             ],
         )
-        return ReorderChannelsPayload(channels=[Channel(record=c) for c in channels])
+        return ReorderChannelsPayload(channels=[channel_shape(c) for c in channels])
 
     @strawberry.mutation(description="Create a role (MANAGE_ROLES; only permissions you hold).")
     async def create_role(self, info: Info, input: CreateRoleInput) -> CreateRolePayload:
@@ -268,24 +274,24 @@ class GuildMutation:
         return ReorderRolesPayload(roles=[Role(record=r) for r in roles])
 
     @strawberry.mutation(description="Give a member a role below your highest (MANAGE_ROLES).")
-    async def assign_role(self, info: Info, input: MemberRoleInput) -> MemberRolePayload:
+    async def assign_role(self, info: Info, input: AssignRoleInput) -> AssignRolePayload:
         member = await info.context.services.roles.assign(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
             snowflake(input.user_id, field="userId"),
             snowflake(input.role_id, field="roleId"),
         )
-        return MemberRolePayload(member=Member(record=member))
+        return AssignRolePayload(member=Member(record=member))
 
     @strawberry.mutation(description="Take a role below your highest from a member (MANAGE_ROLES).")
-    async def remove_role(self, info: Info, input: MemberRoleInput) -> MemberRolePayload:
+    async def remove_role(self, info: Info, input: RemoveRoleInput) -> RemoveRolePayload:
         member = await info.context.services.roles.remove(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
             snowflake(input.user_id, field="userId"),
             snowflake(input.role_id, field="roleId"),
         )
-        return MemberRolePayload(member=Member(record=member))
+        return RemoveRolePayload(member=Member(record=member))
 
     @strawberry.mutation(description="Create or replace a channel overwrite (MANAGE_ROLES there).")
     async def set_channel_permission_overwrite(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gochat.schema.common import snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.messages import (
     AckMessageInput,
@@ -25,14 +25,16 @@ from gochat.schema.messages import (
     RemoveReactionPayload,
     SendMessageInput,
     SendMessagePayload,
+    UnpinMessageInput,
+    UnpinMessagePayload,
     to_emoji_ref,
 )
 
 
 @strawberry.type
 class MessageQuery:
-    @strawberry.field(description="A message you may read; NOT_FOUND otherwise.")
-    async def message(self, info: Info, id: strawberry.ID) -> Message:
+    @strawberry.field(description=f"A message you may read. {LOOKUP_RULE}")
+    async def message(self, info: Info, id: strawberry.ID) -> Message | None:
         found, _ = await info.context.services.messages.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
@@ -114,13 +116,13 @@ class MessageMutation:
         return PinMessagePayload(message=Message(record=message))
 
     @strawberry.mutation(description="Unpin a message (MANAGE_MESSAGES).")
-    async def unpin_message(self, info: Info, input: PinMessageInput) -> PinMessagePayload:
+    async def unpin_message(self, info: Info, input: UnpinMessageInput) -> UnpinMessagePayload:
         message = await info.context.services.pins.set_pinned(
             await info.context.viewer(),
             snowflake(input.message_id, field="messageId"),
             pinned=False,
         )
-        return PinMessagePayload(message=Message(record=message))
+        return UnpinMessagePayload(message=Message(record=message))
 
     @strawberry.mutation(description="Move your read marker forward (never back).")
     async def ack_message(self, info: Info, input: AckMessageInput) -> AckMessagePayload:

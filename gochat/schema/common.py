@@ -13,6 +13,10 @@ from gochat.domain import permissions as perms
 from gochat.errors import BadUserInput
 from gochat.ids import Snowflake, parse_id
 
+# The one rule for fields that look a single object up: a nullable result, so that one missing
+# object nulls only its own field, and the same error for "missing" and "not visible".
+LOOKUP_RULE = "Missing or not visible: null here, with one NOT_FOUND error at this field."
+
 PermissionName = strawberry.enum(
     cast(
         type[enum.Enum],
@@ -76,13 +80,6 @@ def decode_cursor(kind: str, cursor: str | None, *, field: str = "after") -> Sno
     if parsed is None:
         raise BadUserInput("not a cursor from this list", field=field)
     return parsed
-
-
-def page_size(first: int | None, *, default: int = 50, maximum: int = 100) -> int:
-    size = default if first is None else first
-    if not 1 <= size <= maximum:
-        raise BadUserInput(f"first is 1 to {maximum}", field="first")
-    return size
 
 
 def to_id(value: int) -> strawberry.ID:

@@ -124,15 +124,35 @@ class CreateGroupDirectMessagePayload:
     channel: DirectMessageChannel
 
 
-@strawberry.input(description="Add or remove a group member (the owner only).")
+@strawberry.input(description="A group DM and one user.")
 class GroupRecipientInput:
-    channel_id: strawberry.ID
-    user_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The group DM.")
+    user_id: strawberry.ID = strawberry.field(description="The user to add or remove.")
 
 
-@strawberry.type
+@strawberry.input(description="Add someone to your group DM (the owner only).")
+class AddGroupRecipientInput(GroupRecipientInput):
+    pass
+
+
+@strawberry.input(description="Remove someone from your group DM (the owner only).")
+class RemoveGroupRecipientInput(GroupRecipientInput):
+    pass
+
+
+@strawberry.type(description="The group DM after the change.")
 class GroupRecipientPayload:
-    channel: DirectMessageChannel
+    channel: DirectMessageChannel = strawberry.field(description="The group DM, as it is now.")
+
+
+@strawberry.type(description="The group DM with the new recipient.")
+class AddGroupRecipientPayload(GroupRecipientPayload):
+    pass
+
+
+@strawberry.type(description="The group DM without the removed recipient.")
+class RemoveGroupRecipientPayload(GroupRecipientPayload):
+    pass
 
 
 @strawberry.input(description="Leave a group DM; ownership passes on.")
@@ -162,9 +182,69 @@ class SendFriendRequestPayload:
 
 @strawberry.input(description="Act on a relationship with one user.")
 class UserRelationInput:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The other user.")
 
 
-@strawberry.type
+@strawberry.type(description="The relationship changed.")
 class UserRelationPayload:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The other user.")
+
+
+@strawberry.input(description="Accept the pending friend request from this user.")
+class AcceptFriendRequestInput(UserRelationInput):
+    pass
+
+
+@strawberry.type(description="You and the user are friends now.")
+class AcceptFriendRequestPayload(UserRelationPayload):
+    pass
+
+
+@strawberry.input(description="Decline the pending friend request from this user.")
+class DeclineFriendRequestInput(UserRelationInput):
+    pass
+
+
+@strawberry.type(description="The request from the user is gone.")
+class DeclineFriendRequestPayload(UserRelationPayload):
+    pass
+
+
+@strawberry.input(description="Withdraw the friend request you sent to this user.")
+class CancelFriendRequestInput(UserRelationInput):
+    pass
+
+
+@strawberry.type(description="Your request to the user is gone.")
+class CancelFriendRequestPayload(UserRelationPayload):
+    pass
+
+
+@strawberry.input(description="End your friendship with this user.")
+class RemoveFriendInput(UserRelationInput):
+    pass
+
+
+@strawberry.type(description="You and the user are no longer friends.")
+class RemoveFriendPayload(UserRelationPayload):
+    pass
+
+
+@strawberry.input(description="Block this user.")
+class BlockUserInput(UserRelationInput):
+    pass
+
+
+@strawberry.type(description="The user is blocked.")
+class BlockUserPayload(UserRelationPayload):
+    pass
+
+
+@strawberry.input(description="Unblock this user.")
+class UnblockUserInput(UserRelationInput):
+    pass
+
+
+@strawberry.type(description="The user is no longer blocked.")
+class UnblockUserPayload(UserRelationPayload):
+    pass

@@ -209,16 +209,36 @@ class ReorderRolesPayload:
     roles: list[Role]
 
 
-@strawberry.input(description="Give or take a role below your highest (MANAGE_ROLES).")
+@strawberry.input(description="One member and one role.")
 class MemberRoleInput:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
-    role_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="The member.")
+    role_id: strawberry.ID = strawberry.field(description="A role below your highest.")
 
 
-@strawberry.type
+@strawberry.type(description="The member after the change.")
 class MemberRolePayload:
-    member: Member
+    member: Member = strawberry.field(description="The member, with their roles as they are now.")
+
+
+@strawberry.input(description="Give a member a role below your highest (MANAGE_ROLES).")
+class AssignRoleInput(MemberRoleInput):
+    pass
+
+
+@strawberry.type(description="The member now holds the role.")
+class AssignRolePayload(MemberRolePayload):
+    pass
+
+
+@strawberry.input(description="Take a role below your highest from a member (MANAGE_ROLES).")
+class RemoveRoleInput(MemberRoleInput):
+    pass
+
+
+@strawberry.type(description="The member no longer holds the role.")
+class RemoveRolePayload(MemberRolePayload):
+    pass
 
 
 @strawberry.input(description="Create or replace an overwrite (MANAGE_ROLES in the channel).")

@@ -425,6 +425,9 @@ class GuildStore(Protocol):
 class MessageStore(Protocol):
     """Message timelines: per channel, ordered by snowflake id. Adapters: SQL and CQL."""
 
+    async def ping(self) -> None:
+        """Raise Unavailable unless the store answers."""
+
     async def insert_once(
         self,
         message: Message,

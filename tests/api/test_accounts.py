@@ -146,7 +146,8 @@ async def test_me_and_user_by_id(client: GraphQLClient) -> None:
         )
     ).ok()
     assert found["user"] == {"handle": "bob", "displayName": "Test User"}
-    assert (await alice.client.execute('query { user(id: "42") { id } }')).ok()["user"] is None
+    missing = await alice.client.execute('query { user(id: "42") { id } }')
+    assert missing.error("NOT_FOUND")["path"] == ["user"] and missing.data == {"user": None}
     (await alice.client.execute('query { user(id: "nope") { id } }')).error("BAD_USER_INPUT")
     (await client.execute(ME)).error("UNAUTHENTICATED")
     (await client.execute("query($id: ID!) { user(id: $id) { id } }", {"id": bob.id})).error(

@@ -39,6 +39,10 @@ def gochat(
             {"GOCHAT_REDIS_CLUSTER": "true", "GOCHAT_REDIS_URL": "redis://127.0.0.1:7000/2"},
             "GOCHAT_REDIS_CLUSTER",
         ),
+        (
+            {"GOCHAT_GRAPHQL_MAX_COST": "5000", "GOCHAT_RATE_COST_PER_USER": "4999/60"},
+            "GOCHAT_RATE_COST_PER_USER",
+        ),
     ],
     ids=[
         "port",
@@ -49,6 +53,7 @@ def gochat(
         "rate",
         "redis-cluster-without-url",
         "redis-cluster-database",
+        "cost-rate-below-one-operation",
     ],
 )
 @pytest.mark.parametrize("command", ["serve", "config"])

@@ -14,7 +14,7 @@ import pytest
 
 from gochat.config import async_database_url
 from gochat.domain.records import Mentions, Message, MessageType
-from gochat.errors import Conflict
+from gochat.errors import Conflict, Unavailable
 from gochat.ids import GOCHAT_EPOCH_MS, Snowflake, SnowflakeGenerator
 from gochat.storage import MessageStore
 from gochat.storage.cql import CqlSession, parse_url
@@ -359,3 +359,65 @@ async def test_last_message_ids_follow_new_messages(store: MessageStore) -> None
         draft(first), nonce=None, window_start=window(), events=no_events
     )
     assert await store.last_message_ids([first, second]) == {first: newest.id}
+
+
+class _Crash(Exception):
+    """Stands for a process that dies between a nonce's claim and the message's batch."""
+
+
+def _crash() -> None:
+    raise _Crash
+
+
+@pytest.mark.parametrize("store_url", ["cassandra"], indirect=True)
+async def test_concurrent_retries_of_a_send_cut_off_after_its_claim_store_it_once(
+    store_url: str,
+) -> None:
+    # (The SQL stores claim the nonce and write the message in one transaction: no such cut.)
+    session = CqlSession(parse_url(store_url))
+    await session.connect()
+    try:
+        cut_off = CqlMessageStore(session, after_claim=_crash)
+        store = CqlMessageStore(session)
+        channel = ids.next_id()
+        first = draft(channel, content="the first attempt")
+        with pytest.raises(_Crash):
+            await cut_off.insert_once(first, nonce="cut", window_start=window(), events=no_events)
+        assert await store.get(first.id) is None
+
+        # Retries (each with its own draft, as each request makes one) are told to wait while
+        # the claim's lease lasts; once it ran out, exactly one of them writes the claimed
+        # message, with its events, and every other one gets that message back.
+        calls: list[Snowflake] = []
+
+        def events(message: Message) -> list[Any]:
+            calls.append(message.id)
+            return []
+
+        outcomes: list[tuple[Message, bool]] = []
+        async with asyncio.timeout(90):
+            while not outcomes:
+                results = await asyncio.gather(
+                    *(
+                        store.insert_once(
+                            draft(channel, content=f"retry {n}"),
+                            nonce="cut",
+                            window_start=window(),
+                            events=events,
+                        )
+                        for n in range(5)
+                    ),
+                    return_exceptions=True,
+                )
+                for result in results:
+                    if isinstance(result, BaseException):
+                        assert isinstance(result, Unavailable), result
+                    else:
+                        outcomes.append(result)
+        assert {m for m, _ in outcomes} == {first}
+        assert sum(created for _, created in outcomes) == 1
+        assert calls == [first.id]
+        stored = await store.page(channel, before=None, after=None, limit=10, newest_first=True)
+        assert stored == [first]
+    finally:
+        await session.close()

@@ -69,6 +69,45 @@ async def test_concurrent_hits_never_exceed_the_limit(limiter: RateLimiter) -> N
     assert results.count(True) == 10
 
 
+async def test_a_hit_counts_its_cost(limiter: RateLimiter) -> None:
+    await limiter.hit("cost:user:1", limit=100, window_seconds=60, cost=60)
+    await limiter.hit("cost:user:1", limit=100, window_seconds=60, cost=40)
+    with pytest.raises(RateLimited) as caught:
+        await limiter.hit("cost:user:1", limit=100, window_seconds=60, cost=1)
+    assert 0 < caught.value.retry_after <= 60
+
+
+async def test_a_refused_hit_spends_nothing(limiter: RateLimiter) -> None:
+    await limiter.hit("cost:user:2", limit=100, window_seconds=60, cost=70)
+    with pytest.raises(RateLimited):
+        await limiter.hit("cost:user:2", limit=100, window_seconds=60, cost=50)
+    # The refused 50 was not counted: the 30 left still fit.
+    await limiter.hit("cost:user:2", limit=100, window_seconds=60, cost=30)
+    with pytest.raises(RateLimited):
+        await limiter.hit("cost:user:2", limit=100, window_seconds=60, cost=1)
+
+
+async def test_a_hit_costlier_than_the_whole_limit_is_refused_in_a_fresh_window(
+    limiter: RateLimiter,
+) -> None:
+    with pytest.raises(RateLimited) as caught:
+        await limiter.hit("cost:user:3", limit=10, window_seconds=60, cost=11)
+    assert 0 < caught.value.retry_after <= 60
+    await limiter.hit("cost:user:3", limit=10, window_seconds=60, cost=10)
+
+
+async def test_concurrent_weighted_hits_never_exceed_the_limit(limiter: RateLimiter) -> None:
+    async def one() -> int:
+        try:
+            await limiter.hit("weighted-burst", limit=100, window_seconds=60, cost=7)
+        except RateLimited:
+            return 0
+        return 7
+
+    spent = await asyncio.gather(*(one() for _ in range(40)))
+    assert sum(spent) == 98
+
+
 async def test_two_redis_limiters_share_one_count(redis_engine: RedisServer) -> None:
     prefix = f"test:{secrets.token_hex(6)}:"
     first, second = Redis.from_url(redis_engine.url), Redis.from_url(redis_engine.url)
@@ -108,5 +147,17 @@ async def test_the_fallback_counts_in_this_process_while_redis_is_down() -> None
         assert limiter.degraded
         with pytest.raises(RateLimited):  # still a limit, counted here
             await limiter.hit("k", limit=2, window_seconds=60)
+    finally:
+        await client.aclose()
+
+
+async def test_the_fallback_counts_costs_in_this_process_while_redis_is_down() -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    limiter = FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter())
+    try:
+        await limiter.hit("k", limit=10, window_seconds=60, cost=8)
+        with pytest.raises(RateLimited):
+            await limiter.hit("k", limit=10, window_seconds=60, cost=3)
+        await limiter.hit("k", limit=10, window_seconds=60, cost=2)
     finally:
         await client.aclose()

@@ -140,3 +140,19 @@ async def ws_connect(
         ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
         assert ack["type"] == "connection_ack", ack
         yield WsSession(socket)
+
+
+async def close_code(
+    socket: Any, *, timeout: float = 5.0, seen: list[dict[str, Any]] | None = None
+) -> int:
+    """Read whatever arrives until the server closes the socket (into `seen` when given); the
+    close code. TimeoutError when it stays open for `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        try:
+            while True:
+                message = await socket.recv()
+                if seen is not None:
+                    seen.append(json.loads(message))
+        except websockets.ConnectionClosed as closed:
+            assert closed.rcvd is not None, f"closed without a close frame: {closed}"
+            return int(closed.rcvd.code)

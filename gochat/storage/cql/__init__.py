@@ -1,26 +1,51 @@
 """The CQL adapter (cassandra-driver) for Apache Cassandra and ScyllaDB: message timelines.
 
 URL: cql://host1,host2[:port]/keyspace[?replication_factor=N]. Driver errors become GoChat's
-vocabulary here; the driver's callbacks are bridged onto the event loop.
+vocabulary here, in `_translated` only; the driver's callbacks are bridged onto the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cassandra import DriverException
+from cassandra import DriverException, RequestValidationException
 from cassandra.cluster import Cluster, NoHostAvailable, Session
+from cassandra.connection import ConnectionBusy, ConnectionException
 from cassandra.io.libevreactor import LibevConnection
+from cassandra.policies import ExponentialReconnectionPolicy
 from cassandra.query import SimpleStatement
 
 from gochat.errors import Unavailable
 
 _KEYSPACE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+# The driver's default backs off to 10 minutes between reconnections: a node back after an
+# outage would stay unused (and /ready at 503) for that long.
+RECONNECT_BASE_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 5.0
+PING_TIMEOUT_SECONDS = 2.0
+
+# Failures of the cluster or the network, not of the statement: NoHostAvailable (every node
+# down or refusing) and the connection errors are not DriverExceptions. OperationTimedOut,
+# Unavailable, Read/WriteTimeout and the coordinator failures are.
+_TRANSIENT = (NoHostAvailable, ConnectionException, ConnectionBusy, OSError, DriverException)
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """The one place driver errors become GoChat's: an outage is Unavailable; a statement the
+    node rejects (RequestValidationException: a bug here, not an outage) stays unexpected."""
+    try:
+        yield
+    except RequestValidationException:
+        raise
+    except _TRANSIENT as exc:
+        raise Unavailable(f"message store {what}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +78,21 @@ class CqlSession:
     def __init__(self, target: CqlTarget) -> None:
         self.target = target
         self._cluster = Cluster(
-            target.hosts, port=target.port, connection_class=LibevConnection, protocol_version=5
+            target.hosts,
+            port=target.port,
+            connection_class=LibevConnection,
+            protocol_version=5,
+            reconnection_policy=ExponentialReconnectionPolicy(
+                RECONNECT_BASE_SECONDS, RECONNECT_MAX_SECONDS, max_attempts=None
+            ),
         )
         self.session: Session | None = None
         self._prepared: dict[str, Any] = {}
         self._preparing = asyncio.Lock()
 
     async def connect(self) -> None:
-        try:
+        with _translated("unreachable"):
             self.session = await asyncio.to_thread(self._cluster.connect)
-        except NoHostAvailable as exc:
-            raise Unavailable("message store unreachable") from exc
 
     async def close(self) -> None:
         await asyncio.to_thread(self._cluster.shutdown)
@@ -75,15 +104,28 @@ class CqlSession:
                 statement = self._prepared.get(cql)
                 if statement is None:
                     assert self.session is not None
-                    statement = await asyncio.to_thread(self.session.prepare, cql)
+                    with _translated("error"):
+                        statement = await asyncio.to_thread(self.session.prepare, cql)
                     self._prepared[cql] = statement
         return statement
 
+    async def ping(self) -> None:
+        """Raise Unavailable unless a node answers a query."""
+        await self.execute(
+            "SELECT release_version FROM system.local", request_timeout=PING_TIMEOUT_SECONDS
+        )
+
     async def execute(
-        self, cql: str | Any, params: Sequence[Any] = (), *, prepared: bool = True
+        self,
+        cql: str | Any,
+        params: Sequence[Any] = (),
+        *,
+        prepared: bool = True,
+        request_timeout: float | None = None,
     ) -> list[Any]:
         """Run a statement and return the rows of its first page. CQL text is prepared once,
-        unless `prepared` is False (DDL, which is run as a simple statement with %s params)."""
+        unless `prepared` is False (DDL, which is run as a simple statement with %s params).
+        `request_timeout` (seconds) replaces the driver's default request timeout."""
         assert self.session is not None
         if isinstance(cql, str):
             statement = await self.prepare(cql) if prepared else SimpleStatement(cql)
@@ -91,10 +133,11 @@ class CqlSession:
             statement = cql
         loop = asyncio.get_running_loop()
         done: asyncio.Future[list[Any]] = loop.create_future()
-        try:
-            future = self.session.execute_async(statement, list(params))
-        except DriverException as exc:
-            raise Unavailable("message store error") from exc
+        with _translated("error"):
+            options: dict[str, Any] = {}
+            if request_timeout is not None:
+                options["timeout"] = request_timeout
+            future = self.session.execute_async(statement, list(params), **options)
 
         def ok(rows: Any) -> None:
             loop.call_soon_threadsafe(_settle, done, list(rows or []), None)
@@ -103,10 +146,8 @@ class CqlSession:
             loop.call_soon_threadsafe(_settle, done, None, exc)
 
         future.add_callbacks(ok, failed)
-        try:
+        with _translated("error"):
             return await done
-        except DriverException as exc:
-            raise Unavailable("message store error") from exc
 
 
 def _settle(

@@ -1,18 +1,14 @@
 """Messages on Cassandra/ScyllaDB, laid out as GoChat does: partitions of (channel, time bucket)
 clustered by id descending; reactions by message; read states by user; mentions by user.
-
-A message, its lookup row, its mention rows and its outbox events go in one logged batch. The
-send nonce is a lightweight transaction with a TTL of the idempotency window, so two concurrent
-retries store one message.
+Sending (the nonce claim and the message's logged batch) is in `sends`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cassandra.query import BatchStatement, BatchType
@@ -21,65 +17,35 @@ from gochat.domain.records import (
     MentionRef,
     Mentions,
     Message,
-    MessageType,
     ReactionCount,
     ReadState,
 )
-from gochat.errors import Conflict
 from gochat.ids import GOCHAT_EPOCH_MS, Snowflake
 from gochat.storage import EventsOf
 from gochat.storage.cql import CqlSession
+from gochat.storage.cql.sends import (
+    BUCKET_MS,
+    DELETED_MARKER_TTL_SECONDS,
+    MessageWriter,
+    bucket,
+    message_from_row,
+    no_fault,
+)
 
-BUCKET_MS = 10 * 86_400_000
-OUTBOX_TTL_SECONDS = 7 * 86_400
-NONCE_WAIT_ROUNDS = 40
-_TIME_SHIFT = 22
-
-
-def bucket(snowflake: int) -> int:
-    return (snowflake >> _TIME_SHIFT) // BUCKET_MS
-
-
-def _message(row: Any) -> Message:
-    return Message(
-        id=Snowflake(row.id),
-        channel_id=Snowflake(row.channel_id),
-        guild_id=None if row.guild_id is None else Snowflake(row.guild_id),
-        author_id=Snowflake(row.author_id),
-        type=MessageType(row.type),
-        content=row.content or "",
-        reference_id=None if row.reference_id is None else Snowflake(row.reference_id),
-        mentions=Mentions(
-            user_ids=tuple(Snowflake(i) for i in row.mention_user_ids or ()),
-            role_ids=tuple(Snowflake(i) for i in row.mention_role_ids or ()),
-            everyone=bool(row.mention_everyone),
-        ),
-        pinned=bool(row.pinned),
-        edited_at=None if row.edited_at is None else row.edited_at.replace(tzinfo=UTC),
-    )
+__all__ = ["CqlMessageStore", "bucket"]
 
 
 class CqlMessageStore:
-    def __init__(self, cql: CqlSession) -> None:
+    def __init__(self, cql: CqlSession, *, after_claim: Callable[[], None] = no_fault) -> None:
+        """`after_claim`: see MessageWriter."""
         self._cql = cql
         self._ks = cql.target.keyspace
+        self._writer = MessageWriter(cql, after_claim=after_claim)
+        self._row = self._writer.row
+        self._outbox_statements = self._writer.outbox_statements
 
-    def _t(self, table: str) -> str:
-        return f"{self._ks}.{table}"
-
-    async def _row(self, channel_id: int, message_id: int) -> Any:
-        rows = await self._cql.execute(
-            f"SELECT * FROM {self._t('messages')} WHERE channel_id = ? AND bucket = ? AND id = ?",
-            (channel_id, bucket(message_id), message_id),
-        )
-        return rows[0] if rows else None
-
-    async def _outbox_statements(self, batch: BatchStatement, envelopes: Sequence[Any]) -> None:
-        insert = await self._cql.prepare(
-            f"INSERT INTO {self._t('outbox')} (event_id, subject, payload) VALUES (?, ?, ?) USING TTL {OUTBOX_TTL_SECONDS}"
-        )
-        for e in envelopes:
-            batch.add(insert, (e.event_id, e.subject, e.payload))
+    async def ping(self) -> None:
+        await self._cql.ping()
 
     async def insert_once(
         self,
@@ -89,84 +55,12 @@ class CqlMessageStore:
         window_start: datetime,
         events: EventsOf[Message],
     ) -> tuple[Message, bool]:
-        if nonce is not None:
-            ttl = max(1, int((datetime.now(UTC) - window_start).total_seconds()))
-            applied = await self._cql.execute(
-                f"INSERT INTO {self._t('message_nonces')} (channel_id, author_id, nonce, message_id) "
-                f"VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL {ttl}",
-                (message.channel_id, message.author_id, nonce, message.id),
-            )
-            if not applied[0].applied:
-                # The first send may still be writing its batch: give it a moment.
-                for _ in range(NONCE_WAIT_ROUNDS):
-                    first = await self._row(message.channel_id, applied[0].message_id)
-                    if first is not None:
-                        return _message(first), False
-                    await asyncio.sleep(0.05)
-                raise Conflict("a message with this nonce was sent and then deleted")
-        batch = BatchStatement(batch_type=BatchType.LOGGED)
-        batch.add(
-            await self._cql.prepare(
-                f"INSERT INTO {self._t('messages')} (channel_id, bucket, id, guild_id, author_id, type, content, "
-                "reference_id, mention_user_ids, mention_role_ids, mention_everyone, pinned, edited_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
-            (
-                message.channel_id,
-                bucket(message.id),
-                message.id,
-                message.guild_id,
-                message.author_id,
-                int(message.type),
-                message.content,
-                message.reference_id,
-                list(message.mentions.user_ids),
-                list(message.mentions.role_ids),
-                message.mentions.everyone,
-                message.pinned,
-                message.edited_at,
-            ),
+        return await self._writer.insert_once(
+            message, nonce=nonce, window_start=window_start, events=events
         )
-        batch.add(
-            await self._cql.prepare(
-                f"INSERT INTO {self._t('messages_by_id')} (id, channel_id) VALUES (?, ?)"
-            ),
-            (message.id, message.channel_id),
-        )
-        batch.add(
-            await self._cql.prepare(
-                f"INSERT INTO {self._t('last_messages')} (channel_id, message_id) VALUES (?, ?)"
-            ),
-            (message.channel_id, message.id),
-        )
-        await self._mention_statements(batch, message)
-        await self._outbox_statements(batch, events(message))
-        await self._cql.execute(batch)
-        return message, True
 
-    async def _mention_statements(self, batch: BatchStatement, message: Message) -> None:
-        by_user = await self._cql.prepare(
-            f"INSERT INTO {self._t('mentions')} (user_id, message_id, channel_id, guild_id, author_id) VALUES (?, ?, ?, ?, ?)"
-        )
-        by_channel = await self._cql.prepare(
-            f"INSERT INTO {self._t('mentions_by_channel')} (user_id, channel_id, message_id) VALUES (?, ?, ?)"
-        )
-        for user_id in message.mentions.user_ids:
-            if user_id == message.author_id:
-                continue
-            batch.add(
-                by_user,
-                (user_id, message.id, message.channel_id, message.guild_id, message.author_id),
-            )
-            batch.add(by_channel, (user_id, message.channel_id, message.id))
-        roles = list(message.mentions.role_ids)
-        if message.mentions.everyone and message.guild_id is not None:
-            roles.append(message.guild_id)
-        by_role = await self._cql.prepare(
-            f"INSERT INTO {self._t('channel_mentions')} (channel_id, message_id, role_id, author_id) VALUES (?, ?, ?, ?)"
-        )
-        for role_id in roles:
-            batch.add(by_role, (message.channel_id, message.id, role_id, message.author_id))
+    def _t(self, table: str) -> str:
+        return f"{self._ks}.{table}"
 
     async def get(self, message_id: Snowflake) -> Message | None:
         rows = await self._cql.execute(
@@ -175,7 +69,7 @@ class CqlMessageStore:
         if not rows:
             return None
         row = await self._row(rows[0].channel_id, message_id)
-        return None if row is None else _message(row)
+        return None if row is None else message_from_row(row)
 
     async def last_message_ids(
         self, channel_ids: Sequence[Snowflake]
@@ -217,7 +111,7 @@ class CqlMessageStore:
         lower = after if after is not None else 0
         for b in buckets:
             rows = await self._cql.execute(query, (channel_id, b, upper, lower, limit - len(found)))
-            found.extend(_message(r) for r in rows)
+            found.extend(message_from_row(r) for r in rows)
             if len(found) >= limit:
                 break
         return found[:limit]
@@ -252,7 +146,7 @@ class CqlMessageStore:
                 message_id,
             ),
         )
-        old = _message(row)
+        old = message_from_row(row)
         edited = replace(old, content=content, mentions=mentions, edited_at=edited_at)
         await self._outbox_statements(batch, events(edited))
         await self._cql.execute(batch)
@@ -271,7 +165,7 @@ class CqlMessageStore:
             row = await self._row(channel_id, message_id)
             if row is None:
                 continue
-            message = _message(row)
+            message = message_from_row(row)
             deleted.append(message)
             for cql, params in (
                 (
@@ -279,6 +173,11 @@ class CqlMessageStore:
                     (channel_id, bucket(message_id), message_id),
                 ),
                 (f"DELETE FROM {self._t('messages_by_id')} WHERE id = ?", (message_id,)),
+                (
+                    f"INSERT INTO {self._t('deleted_messages')} (id, channel_id) VALUES (?, ?) "
+                    f"USING TTL {DELETED_MARKER_TTL_SECONDS}",
+                    (message_id, channel_id),
+                ),
                 (
                     f"DELETE FROM {self._t('reactions')} WHERE channel_id = ? AND message_id = ?",
                     (channel_id, message_id),
@@ -326,7 +225,7 @@ class CqlMessageStore:
         row = await self._row(channel_id, message_id)
         if row is None:
             return None
-        message = _message(row)
+        message = message_from_row(row)
         if message.pinned == pinned:
             return message
         changed = Message(
@@ -357,7 +256,7 @@ class CqlMessageStore:
         for r in rows:
             row = await self._row(channel_id, r.message_id)
             if row is not None:
-                found.append(_message(row))
+                found.append(message_from_row(row))
         return found
 
     async def add_reaction(

@@ -51,6 +51,7 @@ from gochat.storage.sql.tables import (
     roles,
     users,
 )
+from gochat.timestamps import json_default
 
 T = TypeVar("T")
 
@@ -195,7 +196,7 @@ async def _append_audit_tx(conn: AsyncConnection, entries: Sequence[AuditEntry])
                 "action": e.action,
                 "target_type": e.target_type,
                 "target_id": e.target_id,
-                "changes": json.dumps(e.changes, default=str),
+                "changes": json.dumps(e.changes, default=json_default),
                 "reason": e.reason,
                 "created_at": e.created_at,
             }

@@ -135,6 +135,9 @@ class SqlMessageStore:
             self._insert_batch_one_statement if one_statement else self._insert_batch
         )
 
+    async def ping(self) -> None:
+        """The relational store's ping covers these tables: same database."""
+
     async def insert_once(
         self,
         message: Message,
