@@ -32,6 +32,7 @@ from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.query_limits import QueryCostLimiter
 from gochat.schema.request_checks import RequestChecks
 from gochat.schema.scalars import SCALAR_MAP
+from gochat.schema.sibling_fields import install as wait_for_sibling_fields
 from gochat.subscriptions.events import EventsSubscription
 from gochat.subscriptions.presence import PresenceSubscription
 
@@ -67,6 +68,9 @@ class GoChatSchema(strawberry.Schema):
         request_id = getattr(context, "request_id", None)
         for error in errors:
             translate(error, request_id=request_id)
+
+
+wait_for_sibling_fields()
 
 
 def build_schema(

@@ -41,7 +41,6 @@ class TestSiblingFieldErrors:
 
     # graphql-core cancels the pending siblings of a failing field; a sibling cancelled before
     # it started leaves the coroutines made for it unawaited, which Python reports as a warning.
-    @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
     async def test_sibling_field_error_never_breaks_shared_loads(
         self, server: RunningServer, client: GraphQLClient
     ) -> None:
