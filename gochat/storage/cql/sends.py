@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,11 +25,11 @@ from gochat.errors import Conflict, Unavailable
 from gochat.ids import Snowflake
 from gochat.storage import EventsOf
 from gochat.storage.cql import CqlSession
+from gochat.storage.cql.outbox import CqlOutboxStore
 
 log = structlog.get_logger("gochat.storage.cql")
 
 BUCKET_MS = 10 * 86_400_000
-OUTBOX_TTL_SECONDS = 7 * 86_400
 # Longer than any idempotency window: a claim never outlives the marker of its deleted message.
 DELETED_MARKER_TTL_SECONDS = 7 * 86_400
 # A claimant writes its batch only within its lease, and each batch's timeout fits in it, so a
@@ -119,10 +119,17 @@ def no_fault() -> None:
 class MessageWriter:
     """The send path of CqlMessageStore, and the statements its other writes share."""
 
-    def __init__(self, cql: CqlSession, *, after_claim: Callable[[], None] = no_fault) -> None:
+    def __init__(
+        self,
+        cql: CqlSession,
+        outbox: CqlOutboxStore,
+        *,
+        after_claim: Callable[[], None] = no_fault,
+    ) -> None:
         """`after_claim` runs between a nonce's claim and the message's batch (fault injection
         in tests of the crash that falls there)."""
         self._cql = cql
+        self._outbox = outbox
         self._ks = cql.target.keyspace
         self._after_claim = after_claim
 
@@ -135,13 +142,6 @@ class MessageWriter:
             (channel_id, bucket(message_id), message_id),
         )
         return rows[0] if rows else None
-
-    async def outbox_statements(self, batch: BatchStatement, envelopes: Sequence[Any]) -> None:
-        insert = await self._cql.prepare(
-            f"INSERT INTO {self._t('outbox')} (event_id, subject, payload) VALUES (?, ?, ?) USING TTL {OUTBOX_TTL_SECONDS}"
-        )
-        for e in envelopes:
-            batch.add(insert, (e.event_id, e.subject, e.payload))
 
     def _lease(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=CLAIM_LEASE_SECONDS)
@@ -274,7 +274,7 @@ class MessageWriter:
             (message.channel_id, message.id),
         )
         await self._mention_statements(batch, message)
-        await self.outbox_statements(batch, events(message))
+        await self._outbox.append(batch, events(message))
         await self._cql.execute(batch, request_timeout=timeout)
 
     async def _mention_statements(self, batch: BatchStatement, message: Message) -> None:
