@@ -107,7 +107,11 @@ async def open_message_store(
     if settings.messages_url is None:
         yield fallback, None
         return
-    session = CqlSession(parse_cql_url(settings.messages_url))
+    session = CqlSession(
+        parse_cql_url(settings.messages_url),
+        consistency=settings.cql_consistency,
+        serial_consistency=settings.cql_serial_consistency,
+    )
     await session.connect()
     try:
         if migrate:
