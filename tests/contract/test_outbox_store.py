@@ -32,6 +32,8 @@ pytestmark = pytest.mark.timeout(120)
 
 ADAPTERS = ["sqlite", "postgresql", "cassandra"]
 ids = SnowflakeGenerator(78)
+# How often the Cassandra outbox rereads below its watermark for batches that landed late.
+REACH_BACK_SECONDS = 1.0
 
 
 def _run(coroutine: Any) -> None:
@@ -83,7 +85,7 @@ async def outbox(store_url: str) -> AsyncIterator[Outbox]:
     if store_url.startswith("cql://"):
         session = CqlSession(parse_url(store_url))
         await session.connect()
-        store = CqlOutboxStore(session)
+        store = CqlOutboxStore(session, reach_back_every_seconds=REACH_BACK_SECONDS)
 
         async def write_batch(envelopes: Sequence[Envelope]) -> None:
             batch = BatchStatement(batch_type=BatchType.LOGGED)
@@ -91,7 +93,11 @@ async def outbox(store_url: str) -> AsyncIterator[Outbox]:
             await session.execute(batch)
 
         try:
-            yield Outbox(store, write_batch, lambda: CqlOutboxStore(session))
+            yield Outbox(
+                store,
+                write_batch,
+                lambda: CqlOutboxStore(session, reach_back_every_seconds=REACH_BACK_SECONDS),
+            )
         finally:
             await session.close()
         return
@@ -180,11 +186,12 @@ async def test_a_relay_started_later_finds_rows_an_earlier_one_had_passed(
     await outbox.other().mark_published(written)
 
 
-async def test_a_batch_landing_late_is_still_found_after_later_passes(
+async def test_a_batch_landing_late_is_still_found_by_a_later_pass(
     request: pytest.FixtureRequest, outbox: Outbox
 ) -> None:
     """Cassandra: a logged batch may become visible well after its events were made (its
-    timeout, then the batchlog's replay), below where the relay's passes already got to."""
+    timeout, then the batchlog's replay), below where the relay's passes already got to; a pass
+    that reaches back below the watermark finds it."""
     if "cassandra" not in request.node.callspec.id:
         pytest.skip("rows of the SQL outbox carry their commit time")
     assert await drain(outbox.store, limit=100) == []
@@ -193,5 +200,8 @@ async def test_a_batch_landing_late_is_still_found_after_later_passes(
     late = [Envelope("gochat.test.late", event_id, b"late")]
     await outbox.write(late)
 
-    assert await outbox.store.pending(older_than=soon(), limit=100) == late
+    async with asyncio.timeout(REACH_BACK_SECONDS * 10):
+        while not (found := await outbox.store.pending(older_than=soon(), limit=100)):
+            await asyncio.sleep(0.05)
+    assert found == late
     await outbox.store.mark_published(late)

@@ -6,7 +6,8 @@ shard of that id, so the relay reads a handful of small partitions per pass, by 
 range, and never scans the table. A pass starts at a watermark: ids below it were found
 confirmed by an earlier pass (rows confirmed are deleted, and the rest expire with the TTL).
 Because a logged batch can land a while after its events were made (a timeout, then the
-batchlog's replay), each pass reaches back SETTLE_SECONDS below the watermark. The watermark is
+batchlog's replay), a pass every REACH_BACK_EVERY_SECONDS reads from SETTLE_SECONDS below the
+watermark. The watermark is
 also kept in the keyspace, so a process that starts reads on from where the relays left off
 instead of rereading the week the rows live. Several processes may relay at once: the bus drops
 the duplicates by event id.
@@ -15,6 +16,7 @@ the duplicates by event id.
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,6 +35,7 @@ BUCKET_MS = 60_000
 SHARDS = 8
 # Longer than a batch's timeout plus the batchlog's replay of a batch whose coordinator died.
 SETTLE_SECONDS = 120.0
+REACH_BACK_EVERY_SECONDS = 30.0
 _TIME_SHIFT = 22
 _PROGRESS_KEY = "relay"
 # No row of the outbox table is older than the migration that created it.
@@ -60,11 +63,15 @@ def _bucket_start(bucket: int) -> int:
 class CqlOutboxStore:
     """The OutboxStore of the CQL message store."""
 
-    def __init__(self, cql: CqlSession) -> None:
+    def __init__(
+        self, cql: CqlSession, *, reach_back_every_seconds: float = REACH_BACK_EVERY_SECONDS
+    ) -> None:
         self._cql = cql
+        self._reach_back_every = reach_back_every_seconds
         self._ks = cql.target.keyspace
         self._clean_below: int | None = None
         self._saved_clean_below: int | None = None
+        self._reached_back_at: float | None = None
 
     def _t(self, table: str) -> str:
         return f"{self._ks}.{table}"
@@ -101,10 +108,14 @@ class CqlOutboxStore:
     async def pending(self, *, older_than: datetime, limit: int) -> list[Envelope]:
         """Rows with event ids made before `older_than`, oldest minute first."""
         upper = min(id_at(older_than), id_at(datetime.now(UTC)))
-        lower = max(
-            await self._start(upper) - (int(SETTLE_SECONDS * 1000) << _TIME_SHIFT),
-            id_at(datetime.now(UTC)) - (OUTBOX_TTL_SECONDS * 1000 << _TIME_SHIFT),
+        lower = await self._start(upper)
+        reach_back = (
+            self._reached_back_at is None
+            or time.monotonic() - self._reached_back_at >= self._reach_back_every
         )
+        if reach_back:
+            lower -= int(SETTLE_SECONDS * 1000) << _TIME_SHIFT
+        lower = max(lower, id_at(datetime.now(UTC)) - (OUTBOX_TTL_SECONDS * 1000 << _TIME_SHIFT))
         found: list[Envelope] = []
         clean_below = upper
         for bucket in range(outbox_bucket(lower), outbox_bucket(upper) + 1):
@@ -114,7 +125,11 @@ class CqlOutboxStore:
             found.extend(rows)
             if len(found) >= limit:
                 break
+        # Below where rows were found, everything was confirmed; from there on, the next pass
+        # reads again (a watermark back below the last one when a reach-back found rows).
         await self._advance(clean_below)
+        if reach_back:
+            self._reached_back_at = time.monotonic()
         return found[:limit]
 
     async def _bucket_rows(self, bucket: int, lower: int, upper: int, limit: int) -> list[Envelope]:
@@ -152,12 +167,12 @@ class CqlOutboxStore:
         return self._clean_below
 
     async def _advance(self, clean_below: int) -> None:
-        if self._clean_below is not None and clean_below <= self._clean_below:
-            return
         self._clean_below = clean_below
-        # Saved about once a settle period: a restart rereads at most that much more.
+        # Saved about once a settle period (a restart rereads at most that much more), and at
+        # once when rows turned up below the saved mark.
         saved = self._saved_clean_below or 0
-        if clean_below - saved >= int(SETTLE_SECONDS * 1000) << _TIME_SHIFT:
+        step = int(SETTLE_SECONDS * 1000) << _TIME_SHIFT
+        if clean_below - saved >= step or clean_below < saved:
             await self._cql.execute(
                 f"UPDATE {self._t('outbox_progress')} SET clean_below = ? WHERE name = ?",
                 (clean_below, _PROGRESS_KEY),
