@@ -7,10 +7,9 @@ range, and never scans the table. A pass starts at a watermark: ids below it wer
 confirmed by an earlier pass (rows confirmed are deleted, and the rest expire with the TTL).
 Because a logged batch can land a while after its events were made (a timeout, then the
 batchlog's replay), a pass every REACH_BACK_EVERY_SECONDS reads from SETTLE_SECONDS below the
-watermark. The watermark is
-also kept in the keyspace, so a process that starts reads on from where the relays left off
-instead of rereading the week the rows live. Several processes may relay at once: the bus drops
-the duplicates by event id.
+watermark. The watermark is also kept in the keyspace, so a process that starts reads on from
+where the relays left off instead of rereading the week the rows live. Several processes may
+relay at once: the bus drops the duplicates by event id.
 """
 
 from __future__ import annotations
