@@ -15,11 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 from cassandra.query import BatchStatement, BatchType
 
-from gochat.bus import Envelope
+from gochat.bus import Envelope, subjects
+from gochat.bus.nats import STREAM, NatsEventBus
 from gochat.config import async_database_url
+from gochat.domain.outbox_relay import OutboxRelay
 from gochat.ids import GOCHAT_EPOCH_MS, SnowflakeGenerator
 from gochat.storage import OutboxStore
 from gochat.storage.cql import CqlSession, parse_url
@@ -27,6 +30,7 @@ from gochat.storage.cql import migrate as cql_migrate
 from gochat.storage.cql.outbox import CqlOutboxStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql.outbox import append_tx
+from tests.support.engines import NatsServer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -205,3 +209,29 @@ async def test_a_batch_landing_late_is_still_found_by_a_later_pass(
             await asyncio.sleep(0.05)
     assert found == late
     await outbox.store.mark_published(late)
+
+
+async def test_relays_of_two_processes_at_once_store_each_event_once_in_the_stream(
+    outbox: Outbox, nats_engine: NatsServer
+) -> None:
+    channel = subjects.channel(secrets.randbits(62))
+    written = [Envelope(channel, ids.next_id(), b"relayed") for _ in range(40)]
+    await outbox.write(written)
+    buses = [await NatsEventBus.connect(nats_engine.url) for _ in range(2)]
+    try:
+        relays = [
+            OutboxRelay(store, bus, grace_seconds=0, batch_size=7)
+            for store, bus in zip([outbox.store, outbox.other()], buses, strict=True)
+        ]
+        await asyncio.gather(*(relay.relay_once() for relay in relays))
+    finally:
+        for bus in buses:
+            await bus.close()
+
+    nc = await nats.connect(nats_engine.url)
+    try:
+        info = await nc.jetstream().stream_info(STREAM, subjects_filter=channel)
+    finally:
+        await nc.close()
+    assert (info.state.subjects or {}).get(channel) == len(written)
+    assert await outbox.store.pending(older_than=soon(), limit=100) == []
