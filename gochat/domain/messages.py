@@ -11,13 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.channel_access import ChannelAccess, ChannelAccessResolver
-from gochat.domain.events import MessageCreated, MessagesDeleted, MessageUpdated
+from gochat.domain.events import (
+    MessageCreated,
+    MessagesDeleted,
+    MessageUpdated,
+    ReadStateUpdated,
+)
 from gochat.domain.permissions import Permission
+from gochat.domain.publisher import PublishOrder
 from gochat.domain.records import Mentions, Message, MessageType, Viewer
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
@@ -78,6 +84,7 @@ class MessageService:
         self._store = store
         self._channels = channels
         self._direct = direct
+        self._order = PublishOrder()
 
     async def channel_access(self, viewer: Viewer, channel_id: Snowflake) -> ChannelAccess:
         return await self._channels.message_channel(viewer, channel_id)
@@ -108,6 +115,7 @@ class MessageService:
                 raise NotFound("the message replied to is not in this channel")
             kind = MessageType.REPLY
         kit = self._kit
+        mentions = await self._mentions(text, access, viewer)
         message = Message(
             id=kit.ids.next_id(),
             channel_id=channel_id,
@@ -116,25 +124,58 @@ class MessageService:
             type=kind,
             content=text,
             reference_id=reply_to,
-            mentions=await self._mentions(text, access, viewer),
+            mentions=mentions,
             pinned=False,
             edited_at=None,
         )
-        pending = Pending()
-        stored, created = await self._store.insert_once(
-            message,
-            nonce=nonce,
-            window_start=kit.now() - NONCE_WINDOW,
-            events=kit.events(
-                pending,
-                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
-            ),
-        )
+        stored, created = await self._insert(message, nonce, kit.now() - NONCE_WINDOW)
         if created:
-            await kit.publish(pending)
             if access.direct is not None:
                 await self._direct.touch(channel_id, stored.id)
+            await self._mark_read_by_author(stored)
         return stored, created
+
+    async def _insert(
+        self, message: Message, nonce: str | None, window_start: datetime
+    ) -> tuple[Message, bool]:
+        """Store a new message and publish its creation after every message of the channel
+        whose id was taken before (the turn is taken in the same step as the id)."""
+        kit = self._kit
+        turn = self._order.take(message.channel_id)
+        try:
+            pending = Pending()
+            stored, created = await self._store.insert_once(
+                message,
+                nonce=nonce,
+                window_start=window_start,
+                events=kit.events(
+                    pending,
+                    lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
+                ),
+            )
+            if created:
+                await turn.wait()
+                await kit.publish(pending)
+        finally:
+            turn.close()
+        return stored, created
+
+    async def _mark_read_by_author(self, message: Message) -> None:
+        """An author has read what they wrote: their marker moves to it, and their other
+        devices hear so (the marker never moves back, so a late call changes nothing)."""
+        kit = self._kit
+        author = message.author_id
+        pending = Pending()
+        await self._store.ack(
+            author,
+            message.channel_id,
+            message.id,
+            events=kit.events(
+                pending,
+                lambda s, eid: [(ReadStateUpdated(event_id=eid, state=s), [subjects.user(author)])],
+            ),
+        )
+        await kit.publish(pending)
 
     async def edit(self, viewer: Viewer, message_id: Snowflake, *, content: str) -> Message:
         message, access = await self.access(viewer, message_id)
@@ -204,7 +245,10 @@ class MessageService:
         before: Snowflake | None = None,
         after: Snowflake | None = None,
         around: Snowflake | None = None,
+        from_end: bool = True,
     ) -> HistoryPage:
+        """Up to `limit` messages between the bounds: the newest of them (`from_end`), else the
+        oldest; or, with `around`, the pivot and the messages on either side of it."""
         access = await self.channel_access(viewer, channel_id)
         access.require(Permission.READ_MESSAGE_HISTORY, "read the history")
         if not 1 <= limit <= PAGE_MAX:
@@ -230,11 +274,13 @@ class MessageService:
                 has_older=len(older) > older_size,
                 has_newer=len(newer) > newer_size,
             )
-        if after is not None and before is None:
+        if not from_end:
             rows = await page(
-                channel_id, before=None, after=after, limit=limit + 1, newest_first=False
+                channel_id, before=before, after=after, limit=limit + 1, newest_first=False
             )
-            return HistoryPage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
+            return HistoryPage(
+                messages=rows[:limit], has_older=after is not None, has_newer=len(rows) > limit
+            )
         rows = await page(
             channel_id, before=before, after=after, limit=limit + 1, newest_first=True
         )
@@ -273,17 +319,7 @@ class MessageService:
             pinned=False,
             edited_at=None,
         )
-        pending = Pending()
-        stored, _ = await self._store.insert_once(
-            message,
-            nonce=None,
-            window_start=kit.now(),
-            events=kit.events(
-                pending,
-                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
-            ),
-        )
-        await kit.publish(pending)
+        stored, _ = await self._insert(message, None, kit.now())
         return stored
 
     async def _mentions(self, text: str, access: ChannelAccess, viewer: Viewer) -> Mentions:
