@@ -156,6 +156,20 @@ class Settings(BaseSettings):
         description="cql://host1,host2[:port]/keyspace for Cassandra/ScyllaDB messages; "
         "default: the SQL database.",
     )
+    cql_consistency: Literal[
+        "local_quorum", "quorum", "each_quorum", "all", "local_one", "one", "two", "three"
+    ] = Field(
+        "local_quorum",
+        description="Consistency of the Cassandra/ScyllaDB message store's reads and writes: "
+        "local_quorum (or quorum, each_quorum, all) keeps acknowledged messages and nonce "
+        "claims through the loss of a replica; the *one levels do not.",
+    )
+    cql_serial_consistency: Literal["local_serial", "serial"] = Field(
+        "local_serial",
+        description="Consistency of the conditions of lightweight transactions (nonce claims, "
+        "reactions, read states): local_serial within the local data center, serial across "
+        "all of them.",
+    )
     bus_url: Annotated[str, AfterValidator(_check_bus_url)] = Field(
         "memory://",
         description="memory:// delivers events inside this process; nats://host:port shares "

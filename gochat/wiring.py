@@ -58,7 +58,7 @@ from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.redis_client import redis_client
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
-from gochat.storage import MessageStore
+from gochat.storage import MessageStore, OutboxStore
 from gochat.storage.cql import CqlSession
 from gochat.storage.cql import migrate as cql_migrate
 from gochat.storage.cql import parse_url as parse_cql_url
@@ -101,20 +101,26 @@ async def migrate_up(settings: Settings) -> None:
 @asynccontextmanager
 async def open_message_store(
     settings: Settings, fallback: MessageStore, *, migrate: bool
-) -> AsyncIterator[MessageStore]:
-    """The SQL store's messages, or Cassandra/ScyllaDB when GOCHAT_MESSAGES_URL is cql://."""
+) -> AsyncIterator[tuple[MessageStore, OutboxStore | None]]:
+    """The SQL store's messages, or Cassandra/ScyllaDB when GOCHAT_MESSAGES_URL is cql://,
+    with the outbox its events are written to when it is not the SQL database's."""
     if settings.messages_url is None:
-        yield fallback
+        yield fallback, None
         return
-    session = CqlSession(parse_cql_url(settings.messages_url))
+    session = CqlSession(
+        parse_cql_url(settings.messages_url),
+        consistency=settings.cql_consistency,
+        serial_consistency=settings.cql_serial_consistency,
+    )
     await session.connect()
     try:
         if migrate:
             await cql_migrate.upgrade(session)
         if settings.fault_injection == "crash-after-nonce-claim":
-            yield CqlMessageStore(session, after_claim=faults.crash_after_nonce_claim)
+            store = CqlMessageStore(session, after_claim=faults.crash_after_nonce_claim)
         else:
-            yield CqlMessageStore(session)
+            store = CqlMessageStore(session)
+        yield store, store.outbox
     finally:
         await session.close()
 
@@ -175,9 +181,8 @@ async def build_services(
     settings: Settings, *, migrate: bool | None = None
 ) -> AsyncIterator[Services]:
     store = build_store(settings)
-    publisher: EventPublisher | None = None
-    relay: OutboxRelay | None = None
-    relay_task: asyncio.Task[None] | None = None
+    publishers: list[EventPublisher] = []
+    relays: list[tuple[OutboxRelay, asyncio.Task[None]]] = []
     presence: PresenceService | None = None
     presence_task: asyncio.Task[None] | None = None
     migrate_now = settings.migrate_on_start if migrate is None else migrate
@@ -185,7 +190,7 @@ async def build_services(
     try:
         if migrate_now:
             await sql_migrate.upgrade(store.engines.write)
-        messages_store = await stack.enter_async_context(
+        messages_store, messages_outbox = await stack.enter_async_context(
             open_message_store(settings, store.messages, migrate=migrate_now)
         )
         mail = build_mail(settings)
@@ -193,18 +198,26 @@ async def build_services(
         bus = await stack.enter_async_context(open_bus(settings))
         limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
         blobs = await stack.enter_async_context(open_blob_store(settings))
-        publisher = EventPublisher(bus, store.outbox)
+        # One publisher per outbox, so each confirms its events where they were written; the
+        # message store's events are in Cassandra's outbox when messages live there.
+        outboxes = [store.outbox] + ([messages_outbox] if messages_outbox is not None else [])
+        publishers = [EventPublisher(bus, outbox) for outbox in outboxes]
+        publisher, messages_publisher = publishers[0], publishers[-1]
         if settings.fault_injection == "crash-before-publish":
-            publisher.add_listener(faults.crash_before_publish)
-        # Outbox relay: resends events whose immediate publish failed (bus outage, crash).
+            for each in publishers:
+                each.add_listener(faults.crash_before_publish)
+        # Outbox relays: resend events whose immediate publish failed (bus outage, crash).
         if settings.outbox_relay_interval_seconds > 0:
-            relay = OutboxRelay(
-                store.outbox,
-                bus,
-                grace_seconds=settings.outbox_relay_grace_seconds,
-                interval_seconds=settings.outbox_relay_interval_seconds,
-            )
-            relay_task = asyncio.create_task(relay.run(), name="gochat-outbox-relay")
+            for index, outbox in enumerate(outboxes):
+                relay = OutboxRelay(
+                    outbox,
+                    bus,
+                    grace_seconds=settings.outbox_relay_grace_seconds,
+                    interval_seconds=settings.outbox_relay_interval_seconds,
+                )
+                relays.append(
+                    (relay, asyncio.create_task(relay.run(), name=f"gochat-outbox-relay-{index}"))
+                )
         accounts = AccountService(
             store=store,
             ids=ids,
@@ -232,13 +245,18 @@ async def build_services(
             ),
             sessions=SessionCache(ttl_seconds=settings.session_cache_seconds),
         )
-        publisher.add_listener(accounts.on_published)
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )
-        publisher.add_listener(kit.access.on_published)
+        for each in publishers:
+            each.add_listener(accounts.on_published)
+            each.add_listener(kit.access.on_published)
+        # The message store's changes, whose events its own outbox holds.
+        messages_kit = ChangeKit(
+            store=store.guilds, access=kit.access, ids=ids, publisher=messages_publisher
+        )
         resolver = ChannelAccessResolver(kit.access, store.direct)
-        messages = MessageService(kit, messages_store, resolver, store.direct)
+        messages = MessageService(messages_kit, messages_store, resolver, store.direct)
         presence = PresenceService(
             presence_store,
             bus,
@@ -274,9 +292,9 @@ async def build_services(
             emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild),
             audit=AuditService(kit),
             messages=messages,
-            reactions=ReactionService(kit, messages_store, messages),
-            pins=PinService(kit, messages_store, messages),
-            read_states=ReadStateService(kit, messages_store, messages),
+            reactions=ReactionService(messages_kit, messages_store, messages),
+            pins=PinService(messages_kit, messages_store, messages),
+            read_states=ReadStateService(messages_kit, messages_store, messages),
             direct_messages=DirectMessageService(kit, store.direct, store.accounts),
             friends=FriendService(kit, store.direct, store.accounts),
             query_costs=QueryCostService(
@@ -292,10 +310,11 @@ async def build_services(
                 await presence_task
         if presence is not None:
             await presence.close()
-        if relay is not None and relay_task is not None:
+        for relay, _ in relays:
             relay.stop()
+        for _, relay_task in relays:
             await relay_task
-        if publisher is not None:
-            await publisher.close()
+        for each in publishers:
+            await each.close()
         await stack.aclose()
         await store.close()

@@ -1,6 +1,7 @@
 """A process that dies after a change committed and before its event was published
 (GOCHAT_FAULT_INJECTION=crash-before-publish): once it is back, the outbox relay delivers the
-event, and the GOCHAT_EVENTS stream holds it exactly once."""
+event, and the GOCHAT_EVENTS stream holds it exactly once. With messages on Cassandra the
+change is a logged batch holding the outbox row, and another process's relay delivers it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 from tests.support.cluster import UPDATE_PROFILE, running_cluster, stream_payloads
 from tests.support.engines import NatsServer, RedisServer
 from tests.support.factories import signed_up
+from tests.support.faults_cql import SEND, SERVE_START_SECONDS, delivered_on, stored_messages
+from tests.support.guilds import create_guild
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -66,3 +69,57 @@ async def test_an_event_lost_to_a_crash_before_publish_is_relayed_exactly_once(
         await asyncio.sleep(RELAY_PASSES_SECONDS)  # further relay passes add nothing
         assert await copies_of(nats_engine.url, subject, "Crashed Alice") == 1
         assert "events.relayed" in node.log_tail()
+
+
+@pytest.mark.timeout(300)
+async def test_a_message_event_lost_to_a_crash_after_its_cassandra_batch_is_relayed_once(
+    postgres_database: str,
+    nats_engine: NatsServer,
+    redis_engine: RedisServer,
+    cassandra_url: str,
+    tmp_path: Path,
+) -> None:
+    async with (
+        running_cluster(
+            tmp_path / "cluster",
+            database_url=postgres_database,
+            bus_url=nats_engine.url,
+            redis_url=redis_engine.url,
+        ) as cluster,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        cluster.settings["GOCHAT_MESSAGES_URL"] = cassandra_url
+        watcher = cluster.add()
+        crashing = cluster.add(fault_injection="crash-before-publish")
+        await asyncio.gather(
+            watcher.start(timeout=SERVE_START_SECONDS), crashing.start(timeout=SERVE_START_SECONDS)
+        )
+        owner = await signed_up(watcher.client(http))
+        guild = await create_guild(owner)
+        channel = guild["channels"][0]["id"]
+        subject = f"gochat.guild.{guild['id']}"
+
+        async with delivered_on(watcher, owner, channel) as deliveries:
+            with pytest.raises(httpx.TransportError):  # the process dies mid-request
+                await crashing.client(http, owner.token).execute(
+                    SEND, {"c": channel, "t": "cut off after its batch", "n": "crash-1"}
+                )
+            assert await crashing.wait_exited(timeout=30) == CRASH_EXIT_STATUS, cluster.logs()
+            assert "fault.crash_before_publish" in crashing.log_tail()
+
+            # The batch had been written before the crash: the message is stored.
+            stored = await stored_messages(owner.client, channel)
+            [message_id] = [m["id"] for m in stored if m["content"] == "cut off after its batch"]
+
+            # The watcher's relay finds the event in the Cassandra outbox and publishes it.
+            async with asyncio.timeout(60):
+                while deliveries.ids[message_id] == 0:
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(RELAY_PASSES_SECONDS)  # further relay passes add nothing
+            assert deliveries.ids[message_id] == 1
+        copies = sum(
+            p.startswith(b'{"type":"MessageCreated"') and message_id.encode() in p
+            for p in await stream_payloads(nats_engine.url, subject)
+        )
+        assert copies == 1
+        assert "events.relayed" in watcher.log_tail()

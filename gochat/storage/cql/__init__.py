@@ -14,11 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cassandra import DriverException, RequestValidationException
-from cassandra.cluster import Cluster, NoHostAvailable, Session
+from cassandra import ConsistencyLevel, DriverException, RequestValidationException
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    NoHostAvailable,
+    Session,
+)
 from cassandra.connection import ConnectionBusy, ConnectionException
 from cassandra.io.libevreactor import LibevConnection
-from cassandra.policies import ExponentialReconnectionPolicy
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import SimpleStatement
 
 from gochat.errors import Unavailable
@@ -72,14 +82,37 @@ def parse_url(url: str) -> CqlTarget:
     return CqlTarget(hosts_part.split(","), port, keyspace, rf)
 
 
+def consistency_level(name: str) -> int:
+    """The driver's value of a consistency level named as in settings (`local_quorum`)."""
+    try:
+        return int(ConsistencyLevel.name_to_value[name.upper()])
+    except KeyError:
+        raise ValueError(f"unknown consistency level {name!r}") from None
+
+
 class CqlSession:
     """One driver session and its prepared statements, usable from asyncio."""
 
-    def __init__(self, target: CqlTarget) -> None:
+    def __init__(
+        self,
+        target: CqlTarget,
+        *,
+        consistency: str = "local_quorum",
+        serial_consistency: str = "local_serial",
+    ) -> None:
+        """Every statement runs at `consistency` (writes, and the reads that decide: a claim,
+        whether a message exists), and the conditions of lightweight transactions at
+        `serial_consistency`, unless a statement sets its own."""
         self.target = target
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+            consistency_level=consistency_level(consistency),
+            serial_consistency_level=consistency_level(serial_consistency),
+        )
         self._cluster = Cluster(
             target.hosts,
             port=target.port,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connection_class=LibevConnection,
             protocol_version=5,
             reconnection_policy=ExponentialReconnectionPolicy(

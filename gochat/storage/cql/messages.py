@@ -23,6 +23,7 @@ from gochat.domain.records import (
 from gochat.ids import GOCHAT_EPOCH_MS, Snowflake
 from gochat.storage import EventsOf
 from gochat.storage.cql import CqlSession
+from gochat.storage.cql.outbox import CqlOutboxStore
 from gochat.storage.cql.sends import (
     BUCKET_MS,
     DELETED_MARKER_TTL_SECONDS,
@@ -40,9 +41,10 @@ class CqlMessageStore:
         """`after_claim`: see MessageWriter."""
         self._cql = cql
         self._ks = cql.target.keyspace
-        self._writer = MessageWriter(cql, after_claim=after_claim)
+        self.outbox = CqlOutboxStore(cql)
+        self._writer = MessageWriter(cql, self.outbox, after_claim=after_claim)
         self._row = self._writer.row
-        self._outbox_statements = self._writer.outbox_statements
+        self._outbox_statements = self.outbox.append
 
     async def ping(self) -> None:
         await self._cql.ping()

@@ -7,13 +7,20 @@ claimant writes its batch only while the lease lasts, and a retry that finds the
 with nothing written (the claimant died between claim and batch) takes the lease over and
 writes the claimed message itself. Deleting a message leaves a marker (deleted_messages), so a
 retry can tell "sent and then deleted" (a Conflict) from "never written".
+
+No API process's wall clock decides a lease, since theirs may differ by any amount. A lease
+starts at its claim's write time, which a lightweight transaction takes from the Cassandra
+coordinator's clock (its Paxos ballot), and a retry reads that time and the cluster's `now()`
+together to tell whether it ran out. The claimant counts its lease on its own monotonic clock
+from before it sent the claim, so it stops writing before any retry can take over, as long as
+the Cassandra nodes' clocks (which Cassandra itself needs in sync) agree within the margin.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,15 +32,16 @@ from gochat.errors import Conflict, Unavailable
 from gochat.ids import Snowflake
 from gochat.storage import EventsOf
 from gochat.storage.cql import CqlSession
+from gochat.storage.cql.outbox import CqlOutboxStore
 
 log = structlog.get_logger("gochat.storage.cql")
 
 BUCKET_MS = 10 * 86_400_000
-OUTBOX_TTL_SECONDS = 7 * 86_400
 # Longer than any idempotency window: a claim never outlives the marker of its deleted message.
 DELETED_MARKER_TTL_SECONDS = 7 * 86_400
 # A claimant writes its batch only within its lease, and each batch's timeout fits in it, so a
-# retry that takes over a lapsed lease never races the claimant's own write.
+# retry that takes over a lapsed lease never races the claimant's own write. The margin covers
+# the Cassandra nodes' clock differences and the time a claim takes to reach a node.
 CLAIM_LEASE_SECONDS = 15.0
 LEASE_MARGIN_SECONDS = 2.0
 BATCH_TIMEOUT_SECONDS = 10.0
@@ -107,11 +115,6 @@ def _claimed_message(claim: Any) -> Message:
     )
 
 
-def _utc_now_naive() -> datetime:
-    """Now as the driver returns timestamps: naive, in UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def no_fault() -> None:
     pass
 
@@ -119,10 +122,17 @@ def no_fault() -> None:
 class MessageWriter:
     """The send path of CqlMessageStore, and the statements its other writes share."""
 
-    def __init__(self, cql: CqlSession, *, after_claim: Callable[[], None] = no_fault) -> None:
+    def __init__(
+        self,
+        cql: CqlSession,
+        outbox: CqlOutboxStore,
+        *,
+        after_claim: Callable[[], None] = no_fault,
+    ) -> None:
         """`after_claim` runs between a nonce's claim and the message's batch (fault injection
         in tests of the crash that falls there)."""
         self._cql = cql
+        self._outbox = outbox
         self._ks = cql.target.keyspace
         self._after_claim = after_claim
 
@@ -136,15 +146,11 @@ class MessageWriter:
         )
         return rows[0] if rows else None
 
-    async def outbox_statements(self, batch: BatchStatement, envelopes: Sequence[Any]) -> None:
-        insert = await self._cql.prepare(
-            f"INSERT INTO {self._t('outbox')} (event_id, subject, payload) VALUES (?, ?, ?) USING TTL {OUTBOX_TTL_SECONDS}"
-        )
-        for e in envelopes:
-            batch.add(insert, (e.event_id, e.subject, e.payload))
-
-    def _lease(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=CLAIM_LEASE_SECONDS)
+    def _lease(self) -> tuple[datetime, float]:
+        """A claim's lease_until (only a token that conditions compare: the lease is timed by
+        the claim's write time) and the claimant's deadline on its monotonic clock."""
+        until = datetime.now(UTC) + timedelta(seconds=CLAIM_LEASE_SECONDS)
+        return until, time.monotonic() + CLAIM_LEASE_SECONDS
 
     async def insert_once(
         self,
@@ -155,11 +161,11 @@ class MessageWriter:
         events: EventsOf[Message],
     ) -> tuple[Message, bool]:
         if nonce is None:
-            await self._write(message, events, lease_until=None)
+            await self._write(message, events, deadline=None)
             return message, True
         key = (message.channel_id, message.author_id, nonce)
         ttl = max(1, int((datetime.now(UTC) - window_start).total_seconds()))
-        lease_until = self._lease()
+        lease_until, deadline = self._lease()
         claimed = await self._cql.execute(
             f"INSERT INTO {self._t('message_claims')} (channel_id, author_id, nonce, "
             f"{_CLAIM_COLUMNS}) VALUES (?, ?, ?, {_CLAIM_MARKS}) IF NOT EXISTS USING TTL {ttl}",
@@ -167,7 +173,7 @@ class MessageWriter:
         )
         if claimed[0].applied:
             self._after_claim()
-            await self._write(message, events, lease_until=lease_until)
+            await self._write(message, events, deadline=deadline)
             return message, True
         return await self._finish_claimed(key, claimed[0], ttl, events)
 
@@ -179,40 +185,74 @@ class MessageWriter:
         written (it died between its claim and its batch), the claimed message, written here."""
         channel_id = key[0]
         give_up = time.monotonic() + NONCE_WAIT_SECONDS
+        # When the lease may have run out, on this process's monotonic clock; confirmed by the
+        # cluster's clock before a takeover.
+        recheck_at = time.monotonic()
         while True:
             outcome = await self._written_or_deleted(channel_id, claim.message_id)
             if outcome is not None:
                 return outcome
-            if claim.lease_until is None or claim.lease_until <= _utc_now_naive():
-                lease_until = self._lease()
-                taken = await self._cql.execute(
-                    f"UPDATE {self._t('message_claims')} USING TTL {ttl} SET "
-                    + ", ".join(f"{c} = ?" for c in _CLAIM_COLUMNS.split(", "))
-                    + " WHERE channel_id = ? AND author_id = ? AND nonce = ? IF lease_until = ?",
-                    (
-                        *_claim_values(_claimed_message(claim), lease_until),
-                        *key,
-                        claim.lease_until,
-                    ),
-                )
-                if not taken[0].applied:
-                    # Another retry took the lease first. A failed condition returns only the
-                    # columns it tested; the rest of the claim is as it was.
-                    if taken[0].lease_until is None:
-                        raise Unavailable("the send with this nonce expired meanwhile; retry")
-                    claim = claim._replace(lease_until=taken[0].lease_until)
-                    continue
-                # Written (or deleted) just before the lease ran out?
-                outcome = await self._written_or_deleted(channel_id, claim.message_id)
-                if outcome is not None:
-                    return outcome
-                message = _claimed_message(claim)
-                log.warning("messages.claim_completed", message_id=message.id)
-                await self._write(message, events, lease_until=lease_until)
-                return message, True
+            if time.monotonic() >= recheck_at:
+                lease = await self._lease_left(key)
+                if lease is None:
+                    raise Unavailable("the send with this nonce expired meanwhile; retry")
+                token, seconds_left = lease
+                if seconds_left > 0:
+                    recheck_at = time.monotonic() + seconds_left
+                else:
+                    taken = await self._take_over(key, claim, token, ttl, events)
+                    if taken is not None:
+                        return taken
             if time.monotonic() > give_up:
                 raise Unavailable("the first send with this nonce is still being stored; retry")
             await asyncio.sleep(NONCE_POLL_SECONDS)
+
+    async def _lease_left(self, key: tuple[int, int, str]) -> tuple[datetime | None, float] | None:
+        """The claim's lease token and the seconds its lease has left by the cluster's clock
+        (<= 0: run out); None when the claim expired."""
+        rows = await self._cql.execute(
+            "SELECT lease_until, writetime(lease_until) AS leased_at, "
+            f"toTimestamp(now()) AS server_now FROM {self._t('message_claims')} "
+            "WHERE channel_id = ? AND author_id = ? AND nonce = ?",
+            key,
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        if row.leased_at is None:  # a claim without a lease: free to take over
+            return row.lease_until, 0.0
+        now_us = int(row.server_now.replace(tzinfo=UTC).timestamp() * 1_000_000)
+        return row.lease_until, CLAIM_LEASE_SECONDS - (now_us - row.leased_at) / 1_000_000
+
+    async def _take_over(
+        self,
+        key: tuple[int, int, str],
+        claim: Any,
+        token: datetime | None,
+        ttl: int,
+        events: EventsOf[Message],
+    ) -> tuple[Message, bool] | None:
+        """Take a run-out lease over and write the claimed message; None when another retry
+        took it first (its lease runs now)."""
+        lease_until, deadline = self._lease()
+        taken = await self._cql.execute(
+            f"UPDATE {self._t('message_claims')} USING TTL {ttl} SET "
+            + ", ".join(f"{c} = ?" for c in _CLAIM_COLUMNS.split(", "))
+            + " WHERE channel_id = ? AND author_id = ? AND nonce = ? IF lease_until = ?",
+            (*_claim_values(_claimed_message(claim), lease_until), *key, token),
+        )
+        if not taken[0].applied:
+            if taken[0].lease_until is None:
+                raise Unavailable("the send with this nonce expired meanwhile; retry")
+            return None
+        # Written (or deleted) just before the lease ran out?
+        outcome = await self._written_or_deleted(key[0], claim.message_id)
+        if outcome is not None:
+            return outcome
+        message = _claimed_message(claim)
+        log.warning("messages.claim_completed", message_id=message.id)
+        await self._write(message, events, deadline=deadline)
+        return message, True
 
     async def _written_or_deleted(
         self, channel_id: int, message_id: int
@@ -228,13 +268,14 @@ class MessageWriter:
         return None
 
     async def _write(
-        self, message: Message, events: EventsOf[Message], *, lease_until: datetime | None
+        self, message: Message, events: EventsOf[Message], *, deadline: float | None
     ) -> None:
         """The message, its lookup rows, its mentions and its events in one logged batch; under
-        a claim's lease, only while the lease lasts (after it, a retry may write the message)."""
+        a claim's lease (`deadline`, monotonic), only while the lease lasts (after it, a retry
+        may write the message)."""
         timeout = BATCH_TIMEOUT_SECONDS
-        if lease_until is not None:
-            left = (lease_until - datetime.now(UTC)).total_seconds() - LEASE_MARGIN_SECONDS
+        if deadline is not None:
+            left = deadline - time.monotonic() - LEASE_MARGIN_SECONDS
             if left <= 0:
                 raise Unavailable("the message store is too slow; retry with the same nonce")
             timeout = min(timeout, left)
@@ -274,7 +315,7 @@ class MessageWriter:
             (message.channel_id, message.id),
         )
         await self._mention_statements(batch, message)
-        await self.outbox_statements(batch, events(message))
+        await self._outbox.append(batch, events(message))
         await self._cql.execute(batch, request_timeout=timeout)
 
     async def _mention_statements(self, batch: BatchStatement, message: Message) -> None:
