@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from gochat.domain import records
 from gochat.ids import Snowflake
+from gochat.schema.common import Node
 from gochat.schema.context import Info
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A GoChat user as anyone signed in may see them.")
-class User:
+class User(Node):
     id: strawberry.ID = strawberry.field(description="Snowflake id.")
     handle: str = strawberry.field(
         description="Unique handle: 2-32 characters of a-z, 0-9, '.', '_' and '-'."

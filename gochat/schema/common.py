@@ -142,6 +142,31 @@ def decode_cursor(kind: str, cursor: str | None, *, field: str = "after") -> Sno
     return parsed
 
 
+@strawberry.interface(
+    description="An object with an id of its own, for normalized client caches (Relay Global "
+    "Object Identification): `node(id)` and `nodes(ids)` fetch it again by that id. `__typename` "
+    "and `id` together name one object; `id` alone does too, except that a guild's @everyone "
+    "role has its guild's id (then `node` returns the guild)."
+)
+class Node:
+    @strawberry.field(description="The object's id (see Node).")
+    def id(self) -> strawberry.ID:
+        raise NotImplementedError  # every implementing type has its own
+
+
+def member_id(guild_id: int, user_id: int) -> strawberry.ID:
+    """A membership's id: guild and user, which no snowflake or invite code can equal."""
+    return strawberry.ID(f"{guild_id}:{user_id}")
+
+
+def parse_member_id(raw: str) -> tuple[Snowflake, Snowflake] | None:
+    guild, sep, user = raw.partition(":")
+    guild_id, user_id = parse_id(guild), parse_id(user)
+    if not sep or guild_id is None or user_id is None:
+        return None
+    return guild_id, user_id
+
+
 def to_id(value: int) -> strawberry.ID:
     return strawberry.ID(str(value))
 

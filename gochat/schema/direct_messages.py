@@ -10,7 +10,7 @@ import strawberry
 from gochat.domain import records
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User
-from gochat.schema.common import to_id
+from gochat.schema.common import Node, to_id
 from gochat.schema.context import Info
 from gochat.schema.messages import (
     HistoryAfter,
@@ -31,7 +31,7 @@ class DirectChannelType(enum.Enum):
 
 
 @strawberry.type(description="A 1:1 DM or a group DM of up to 10 people.")
-class DirectMessageChannel:
+class DirectMessageChannel(Node):
     record: strawberry.Private[records.DirectChannel]
 
     @strawberry.field(description="Snowflake id of the channel.")

@@ -19,9 +19,11 @@ from gochat.schema.common import (
     EDGE_NODE,
     EDGES,
     PAGE_INFO,
+    Node,
     PageInfo,
     Permissions,
     encode_cursor,
+    member_id,
     page_info,
     snowflake,
     to_id,
@@ -60,7 +62,7 @@ class OverwriteTarget(enum.Enum):
 
 
 @strawberry.type(description="A role in a guild. @everyone has the guild's id and position 0.")
-class Role:
+class Role(Node):
     record: strawberry.Private[records.Role]
 
     @strawberry.field(description="Role id (the guild id for @everyone).")
@@ -130,7 +132,7 @@ class PermissionOverwrite:
     "`... on TextChannel` (history, unread counts, pins), `... on VoiceChannel` or "
     "`... on CategoryChannel`. `type` tells the kind too."
 )
-class Channel:
+class Channel(Node):
     record: strawberry.Private[records.Channel]
 
     @strawberry.field(description="Snowflake id of the channel.")
@@ -277,8 +279,19 @@ def channel_shape(record: records.Channel) -> Channel:
 
 
 @strawberry.type(description="A user's membership in a guild.")
-class Member:
+class Member(Node):
     record: strawberry.Private[records.Member]
+
+    @strawberry.field(
+        description="This membership's own id, `<guildId>:<userId>`: a user has one Member per "
+        "guild. Treat it as opaque; use guildId and userId to read its parts."
+    )
+    def id(self) -> strawberry.ID:
+        return member_id(self.record.guild_id, self.record.user_id)
+
+    @strawberry.field(description="The guild of this membership.")
+    def guild_id(self) -> strawberry.ID:
+        return to_id(self.record.guild_id)
 
     @strawberry.field(description="The member's public profile; null only if the account is gone.")
     async def user(self, info: Info) -> User | None:
@@ -367,7 +380,7 @@ class Ban:
 
 
 @strawberry.type(description="A custom emoji of a guild (metadata; images come later).")
-class Emoji:
+class Emoji(Node):
     record: strawberry.Private[records.Emoji]
 
     @strawberry.field(description="Snowflake id of the emoji.")
@@ -392,7 +405,7 @@ class Emoji:
 
 
 @strawberry.type(description="A guild (server). Only members can read it.")
-class Guild:
+class Guild(Node):
     record: strawberry.Private[records.Guild]
 
     @strawberry.field(description="Snowflake id of the guild; the @everyone role has the same id.")

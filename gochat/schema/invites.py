@@ -8,13 +8,17 @@ import strawberry
 
 from gochat.domain import records
 from gochat.schema.accounts import User, load_user
-from gochat.schema.common import to_id
+from gochat.schema.common import Node, to_id
 from gochat.schema.context import Info
 
 
 @strawberry.type(description="An invite link to a guild channel.")
-class Invite:
+class Invite(Node):
     record: strawberry.Private[records.Invite]
+
+    @strawberry.field(description="The invite's code, as its id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.code)
 
     @strawberry.field(
         description="The invite code: it identifies the invite, and the link is built from it."

@@ -19,6 +19,7 @@ from gochat.schema.common import (
     EDGES,
     FIRST,
     PAGE_INFO,
+    Node,
     PageInfo,
     encode_cursor,
     page_info,
@@ -135,7 +136,7 @@ class ReadState:
 
 
 @strawberry.type(description="A message in a channel.")
-class Message:
+class Message(Node):
     record: strawberry.Private[records.Message]
 
     @strawberry.field(description="Snowflake id; ids grow with time, so they order the history.")
