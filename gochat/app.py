@@ -33,6 +33,8 @@ from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
 from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.web import pages
+from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services
 
 log = structlog.get_logger("gochat.app")
@@ -55,6 +57,9 @@ class GoChatGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             response = JSONResponse(http_error_body(exc.reason), status_code=exc.status_code)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -231,6 +236,8 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
+            *pages.routes(),
+            *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -95,6 +95,15 @@ def _check_mail_url(value: str) -> str:
     return value
 
 
+def _check_public_url(value: str | None) -> str | None:
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected http(s)://host[:port][/path], with no query or fragment")
+    return value.rstrip("/")
+
+
 def _check_secret(value: SecretStr | None) -> SecretStr | None:
     if value is not None and len(value.get_secret_value()) < 32:
         raise ValueError("a signing key needs at least 32 characters")
@@ -151,6 +160,21 @@ class Settings(BaseSettings):
         "memory://",
         description="memory:// delivers events inside this process; nats://host:port shares "
         "them with every process (JetStream stream GOCHAT_EVENTS).",
+    )
+    bus_publish_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="Longest wait for NATS to confirm a publish while connected; a change whose "
+        "events are not confirmed in time is still answered, and the outbox relay publishes "
+        "them later. While the bus is known to be down, changes are answered at once.",
+    )
+    bus_reconnect_wait_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="Longest pause between attempts to reconnect to NATS (jittered exponential "
+        "backoff from 0.1 s): how long events may lag after NATS is back.",
     )
     redis_url: Annotated[str | None, AfterValidator(_check_redis_url)] = Field(
         None,
@@ -213,7 +237,12 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "GoChat <no-reply@localhost>", min_length=3, description="From header of mails."
     )
-    public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in mailed links.")
+    public_url: Annotated[str | None, AfterValidator(_check_public_url)] = Field(
+        None,
+        description="Base URL of the links in mails (confirm email, reset password), as users "
+        "reach this server; default http://HOST:PORT of the address `gochat serve` listens on. "
+        "Set it behind a proxy or when listening on all interfaces.",
+    )
 
     graphql_max_depth: int = Field(12, ge=2, le=100, description="Deepest selection allowed.")
     graphql_max_tokens: int = Field(5000, ge=50, description="Most tokens in one document.")
@@ -350,6 +379,18 @@ class Settings(BaseSettings):
         """The SQLAlchemy async URL, with the embedded SQLite default filled in."""
         url = self.database_url or f"sqlite:///{self.data_dir.resolve() / 'gochat.db'}"
         return async_database_url(url)
+
+    def effective_public_url(self) -> str:
+        """The base of mailed links: configured, or the address served. A wildcard address
+        (0.0.0.0, ::) is no place to send a browser; links then name localhost."""
+        if self.public_url is not None:
+            return self.public_url
+        host = self.host
+        if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - recognizing, not binding
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     def signing_secret(self) -> str:
         """The JWT key: configured, or read from (and first generated into) data_dir."""

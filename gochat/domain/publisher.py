@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from gochat.bus import Envelope, EventBus
+from gochat.errors import Unavailable
 from gochat.storage import OutboxStore
 
 log = structlog.get_logger("gochat.events")
@@ -42,6 +43,9 @@ class EventPublisher:
             listener(envelopes)
         try:
             await self._bus.publish(envelopes)
+        except Unavailable as exc:  # expected during a bus outage: no traceback per change
+            log.warning("events.publish_deferred", count=len(envelopes), reason=exc.message)
+            return
         except Exception:  # the relay retries whatever failed here
             log.warning("events.publish_deferred", count=len(envelopes), exc_info=True)
             return

@@ -27,7 +27,7 @@ from gochat.domain.events import SessionRevoked
 from gochat.domain.presence import PresenceHandle
 from gochat.domain.records import Viewer
 from gochat.domain.services import Services
-from gochat.errors import GoChatError, RateLimited, Unauthenticated
+from gochat.errors import GoChatError, RateLimited, Unauthenticated, Unavailable
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import translate
 from gochat.schema.query_limits import admit_operation
@@ -41,6 +41,7 @@ from gochat.subscriptions.protocol import (
     CLOSE_SLOW,
     CLOSE_TOO_BIG,
     CLOSE_TOO_MANY_INITS,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHORIZED,
     KA_FRAME,
     LEGACY_WS,
@@ -239,6 +240,12 @@ class LiveSocket:
             await self._close(violation.code, violation.reason)
         except WebSocketDisconnect:
             pass
+        except Exception:
+            # A bug, not the client's fault: a clean 1011 instead of a dropped connection
+            # (1006), which clients cannot tell from a network failure.
+            log.exception("ws.handler_failed")
+            with contextlib.suppress(Exception):
+                await self._close(1011, "Internal error")
         finally:
             if self._closer is not None:
                 # Returning would let the server drop the connection before the close frame.
@@ -316,16 +323,23 @@ class LiveSocket:
             try:
                 self.viewer = await self.services.accounts.authenticate(token)
             except GoChatError as exc:
+                # A database that is away says nothing about the token: the client should
+                # come back later with the same one, not sign in again.
+                unavailable = isinstance(exc, Unavailable)
                 if self.protocol == LEGACY_WS:
-                    code = exc.code if isinstance(exc, Unauthenticated) else "INTERNAL"
+                    code = (
+                        exc.code if isinstance(exc, Unauthenticated | Unavailable) else "INTERNAL"
+                    )
                     self.send_json(
                         {
                             "type": "connection_error",
                             "payload": {"message": exc.message, "code": code},
                         }
                     )
-                    await self._close(1011, "")
+                    await self._close(CLOSE_TRY_AGAIN_LATER if unavailable else 1011, "")
                     return
+                if unavailable:
+                    raise ProtocolViolation(CLOSE_TRY_AGAIN_LATER, "Try again later") from exc
                 raise ProtocolViolation(CLOSE_FORBIDDEN, "Forbidden") from exc
             ack["payload"] = {"userId": str(self.viewer.user_id)}
             self._expire_with_token(self.viewer)

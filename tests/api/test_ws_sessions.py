@@ -29,7 +29,10 @@ CHANGE = """mutation($c: String!, $n: String!) {
   changePassword(input: {currentPassword: $c, newPassword: $n}) { ok } }"""
 SEND = """mutation($c: ID!, $t: String!) {
   sendMessage(input: {channelId: $c, content: $t}) { message { id } } }"""
-HISTORY = "query($c: ID!) { channel(id: $c) { messages(last: 50) { edges { node { content } } } } }"
+HISTORY = (
+    "query($c: ID!) { channel(id: $c) { ... on TextChannel { "
+    "messages(last: 50) { edges { node { content } } } } } }"
+)
 OPEN_DM = "mutation($u: ID!) { openDirectMessage(input: {userId: $u}) { channel { id } } }"
 CHANNEL_EVENTS = "subscription($c: ID!) { channelEvents(channelId: $c) { __typename } }"
 

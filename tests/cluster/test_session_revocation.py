@@ -23,7 +23,10 @@ pytestmark = pytest.mark.timeout(60)
 
 SEND = """mutation($c: ID!, $t: String!) {
   sendMessage(input: {channelId: $c, content: $t}) { message { id } } }"""
-HISTORY = "query($c: ID!) { channel(id: $c) { messages(last: 50) { edges { node { content } } } } }"
+HISTORY = (
+    "query($c: ID!) { channel(id: $c) { ... on TextChannel { "
+    "messages(last: 50) { edges { node { content } } } } } }"
+)
 
 
 def bearer(token: str) -> dict[str, Any]:
