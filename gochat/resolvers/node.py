@@ -63,15 +63,16 @@ async def _message(info: Info, viewer: Viewer, id: Snowflake) -> Node:
 
 # Snowflakes come from one generator, so at most one kind holds a given id, with one exception
 # by design: a guild's @everyone role has the guild's id. The guild comes first, so that is
-# what `node` returns for it. Relational lookups precede the message store's.
+# what `node` returns for it. Lookups by primary key come before the scans of the viewer's
+# guilds that roles and (last) emoji need, as they are stored per guild.
 SNOWFLAKE_LOOKUPS: tuple[Lookup, ...] = (
     _guild,
     _channel,
     _direct_channel,
-    _role,
-    _emoji,
     _user,
     _message,
+    _role,
+    _emoji,
 )
 
 

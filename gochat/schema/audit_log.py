@@ -80,8 +80,7 @@ class AuditLogEntry:
 
     @strawberry.field(
         description=(
-            "Id of what was changed (see targetType; the code for invites); null when the "
-            "change has no single target."
+            "Id of what was changed (see targetType); null for invites, whose code is in `changes`."
         )
     )
     def target_id(self) -> strawberry.ID | None:

@@ -168,7 +168,7 @@ class ChannelPlacementInput:
 class ReorderChannelsInput:
     guild_id: strawberry.ID = strawberry.field(description="The guild.")
     channels: list[ChannelPlacementInput] = strawberry.field(
-        description="The channels to move and where; the others stay."
+        description="The channels to move and where."
     )
 
 

@@ -392,7 +392,7 @@ class ReorderChannelsInput(BaseModel):
     guild_id: str = Field(alias="guildId")
     "The guild."
     channels: list["ChannelPlacementInput"]
-    "The channels to move and where; the others stay."
+    "The channels to move and where."
 
 
 class ReorderRolesInput(BaseModel):
