@@ -31,6 +31,7 @@ from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.query_limits import QueryCostLimiter
+from gochat.schema.request_checks import RequestChecks
 from gochat.schema.scalars import SCALAR_MAP
 from gochat.subscriptions.events import EventsSubscription
 from gochat.subscriptions.presence import PresenceSubscription
@@ -88,6 +89,8 @@ def build_schema(
         partial(AddValidationRules, rules),
         partial(ParserCache, maxsize=1024),
         partial(ValidationCache, maxsize=1024),
+        # After the validation cache, whose errors it extends.
+        RequestChecks,
         # After validation, before execution: the cost needs the variables' values.
         QueryCostLimiter,
     ]

@@ -35,7 +35,7 @@ from gochat.domain.records import (
     UserSettings,
     Viewer,
 )
-from gochat.errors import BadUserInput, NotFound, Unauthenticated, Unavailable
+from gochat.errors import BadUserInput, NotFound, RateLimited, Unauthenticated, Unavailable
 from gochat.ids import Snowflake, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.ratelimit import RateLimiter
@@ -199,8 +199,10 @@ class AccountService:
             # Same answer as an unknown account, but still counted against the client.
             await self._limit("login:ip", client.ip, self._policy.rate_login_per_ip)
             raise failure from None
-        await self._limit("login:ip", client.ip, self._policy.rate_login_per_ip)
-        await self._limit("login:account", email, self._policy.rate_login_per_account)
+        await self._limit_all(
+            ("login:ip", client.ip, self._policy.rate_login_per_ip),
+            ("login:account", email, self._policy.rate_login_per_account),
+        )
         credentials = await self._store.accounts.get_credentials(email)
         ok = await self._passwords.verify(
             credentials.password_hash if credentials else None, password[: validation.PASSWORD_MAX]
@@ -295,12 +297,15 @@ class AccountService:
 
     async def request_password_reset(self, *, email: str, client: ClientInfo) -> None:
         """Always succeeds from the caller's view, whether or not the account exists."""
-        await self._limit("reset:ip", client.ip, self._policy.rate_reset_per_ip)
         try:
             email = validation.email(email)
         except BadUserInput:
+            await self._limit("reset:ip", client.ip, self._policy.rate_reset_per_ip)
             return
-        await self._limit("reset:account", email, self._policy.rate_reset_per_account)
+        await self._limit_all(
+            ("reset:ip", client.ip, self._policy.rate_reset_per_ip),
+            ("reset:account", email, self._policy.rate_reset_per_account),
+        )
         credentials = await self._store.accounts.get_credentials(email)
         if credentials is None or credentials.disabled:
             return
@@ -482,6 +487,19 @@ class AccountService:
     async def _limit(self, scope: str, key: str, rate: tuple[int, int]) -> None:
         limit, window = rate
         await self._limits.hit(f"{scope}:{key}", limit=limit, window_seconds=window)
+
+    async def _limit_all(self, *limits: tuple[str, str, tuple[int, int]]) -> None:
+        """Count the request against every limit; when any refuses it, report the longest
+        wait among those that did: a client told to come back when the address's window
+        resets would find the account still locked."""
+        refusals: list[RateLimited] = []
+        for scope, key, rate in limits:
+            try:
+                await self._limit(scope, key, rate)
+            except RateLimited as exc:
+                refusals.append(exc)
+        if refusals:
+            raise max(refusals, key=lambda r: r.retry_after)
 
 
 def _now() -> datetime:

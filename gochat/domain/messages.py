@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
@@ -23,6 +23,7 @@ from gochat.domain.events import (
     ReadStateUpdated,
 )
 from gochat.domain.permissions import Permission
+from gochat.domain.publisher import PublishOrder
 from gochat.domain.records import Mentions, Message, MessageType, Viewer
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
@@ -83,6 +84,7 @@ class MessageService:
         self._store = store
         self._channels = channels
         self._direct = direct
+        self._order = PublishOrder()
 
     async def channel_access(self, viewer: Viewer, channel_id: Snowflake) -> ChannelAccess:
         return await self._channels.message_channel(viewer, channel_id)
@@ -113,6 +115,7 @@ class MessageService:
                 raise NotFound("the message replied to is not in this channel")
             kind = MessageType.REPLY
         kit = self._kit
+        mentions = await self._mentions(text, access, viewer)
         message = Message(
             id=kit.ids.next_id(),
             channel_id=channel_id,
@@ -121,25 +124,40 @@ class MessageService:
             type=kind,
             content=text,
             reference_id=reply_to,
-            mentions=await self._mentions(text, access, viewer),
+            mentions=mentions,
             pinned=False,
             edited_at=None,
         )
-        pending = Pending()
-        stored, created = await self._store.insert_once(
-            message,
-            nonce=nonce,
-            window_start=kit.now() - NONCE_WINDOW,
-            events=kit.events(
-                pending,
-                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
-            ),
-        )
+        stored, created = await self._insert(message, nonce, kit.now() - NONCE_WINDOW)
         if created:
-            await kit.publish(pending)
             if access.direct is not None:
                 await self._direct.touch(channel_id, stored.id)
             await self._mark_read_by_author(stored)
+        return stored, created
+
+    async def _insert(
+        self, message: Message, nonce: str | None, window_start: datetime
+    ) -> tuple[Message, bool]:
+        """Store a new message and publish its creation after every message of the channel
+        whose id was taken before (the turn is taken in the same step as the id)."""
+        kit = self._kit
+        turn = self._order.take(message.channel_id)
+        try:
+            pending = Pending()
+            stored, created = await self._store.insert_once(
+                message,
+                nonce=nonce,
+                window_start=window_start,
+                events=kit.events(
+                    pending,
+                    lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
+                ),
+            )
+            if created:
+                await turn.wait()
+                await kit.publish(pending)
+        finally:
+            turn.close()
         return stored, created
 
     async def _mark_read_by_author(self, message: Message) -> None:
@@ -301,17 +319,7 @@ class MessageService:
             pinned=False,
             edited_at=None,
         )
-        pending = Pending()
-        stored, _ = await self._store.insert_once(
-            message,
-            nonce=None,
-            window_start=kit.now(),
-            events=kit.events(
-                pending,
-                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
-            ),
-        )
-        await kit.publish(pending)
+        stored, _ = await self._insert(message, None, kit.now())
         return stored
 
     async def _mentions(self, text: str, access: ChannelAccess, viewer: Viewer) -> Mentions:

@@ -18,6 +18,7 @@ from graphql.pyutils import is_awaitable
 
 from gochat.domain.events import SessionRevoked
 from gochat.errors import GoChatError
+from gochat.subscriptions.executor import EventExecutor
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.protocol import result_payload
 from gochat.subscriptions.wire import Payload
@@ -90,7 +91,7 @@ async def start_subscription(
     """Open the subscription's feed and hand it to the hub (or iterate it alone), its
     snapshot first."""
     context = socket.context()
-    built = Executor.build(
+    built = EventExecutor.build(
         socket.endpoint.graphql_schema,
         document,
         context_value=context,

@@ -6,7 +6,6 @@ viewer's socket receives, and what it does not.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,7 +44,7 @@ async def live(client: GraphQLClient, user: SignedUpUser) -> AsyncIterator[WsSes
 
 async def subscribed(ws: WsSession, query: str, variables: dict[str, Any] | None = None) -> str:
     op = await ws.subscribe(query, variables)
-    await asyncio.sleep(0.15)  # the subscription is registered before the change
+    await ws.barrier()  # the subscription listens before the change
     return op
 
 
@@ -116,7 +115,7 @@ async def test_losing_view_by_overwrite_stops_the_channel_at_once(client: GraphQ
     async with live(client, world.member) as ws:
         events_op = await subscribed(ws, EVENTS)
         channel_op = await ws.subscribe(CHANNEL, {"c": world.text_id})
-        await asyncio.sleep(0.15)
+        await ws.barrier()
         await send(world.owner, world.text_id, "before")
         assert (await next_of(ws, events_op, "MessageCreated"))["message"]["content"] == "before"
         assert (await next_of(ws, channel_op, "MessageCreated"))["message"]["content"] == "before"

@@ -291,3 +291,12 @@ class TestCostRate:
         [error] = message["payload"]
         assert error["extensions"]["code"] == "RATE_LIMITED"
         assert error["extensions"]["cost"] == 1 + 4 * 202
+
+
+async def test_a_size_set_on_an_interface_field_counts_on_its_implementations(
+    client: GraphQLClient,
+) -> None:
+    owner, _ = await owner_with_channel(client)
+    # 50 pins per text channel, 20 channels per guild, 20 guilds: 1 + 20 x (1 + 20 x 51).
+    document = "{ me { guilds { channels { ... on TextChannel { pins { id } } } } } }"
+    refused_for_cost(await owner.client.execute(document), 20421)
