@@ -26,6 +26,7 @@ from gochat.resolvers.accounts import AccountMutation, AccountQuery
 from gochat.resolvers.direct_messages import DirectMessageMutation, DirectMessageQuery
 from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
+from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.guilds import CHANNEL_KINDS
@@ -38,7 +39,7 @@ from gochat.subscriptions.presence import PresenceSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery, PresenceQuery):
+class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery, PresenceQuery, NodeQuery):
     pass
 
 

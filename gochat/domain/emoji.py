@@ -114,6 +114,16 @@ class EmojiService:
         await kit.publish(pending)
         return deleted
 
+    async def find(self, viewer: Viewer, emoji_id: Snowflake) -> Emoji:
+        """An emoji of one of the viewer's guilds (members see every emoji of their guilds);
+        NotFound for a missing emoji and for another guild's alike."""
+        # Emoji are stored per guild: a bare id is looked for in the viewer's own guilds.
+        for guild in await self._kit.store.list_guilds_of_user(viewer.user_id):
+            for item in await self.list_emoji(viewer, guild.id):
+                if item.id == emoji_id:
+                    return item
+        raise NotFound("emoji not found")
+
     async def get(self, viewer: Viewer, guild_id: Snowflake, emoji_id: Snowflake) -> Emoji:
         for item in await self.list_emoji(viewer, guild_id):
             if item.id == emoji_id:

@@ -9,7 +9,7 @@ from gochat.domain.events import GuildCreated, GuildDeleted, GuildUpdated
 from gochat.domain.guild_access import GuildView
 from gochat.domain.permissions import DEFAULT_EVERYONE, Permission
 from gochat.domain.records import Channel, ChannelType, Guild, Member, Role, Viewer
-from gochat.errors import BadUserInput, Forbidden
+from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 
 GUILD_NAME_MIN = 2
@@ -26,6 +26,17 @@ class GuildService:
 
     async def list_mine(self, viewer: Viewer) -> list[Guild]:
         return await self._kit.store.list_guilds_of_user(viewer.user_id)
+
+    async def find_role(self, viewer: Viewer, role_id: Snowflake) -> Role:
+        """A role of one of the viewer's guilds (members see every role of their guilds);
+        NotFound for a missing role and for another guild's alike."""
+        # Roles are stored per guild: a bare id is looked for in the viewer's own guilds.
+        for guild in await self.list_mine(viewer):
+            view = await self.access(viewer, guild.id)
+            role = view.data.roles.get(role_id)
+            if role is not None:
+                return role
+        raise NotFound("role not found")
 
     async def member_count(self, guild_id: Snowflake) -> int:
         return await self._kit.store.count_members(guild_id)

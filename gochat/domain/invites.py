@@ -100,6 +100,24 @@ class InviteService:
             channel.guild_id, channel_id=channel_id, now=self._kit.now()
         )
 
+    async def access(self, viewer: Viewer, code: str) -> Invite:
+        """An invite as its managers see it: its creator, members with MANAGE_SERVER (who list
+        the guild's invites) or with MANAGE_CHANNELS in its channel (who list the channel's).
+        NotFound for everyone else, as for a missing code."""
+        invite = await self._kit.store.get_invite(code)
+        if invite is None:
+            raise NotFound("invite not found")
+        try:
+            view = await self._kit.access.view(viewer, invite.guild_id)
+            if invite.inviter_id == viewer.user_id or view.permissions() & Permission.MANAGE_SERVER:
+                return invite
+            channel = view.channel(invite.channel_id)
+        except NotFound:
+            raise NotFound("invite not found") from None
+        if not view.permissions_in(channel) & Permission.MANAGE_CHANNELS:
+            raise NotFound("invite not found")
+        return invite
+
     async def revoke(self, viewer: Viewer, code: str) -> Invite:
         invite = await self._kit.store.get_invite(code)
         if invite is None:

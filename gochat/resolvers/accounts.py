@@ -34,7 +34,7 @@ from gochat.schema.accounts import (
     User,
     UserSettings,
 )
-from gochat.schema.common import LOOKUP_RULE, snowflake
+from gochat.schema.common import LOOKUP_RULE, MUTATION_INPUT, snowflake
 from gochat.schema.context import Info
 
 
@@ -62,7 +62,9 @@ class AccountMutation:
         description="Create an account and mail a confirmation link. CONFLICT when the email or "
         "handle is taken; RATE_LIMITED after too many sign-ups from one address."
     )
-    async def register(self, info: Info, input: RegisterInput) -> RegisterPayload:
+    async def register(
+        self, info: Info, input: Annotated[RegisterInput, MUTATION_INPUT]
+    ) -> RegisterPayload:
         account = await info.context.services.accounts.register(
             email=input.email,
             handle=input.handle,
@@ -73,7 +75,9 @@ class AccountMutation:
         return RegisterPayload(user=CurrentUser.from_record(account))
 
     @strawberry.mutation(description="Confirm the email with the mailed token (single use).")
-    async def confirm_email(self, info: Info, input: ConfirmEmailInput) -> ConfirmEmailPayload:
+    async def confirm_email(
+        self, info: Info, input: Annotated[ConfirmEmailInput, MUTATION_INPUT]
+    ) -> ConfirmEmailPayload:
         account = await info.context.services.accounts.confirm_email(input.token)
         return ConfirmEmailPayload(user=CurrentUser.from_record(account))
 
@@ -86,7 +90,7 @@ class AccountMutation:
         description="Sign in. UNAUTHENTICATED for a wrong email or password alike; "
         "RATE_LIMITED after too many attempts per address or per account."
     )
-    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+    async def login(self, info: Info, input: Annotated[LoginInput, MUTATION_INPUT]) -> LoginPayload:
         accounts = info.context.services.accounts
         pair = await accounts.login(
             email=input.email, password=input.password, client=info.context.client
@@ -102,7 +106,7 @@ class AccountMutation:
         "Reusing an already-rotated token ends the whole session."
     )
     async def refresh_session(
-        self, info: Info, input: RefreshSessionInput
+        self, info: Info, input: Annotated[RefreshSessionInput, MUTATION_INPUT]
     ) -> RefreshSessionPayload:
         pair = await info.context.services.accounts.refresh(
             refresh_token=input.refresh_token, client=info.context.client
@@ -124,7 +128,7 @@ class AccountMutation:
         "same either way."
     )
     async def request_password_reset(
-        self, info: Info, input: RequestPasswordResetInput
+        self, info: Info, input: Annotated[RequestPasswordResetInput, MUTATION_INPUT]
     ) -> RequestPasswordResetPayload:
         await info.context.services.accounts.request_password_reset(
             email=input.email, client=info.context.client
@@ -132,7 +136,9 @@ class AccountMutation:
         return RequestPasswordResetPayload(ok=True)
 
     @strawberry.mutation(description="Set a new password with a reset token; ends every session.")
-    async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordPayload:
+    async def reset_password(
+        self, info: Info, input: Annotated[ResetPasswordInput, MUTATION_INPUT]
+    ) -> ResetPasswordPayload:
         await info.context.services.accounts.reset_password(
             token=input.token, new_password=input.new_password
         )
@@ -140,7 +146,7 @@ class AccountMutation:
 
     @strawberry.mutation(description="Change the password; every other session is ended.")
     async def change_password(
-        self, info: Info, input: ChangePasswordInput
+        self, info: Info, input: Annotated[ChangePasswordInput, MUTATION_INPUT]
     ) -> ChangePasswordPayload:
         await info.context.services.accounts.change_password(
             await info.context.viewer(),
@@ -150,7 +156,9 @@ class AccountMutation:
         return ChangePasswordPayload(ok=True)
 
     @strawberry.mutation(description="Change the public profile.")
-    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+    async def update_profile(
+        self, info: Info, input: Annotated[UpdateProfileInput, MUTATION_INPUT]
+    ) -> UpdateProfilePayload:
         user = await info.context.services.accounts.update_profile(
             await info.context.viewer(), display_name=input.display_name
         )
@@ -158,7 +166,7 @@ class AccountMutation:
 
     @strawberry.mutation(description="Replace the settings document and bump its version.")
     async def replace_settings(
-        self, info: Info, input: ReplaceSettingsInput
+        self, info: Info, input: Annotated[ReplaceSettingsInput, MUTATION_INPUT]
     ) -> ReplaceSettingsPayload:
         settings = await info.context.services.accounts.replace_settings(
             await info.context.viewer(), data=input.data, expected_version=input.expected_version

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
-from gochat.schema.common import LOOKUP_RULE, snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, MUTATION_INPUT, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.direct_messages import (
     AcceptFriendRequestInput,
@@ -40,7 +42,11 @@ from gochat.schema.direct_messages import (
 class DirectMessageQuery:
     @strawberry.field(description=f"A DM or group DM you are in. {LOOKUP_RULE}")
     async def direct_message_channel(
-        self, info: Info, id: strawberry.ID
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Snowflake id of the channel.")
+        ],
     ) -> DirectMessageChannel | None:
         channel = await info.context.services.direct_messages.access(
             await info.context.viewer(), snowflake(id, field="id")
@@ -52,7 +58,7 @@ class DirectMessageQuery:
 class DirectMessageMutation:
     @strawberry.mutation(description="Get or create the one DM with a user (FORBIDDEN if blocked).")
     async def open_direct_message(
-        self, info: Info, input: OpenDirectMessageInput
+        self, info: Info, input: Annotated[OpenDirectMessageInput, MUTATION_INPUT]
     ) -> OpenDirectMessagePayload:
         channel = await info.context.services.direct_messages.open(
             await info.context.viewer(), snowflake(input.user_id, field="userId")
@@ -61,7 +67,7 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Create a group DM of 2-10 people.")
     async def create_group_direct_message(
-        self, info: Info, input: CreateGroupDirectMessageInput
+        self, info: Info, input: Annotated[CreateGroupDirectMessageInput, MUTATION_INPUT]
     ) -> CreateGroupDirectMessagePayload:
         channel = await info.context.services.direct_messages.create_group(
             await info.context.viewer(),
@@ -72,7 +78,7 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Add someone to your group DM (owner only).")
     async def add_group_recipient(
-        self, info: Info, input: AddGroupRecipientInput
+        self, info: Info, input: Annotated[AddGroupRecipientInput, MUTATION_INPUT]
     ) -> AddGroupRecipientPayload:
         channel = await info.context.services.direct_messages.add_recipient(
             await info.context.viewer(),
@@ -83,7 +89,7 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Remove someone from your group DM (owner only).")
     async def remove_group_recipient(
-        self, info: Info, input: RemoveGroupRecipientInput
+        self, info: Info, input: Annotated[RemoveGroupRecipientInput, MUTATION_INPUT]
     ) -> RemoveGroupRecipientPayload:
         channel = await info.context.services.direct_messages.remove_recipient(
             await info.context.viewer(),
@@ -94,7 +100,7 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Leave a group DM.")
     async def leave_group_direct_message(
-        self, info: Info, input: LeaveGroupDirectMessageInput
+        self, info: Info, input: Annotated[LeaveGroupDirectMessageInput, MUTATION_INPUT]
     ) -> LeaveGroupDirectMessagePayload:
         channel_id = snowflake(input.channel_id, field="channelId")
         await info.context.services.direct_messages.leave(await info.context.viewer(), channel_id)
@@ -102,7 +108,7 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Send a friend request by handle.")
     async def send_friend_request(
-        self, info: Info, input: SendFriendRequestInput
+        self, info: Info, input: Annotated[SendFriendRequestInput, MUTATION_INPUT]
     ) -> SendFriendRequestPayload:
         viewer = await info.context.viewer()
         request = await info.context.services.friends.send_request(viewer, handle=input.handle)
@@ -114,7 +120,7 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Accept a pending request from a user.")
     async def accept_friend_request(
-        self, info: Info, input: AcceptFriendRequestInput
+        self, info: Info, input: Annotated[AcceptFriendRequestInput, MUTATION_INPUT]
     ) -> AcceptFriendRequestPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.accept(await info.context.viewer(), user_id)
@@ -122,7 +128,7 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Decline a pending request from a user.")
     async def decline_friend_request(
-        self, info: Info, input: DeclineFriendRequestInput
+        self, info: Info, input: Annotated[DeclineFriendRequestInput, MUTATION_INPUT]
     ) -> DeclineFriendRequestPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.decline(await info.context.viewer(), user_id)
@@ -130,14 +136,16 @@ class DirectMessageMutation:
 
     @strawberry.mutation(description="Cancel a request you sent.")
     async def cancel_friend_request(
-        self, info: Info, input: CancelFriendRequestInput
+        self, info: Info, input: Annotated[CancelFriendRequestInput, MUTATION_INPUT]
     ) -> CancelFriendRequestPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.cancel(await info.context.viewer(), user_id)
         return CancelFriendRequestPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(description="End a friendship.")
-    async def remove_friend(self, info: Info, input: RemoveFriendInput) -> RemoveFriendPayload:
+    async def remove_friend(
+        self, info: Info, input: Annotated[RemoveFriendInput, MUTATION_INPUT]
+    ) -> RemoveFriendPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.remove(await info.context.viewer(), user_id)
         return RemoveFriendPayload(user_id=to_id(user_id))
@@ -145,13 +153,17 @@ class DirectMessageMutation:
     @strawberry.mutation(
         description="Block a user: no DMs, friend requests or mention notices from them."
     )
-    async def block_user(self, info: Info, input: BlockUserInput) -> BlockUserPayload:
+    async def block_user(
+        self, info: Info, input: Annotated[BlockUserInput, MUTATION_INPUT]
+    ) -> BlockUserPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.block(await info.context.viewer(), user_id)
         return BlockUserPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(description="Unblock a user.")
-    async def unblock_user(self, info: Info, input: UnblockUserInput) -> UnblockUserPayload:
+    async def unblock_user(
+        self, info: Info, input: Annotated[UnblockUserInput, MUTATION_INPUT]
+    ) -> UnblockUserPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.friends.unblock(await info.context.viewer(), user_id)
         return UnblockUserPayload(user_id=to_id(user_id))

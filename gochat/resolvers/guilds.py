@@ -10,7 +10,7 @@ import strawberry
 from gochat.domain.channels import Placement
 from gochat.domain.records import ChannelType
 from gochat.schema.accounts import User
-from gochat.schema.common import LOOKUP_RULE, mask_from_names, snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, MUTATION_INPUT, mask_from_names, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.guild_operations import (
     AcceptInviteInput,
@@ -77,26 +77,35 @@ from gochat.schema.guilds import (
     Channel,
     Emoji,
     Guild,
-    Invite,
-    InvitePreview,
     Member,
     PermissionOverwrite,
     Role,
     channel_shape,
 )
+from gochat.schema.invites import Invite, InvitePreview
 
 
 @strawberry.type
 class GuildQuery:
     @strawberry.field(description=f"A guild you are a member of. {LOOKUP_RULE}")
-    async def guild(self, info: Info, id: strawberry.ID) -> Guild | None:
+    async def guild(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Snowflake id of the guild.")],
+    ) -> Guild | None:
         view = await info.context.services.guilds.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
         return Guild(record=view.guild)
 
     @strawberry.field(description=f"A guild channel you can see. {LOOKUP_RULE}")
-    async def channel(self, info: Info, id: strawberry.ID) -> Channel | None:
+    async def channel(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Snowflake id of the channel.")
+        ],
+    ) -> Channel | None:
         _, channel = await info.context.services.channels.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
@@ -125,28 +134,34 @@ class GuildMutation:
     @strawberry.mutation(
         description="Create a guild with @everyone, #general and a General voice channel."
     )
-    async def create_guild(self, info: Info, input: CreateGuildInput) -> CreateGuildPayload:
+    async def create_guild(
+        self, info: Info, input: Annotated[CreateGuildInput, MUTATION_INPUT]
+    ) -> CreateGuildPayload:
         guild = await info.context.services.guilds.create(
             await info.context.viewer(), name=input.name
         )
         return CreateGuildPayload(guild=Guild(record=guild))
 
     @strawberry.mutation(description="Change guild settings (MANAGE_SERVER).")
-    async def update_guild(self, info: Info, input: UpdateGuildInput) -> UpdateGuildPayload:
+    async def update_guild(
+        self, info: Info, input: Annotated[UpdateGuildInput, MUTATION_INPUT]
+    ) -> UpdateGuildPayload:
         guild = await info.context.services.guilds.update(
             await info.context.viewer(), snowflake(input.guild_id, field="guildId"), name=input.name
         )
         return UpdateGuildPayload(guild=Guild(record=guild))
 
     @strawberry.mutation(description="Delete a guild (owner only).")
-    async def delete_guild(self, info: Info, input: DeleteGuildInput) -> DeleteGuildPayload:
+    async def delete_guild(
+        self, info: Info, input: Annotated[DeleteGuildInput, MUTATION_INPUT]
+    ) -> DeleteGuildPayload:
         guild_id = snowflake(input.guild_id, field="guildId")
         await info.context.services.guilds.delete(await info.context.viewer(), guild_id)
         return DeleteGuildPayload(guild_id=to_id(guild_id))
 
     @strawberry.mutation(description="Hand the guild to another member (owner only).")
     async def transfer_guild_ownership(
-        self, info: Info, input: TransferGuildOwnershipInput
+        self, info: Info, input: Annotated[TransferGuildOwnershipInput, MUTATION_INPUT]
     ) -> TransferGuildOwnershipPayload:
         guild = await info.context.services.guilds.transfer_ownership(
             await info.context.viewer(),
@@ -157,7 +172,7 @@ class GuildMutation:
 
     @strawberry.mutation(description="Set or clear the system-messages channel (MANAGE_SERVER).")
     async def set_system_channel(
-        self, info: Info, input: SetSystemChannelInput
+        self, info: Info, input: Annotated[SetSystemChannelInput, MUTATION_INPUT]
     ) -> SetSystemChannelPayload:
         guild = await info.context.services.guilds.set_system_channel(
             await info.context.viewer(),
@@ -167,7 +182,9 @@ class GuildMutation:
         return SetSystemChannelPayload(guild=Guild(record=guild))
 
     @strawberry.mutation(description="Create a channel (MANAGE_CHANNELS).")
-    async def create_channel(self, info: Info, input: CreateChannelInput) -> CreateChannelPayload:
+    async def create_channel(
+        self, info: Info, input: Annotated[CreateChannelInput, MUTATION_INPUT]
+    ) -> CreateChannelPayload:
         channel = await info.context.services.channels.create(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -183,7 +200,9 @@ class GuildMutation:
         return CreateChannelPayload(channel=channel_shape(channel))
 
     @strawberry.mutation(description="Change a channel (MANAGE_CHANNELS in it).")
-    async def update_channel(self, info: Info, input: UpdateChannelInput) -> UpdateChannelPayload:
+    async def update_channel(
+        self, info: Info, input: Annotated[UpdateChannelInput, MUTATION_INPUT]
+    ) -> UpdateChannelPayload:
         channel = await info.context.services.channels.update(
             await info.context.viewer(),
             snowflake(input.channel_id, field="channelId"),
@@ -200,7 +219,9 @@ class GuildMutation:
         return UpdateChannelPayload(channel=channel_shape(channel))
 
     @strawberry.mutation(description="Delete a channel (MANAGE_CHANNELS in it).")
-    async def delete_channel(self, info: Info, input: DeleteChannelInput) -> DeleteChannelPayload:
+    async def delete_channel(
+        self, info: Info, input: Annotated[DeleteChannelInput, MUTATION_INPUT]
+    ) -> DeleteChannelPayload:
         channel = await info.context.services.channels.delete(
             await info.context.viewer(), snowflake(input.channel_id, field="channelId")
         )
@@ -210,7 +231,7 @@ class GuildMutation:
         description="Move channels; all placements apply or none (MANAGE_CHANNELS)."
     )
     async def reorder_channels(
-        self, info: Info, input: ReorderChannelsInput
+        self, info: Info, input: Annotated[ReorderChannelsInput, MUTATION_INPUT]
     ) -> ReorderChannelsPayload:
         channels = await info.context.services.channels.reorder(
             await info.context.viewer(),
@@ -229,7 +250,9 @@ class GuildMutation:
         return ReorderChannelsPayload(channels=[channel_shape(c) for c in channels])
 
     @strawberry.mutation(description="Create a role (MANAGE_ROLES; only permissions you hold).")
-    async def create_role(self, info: Info, input: CreateRoleInput) -> CreateRolePayload:
+    async def create_role(
+        self, info: Info, input: Annotated[CreateRoleInput, MUTATION_INPUT]
+    ) -> CreateRolePayload:
         role = await info.context.services.roles.create(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -242,7 +265,9 @@ class GuildMutation:
         return CreateRolePayload(role=Role(record=role))
 
     @strawberry.mutation(description="Change a role below your highest (MANAGE_ROLES).")
-    async def update_role(self, info: Info, input: UpdateRoleInput) -> UpdateRolePayload:
+    async def update_role(
+        self, info: Info, input: Annotated[UpdateRoleInput, MUTATION_INPUT]
+    ) -> UpdateRolePayload:
         role = await info.context.services.roles.update(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -256,7 +281,9 @@ class GuildMutation:
         return UpdateRolePayload(role=Role(record=role))
 
     @strawberry.mutation(description="Delete a role below your highest (MANAGE_ROLES).")
-    async def delete_role(self, info: Info, input: DeleteRoleInput) -> DeleteRolePayload:
+    async def delete_role(
+        self, info: Info, input: Annotated[DeleteRoleInput, MUTATION_INPUT]
+    ) -> DeleteRolePayload:
         role = await info.context.services.roles.delete(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -265,7 +292,9 @@ class GuildMutation:
         return DeleteRolePayload(role_id=to_id(role.id))
 
     @strawberry.mutation(description="Set role positions (MANAGE_ROLES).")
-    async def reorder_roles(self, info: Info, input: ReorderRolesInput) -> ReorderRolesPayload:
+    async def reorder_roles(
+        self, info: Info, input: Annotated[ReorderRolesInput, MUTATION_INPUT]
+    ) -> ReorderRolesPayload:
         roles = await info.context.services.roles.reorder(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -274,7 +303,9 @@ class GuildMutation:
         return ReorderRolesPayload(roles=[Role(record=r) for r in roles])
 
     @strawberry.mutation(description="Give a member a role below your highest (MANAGE_ROLES).")
-    async def assign_role(self, info: Info, input: AssignRoleInput) -> AssignRolePayload:
+    async def assign_role(
+        self, info: Info, input: Annotated[AssignRoleInput, MUTATION_INPUT]
+    ) -> AssignRolePayload:
         member = await info.context.services.roles.assign(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -284,7 +315,9 @@ class GuildMutation:
         return AssignRolePayload(member=Member(record=member))
 
     @strawberry.mutation(description="Take a role below your highest from a member (MANAGE_ROLES).")
-    async def remove_role(self, info: Info, input: RemoveRoleInput) -> RemoveRolePayload:
+    async def remove_role(
+        self, info: Info, input: Annotated[RemoveRoleInput, MUTATION_INPUT]
+    ) -> RemoveRolePayload:
         member = await info.context.services.roles.remove(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -295,7 +328,7 @@ class GuildMutation:
 
     @strawberry.mutation(description="Create or replace a channel overwrite (MANAGE_ROLES there).")
     async def set_channel_permission_overwrite(
-        self, info: Info, input: SetChannelPermissionOverwriteInput
+        self, info: Info, input: Annotated[SetChannelPermissionOverwriteInput, MUTATION_INPUT]
     ) -> SetChannelPermissionOverwritePayload:
         overwrite = await info.context.services.channels.set_overwrite(
             await info.context.viewer(),
@@ -309,7 +342,7 @@ class GuildMutation:
 
     @strawberry.mutation(description="Remove a channel overwrite (MANAGE_ROLES there).")
     async def delete_channel_permission_overwrite(
-        self, info: Info, input: DeleteChannelPermissionOverwriteInput
+        self, info: Info, input: Annotated[DeleteChannelPermissionOverwriteInput, MUTATION_INPUT]
     ) -> DeleteChannelPermissionOverwritePayload:
         channel_id = snowflake(input.channel_id, field="channelId")
         await info.context.services.channels.delete_overwrite(
@@ -321,7 +354,9 @@ class GuildMutation:
         return DeleteChannelPermissionOverwritePayload(channel_id=to_id(channel_id))
 
     @strawberry.mutation(description="Set or clear a nickname.")
-    async def set_nickname(self, info: Info, input: SetNicknameInput) -> SetNicknamePayload:
+    async def set_nickname(
+        self, info: Info, input: Annotated[SetNicknameInput, MUTATION_INPUT]
+    ) -> SetNicknamePayload:
         member = await info.context.services.members.set_nickname(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -331,13 +366,17 @@ class GuildMutation:
         return SetNicknamePayload(member=Member(record=member))
 
     @strawberry.mutation(description="Leave a guild.")
-    async def leave_guild(self, info: Info, input: LeaveGuildInput) -> LeaveGuildPayload:
+    async def leave_guild(
+        self, info: Info, input: Annotated[LeaveGuildInput, MUTATION_INPUT]
+    ) -> LeaveGuildPayload:
         guild_id = snowflake(input.guild_id, field="guildId")
         await info.context.services.members.leave(await info.context.viewer(), guild_id)
         return LeaveGuildPayload(guild_id=to_id(guild_id))
 
     @strawberry.mutation(description="Kick a member (KICK_MEMBERS).")
-    async def kick_member(self, info: Info, input: KickMemberInput) -> KickMemberPayload:
+    async def kick_member(
+        self, info: Info, input: Annotated[KickMemberInput, MUTATION_INPUT]
+    ) -> KickMemberPayload:
         user_id = snowflake(input.user_id, field="userId")
         await info.context.services.moderation.kick(
             await info.context.viewer(),
@@ -348,7 +387,9 @@ class GuildMutation:
         return KickMemberPayload(user_id=to_id(user_id))
 
     @strawberry.mutation(description="Ban a user (BAN_MEMBERS).")
-    async def ban_member(self, info: Info, input: BanMemberInput) -> BanMemberPayload:
+    async def ban_member(
+        self, info: Info, input: Annotated[BanMemberInput, MUTATION_INPUT]
+    ) -> BanMemberPayload:
         ban = await info.context.services.moderation.ban(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -358,7 +399,9 @@ class GuildMutation:
         return BanMemberPayload(ban=Ban(record=ban))
 
     @strawberry.mutation(description="Lift a ban (BAN_MEMBERS).")
-    async def unban_member(self, info: Info, input: UnbanMemberInput) -> UnbanMemberPayload:
+    async def unban_member(
+        self, info: Info, input: Annotated[UnbanMemberInput, MUTATION_INPUT]
+    ) -> UnbanMemberPayload:
         ban = await info.context.services.moderation.unban(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -367,7 +410,9 @@ class GuildMutation:
         return UnbanMemberPayload(user_id=to_id(ban.user_id))
 
     @strawberry.mutation(description="Time a member out, or lift it (TIMEOUT_MEMBERS).")
-    async def timeout_member(self, info: Info, input: TimeoutMemberInput) -> TimeoutMemberPayload:
+    async def timeout_member(
+        self, info: Info, input: Annotated[TimeoutMemberInput, MUTATION_INPUT]
+    ) -> TimeoutMemberPayload:
         member = await info.context.services.moderation.timeout(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -378,7 +423,9 @@ class GuildMutation:
         return TimeoutMemberPayload(member=Member(record=member))
 
     @strawberry.mutation(description="Create an invite (CREATE_INVITE in the channel).")
-    async def create_invite(self, info: Info, input: CreateInviteInput) -> CreateInvitePayload:
+    async def create_invite(
+        self, info: Info, input: Annotated[CreateInviteInput, MUTATION_INPUT]
+    ) -> CreateInvitePayload:
         invite = await info.context.services.invites.create(
             await info.context.viewer(),
             snowflake(input.channel_id, field="channelId"),
@@ -388,7 +435,9 @@ class GuildMutation:
         return CreateInvitePayload(invite=Invite(record=invite))
 
     @strawberry.mutation(description="Revoke an invite.")
-    async def revoke_invite(self, info: Info, input: RevokeInviteInput) -> RevokeInvitePayload:
+    async def revoke_invite(
+        self, info: Info, input: Annotated[RevokeInviteInput, MUTATION_INPUT]
+    ) -> RevokeInvitePayload:
         invite = await info.context.services.invites.revoke(
             await info.context.viewer(), input.code.strip()
         )
@@ -398,14 +447,18 @@ class GuildMutation:
         description="Join through an invite. NOT_FOUND for unknown, revoked, expired or used-up "
         "invites (the message says which); FORBIDDEN when banned."
     )
-    async def accept_invite(self, info: Info, input: AcceptInviteInput) -> AcceptInvitePayload:
+    async def accept_invite(
+        self, info: Info, input: Annotated[AcceptInviteInput, MUTATION_INPUT]
+    ) -> AcceptInvitePayload:
         guild, member = await info.context.services.invites.accept(
             await info.context.viewer(), input.code.strip()
         )
         return AcceptInvitePayload(guild=Guild(record=guild), member=Member(record=member))
 
     @strawberry.mutation(description="Create a custom emoji (CREATE_EXPRESSIONS).")
-    async def create_emoji(self, info: Info, input: CreateEmojiInput) -> CreateEmojiPayload:
+    async def create_emoji(
+        self, info: Info, input: Annotated[CreateEmojiInput, MUTATION_INPUT]
+    ) -> CreateEmojiPayload:
         emoji = await info.context.services.emoji.create(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -415,7 +468,9 @@ class GuildMutation:
         return CreateEmojiPayload(emoji=Emoji(record=emoji))
 
     @strawberry.mutation(description="Rename a custom emoji (MANAGE_EXPRESSIONS).")
-    async def rename_emoji(self, info: Info, input: RenameEmojiInput) -> RenameEmojiPayload:
+    async def rename_emoji(
+        self, info: Info, input: Annotated[RenameEmojiInput, MUTATION_INPUT]
+    ) -> RenameEmojiPayload:
         emoji = await info.context.services.emoji.rename(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),
@@ -425,7 +480,9 @@ class GuildMutation:
         return RenameEmojiPayload(emoji=Emoji(record=emoji))
 
     @strawberry.mutation(description="Delete a custom emoji (MANAGE_EXPRESSIONS).")
-    async def delete_emoji(self, info: Info, input: DeleteEmojiInput) -> DeleteEmojiPayload:
+    async def delete_emoji(
+        self, info: Info, input: Annotated[DeleteEmojiInput, MUTATION_INPUT]
+    ) -> DeleteEmojiPayload:
         emoji = await info.context.services.emoji.delete(
             await info.context.viewer(),
             snowflake(input.guild_id, field="guildId"),

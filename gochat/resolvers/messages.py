@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
-from gochat.schema.common import LOOKUP_RULE, snowflake, to_id
+from gochat.schema.common import LOOKUP_RULE, MUTATION_INPUT, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.messages import (
     AckMessageInput,
@@ -34,7 +36,13 @@ from gochat.schema.messages import (
 @strawberry.type
 class MessageQuery:
     @strawberry.field(description=f"A message you may read. {LOOKUP_RULE}")
-    async def message(self, info: Info, id: strawberry.ID) -> Message | None:
+    async def message(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Snowflake id of the message.")
+        ],
+    ) -> Message | None:
         found, _ = await info.context.services.messages.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
@@ -44,7 +52,9 @@ class MessageQuery:
 @strawberry.type
 class MessageMutation:
     @strawberry.mutation(description="Send a message (SEND_MESSAGES); idempotent by nonce.")
-    async def send_message(self, info: Info, input: SendMessageInput) -> SendMessagePayload:
+    async def send_message(
+        self, info: Info, input: Annotated[SendMessageInput, MUTATION_INPUT]
+    ) -> SendMessagePayload:
         message, created = await info.context.services.messages.send(
             await info.context.viewer(),
             snowflake(input.channel_id, field="channelId"),
@@ -55,7 +65,9 @@ class MessageMutation:
         return SendMessagePayload(message=Message(record=message), created=created)
 
     @strawberry.mutation(description="Edit your own message.")
-    async def edit_message(self, info: Info, input: EditMessageInput) -> EditMessagePayload:
+    async def edit_message(
+        self, info: Info, input: Annotated[EditMessageInput, MUTATION_INPUT]
+    ) -> EditMessagePayload:
         message = await info.context.services.messages.edit(
             await info.context.viewer(),
             snowflake(input.message_id, field="messageId"),
@@ -64,7 +76,9 @@ class MessageMutation:
         return EditMessagePayload(message=Message(record=message))
 
     @strawberry.mutation(description="Delete a message (author, or MANAGE_MESSAGES).")
-    async def delete_message(self, info: Info, input: DeleteMessageInput) -> DeleteMessagePayload:
+    async def delete_message(
+        self, info: Info, input: Annotated[DeleteMessageInput, MUTATION_INPUT]
+    ) -> DeleteMessagePayload:
         message = await info.context.services.messages.delete(
             await info.context.viewer(), snowflake(input.message_id, field="messageId")
         )
@@ -74,7 +88,7 @@ class MessageMutation:
 
     @strawberry.mutation(description="Delete up to 100 messages at once (MANAGE_MESSAGES).")
     async def bulk_delete_messages(
-        self, info: Info, input: BulkDeleteMessagesInput
+        self, info: Info, input: Annotated[BulkDeleteMessagesInput, MUTATION_INPUT]
     ) -> BulkDeleteMessagesPayload:
         deleted = await info.context.services.messages.bulk_delete(
             await info.context.viewer(),
@@ -86,7 +100,9 @@ class MessageMutation:
     @strawberry.mutation(
         description="React to a message (ADD_REACTIONS; reacting twice is a no-op)."
     )
-    async def add_reaction(self, info: Info, input: AddReactionInput) -> AddReactionPayload:
+    async def add_reaction(
+        self, info: Info, input: Annotated[AddReactionInput, MUTATION_INPUT]
+    ) -> AddReactionPayload:
         message = await info.context.services.reactions.add(
             await info.context.viewer(),
             snowflake(input.message_id, field="messageId"),
@@ -96,7 +112,7 @@ class MessageMutation:
 
     @strawberry.mutation(description="Remove a reaction (yours, or others' with MANAGE_MESSAGES).")
     async def remove_reaction(
-        self, info: Info, input: RemoveReactionInput
+        self, info: Info, input: Annotated[RemoveReactionInput, MUTATION_INPUT]
     ) -> RemoveReactionPayload:
         message = await info.context.services.reactions.remove(
             await info.context.viewer(),
@@ -109,14 +125,18 @@ class MessageMutation:
     @strawberry.mutation(
         description="Pin a message (MANAGE_MESSAGES); posts a MESSAGE_PINNED notice."
     )
-    async def pin_message(self, info: Info, input: PinMessageInput) -> PinMessagePayload:
+    async def pin_message(
+        self, info: Info, input: Annotated[PinMessageInput, MUTATION_INPUT]
+    ) -> PinMessagePayload:
         message = await info.context.services.pins.set_pinned(
             await info.context.viewer(), snowflake(input.message_id, field="messageId"), pinned=True
         )
         return PinMessagePayload(message=Message(record=message))
 
     @strawberry.mutation(description="Unpin a message (MANAGE_MESSAGES).")
-    async def unpin_message(self, info: Info, input: UnpinMessageInput) -> UnpinMessagePayload:
+    async def unpin_message(
+        self, info: Info, input: Annotated[UnpinMessageInput, MUTATION_INPUT]
+    ) -> UnpinMessagePayload:
         message = await info.context.services.pins.set_pinned(
             await info.context.viewer(),
             snowflake(input.message_id, field="messageId"),
@@ -125,7 +145,9 @@ class MessageMutation:
         return UnpinMessagePayload(message=Message(record=message))
 
     @strawberry.mutation(description="Move your read marker forward (never back).")
-    async def ack_message(self, info: Info, input: AckMessageInput) -> AckMessagePayload:
+    async def ack_message(
+        self, info: Info, input: Annotated[AckMessageInput, MUTATION_INPUT]
+    ) -> AckMessagePayload:
         state = await info.context.services.read_states.ack(
             await info.context.viewer(),
             snowflake(input.channel_id, field="channelId"),

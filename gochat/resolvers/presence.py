@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from gochat.schema.common import snowflake
+from gochat.schema.common import MUTATION_INPUT, snowflake
 from gochat.schema.context import Info
 from gochat.schema.presence import (
     Presence,
@@ -43,7 +43,9 @@ class PresenceMutation:
         "sets every live connection of yours (CONFLICT when there is none); one closed within "
         "the grace period takes the status but still goes offline when the grace ends."
     )
-    async def set_presence(self, info: Info, input: SetPresenceInput) -> SetPresencePayload:
+    async def set_presence(
+        self, info: Info, input: Annotated[SetPresenceInput, MUTATION_INPUT]
+    ) -> SetPresencePayload:
         context = info.context
         presence = await context.services.presence.set_status(
             await context.viewer(),
@@ -58,7 +60,9 @@ class PresenceMutation:
         "(SEND_MESSAGES; RATE_LIMITED when sent too often): on `typing` and `channelEvents`, "
         "and for a DM or group DM also on its participants' `events`."
     )
-    async def start_typing(self, info: Info, input: StartTypingInput) -> StartTypingPayload:
+    async def start_typing(
+        self, info: Info, input: Annotated[StartTypingInput, MUTATION_INPUT]
+    ) -> StartTypingPayload:
         expires_at = await info.context.services.typing.start(
             await info.context.viewer(), snowflake(input.channel_id, field="channelId")
         )

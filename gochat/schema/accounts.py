@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from gochat.domain import records
 from gochat.ids import Snowflake
+from gochat.schema.common import Node
 from gochat.schema.context import Info
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A GoChat user as anyone signed in may see them.")
-class User:
+class User(Node):
     id: strawberry.ID = strawberry.field(description="Snowflake id.")
     handle: str = strawberry.field(
         description="Unique handle: 2-32 characters of a-z, 0-9, '.', '_' and '-'."
@@ -137,7 +138,19 @@ class CurrentUser:
 
     @strawberry.field(description="Messages that mention you directly, newest first.")
     async def mentions(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size: 1-100 messages (default 50).")
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "A cursor from this list: the page holds older mentions than that one."
+                )
+            ),
+        ] = None,
     ) -> Annotated[MessageConnection, strawberry.lazy("gochat.schema.messages")]:
         from gochat.schema.common import encode_cursor, page_info  # noqa: PLC0415
         from gochat.schema.messages import Message, MessageConnection, MessageEdge  # noqa: PLC0415
@@ -205,7 +218,9 @@ class RegisterInput:
 
 @strawberry.type(description="The new account (not yet confirmed).")
 class RegisterPayload:
-    user: CurrentUser
+    user: CurrentUser = strawberry.field(
+        description="The account, with emailVerified false until confirmEmail."
+    )
 
 
 @strawberry.input(description="Confirm an email address with the token from the mail.")
@@ -215,34 +230,38 @@ class ConfirmEmailInput:
 
 @strawberry.type(description="The confirmed account.")
 class ConfirmEmailPayload:
-    user: CurrentUser
+    user: CurrentUser = strawberry.field(description="The account, with emailVerified true.")
 
 
 @strawberry.input(description="Sign in with email and password.")
 class LoginInput:
-    email: str
-    password: str
+    email: str = strawberry.field(description="The account's email address (case does not matter).")
+    password: str = strawberry.field(description="The account's password.")
 
 
 @strawberry.type(description="A new session and its user.")
 class LoginPayload:
-    session: AuthSession
-    user: CurrentUser
+    session: AuthSession = strawberry.field(description="The new session's tokens.")
+    user: CurrentUser = strawberry.field(description="The signed-in account.")
 
 
 @strawberry.input(description="Exchange a refresh token for a new token pair.")
 class RefreshSessionInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(
+        description="The current refresh token of the session (single-use)."
+    )
 
 
 @strawberry.type(description="The same session with fresh tokens.")
 class RefreshSessionPayload:
-    session: AuthSession
+    session: AuthSession = strawberry.field(
+        description="The session with a new access and refresh token."
+    )
 
 
 @strawberry.type(description="Result of ending the current session.")
 class LogoutPayload:
-    ok: bool
+    ok: bool = strawberry.field(description="Always true: the session is ended.")
 
 
 @strawberry.type(description="Result of ending every session of the account.")
@@ -252,41 +271,41 @@ class LogoutAllSessionsPayload:
 
 @strawberry.input(description="Ask for a password-reset mail.")
 class RequestPasswordResetInput:
-    email: str
+    email: str = strawberry.field(description="The account's email address.")
 
 
 @strawberry.type(
     description="Always ok, whether or not the email has an account (no account enumeration)."
 )
 class RequestPasswordResetPayload:
-    ok: bool
+    ok: bool = strawberry.field(description="Always true.")
 
 
 @strawberry.input(description="Set a new password with the token from the reset mail.")
 class ResetPasswordInput:
-    token: str
+    token: str = strawberry.field(description="The token from the reset mail (single-use).")
     new_password: str = strawberry.field(description="8-256 characters.")
 
 
 @strawberry.type(description="The password was reset and every session ended.")
 class ResetPasswordPayload:
-    ok: bool
+    ok: bool = strawberry.field(description="Always true: sign in with the new password.")
 
 
 @strawberry.input(description="Change the password; every other session is ended.")
 class ChangePasswordInput:
-    current_password: str
+    current_password: str = strawberry.field(description="The password in use now.")
     new_password: str = strawberry.field(description="8-256 characters.")
 
 
 @strawberry.type(description="The password was changed.")
 class ChangePasswordPayload:
-    ok: bool
+    ok: bool = strawberry.field(description="Always true.")
 
 
 @strawberry.type(description="A new confirmation mail was sent, unless already confirmed.")
 class ResendEmailConfirmationPayload:
-    ok: bool
+    ok: bool = strawberry.field(description="Always true.")
 
 
 @strawberry.input(description="Change the public profile.")
@@ -296,7 +315,7 @@ class UpdateProfileInput:
 
 @strawberry.type(description="The updated user.")
 class UpdateProfilePayload:
-    user: User
+    user: User = strawberry.field(description="Your public profile as it is now.")
 
 
 @strawberry.input(description="Replace the settings document.")
@@ -311,7 +330,9 @@ class ReplaceSettingsInput:
 
 @strawberry.type(description="The stored settings with their new version.")
 class ReplaceSettingsPayload:
-    settings: UserSettings
+    settings: UserSettings = strawberry.field(
+        description="The document as stored, with its new version."
+    )
 
 
 async def load_user(info: Info, user_id: int) -> User | None:

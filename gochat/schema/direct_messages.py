@@ -10,26 +10,35 @@ import strawberry
 from gochat.domain import records
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User
-from gochat.schema.common import to_id
+from gochat.schema.common import Node, to_id
 from gochat.schema.context import Info
-from gochat.schema.messages import MessageConnection, history_connection
+from gochat.schema.messages import (
+    HistoryAfter,
+    HistoryAround,
+    HistoryBefore,
+    HistoryFirst,
+    HistoryLast,
+    MessageConnection,
+    history_connection,
+)
 
 
 @strawberry.enum(description="Kinds of direct channels.")
 class DirectChannelType(enum.Enum):
-    DM = 3
-    GROUP_DM = 4
+    _value_: int
+    DM = strawberry.enum_value(3, description="A conversation of two people.")
+    GROUP_DM = strawberry.enum_value(4, description="A group of up to 10 people, with an owner.")
 
 
 @strawberry.type(description="A 1:1 DM or a group DM of up to 10 people.")
-class DirectMessageChannel:
+class DirectMessageChannel(Node):
     record: strawberry.Private[records.DirectChannel]
 
-    @strawberry.field
+    @strawberry.field(description="Snowflake id of the channel.")
     def id(self) -> strawberry.ID:
         return to_id(self.record.id)
 
-    @strawberry.field
+    @strawberry.field(description="DM (two people) or GROUP_DM.")
     def type(self) -> DirectChannelType:
         return DirectChannelType(int(self.record.type))
 
@@ -46,11 +55,11 @@ class DirectMessageChannel:
         found = await info.context.loaders.user_by_id.load_many(list(self.record.recipient_ids))
         return [User.from_record(u) for u in found if u is not None]
 
-    @strawberry.field
+    @strawberry.field(description="The newest message's id; null before the first message.")
     def last_message_id(self) -> strawberry.ID | None:
         return None if self.record.last_message_id is None else to_id(self.record.last_message_id)
 
-    @strawberry.field
+    @strawberry.field(description="When the channel was created.")
     def created_at(self) -> datetime:
         return self.record.created_at
 
@@ -71,11 +80,11 @@ class DirectMessageChannel:
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        around: strawberry.ID | None = None,
+        first: HistoryFirst = None,
+        after: HistoryAfter = None,
+        last: HistoryLast = None,
+        before: HistoryBefore = None,
+        around: HistoryAround = None,
     ) -> MessageConnection:
         return await history_connection(
             info, self.record.id, first=first, after=after, last=last, before=before, around=around
@@ -92,36 +101,42 @@ class FriendRequest:
         found = await info.context.loaders.user_by_id.load(self.other_id)
         return None if found is None else User.from_record(found)
 
-    @strawberry.field
+    @strawberry.field(description="When the request was sent.")
     def created_at(self) -> datetime:
         return self.record.created_at
 
 
 @strawberry.type(description="Pending requests, to you and from you.")
 class FriendRequests:
-    incoming: list[FriendRequest]
-    outgoing: list[FriendRequest]
+    incoming: list[FriendRequest] = strawberry.field(
+        description="Requests others sent you, to accept or decline."
+    )
+    outgoing: list[FriendRequest] = strawberry.field(
+        description="Requests you sent, which you may cancel."
+    )
 
 
 @strawberry.input(description="Get or create the one DM with a user.")
 class OpenDirectMessageInput:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The other user.")
 
 
-@strawberry.type
+@strawberry.type(description="The DM with the user.")
 class OpenDirectMessagePayload:
-    channel: DirectMessageChannel
+    channel: DirectMessageChannel = strawberry.field(description="The DM, new or existing.")
 
 
 @strawberry.input(description="Create a group DM; you own it. 2-10 people including you.")
 class CreateGroupDirectMessageInput:
-    user_ids: list[strawberry.ID]
-    name: str | None = None
+    user_ids: list[strawberry.ID] = strawberry.field(description="The other people: 1-9 user ids.")
+    name: str | None = strawberry.field(
+        default=None, description="The group's name, at most 100 characters; null: none."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The new group DM.")
 class CreateGroupDirectMessagePayload:
-    channel: DirectMessageChannel
+    channel: DirectMessageChannel = strawberry.field(description="The group DM.")
 
 
 @strawberry.input(description="A group DM and one user.")
@@ -157,27 +172,29 @@ class RemoveGroupRecipientPayload(GroupRecipientPayload):
 
 @strawberry.input(description="Leave a group DM; ownership passes on.")
 class LeaveGroupDirectMessageInput:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The group DM to leave.")
 
 
-@strawberry.type
+@strawberry.type(description="The group DM you left.")
 class LeaveGroupDirectMessagePayload:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The group DM.")
 
 
 @strawberry.input(
     description="Ask someone to be friends, by handle. If they already asked you, this accepts."
 )
 class SendFriendRequestInput:
-    handle: str
+    handle: str = strawberry.field(description="The other user's handle.")
 
 
-@strawberry.type
+@strawberry.type(description="The request sent, or the friendship it completed.")
 class SendFriendRequestPayload:
     request: FriendRequest | None = strawberry.field(
         description="Null when it accepted their pending request: you are friends now."
     )
-    friends: bool
+    friends: bool = strawberry.field(
+        description="True when you are friends now (their request was pending)."
+    )
 
 
 @strawberry.input(description="Act on a relationship with one user.")

@@ -25,24 +25,24 @@ from gochat.schema.guilds import (
     Channel,
     Emoji,
     Guild,
-    Invite,
     Member,
     PermissionOverwrite,
     Role,
     channel_shape,
 )
+from gochat.schema.invites import Invite
 from gochat.schema.messages import Message, ReactionEmoji, ReadState
 from gochat.schema.presence import Presence, PresenceUpdated, TypingStarted
 
 
 @strawberry.type(description="A user's public profile changed.")
 class UserUpdated:
-    user: User
+    user: User = strawberry.field(description="The profile as it is now.")
 
 
 @strawberry.type(description="The signed-in user's settings document was replaced.")
 class UserSettingsUpdated:
-    settings: UserSettings
+    settings: UserSettings = strawberry.field(description="The document as stored now.")
 
 
 @strawberry.type(
@@ -66,32 +66,32 @@ class ResyncRequired:
 
 @strawberry.type(description="You created or joined a guild.")
 class GuildCreated:
-    guild: Guild
+    guild: Guild = strawberry.field(description="The guild.")
 
 
 @strawberry.type(description="A guild's name, owner or system channel changed.")
 class GuildUpdated:
-    guild: Guild
+    guild: Guild = strawberry.field(description="The guild as it is now.")
 
 
 @strawberry.type(description="A guild was deleted; nothing more arrives for it.")
 class GuildDeleted:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The deleted guild.")
 
 
 @strawberry.type(description="A channel you can view was created.")
 class ChannelCreated:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The new channel.")
 
 
 @strawberry.type(description="A channel you can view changed (name, topic, category, privacy).")
 class ChannelUpdated:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The channel as it is now.")
 
 
 @strawberry.type(description="A channel you could view was deleted.")
 class ChannelDeleted:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The channel as it was.")
 
 
 @strawberry.type(
@@ -99,8 +99,8 @@ class ChannelDeleted:
     "remove it from your view; nothing more arrives for it until ChannelVisibilityGained."
 )
 class ChannelVisibilityLost:
-    guild_id: strawberry.ID
-    channel_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    channel_id: strawberry.ID = strawberry.field(description="The channel you can no longer view.")
 
 
 @strawberry.type(
@@ -108,12 +108,12 @@ class ChannelVisibilityLost:
     "roles changed): add it to your view. Its events reach you from now on."
 )
 class ChannelVisibilityGained:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The channel you can now view.")
 
 
 @strawberry.type(description="Channels of a guild were reordered.")
 class ChannelsReordered:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
     all_channels: strawberry.Private[tuple[Channel, ...]]
 
     @strawberry.field(description="The reordered channels you can view, with their positions.")
@@ -130,45 +130,45 @@ class ChannelsReordered:
 
 @strawberry.type(description="A permission overwrite was set on a channel you can view.")
 class OverwriteUpdated:
-    guild_id: strawberry.ID
-    overwrite: PermissionOverwrite
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    overwrite: PermissionOverwrite = strawberry.field(description="The overwrite as it is now.")
 
 
 @strawberry.type(description="A permission overwrite was removed from a channel you can view.")
 class OverwriteDeleted:
-    guild_id: strawberry.ID
-    overwrite: PermissionOverwrite
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    overwrite: PermissionOverwrite = strawberry.field(description="The overwrite as it was.")
 
 
 @strawberry.type(description="A role was created.")
 class RoleCreated:
-    role: Role
+    role: Role = strawberry.field(description="The new role.")
 
 
 @strawberry.type(description="A role changed (name, color, permissions, position).")
 class RoleUpdated:
-    role: Role
+    role: Role = strawberry.field(description="The role as it is now.")
 
 
 @strawberry.type(description="A role was deleted.")
 class RoleDeleted:
-    role: Role
+    role: Role = strawberry.field(description="The role as it was.")
 
 
 @strawberry.type(description="Roles of a guild were reordered.")
 class RolesReordered:
-    guild_id: strawberry.ID
-    roles: list[Role]
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    roles: list[Role] = strawberry.field(description="The moved roles with their new positions.")
 
 
 @strawberry.type(description="Someone joined a guild (you, when it is your own membership).")
 class MemberJoined:
-    member: Member
+    member: Member = strawberry.field(description="The new membership.")
 
 
 @strawberry.type(description="A member's nickname, roles or timeout changed.")
 class MemberUpdated:
-    member: Member
+    member: Member = strawberry.field(description="The membership as it is now.")
 
 
 @strawberry.type(
@@ -176,105 +176,107 @@ class MemberUpdated:
     "that guild."
 )
 class MemberRemoved:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="The user who is no longer a member.")
     reason: str = strawberry.field(description="left, kicked or banned.")
 
 
 @strawberry.type(description="A user was banned (for members with BAN_MEMBERS).")
 class MemberBanned:
-    ban: Ban
+    ban: Ban = strawberry.field(description="The new ban.")
 
 
 @strawberry.type(description="A ban was lifted (for members with BAN_MEMBERS).")
 class MemberUnbanned:
-    ban: Ban
+    ban: Ban = strawberry.field(description="The lifted ban.")
 
 
 @strawberry.type(description="An invite was created (for members with MANAGE_SERVER).")
 class InviteCreated:
-    invite: Invite
+    invite: Invite = strawberry.field(description="The new invite.")
 
 
 @strawberry.type(description="An invite was revoked (for members with MANAGE_SERVER).")
 class InviteRevoked:
-    invite: Invite
+    invite: Invite = strawberry.field(description="The invite, now revoked.")
 
 
 @strawberry.type(description="A custom emoji was added.")
 class EmojiCreated:
-    emoji: Emoji
+    emoji: Emoji = strawberry.field(description="The new emoji.")
 
 
 @strawberry.type(description="A custom emoji was renamed.")
 class EmojiUpdated:
-    emoji: Emoji
+    emoji: Emoji = strawberry.field(description="The emoji as it is now.")
 
 
 @strawberry.type(description="A custom emoji was deleted.")
 class EmojiDeleted:
-    emoji: Emoji
+    emoji: Emoji = strawberry.field(description="The emoji as it was.")
 
 
 @strawberry.type(description="A message was sent in a channel you can view.")
 class MessageCreated:
-    message: Message
+    message: Message = strawberry.field(description="The new message.")
 
 
 @strawberry.type(description="A message was edited.")
 class MessageUpdated:
-    message: Message
+    message: Message = strawberry.field(description="The message as it is now.")
 
 
 @strawberry.type(description="Messages were deleted from a channel.")
 class MessagesDeleted:
-    channel_id: strawberry.ID
-    guild_id: strawberry.ID | None
-    message_ids: list[strawberry.ID]
+    channel_id: strawberry.ID = strawberry.field(description="The channel.")
+    guild_id: strawberry.ID | None = strawberry.field(
+        description="The channel's guild; null in DMs."
+    )
+    message_ids: list[strawberry.ID] = strawberry.field(description="The deleted messages.")
 
 
 @strawberry.type(description="Someone reacted to a message.")
 class ReactionAdded:
-    channel_id: strawberry.ID
-    message_id: strawberry.ID
-    user_id: strawberry.ID
-    emoji: ReactionEmoji
+    channel_id: strawberry.ID = strawberry.field(description="The message's channel.")
+    message_id: strawberry.ID = strawberry.field(description="The message.")
+    user_id: strawberry.ID = strawberry.field(description="Who reacted.")
+    emoji: ReactionEmoji = strawberry.field(description="The emoji.")
 
 
 @strawberry.type(description="A reaction was removed from a message.")
 class ReactionRemoved:
-    channel_id: strawberry.ID
-    message_id: strawberry.ID
-    user_id: strawberry.ID
-    emoji: ReactionEmoji
+    channel_id: strawberry.ID = strawberry.field(description="The message's channel.")
+    message_id: strawberry.ID = strawberry.field(description="The message.")
+    user_id: strawberry.ID = strawberry.field(description="Whose reaction was removed.")
+    emoji: ReactionEmoji = strawberry.field(description="The emoji.")
 
 
 @strawberry.type(description="A message was pinned (`message.pinned` true) or unpinned (false).")
 class MessagePinned:
-    message: Message
+    message: Message = strawberry.field(description="The message as it is now.")
 
 
 @strawberry.type(description="Your read marker moved (on any of your devices).")
 class ReadStateUpdated:
-    read_state: ReadState
+    read_state: ReadState = strawberry.field(description="The marker as it is now.")
 
 
 @strawberry.type(description="A DM or group DM you are in was created or changed.")
 class DirectChannelUpdated:
-    channel: DirectMessageChannel
+    channel: DirectMessageChannel = strawberry.field(description="The channel as it is now.")
 
 
 @strawberry.type(description="Someone left a group DM (you, when it is your own leaving).")
 class DirectChannelLeft:
-    channel_id: strawberry.ID
-    user_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The group DM.")
+    user_id: strawberry.ID = strawberry.field(description="Who left.")
 
 
 @strawberry.type(description="A friend request was sent to you, or by you.")
 class FriendRequestReceived:
-    from_id: strawberry.ID
-    to_id: strawberry.ID
-    created_at: datetime
+    from_id: strawberry.ID = strawberry.field(description="Who sent it.")
+    to_id: strawberry.ID = strawberry.field(description="Who it was sent to.")
+    created_at: datetime = strawberry.field(description="When it was sent.")
 
     @strawberry.field(description="Who sent it.")
     async def from_user(self, info: Info) -> User | None:
@@ -287,13 +289,13 @@ class FriendRequestReceived:
 
 @strawberry.type(description="A pending friend request was declined or cancelled.")
 class FriendRequestRemoved:
-    from_id: strawberry.ID
-    to_id: strawberry.ID
+    from_id: strawberry.ID = strawberry.field(description="Who had sent it.")
+    to_id: strawberry.ID = strawberry.field(description="Who it had been sent to.")
 
 
 @strawberry.type(description="You have a new friend.")
 class FriendAdded:
-    friend_id: strawberry.ID
+    friend_id: strawberry.ID = strawberry.field(description="The new friend.")
 
     @strawberry.field(description="The new friend.")
     async def friend(self, info: Info) -> User | None:
@@ -302,7 +304,7 @@ class FriendAdded:
 
 @strawberry.type(description="A friendship ended.")
 class FriendRemoved:
-    friend_id: strawberry.ID
+    friend_id: strawberry.ID = strawberry.field(description="The former friend.")
 
 
 EventType = (

@@ -14,12 +14,12 @@ from gochat.schema.guilds import (
     ChannelType,
     Emoji,
     Guild,
-    Invite,
     Member,
     OverwriteTarget,
     PermissionOverwrite,
     Role,
 )
+from gochat.schema.invites import Invite
 
 PermissionList = list[PermissionName]  # type: ignore[valid-type]
 
@@ -29,108 +29,135 @@ class CreateGuildInput:
     name: str = strawberry.field(description="2-100 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The new guild.")
 class CreateGuildPayload:
-    guild: Guild
+    guild: Guild = strawberry.field(
+        description="The guild, with its default channels and @everyone role."
+    )
 
 
 @strawberry.input(description="Change guild settings (MANAGE_SERVER). Omitted fields stay.")
 class UpdateGuildInput:
-    guild_id: strawberry.ID
-    name: str | None = None
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    name: str | None = strawberry.field(
+        default=None, description="New name, 2-100 characters; omitted: unchanged."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The changed guild.")
 class UpdateGuildPayload:
-    guild: Guild
+    guild: Guild = strawberry.field(description="The guild as it is now.")
 
 
 @strawberry.input(description="Delete a guild and everything in it (owner only).")
 class DeleteGuildInput:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild to delete.")
 
 
-@strawberry.type
+@strawberry.type(description="The deleted guild.")
 class DeleteGuildPayload:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild that no longer exists.")
 
 
 @strawberry.input(description="Make another member the owner (owner only).")
 class TransferGuildOwnershipInput:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="The member who becomes the owner.")
 
 
-@strawberry.type
+@strawberry.type(description="The guild with its new owner.")
 class TransferGuildOwnershipPayload:
-    guild: Guild
+    guild: Guild = strawberry.field(description="The guild as it is now.")
 
 
 @strawberry.input(description="Set or clear (null) the system-messages channel (MANAGE_SERVER).")
 class SetSystemChannelInput:
-    guild_id: strawberry.ID
-    channel_id: strawberry.ID | None = None
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    channel_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A text channel of the guild; null clears it."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The guild with its system channel.")
 class SetSystemChannelPayload:
-    guild: Guild
+    guild: Guild = strawberry.field(description="The guild as it is now.")
 
 
 @strawberry.input(description="Create a channel (MANAGE_CHANNELS).")
 class CreateChannelInput:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
     type: ChannelType = strawberry.field(description="TEXT, VOICE or CATEGORY.")
-    name: str
-    topic: str | None = None
+    name: str = strawberry.field(
+        description=(
+            "Text channels: 1-100 lower-case letters, digits, - or _ (spaces "
+            "become -); others: 1-100 characters."
+        )
+    )
+    topic: str | None = strawberry.field(
+        default=None, description="At most 1024 characters; null: none."
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=None, description="A category; the new channel copies its overwrites (synced)."
     )
-    private: bool = False
+    private: bool = strawberry.field(
+        default=False,
+        description=(
+            "Hide the channel from @everyone; roles or members then need an "
+            "overwrite allowing VIEW_CHANNELS."
+        ),
+    )
     voice_region: str | None = strawberry.field(default=None, description="Voice channels only.")
 
 
-@strawberry.type
+@strawberry.type(description="The new channel.")
 class CreateChannelPayload:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The channel.")
 
 
 @strawberry.input(description="Change a channel (MANAGE_CHANNELS in it). Omitted fields stay.")
 class UpdateChannelInput:
-    channel_id: strawberry.ID
-    name: str | None = None
-    topic: str | None = None
+    channel_id: strawberry.ID = strawberry.field(description="The channel.")
+    name: str | None = strawberry.field(
+        default=None, description="New name (same rules as at creation); omitted: unchanged."
+    )
+    topic: str | None = strawberry.field(
+        default=None, description="New topic, at most 1024 characters; omitted: unchanged."
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=None, description="Move into a category."
     )
     remove_from_parent: bool = strawberry.field(
         default=False, description="Move out of its category."
     )
-    private: bool | None = None
-    voice_region: str | None = None
+    private: bool | None = strawberry.field(
+        default=None, description="New privacy; omitted: unchanged."
+    )
+    voice_region: str | None = strawberry.field(
+        default=None, description="Voice channels only: new region; omitted: unchanged."
+    )
     sync_with_parent: bool = strawberry.field(
         default=False, description="Replace this channel's overwrites with its category's."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The changed channel.")
 class UpdateChannelPayload:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The channel as it is now.")
 
 
 @strawberry.input(description="Delete a channel (MANAGE_CHANNELS in it).")
 class DeleteChannelInput:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The channel to delete.")
 
 
-@strawberry.type
+@strawberry.type(description="The deleted channel.")
 class DeleteChannelPayload:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The channel that no longer exists.")
 
 
 @strawberry.input(description="Where one channel goes.")
 class ChannelPlacementInput:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="A channel of the guild.")
     position: int = strawberry.field(description="From 0, within the parent.")
     parent_id: strawberry.ID | None = strawberry.field(default=None, description="Null: top level.")
 
@@ -139,74 +166,91 @@ class ChannelPlacementInput:
     description="Move channels at once: all placements apply or none (MANAGE_CHANNELS)."
 )
 class ReorderChannelsInput:
-    guild_id: strawberry.ID
-    channels: list[ChannelPlacementInput]
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    channels: list[ChannelPlacementInput] = strawberry.field(
+        description="The channels to move and where."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The moved channels.")
 class ReorderChannelsPayload:
-    channels: list[Channel]
+    channels: list[Channel] = strawberry.field(
+        description="The moved channels, with their new positions and parents."
+    )
 
 
 @strawberry.input(description="Create a role just above @everyone (MANAGE_ROLES).")
 class CreateRoleInput:
-    guild_id: strawberry.ID
-    name: str
-    color: int = 0
-    permissions: PermissionList = strawberry.field(default_factory=list)
-    hoist: bool = False
-    mentionable: bool = False
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    name: str = strawberry.field(description="1-100 characters.")
+    color: int = strawberry.field(default=0, description="RGB color, 0-16777215; 0: no color.")
+    permissions: PermissionList = strawberry.field(
+        default_factory=list,
+        description="What the role grants; only permissions you have yourself.",
+    )
+    hoist: bool = strawberry.field(
+        default=False, description="Show its members separately in member lists."
+    )
+    mentionable: bool = strawberry.field(default=False, description="Let anyone mention the role.")
 
 
-@strawberry.type
+@strawberry.type(description="The new role.")
 class CreateRolePayload:
-    role: Role
+    role: Role = strawberry.field(description="The role.")
 
 
 @strawberry.input(
     description="Change a role below your highest (MANAGE_ROLES). Omitted fields stay."
 )
 class UpdateRoleInput:
-    guild_id: strawberry.ID
-    role_id: strawberry.ID
-    name: str | None = None
-    color: int | None = None
-    permissions: PermissionList | None = None
-    hoist: bool | None = None
-    mentionable: bool | None = None
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    role_id: strawberry.ID = strawberry.field(description="The role (the guild id for @everyone).")
+    name: str | None = strawberry.field(
+        default=None, description="New name, 1-100 characters; omitted: unchanged."
+    )
+    color: int | None = strawberry.field(
+        default=None, description="New RGB color, 0-16777215; omitted: unchanged."
+    )
+    permissions: PermissionList | None = strawberry.field(
+        default=None, description="New permissions (only ones you have); omitted: unchanged."
+    )
+    hoist: bool | None = strawberry.field(default=None, description="Omitted: unchanged.")
+    mentionable: bool | None = strawberry.field(default=None, description="Omitted: unchanged.")
 
 
-@strawberry.type
+@strawberry.type(description="The changed role.")
 class UpdateRolePayload:
-    role: Role
+    role: Role = strawberry.field(description="The role as it is now.")
 
 
 @strawberry.input(description="Delete a role below your highest (MANAGE_ROLES).")
 class DeleteRoleInput:
-    guild_id: strawberry.ID
-    role_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    role_id: strawberry.ID = strawberry.field(description="The role (not @everyone).")
 
 
-@strawberry.type
+@strawberry.type(description="The deleted role.")
 class DeleteRolePayload:
-    role_id: strawberry.ID
+    role_id: strawberry.ID = strawberry.field(description="The role that no longer exists.")
 
 
 @strawberry.input(description="A role's new position.")
 class RolePositionInput:
-    role_id: strawberry.ID
+    role_id: strawberry.ID = strawberry.field(
+        description="A role below your highest (not @everyone)."
+    )
     position: int = strawberry.field(description="From 1; must stay below your highest role.")
 
 
 @strawberry.input(description="Set role positions at once (MANAGE_ROLES).")
 class ReorderRolesInput:
-    guild_id: strawberry.ID
-    roles: list[RolePositionInput]
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    roles: list[RolePositionInput] = strawberry.field(description="The roles to move and where.")
 
 
-@strawberry.type
+@strawberry.type(description="The guild's roles after the move.")
 class ReorderRolesPayload:
-    roles: list[Role]
+    roles: list[Role] = strawberry.field(description="The roles with their new positions.")
 
 
 @strawberry.input(description="One member and one role.")
@@ -243,28 +287,40 @@ class RemoveRolePayload(MemberRolePayload):
 
 @strawberry.input(description="Create or replace an overwrite (MANAGE_ROLES in the channel).")
 class SetChannelPermissionOverwriteInput:
-    channel_id: strawberry.ID
-    target_type: OverwriteTarget
-    target_id: strawberry.ID
-    allow: PermissionList = strawberry.field(default_factory=list)
-    deny: PermissionList = strawberry.field(default_factory=list)
+    channel_id: strawberry.ID = strawberry.field(description="The channel.")
+    target_type: OverwriteTarget = strawberry.field(
+        description="Whether targetId is a role or a member."
+    )
+    target_id: strawberry.ID = strawberry.field(
+        description="A role of the guild or a member's user id."
+    )
+    allow: PermissionList = strawberry.field(
+        default_factory=list, description="Permissions to grant in the channel."
+    )
+    deny: PermissionList = strawberry.field(
+        default_factory=list, description="Permissions to take away in the channel."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The overwrite as set.")
 class SetChannelPermissionOverwritePayload:
-    overwrite: PermissionOverwrite
+    overwrite: PermissionOverwrite = strawberry.field(description="The overwrite.")
 
 
 @strawberry.input(description="Remove an overwrite (MANAGE_ROLES in the channel).")
 class DeleteChannelPermissionOverwriteInput:
-    channel_id: strawberry.ID
-    target_type: OverwriteTarget
-    target_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The channel.")
+    target_type: OverwriteTarget = strawberry.field(
+        description="Whether targetId is a role or a member."
+    )
+    target_id: strawberry.ID = strawberry.field(
+        description="The role or member whose overwrite goes."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The channel whose overwrite is gone.")
 class DeleteChannelPermissionOverwritePayload:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The channel.")
 
 
 @strawberry.input(
@@ -272,139 +328,143 @@ class DeleteChannelPermissionOverwritePayload:
     "MANAGE_NICKNAMES."
 )
 class SetNicknameInput:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
-    nickname: str | None = None
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="The member (yourself or another).")
+    nickname: str | None = strawberry.field(
+        default=None, description="1-32 characters; null or blank clears it."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The member with the new nickname.")
 class SetNicknamePayload:
-    member: Member
+    member: Member = strawberry.field(description="The member as it is now.")
 
 
 @strawberry.input(description="Leave a guild (the owner must transfer it first).")
 class LeaveGuildInput:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild to leave.")
 
 
-@strawberry.type
+@strawberry.type(description="The guild you left.")
 class LeaveGuildPayload:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
 
 
 @strawberry.input(description="Remove a member (KICK_MEMBERS; they may rejoin by invite).")
 class KickMemberInput:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="A member ranked below you.")
     reason: str | None = strawberry.field(default=None, description="At most 512 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The removed member.")
 class KickMemberPayload:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The user who is no longer a member.")
 
 
 @strawberry.input(description="Ban a user (BAN_MEMBERS): removed now, cannot rejoin by invite.")
 class BanMemberInput:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="The user to ban (a member or not).")
     reason: str | None = strawberry.field(default=None, description="At most 512 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The ban.")
 class BanMemberPayload:
-    ban: Ban
+    ban: Ban = strawberry.field(description="The new ban.")
 
 
 @strawberry.input(description="Lift a ban (BAN_MEMBERS).")
 class UnbanMemberInput:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="The banned user.")
 
 
-@strawberry.type
+@strawberry.type(description="The user who is no longer banned.")
 class UnbanMemberPayload:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The user.")
 
 
 @strawberry.input(description="Time a member out until a moment (at most 28 days), or lift it.")
 class TimeoutMemberInput:
-    guild_id: strawberry.ID
-    user_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    user_id: strawberry.ID = strawberry.field(description="A member ranked below you.")
     until: datetime | None = strawberry.field(default=None, description="Null lifts the timeout.")
-    reason: str | None = None
+    reason: str | None = strawberry.field(
+        default=None, description="At most 512 characters; recorded in the audit log."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The member with the timeout.")
 class TimeoutMemberPayload:
-    member: Member
+    member: Member = strawberry.field(description="The member as it is now.")
 
 
 @strawberry.input(description="Create an invite to a channel (CREATE_INVITE there).")
 class CreateInviteInput:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The channel the invite leads to.")
     max_age_seconds: int | None = strawberry.field(
         default=None, description="0 never expires; default 7 days; at most 30 days."
     )
     max_uses: int = strawberry.field(default=0, description="0 unlimited; at most 1000.")
 
 
-@strawberry.type
+@strawberry.type(description="The new invite.")
 class CreateInvitePayload:
-    invite: Invite
+    invite: Invite = strawberry.field(description="The invite; share its code.")
 
 
 @strawberry.input(description="Revoke an invite (its creator, or MANAGE_SERVER).")
 class RevokeInviteInput:
-    code: str
+    code: str = strawberry.field(description="The invite code.")
 
 
-@strawberry.type
+@strawberry.type(description="The revoked invite.")
 class RevokeInvitePayload:
-    invite: Invite
+    invite: Invite = strawberry.field(description="The invite, with revoked true.")
 
 
 @strawberry.input(description="Join a guild through an invite.")
 class AcceptInviteInput:
-    code: str
+    code: str = strawberry.field(description="The invite code.")
 
 
-@strawberry.type
+@strawberry.type(description="The guild you joined.")
 class AcceptInvitePayload:
-    guild: Guild
-    member: Member
+    guild: Guild = strawberry.field(description="The guild.")
+    member: Member = strawberry.field(description="Your membership.")
 
 
 @strawberry.input(description="Create a custom emoji (CREATE_EXPRESSIONS).")
 class CreateEmojiInput:
-    guild_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
     name: str = strawberry.field(description="2-32 letters, digits or '_', unique in the guild.")
-    animated: bool = False
+    animated: bool = strawberry.field(default=False, description="True for an animated emoji.")
 
 
-@strawberry.type
+@strawberry.type(description="The new emoji.")
 class CreateEmojiPayload:
-    emoji: Emoji
+    emoji: Emoji = strawberry.field(description="The emoji.")
 
 
 @strawberry.input(description="Rename a custom emoji (MANAGE_EXPRESSIONS).")
 class RenameEmojiInput:
-    guild_id: strawberry.ID
-    emoji_id: strawberry.ID
-    name: str
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    emoji_id: strawberry.ID = strawberry.field(description="The emoji.")
+    name: str = strawberry.field(description="2-32 letters, digits or '_', unique in the guild.")
 
 
-@strawberry.type
+@strawberry.type(description="The renamed emoji.")
 class RenameEmojiPayload:
-    emoji: Emoji
+    emoji: Emoji = strawberry.field(description="The emoji as it is now.")
 
 
 @strawberry.input(description="Delete a custom emoji (MANAGE_EXPRESSIONS).")
 class DeleteEmojiInput:
-    guild_id: strawberry.ID
-    emoji_id: strawberry.ID
+    guild_id: strawberry.ID = strawberry.field(description="The guild.")
+    emoji_id: strawberry.ID = strawberry.field(description="The emoji.")
 
 
-@strawberry.type
+@strawberry.type(description="The deleted emoji.")
 class DeleteEmojiPayload:
-    emoji_id: strawberry.ID
+    emoji_id: strawberry.ID = strawberry.field(description="The emoji that no longer exists.")

@@ -5,53 +5,64 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated
 
 import strawberry
-from strawberry.scalars import JSON
 
 from gochat.domain import permissions as perms
 from gochat.domain import records
-from gochat.domain.audit import ACTIONS
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User, load_user
+from gochat.schema.audit_log import AuditAction, AuditLogConnection, AuditLogEdge, AuditLogEntry
 from gochat.schema.common import (
+    EDGE_CURSOR,
+    EDGE_NODE,
+    EDGES,
+    PAGE_INFO,
+    Node,
     PageInfo,
     Permissions,
     encode_cursor,
+    member_id,
     page_info,
     snowflake,
     to_id,
 )
 from gochat.schema.context import Info
-from gochat.schema.messages import Message, MessageConnection, history_connection
+from gochat.schema.invites import Invite
+from gochat.schema.messages import (
+    HistoryAfter,
+    HistoryAround,
+    HistoryBefore,
+    HistoryFirst,
+    HistoryLast,
+    Message,
+    MessageConnection,
+    history_connection,
+)
 from gochat.schema.pagination import page_args
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
 class ChannelType(enum.Enum):
-    TEXT = 0
-    VOICE = 1
-    CATEGORY = 2
-    DM = 3
-    GROUP_DM = 4
-    THREAD = 5
+    _value_: int
+    TEXT = strawberry.enum_value(0, description="A guild text channel (TextChannel).")
+    VOICE = strawberry.enum_value(1, description="A guild voice channel (VoiceChannel).")
+    CATEGORY = strawberry.enum_value(2, description="A guild category (CategoryChannel).")
+    DM = strawberry.enum_value(3, description="A 1:1 DM (DirectMessageChannel).")
+    GROUP_DM = strawberry.enum_value(4, description="A group DM (DirectMessageChannel).")
+    THREAD = strawberry.enum_value(5, description="Reserved for threads; not created yet.")
 
 
 @strawberry.enum(description="What a permission overwrite applies to.")
 class OverwriteTarget(enum.Enum):
-    ROLE = perms.ROLE
-    MEMBER = perms.MEMBER
-
-
-AuditAction = strawberry.enum(
-    cast(type[enum.Enum], enum.Enum("AuditAction", {a: a for a in ACTIONS})),
-    description="Kinds of audit log entries.",
-)
+    _value_: str
+    ROLE = strawberry.enum_value(perms.ROLE, description="The overwrite applies to a role.")
+    MEMBER = strawberry.enum_value(perms.MEMBER, description="The overwrite applies to one member.")
 
 
 @strawberry.type(description="A role in a guild. @everyone has the guild's id and position 0.")
-class Role:
+class Role(Node):
     record: strawberry.Private[records.Role]
 
     @strawberry.field(description="Role id (the guild id for @everyone).")
@@ -86,7 +97,7 @@ class Role:
     def is_everyone(self) -> bool:
         return self.record.is_everyone
 
-    @strawberry.field
+    @strawberry.field(description="When the role was created (for @everyone: when the guild was).")
     def created_at(self) -> datetime:
         return self.record.created_at
 
@@ -95,11 +106,11 @@ class Role:
 class PermissionOverwrite:
     record: strawberry.Private[perms.Overwrite]
 
-    @strawberry.field
+    @strawberry.field(description="The channel the overwrite is on.")
     def channel_id(self) -> strawberry.ID:
         return to_id(self.record.channel_id)
 
-    @strawberry.field
+    @strawberry.field(description="Whether `targetId` is a role or a member.")
     def target_type(self) -> OverwriteTarget:
         return OverwriteTarget(self.record.target_type)
 
@@ -107,11 +118,11 @@ class PermissionOverwrite:
     def target_id(self) -> strawberry.ID:
         return to_id(self.record.target_id)
 
-    @strawberry.field
+    @strawberry.field(description="Permissions granted in this channel over what the roles give.")
     def allow(self) -> Permissions:
         return Permissions.from_mask(self.record.allow)
 
-    @strawberry.field
+    @strawberry.field(description="Permissions taken away in this channel.")
     def deny(self) -> Permissions:
         return Permissions.from_mask(self.record.deny)
 
@@ -121,18 +132,20 @@ class PermissionOverwrite:
     "`... on TextChannel` (history, unread counts, pins), `... on VoiceChannel` or "
     "`... on CategoryChannel`. `type` tells the kind too."
 )
-class Channel:
+class Channel(Node):
     record: strawberry.Private[records.Channel]
 
-    @strawberry.field
+    @strawberry.field(description="Snowflake id of the channel.")
     def id(self) -> strawberry.ID:
         return to_id(self.record.id)
 
-    @strawberry.field
+    @strawberry.field(description="The guild the channel belongs to.")
     def guild_id(self) -> strawberry.ID:
         return to_id(self.record.guild_id)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The channel's kind; the same as its GraphQL type (TEXT, VOICE or CATEGORY)."
+    )
     def type(self) -> ChannelType:
         return ChannelType(int(self.record.type))
 
@@ -159,7 +172,7 @@ class Channel:
     def private(self) -> bool:
         return self.record.private
 
-    @strawberry.field
+    @strawberry.field(description="When the channel was created.")
     def created_at(self) -> datetime:
         return self.record.created_at
 
@@ -196,11 +209,11 @@ class TextChannel(Channel):
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        around: strawberry.ID | None = None,
+        first: HistoryFirst = None,
+        after: HistoryAfter = None,
+        last: HistoryLast = None,
+        before: HistoryBefore = None,
+        around: HistoryAround = None,
     ) -> MessageConnection | None:
         return await history_connection(
             info, self.record.id, first=first, after=after, last=last, before=before, around=around
@@ -266,14 +279,25 @@ def channel_shape(record: records.Channel) -> Channel:
 
 
 @strawberry.type(description="A user's membership in a guild.")
-class Member:
+class Member(Node):
     record: strawberry.Private[records.Member]
 
-    @strawberry.field
+    @strawberry.field(
+        description="This membership's own id, `<guildId>:<userId>`: a user has one Member per "
+        "guild. Treat it as opaque; use guildId and userId to read its parts."
+    )
+    def id(self) -> strawberry.ID:
+        return member_id(self.record.guild_id, self.record.user_id)
+
+    @strawberry.field(description="The guild of this membership.")
+    def guild_id(self) -> strawberry.ID:
+        return to_id(self.record.guild_id)
+
+    @strawberry.field(description="The member's public profile; null only if the account is gone.")
     async def user(self, info: Info) -> User | None:
         return await load_user(info, self.record.user_id)
 
-    @strawberry.field
+    @strawberry.field(description="The member's user id.")
     def user_id(self) -> strawberry.ID:
         return to_id(self.record.user_id)
 
@@ -281,7 +305,7 @@ class Member:
     def nickname(self) -> str | None:
         return self.record.nickname
 
-    @strawberry.field
+    @strawberry.field(description="When the user joined the guild (most recently).")
     def joined_at(self) -> datetime:
         return self.record.joined_at
 
@@ -300,7 +324,13 @@ class Member:
     async def permissions_in(
         self,
         info: Info,
-        channel_id: Annotated[strawberry.ID, strawberry.argument(name="channelId")],
+        channel_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A channel of this guild; NOT_FOUND if there is none you can see.",
+                name="channelId",
+            ),
+        ],
     ) -> Permissions:
         viewer = await info.context.viewer()
         view = await info.context.services.guilds.access(viewer, self.record.guild_id)
@@ -308,99 +338,52 @@ class Member:
         return Permissions.from_mask(view.permissions_in(channel, self.record))
 
 
-@strawberry.type
+@strawberry.type(description="One member in a page of members.")
 class MemberEdge:
-    node: Member
-    cursor: str
+    node: Member = strawberry.field(description=EDGE_NODE)
+    cursor: str = strawberry.field(description=EDGE_CURSOR)
 
 
 @strawberry.type(description="A page of members ordered by user id.")
 class MemberConnection:
-    edges: list[MemberEdge]
-    page_info: PageInfo
+    edges: list[MemberEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
 
 
 @strawberry.type(description="A ban: the user cannot rejoin until unbanned.")
 class Ban:
     record: strawberry.Private[records.Ban]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The banned user's public profile; null only if the account is gone."
+    )
     async def user(self, info: Info) -> User | None:
         return await load_user(info, self.record.user_id)
 
-    @strawberry.field
+    @strawberry.field(description="The banned user's id.")
     def user_id(self) -> strawberry.ID:
         return to_id(self.record.user_id)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The moderator's reason, at most 512 characters; null when none was given."
+    )
     def reason(self) -> str | None:
         return self.record.reason
 
-    @strawberry.field
+    @strawberry.field(description="Who banned the user; null only if that account is gone.")
     async def moderator(self, info: Info) -> User | None:
         return await load_user(info, self.record.moderator_id)
 
-    @strawberry.field
+    @strawberry.field(description="When the ban was made.")
     def created_at(self) -> datetime:
         return self.record.created_at
-
-
-@strawberry.type(description="An invite link to a guild channel.")
-class Invite:
-    record: strawberry.Private[records.Invite]
-
-    @strawberry.field
-    def code(self) -> str:
-        return self.record.code
-
-    @strawberry.field
-    def guild_id(self) -> strawberry.ID:
-        return to_id(self.record.guild_id)
-
-    @strawberry.field
-    def channel_id(self) -> strawberry.ID:
-        return to_id(self.record.channel_id)
-
-    @strawberry.field
-    async def inviter(self, info: Info) -> User | None:
-        return await load_user(info, self.record.inviter_id)
-
-    @strawberry.field(description="0 means unlimited.")
-    def max_uses(self) -> int:
-        return self.record.max_uses
-
-    @strawberry.field
-    def uses(self) -> int:
-        return self.record.uses
-
-    @strawberry.field(description="Null: never expires.")
-    def expires_at(self) -> datetime | None:
-        return self.record.expires_at
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.record.created_at
-
-    @strawberry.field
-    def revoked(self) -> bool:
-        return self.record.revoked_at is not None
-
-
-@strawberry.type(description="What an invite shows before joining; needs no sign-in.")
-class InvitePreview:
-    code: str
-    guild_id: strawberry.ID
-    guild_name: str
-    member_count: int
-    inviter: User | None
-    expires_at: datetime | None
 
 
 @strawberry.type(description="A custom emoji of a guild (metadata; images come later).")
-class Emoji:
+class Emoji(Node):
     record: strawberry.Private[records.Emoji]
 
-    @strawberry.field
+    @strawberry.field(description="Snowflake id of the emoji.")
     def id(self) -> strawberry.ID:
         return to_id(self.record.id)
 
@@ -408,77 +391,24 @@ class Emoji:
     def name(self) -> str:
         return self.record.name
 
-    @strawberry.field
+    @strawberry.field(description="True for an animated emoji.")
     def animated(self) -> bool:
         return self.record.animated
 
-    @strawberry.field
+    @strawberry.field(description="Who added the emoji; null only if that account is gone.")
     async def creator(self, info: Info) -> User | None:
         return await load_user(info, self.record.creator_id)
 
-    @strawberry.field
+    @strawberry.field(description="When the emoji was added.")
     def created_at(self) -> datetime:
         return self.record.created_at
-
-
-@strawberry.type(description="One administrative or moderation change.")
-class AuditLogEntry:
-    record: strawberry.Private[records.AuditEntry]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return to_id(self.record.id)
-
-    @strawberry.field
-    async def actor(self, info: Info) -> User | None:
-        return await load_user(info, self.record.actor_id)
-
-    @strawberry.field
-    def actor_id(self) -> strawberry.ID:
-        return to_id(self.record.actor_id)
-
-    @strawberry.field
-    def action(self) -> AuditAction:  # type: ignore[valid-type]
-        return AuditAction[self.record.action]
-
-    @strawberry.field(description="guild, channel, role, user, invite or emoji.")
-    def target_type(self) -> str:
-        return self.record.target_type
-
-    @strawberry.field
-    def target_id(self) -> strawberry.ID | None:
-        return None if self.record.target_id is None else to_id(self.record.target_id)
-
-    @strawberry.field(description="Changed fields: {field: [before, after]} or details.")
-    def changes(self) -> JSON:
-        return cast(JSON, self.record.changes)
-
-    @strawberry.field
-    def reason(self) -> str | None:
-        return self.record.reason
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.record.created_at
-
-
-@strawberry.type
-class AuditLogEdge:
-    node: AuditLogEntry
-    cursor: str
-
-
-@strawberry.type(description="Audit entries, newest first.")
-class AuditLogConnection:
-    edges: list[AuditLogEdge]
-    page_info: PageInfo
 
 
 @strawberry.type(description="A guild (server). Only members can read it.")
-class Guild:
+class Guild(Node):
     record: strawberry.Private[records.Guild]
 
-    @strawberry.field
+    @strawberry.field(description="Snowflake id of the guild; the @everyone role has the same id.")
     def id(self) -> strawberry.ID:
         return to_id(self.record.id)
 
@@ -486,11 +416,11 @@ class Guild:
     def name(self) -> str:
         return self.record.name
 
-    @strawberry.field
+    @strawberry.field(description="The owner's user id: the owner has every permission.")
     def owner_id(self) -> strawberry.ID:
         return to_id(self.record.owner_id)
 
-    @strawberry.field
+    @strawberry.field(description="The owner's public profile; null only if that account is gone.")
     async def owner(self, info: Info) -> User | None:
         return await load_user(info, self.record.owner_id)
 
@@ -499,11 +429,11 @@ class Guild:
         sid = self.record.system_channel_id
         return None if sid is None else to_id(sid)
 
-    @strawberry.field
+    @strawberry.field(description="When the guild was created.")
     def created_at(self) -> datetime:
         return self.record.created_at
 
-    @strawberry.field
+    @strawberry.field(description="How many members the guild has.")
     async def member_count(self, info: Info) -> int:
         return await info.context.services.guilds.member_count(self.record.id)
 
@@ -538,7 +468,11 @@ class Guild:
 
     @strawberry.field(description="One member by user id; NOT_FOUND if not a member.")
     async def member(
-        self, info: Info, user_id: Annotated[strawberry.ID, strawberry.argument(name="userId")]
+        self,
+        info: Info,
+        user_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The user's id.", name="userId")
+        ],
     ) -> Member:
         found = await info.context.services.members.get(
             await info.context.viewer(), self.record.id, snowflake(user_id, field="userId")
@@ -550,7 +484,12 @@ class Guild:
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description="1-100, default 50.")] = None,
-        after: str | None = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor from this list: the page starts just after that member."
+            ),
+        ] = None,
         search: Annotated[
             str | None, strawberry.argument(description="Prefix of handle, name or nickname.")
         ] = None,
@@ -603,9 +542,20 @@ class Guild:
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description="1-100, default 50.")] = None,
-        after: str | None = None,
-        action: AuditAction | None = None,  # type: ignore[valid-type]
-        actor_id: Annotated[strawberry.ID | None, strawberry.argument(name="actorId")] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor from this list: the page holds entries older than that one."
+            ),
+        ] = None,
+        action: Annotated[
+            AuditAction | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only entries of this kind."),
+        ] = None,
+        actor_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only changes made by this user.", name="actorId"),
+        ] = None,
     ) -> AuditLogConnection | None:
         args = page_args("audit", first=first, after=after)
         size = args.size

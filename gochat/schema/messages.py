@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -12,6 +13,13 @@ from gochat.domain.reactions import EmojiRef
 from gochat.ids import Snowflake, created_at
 from gochat.schema.accounts import User
 from gochat.schema.common import (
+    AFTER,
+    EDGE_CURSOR,
+    EDGE_NODE,
+    EDGES,
+    FIRST,
+    PAGE_INFO,
+    Node,
     PageInfo,
     encode_cursor,
     page_info,
@@ -24,23 +32,65 @@ from gochat.schema.pagination import page_args
 
 @strawberry.enum(description="GoChat's message types.")
 class MessageType(enum.Enum):
-    DEFAULT = 0
-    REPLY = 1
-    MEMBER_JOINED = 2
-    MESSAGE_PINNED = 3
+    _value_: int
+    DEFAULT = strawberry.enum_value(0, description="A message a user wrote.")
+    REPLY = strawberry.enum_value(1, description="A user's reply; referenceId names the message.")
+    MEMBER_JOINED = strawberry.enum_value(
+        2, description="System message in the system channel: authorId joined the guild."
+    )
+    MESSAGE_PINNED = strawberry.enum_value(
+        3, description="System message: authorId pinned the message named by referenceId."
+    )
+
+
+# The arguments of a channel's history, the same for guild channels and DMs.
+HistoryFirst = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Read forward: 1-100 messages from the oldest, or from just after `after`."
+    ),
+]
+HistoryAfter = Annotated[
+    str | None,
+    strawberry.argument(description="A cursor of this history: the page holds newer messages."),
+]
+HistoryLast = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Read backward: 1-100 messages up to the newest, or to just before `before`."
+    ),
+]
+HistoryBefore = Annotated[
+    str | None,
+    strawberry.argument(description="A cursor of this history: the page holds older messages."),
+]
+HistoryAround = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="A message id: the page is centered on it (and holds it when it exists)."
+    ),
+]
 
 
 @strawberry.type(description="Who a message mentions.")
 class MessageMentions:
-    user_ids: list[strawberry.ID]
-    role_ids: list[strawberry.ID]
+    user_ids: list[strawberry.ID] = strawberry.field(
+        description="Users mentioned with <@id> (in DMs only the participants)."
+    )
+    role_ids: list[strawberry.ID] = strawberry.field(
+        description="Roles of the guild mentioned with <@&id> (needs MENTION_ROLES)."
+    )
     everyone: bool = strawberry.field(description="@everyone or @here (needs MENTION_ROLES).")
 
 
 @strawberry.type(description="An emoji: unicode, or a custom emoji of the guild.")
 class ReactionEmoji:
-    unicode: str | None
-    custom_emoji_id: strawberry.ID | None
+    unicode: str | None = strawberry.field(
+        description="The unicode emoji; null for a custom emoji."
+    )
+    custom_emoji_id: strawberry.ID | None = strawberry.field(
+        description="The guild's custom emoji; null for a unicode emoji."
+    )
 
     @classmethod
     def from_key(cls, key: str) -> ReactionEmoji:
@@ -60,55 +110,57 @@ class EmojiInput:
 
 @strawberry.type(description="One emoji's reactions on a message.")
 class ReactionGroup:
-    emoji: ReactionEmoji
-    count: int
+    emoji: ReactionEmoji = strawberry.field(description="The emoji.")
+    count: int = strawberry.field(description="How many users reacted with it.")
     me: bool = strawberry.field(description="True when you reacted with it.")
 
 
-@strawberry.type
+@strawberry.type(description="One user in a page of users.")
 class UserEdge:
-    node: User
-    cursor: str
+    node: User = strawberry.field(description=EDGE_NODE)
+    cursor: str = strawberry.field(description=EDGE_CURSOR)
 
 
 @strawberry.type(description="Users, ordered by id.")
 class UserConnection:
-    edges: list[UserEdge]
-    page_info: PageInfo
+    edges: list[UserEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
 
 
 @strawberry.type(description="A read marker: everything up to lastReadMessageId is read.")
 class ReadState:
-    channel_id: strawberry.ID
-    last_read_message_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The channel.")
+    last_read_message_id: strawberry.ID = strawberry.field(
+        description="The newest message you have read there."
+    )
 
 
 @strawberry.type(description="A message in a channel.")
-class Message:
+class Message(Node):
     record: strawberry.Private[records.Message]
 
-    @strawberry.field
+    @strawberry.field(description="Snowflake id; ids grow with time, so they order the history.")
     def id(self) -> strawberry.ID:
         return to_id(self.record.id)
 
-    @strawberry.field
+    @strawberry.field(description="The channel (guild channel or DM) holding the message.")
     def channel_id(self) -> strawberry.ID:
         return to_id(self.record.channel_id)
 
-    @strawberry.field
+    @strawberry.field(description="The channel's guild; null in DMs.")
     def guild_id(self) -> strawberry.ID | None:
         return None if self.record.guild_id is None else to_id(self.record.guild_id)
 
-    @strawberry.field
+    @strawberry.field(description="Who sent it (for system messages: whom it is about).")
     def author_id(self) -> strawberry.ID:
         return to_id(self.record.author_id)
 
-    @strawberry.field
+    @strawberry.field(description="The author's public profile; null only if that account is gone.")
     async def author(self, info: Info) -> User | None:
         found = await info.context.loaders.user_by_id.load(Snowflake(self.record.author_id))
         return None if found is None else User.from_record(found)
 
-    @strawberry.field
+    @strawberry.field(description="A user's message or reply, or a system message.")
     def type(self) -> MessageType:
         return MessageType(int(self.record.type))
 
@@ -120,7 +172,7 @@ class Message:
     def reference_id(self) -> strawberry.ID | None:
         return None if self.record.reference_id is None else to_id(self.record.reference_id)
 
-    @strawberry.field
+    @strawberry.field(description="Who the message mentions, as parsed when it was sent or edited.")
     def mentions(self) -> MessageMentions:
         m = self.record.mentions
         return MessageMentions(
@@ -129,7 +181,7 @@ class Message:
             everyone=m.everyone,
         )
 
-    @strawberry.field
+    @strawberry.field(description="True while the message is pinned in its channel.")
     def pinned(self) -> bool:
         return self.record.pinned
 
@@ -152,7 +204,11 @@ class Message:
 
     @strawberry.field(description="Who reacted with one emoji, by user id (pages of up to 100).")
     async def reactors(
-        self, info: Info, emoji: EmojiInput, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        emoji: Annotated[EmojiInput, strawberry.argument(description="The emoji.")],
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
     ) -> UserConnection:
         args = page_args("user", first=first, after=after)
         size = args.size
@@ -175,15 +231,15 @@ class Message:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One message in a page of messages.")
 class MessageEdge:
-    node: Message
-    cursor: str
+    node: Message = strawberry.field(description=EDGE_NODE)
+    cursor: str = strawberry.field(description=EDGE_CURSOR)
 
 
 @strawberry.type(description="A page of history, oldest first.")
 class MessageConnection:
-    edges: list[MessageEdge]
+    edges: list[MessageEdge] = strawberry.field(description=EDGES)
     page_info: PageInfo = strawberry.field(
         description="hasPreviousPage: older messages exist; hasNextPage: newer ones exist."
     )
@@ -191,7 +247,7 @@ class MessageConnection:
 
 @strawberry.input(description="Send a message to a text channel (SEND_MESSAGES).")
 class SendMessageInput:
-    channel_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="A text channel or a DM you are in.")
     content: str = strawberry.field(description="1-4000 characters after trimming.")
     nonce: str | None = strawberry.field(
         default=None,
@@ -203,43 +259,53 @@ class SendMessageInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The sent message.")
 class SendMessagePayload:
-    message: Message
+    message: Message = strawberry.field(
+        description="The message (the first one, for a retried nonce)."
+    )
     created: bool = strawberry.field(description="False when a retried nonce returned the first.")
 
 
 @strawberry.input(description="Change your own message.")
 class EditMessageInput:
-    message_id: strawberry.ID
-    content: str
+    message_id: strawberry.ID = strawberry.field(description="Your message.")
+    content: str = strawberry.field(
+        description="The new content: 1-4000 characters after trimming."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The edited message.")
 class EditMessagePayload:
-    message: Message
+    message: Message = strawberry.field(
+        description="The message with its new content and editedAt."
+    )
 
 
 @strawberry.input(description="Delete a message: your own, or any with MANAGE_MESSAGES.")
 class DeleteMessageInput:
-    message_id: strawberry.ID
+    message_id: strawberry.ID = strawberry.field(description="The message to delete.")
 
 
-@strawberry.type
+@strawberry.type(description="The deleted message's ids.")
 class DeleteMessagePayload:
-    message_id: strawberry.ID
-    channel_id: strawberry.ID
+    message_id: strawberry.ID = strawberry.field(description="The deleted message.")
+    channel_id: strawberry.ID = strawberry.field(description="Its channel.")
 
 
 @strawberry.input(description="Delete up to 100 messages of one channel (MANAGE_MESSAGES).")
 class BulkDeleteMessagesInput:
-    channel_id: strawberry.ID
-    message_ids: list[strawberry.ID]
+    channel_id: strawberry.ID = strawberry.field(description="The channel.")
+    message_ids: list[strawberry.ID] = strawberry.field(
+        description=("1-100 message ids of that channel.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What was deleted.")
 class BulkDeleteMessagesPayload:
-    deleted_message_ids: list[strawberry.ID]
+    deleted_message_ids: list[strawberry.ID] = strawberry.field(
+        description="The messages that were deleted."
+    )
 
 
 def to_emoji_ref(emoji: EmojiInput) -> EmojiRef:
@@ -253,25 +319,29 @@ def to_emoji_ref(emoji: EmojiInput) -> EmojiRef:
 
 @strawberry.input(description="React to a message (ADD_REACTIONS).")
 class AddReactionInput:
-    message_id: strawberry.ID
-    emoji: EmojiInput
+    message_id: strawberry.ID = strawberry.field(description="The message.")
+    emoji: EmojiInput = strawberry.field(description="The emoji to react with.")
 
 
-@strawberry.type
+@strawberry.type(description="The message after the reaction.")
 class AddReactionPayload:
-    message: Message
+    message: Message = strawberry.field(
+        description="The message, with its reactions as they are now."
+    )
 
 
 @strawberry.input(description="Remove your reaction, or another user's with MANAGE_MESSAGES.")
 class RemoveReactionInput:
-    message_id: strawberry.ID
-    emoji: EmojiInput
+    message_id: strawberry.ID = strawberry.field(description="The message.")
+    emoji: EmojiInput = strawberry.field(description="The emoji to remove.")
     user_id: strawberry.ID | None = strawberry.field(default=None, description="Default: you.")
 
 
-@strawberry.type
+@strawberry.type(description="The message after the removal.")
 class RemoveReactionPayload:
-    message: Message
+    message: Message = strawberry.field(
+        description="The message, with its reactions as they are now."
+    )
 
 
 @strawberry.input(description="Pin a message (MANAGE_MESSAGES); at most 50 per channel.")
@@ -296,13 +366,17 @@ class UnpinMessagePayload:
 
 @strawberry.input(description="Mark a channel read up to a message; the marker never moves back.")
 class AckMessageInput:
-    channel_id: strawberry.ID
-    message_id: strawberry.ID
+    channel_id: strawberry.ID = strawberry.field(description="The channel (guild channel or DM).")
+    message_id: strawberry.ID = strawberry.field(
+        description=(
+            "The newest message you have read; an older one leaves the marker where it is."
+        )
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Your read marker.")
 class AckMessagePayload:
-    read_state: ReadState
+    read_state: ReadState = strawberry.field(description="The marker as it is now.")
 
 
 async def history_connection(

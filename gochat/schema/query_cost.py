@@ -98,6 +98,7 @@ LIST_SIZES: dict[tuple[str, str], int] = {
 # Lists sized by a list argument: (argument, its most items).
 SIZED_BY_ARGUMENT: dict[tuple[str, str], tuple[str, int]] = {
     ("Query", "presences"): ("userIds", 100),
+    ("Query", "nodes"): ("ids", 100),
 }
 
 DEFAULT_LIST_SIZE = 10

@@ -18,13 +18,16 @@ class AcceptInviteInput(BaseModel):
     """Join a guild through an invite."""
 
     code: str
+    "The invite code."
 
 
 class AckMessageInput(BaseModel):
     """Mark a channel read up to a message; the marker never moves back."""
 
     channel_id: str = Field(alias="channelId")
+    "The channel (guild channel or DM)."
     message_id: str = Field(alias="messageId")
+    "The newest message you have read; an older one leaves the marker where it is."
 
 
 class AddGroupRecipientInput(BaseModel):
@@ -40,7 +43,9 @@ class AddReactionInput(BaseModel):
     """React to a message (ADD_REACTIONS)."""
 
     message_id: str = Field(alias="messageId")
+    "The message."
     emoji: "EmojiInput"
+    "The emoji to react with."
 
 
 class AssignRoleInput(BaseModel):
@@ -58,7 +63,9 @@ class BanMemberInput(BaseModel):
     """Ban a user (BAN_MEMBERS): removed now, cannot rejoin by invite."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     user_id: str = Field(alias="userId")
+    "The user to ban (a member or not)."
     reason: Optional[str] = None
     "At most 512 characters."
 
@@ -74,7 +81,9 @@ class BulkDeleteMessagesInput(BaseModel):
     """Delete up to 100 messages of one channel (MANAGE_MESSAGES)."""
 
     channel_id: str = Field(alias="channelId")
+    "The channel."
     message_ids: list[str] = Field(alias="messageIds")
+    "1-100 message ids of that channel."
 
 
 class CancelFriendRequestInput(BaseModel):
@@ -88,6 +97,7 @@ class ChangePasswordInput(BaseModel):
     """Change the password; every other session is ended."""
 
     current_password: str = Field(alias="currentPassword")
+    "The password in use now."
     new_password: str = Field(alias="newPassword")
     "8-256 characters."
 
@@ -96,6 +106,7 @@ class ChannelPlacementInput(BaseModel):
     """Where one channel goes."""
 
     channel_id: str = Field(alias="channelId")
+    "A channel of the guild."
     position: int
     "From 0, within the parent."
     parent_id: Optional[str] = Field(alias="parentId", default=None)
@@ -113,13 +124,17 @@ class CreateChannelInput(BaseModel):
     """Create a channel (MANAGE_CHANNELS)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     type_: ChannelType = Field(alias="type")
     "TEXT, VOICE or CATEGORY."
     name: str
+    "Text channels: 1-100 lower-case letters, digits, - or _ (spaces become -); others: 1-100 characters."
     topic: Optional[str] = None
+    "At most 1024 characters; null: none."
     parent_id: Optional[str] = Field(alias="parentId", default=None)
     "A category; the new channel copies its overwrites (synced)."
     private: bool = False
+    "Hide the channel from @everyone; roles or members then need an overwrite allowing VIEW_CHANNELS."
     voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
     "Voice channels only."
 
@@ -128,16 +143,20 @@ class CreateEmojiInput(BaseModel):
     """Create a custom emoji (CREATE_EXPRESSIONS)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     name: str
     "2-32 letters, digits or '_', unique in the guild."
     animated: bool = False
+    "True for an animated emoji."
 
 
 class CreateGroupDirectMessageInput(BaseModel):
     """Create a group DM; you own it. 2-10 people including you."""
 
     user_ids: list[str] = Field(alias="userIds")
+    "The other people: 1-9 user ids."
     name: Optional[str] = None
+    "The group's name, at most 100 characters; null: none."
 
 
 class CreateGuildInput(BaseModel):
@@ -151,6 +170,7 @@ class CreateInviteInput(BaseModel):
     """Create an invite to a channel (CREATE_INVITE there)."""
 
     channel_id: str = Field(alias="channelId")
+    "The channel the invite leads to."
     max_age_seconds: Optional[int] = Field(alias="maxAgeSeconds", default=None)
     "0 never expires; default 7 days; at most 30 days."
     max_uses: int = Field(alias="maxUses", default=0)
@@ -161,11 +181,17 @@ class CreateRoleInput(BaseModel):
     """Create a role just above @everyone (MANAGE_ROLES)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     name: str
+    "1-100 characters."
     color: int = 0
+    "RGB color, 0-16777215; 0: no color."
     permissions: list[Permission] = Field(default_factory=lambda: [])
+    "What the role grants; only permissions you have yourself."
     hoist: bool = False
+    "Show its members separately in member lists."
     mentionable: bool = False
+    "Let anyone mention the role."
 
 
 class DeclineFriendRequestInput(BaseModel):
@@ -179,47 +205,59 @@ class DeleteChannelInput(BaseModel):
     """Delete a channel (MANAGE_CHANNELS in it)."""
 
     channel_id: str = Field(alias="channelId")
+    "The channel to delete."
 
 
 class DeleteChannelPermissionOverwriteInput(BaseModel):
     """Remove an overwrite (MANAGE_ROLES in the channel)."""
 
     channel_id: str = Field(alias="channelId")
+    "The channel."
     target_type: OverwriteTarget = Field(alias="targetType")
+    "Whether targetId is a role or a member."
     target_id: str = Field(alias="targetId")
+    "The role or member whose overwrite goes."
 
 
 class DeleteEmojiInput(BaseModel):
     """Delete a custom emoji (MANAGE_EXPRESSIONS)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     emoji_id: str = Field(alias="emojiId")
+    "The emoji."
 
 
 class DeleteGuildInput(BaseModel):
     """Delete a guild and everything in it (owner only)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild to delete."
 
 
 class DeleteMessageInput(BaseModel):
     """Delete a message: your own, or any with MANAGE_MESSAGES."""
 
     message_id: str = Field(alias="messageId")
+    "The message to delete."
 
 
 class DeleteRoleInput(BaseModel):
     """Delete a role below your highest (MANAGE_ROLES)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     role_id: str = Field(alias="roleId")
+    "The role (not @everyone)."
 
 
 class EditMessageInput(BaseModel):
     """Change your own message."""
 
     message_id: str = Field(alias="messageId")
+    "Your message."
     content: str
+    "The new content: 1-4000 characters after trimming."
 
 
 class EmojiInput(BaseModel):
@@ -235,7 +273,9 @@ class KickMemberInput(BaseModel):
     """Remove a member (KICK_MEMBERS; they may rejoin by invite)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     user_id: str = Field(alias="userId")
+    "A member ranked below you."
     reason: Optional[str] = None
     "At most 512 characters."
 
@@ -244,25 +284,30 @@ class LeaveGroupDirectMessageInput(BaseModel):
     """Leave a group DM; ownership passes on."""
 
     channel_id: str = Field(alias="channelId")
+    "The group DM to leave."
 
 
 class LeaveGuildInput(BaseModel):
     """Leave a guild (the owner must transfer it first)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild to leave."
 
 
 class LoginInput(BaseModel):
     """Sign in with email and password."""
 
     email: str
+    "The account's email address (case does not matter)."
     password: str
+    "The account's password."
 
 
 class OpenDirectMessageInput(BaseModel):
     """Get or create the one DM with a user."""
 
     user_id: str = Field(alias="userId")
+    "The other user."
 
 
 class PinMessageInput(BaseModel):
@@ -276,6 +321,7 @@ class RefreshSessionInput(BaseModel):
     """Exchange a refresh token for a new token pair."""
 
     refresh_token: str = Field(alias="refreshToken")
+    "The current refresh token of the session (single-use)."
 
 
 class RegisterInput(BaseModel):
@@ -311,7 +357,9 @@ class RemoveReactionInput(BaseModel):
     """Remove your reaction, or another user's with MANAGE_MESSAGES."""
 
     message_id: str = Field(alias="messageId")
+    "The message."
     emoji: "EmojiInput"
+    "The emoji to remove."
     user_id: Optional[str] = Field(alias="userId", default=None)
     "Default: you."
 
@@ -331,22 +379,29 @@ class RenameEmojiInput(BaseModel):
     """Rename a custom emoji (MANAGE_EXPRESSIONS)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     emoji_id: str = Field(alias="emojiId")
+    "The emoji."
     name: str
+    "2-32 letters, digits or '_', unique in the guild."
 
 
 class ReorderChannelsInput(BaseModel):
     """Move channels at once: all placements apply or none (MANAGE_CHANNELS)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     channels: list["ChannelPlacementInput"]
+    "The channels to move and where."
 
 
 class ReorderRolesInput(BaseModel):
     """Set role positions at once (MANAGE_ROLES)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     roles: list["RolePositionInput"]
+    "The roles to move and where."
 
 
 class ReplaceSettingsInput(BaseModel):
@@ -362,12 +417,14 @@ class RequestPasswordResetInput(BaseModel):
     """Ask for a password-reset mail."""
 
     email: str
+    "The account's email address."
 
 
 class ResetPasswordInput(BaseModel):
     """Set a new password with the token from the reset mail."""
 
     token: str
+    "The token from the reset mail (single-use)."
     new_password: str = Field(alias="newPassword")
     "8-256 characters."
 
@@ -376,12 +433,14 @@ class RevokeInviteInput(BaseModel):
     """Revoke an invite (its creator, or MANAGE_SERVER)."""
 
     code: str
+    "The invite code."
 
 
 class RolePositionInput(BaseModel):
     """A role's new position."""
 
     role_id: str = Field(alias="roleId")
+    "A role below your highest (not @everyone)."
     position: int
     "From 1; must stay below your highest role."
 
@@ -390,12 +449,14 @@ class SendFriendRequestInput(BaseModel):
     """Ask someone to be friends, by handle. If they already asked you, this accepts."""
 
     handle: str
+    "The other user's handle."
 
 
 class SendMessageInput(BaseModel):
     """Send a message to a text channel (SEND_MESSAGES)."""
 
     channel_id: str = Field(alias="channelId")
+    "A text channel or a DM you are in."
     content: str
     "1-4000 characters after trimming."
     nonce: Optional[str] = None
@@ -408,18 +469,26 @@ class SetChannelPermissionOverwriteInput(BaseModel):
     """Create or replace an overwrite (MANAGE_ROLES in the channel)."""
 
     channel_id: str = Field(alias="channelId")
+    "The channel."
     target_type: OverwriteTarget = Field(alias="targetType")
+    "Whether targetId is a role or a member."
     target_id: str = Field(alias="targetId")
+    "A role of the guild or a member's user id."
     allow: list[Permission] = Field(default_factory=lambda: [])
+    "Permissions to grant in the channel."
     deny: list[Permission] = Field(default_factory=lambda: [])
+    "Permissions to take away in the channel."
 
 
 class SetNicknameInput(BaseModel):
     """Set or clear (null) a nickname: your own with CHANGE_NICKNAME, another's with MANAGE_NICKNAMES."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     user_id: str = Field(alias="userId")
+    "The member (yourself or another)."
     nickname: Optional[str] = None
+    "1-32 characters; null or blank clears it."
 
 
 class SetPresenceInput(BaseModel):
@@ -435,37 +504,47 @@ class SetSystemChannelInput(BaseModel):
     """Set or clear (null) the system-messages channel (MANAGE_SERVER)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     channel_id: Optional[str] = Field(alias="channelId", default=None)
+    "A text channel of the guild; null clears it."
 
 
 class StartTypingInput(BaseModel):
     """Show the channel's viewers that you are typing."""
 
     channel_id: str = Field(alias="channelId")
+    "A text channel where you may send messages, or a DM you are in."
 
 
 class TimeoutMemberInput(BaseModel):
     """Time a member out until a moment (at most 28 days), or lift it."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     user_id: str = Field(alias="userId")
+    "A member ranked below you."
     until: Optional[datetime] = None
     "Null lifts the timeout."
     reason: Optional[str] = None
+    "At most 512 characters; recorded in the audit log."
 
 
 class TransferGuildOwnershipInput(BaseModel):
     """Make another member the owner (owner only)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     user_id: str = Field(alias="userId")
+    "The member who becomes the owner."
 
 
 class UnbanMemberInput(BaseModel):
     """Lift a ban (BAN_MEMBERS)."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     user_id: str = Field(alias="userId")
+    "The banned user."
 
 
 class UnblockUserInput(BaseModel):
@@ -486,14 +565,19 @@ class UpdateChannelInput(BaseModel):
     """Change a channel (MANAGE_CHANNELS in it). Omitted fields stay."""
 
     channel_id: str = Field(alias="channelId")
+    "The channel."
     name: Optional[str] = None
+    "New name (same rules as at creation); omitted: unchanged."
     topic: Optional[str] = None
+    "New topic, at most 1024 characters; omitted: unchanged."
     parent_id: Optional[str] = Field(alias="parentId", default=None)
     "Move into a category."
     remove_from_parent: bool = Field(alias="removeFromParent", default=False)
     "Move out of its category."
     private: Optional[bool] = None
+    "New privacy; omitted: unchanged."
     voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
+    "Voice channels only: new region; omitted: unchanged."
     sync_with_parent: bool = Field(alias="syncWithParent", default=False)
     "Replace this channel's overwrites with its category's."
 
@@ -502,7 +586,9 @@ class UpdateGuildInput(BaseModel):
     """Change guild settings (MANAGE_SERVER). Omitted fields stay."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     name: Optional[str] = None
+    "New name, 2-100 characters; omitted: unchanged."
 
 
 class UpdateProfileInput(BaseModel):
@@ -516,12 +602,19 @@ class UpdateRoleInput(BaseModel):
     """Change a role below your highest (MANAGE_ROLES). Omitted fields stay."""
 
     guild_id: str = Field(alias="guildId")
+    "The guild."
     role_id: str = Field(alias="roleId")
+    "The role (the guild id for @everyone)."
     name: Optional[str] = None
+    "New name, 1-100 characters; omitted: unchanged."
     color: Optional[int] = None
+    "New RGB color, 0-16777215; omitted: unchanged."
     permissions: Optional[list[Permission]] = None
+    "New permissions (only ones you have); omitted: unchanged."
     hoist: Optional[bool] = None
+    "Omitted: unchanged."
     mentionable: Optional[bool] = None
+    "Omitted: unchanged."
 
 
 AddReactionInput.model_rebuild()

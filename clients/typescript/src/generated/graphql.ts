@@ -5,11 +5,17 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** Channel kinds, with GoChat's numbers. */
 export type ChannelType =
+  /** A guild category (CategoryChannel). */
   | 'CATEGORY'
+  /** A 1:1 DM (DirectMessageChannel). */
   | 'DM'
+  /** A group DM (DirectMessageChannel). */
   | 'GROUP_DM'
+  /** A guild text channel (TextChannel). */
   | 'TEXT'
+  /** Reserved for threads; not created yet. */
   | 'THREAD'
+  /** A guild voice channel (VoiceChannel). */
   | 'VOICE';
 
 export type EventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
