@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -19,6 +21,7 @@ from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
 from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
+from gochat.domain.attachments import AttachmentService, FilePolicy
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
@@ -40,6 +43,7 @@ from gochat.domain.publisher import EventPublisher
 from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
+from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
@@ -165,6 +169,25 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         await client.aclose()
 
 
+def file_policy(settings: Settings) -> FilePolicy:
+    return FilePolicy(
+        max_bytes={
+            UploadPurpose.ATTACHMENT: settings.attachment_max_bytes,
+            UploadPurpose.AVATAR: settings.avatar_max_bytes,
+            UploadPurpose.GUILD_ICON: settings.guild_image_max_bytes,
+            UploadPurpose.GUILD_BANNER: settings.guild_image_max_bytes,
+            UploadPurpose.EMOJI: settings.emoji_max_bytes,
+        },
+        max_open_slots=settings.upload_max_open_slots,
+        slot_ttl_seconds=settings.upload_slot_ttl_seconds,
+        url_ttl_seconds=settings.file_url_ttl_seconds,
+        # A key of its own, derived from the JWT key: a file signature is never a token.
+        signing_key=hmac.new(
+            settings.signing_secret().encode(), b"gochat-files", hashlib.sha256
+        ).digest(),
+    )
+
+
 @asynccontextmanager
 async def build_services(
     settings: Settings, *, migrate: bool | None = None
@@ -233,7 +256,8 @@ async def build_services(
         )
         publisher.add_listener(kit.access.on_published)
         resolver = ChannelAccessResolver(kit.access, store.direct)
-        messages = MessageService(kit, messages_store, resolver, store.direct)
+        attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
+        messages = MessageService(kit, messages_store, resolver, store.direct, attachments)
         presence = PresenceService(
             presence_store,
             bus,
@@ -269,6 +293,7 @@ async def build_services(
             emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild),
             audit=AuditService(kit),
             messages=messages,
+            attachments=attachments,
             reactions=ReactionService(kit, messages_store, messages),
             pins=PinService(kit, messages_store, messages),
             read_states=ReadStateService(kit, messages_store, messages),

@@ -11,6 +11,7 @@ from gochat.domain import records
 from gochat.domain.reactions import EmojiRef
 from gochat.ids import Snowflake, created_at
 from gochat.schema.accounts import User
+from gochat.schema.attachments import Attachment
 from gochat.schema.common import (
     PageInfo,
     decode_cursor,
@@ -138,6 +139,11 @@ class Message:
     def edited_at(self) -> datetime | None:
         return self.record.edited_at
 
+    @strawberry.field(description="Files attached to the message, in the order sent.")
+    async def attachments(self, info: Info) -> list[Attachment]:
+        found = await info.context.loaders.attachments_by_message.load(self.record.id)
+        return [Attachment(record=u) for u in found]
+
     @strawberry.field(description="From the snowflake id.")
     def created_at(self) -> datetime:
         return created_at(self.record.id)
@@ -192,7 +198,10 @@ class MessageConnection:
 @strawberry.input(description="Send a message to a text channel (SEND_MESSAGES).")
 class SendMessageInput:
     channel_id: strawberry.ID
-    content: str = strawberry.field(description="1-4000 characters after trimming.")
+    content: str = strawberry.field(
+        default="",
+        description="At most 4000 characters after trimming; empty only with attachments.",
+    )
     nonce: str | None = strawberry.field(
         default=None,
         description="1-64 characters chosen by the client: a retry with the same nonce within "
@@ -200,6 +209,11 @@ class SendMessageInput:
     )
     reply_to: strawberry.ID | None = strawberry.field(
         default=None, description="A message of the same channel to reply to."
+    )
+    attachments: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and "
+        "unused (ATTACH_FILES); each is checked and becomes an attachment of this message.",
     )
 
 

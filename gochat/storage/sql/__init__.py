@@ -18,6 +18,7 @@ from gochat.storage.sql.engine import (
     Engines,
     create_engines,
 )
+from gochat.storage.sql.files import SqlFileStore
 from gochat.storage.sql.guilds import SqlGuildStore
 from gochat.storage.sql.messages import SqlMessageStore
 from gochat.storage.sql.outbox import SqlOutboxStore
@@ -33,6 +34,7 @@ class SqlRelationalStore:
         self.guilds = SqlGuildStore(engines)
         self.messages = SqlMessageStore(engines)
         self.direct = SqlDirectStore(engines)
+        self.files = SqlFileStore(engines)
 
     @classmethod
     def from_url(
