@@ -47,7 +47,7 @@ from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
-from gochat.ids import SnowflakeGenerator
+from gochat.ids import Snowflake, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
@@ -69,6 +69,8 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.workers.inprocess import InProcessRunner
+from gochat.workers.media import MediaHandler
 
 log = structlog.get_logger("gochat.wiring")
 
@@ -169,6 +171,16 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         await client.aclose()
 
 
+def start_media_worker(
+    handler: MediaHandler, attachments: AttachmentService
+) -> InProcessRunner[Snowflake]:
+    """Previews are made in this process, fed after commit (see gochat/workers/)."""
+    runner: InProcessRunner[Snowflake] = InProcessRunner(handler)
+    attachments.add_used_listener(lambda used: runner.offer([u.id for u in used]))
+    runner.start()
+    return runner
+
+
 def file_policy(settings: Settings) -> FilePolicy:
     return FilePolicy(
         max_bytes={
@@ -223,6 +235,11 @@ async def build_services(
                 interval_seconds=settings.outbox_relay_interval_seconds,
             )
             relay_task = asyncio.create_task(relay.run(), name="gochat-outbox-relay")
+        kit = ChangeKit(
+            store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
+        )
+        resolver = ChannelAccessResolver(kit.access, store.direct)
+        attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
         accounts = AccountService(
             store=store,
             ids=ids,
@@ -249,15 +266,16 @@ async def build_services(
                 rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
             ),
             sessions=SessionCache(ttl_seconds=settings.session_cache_seconds),
+            files=attachments,
         )
         publisher.add_listener(accounts.on_published)
-        kit = ChangeKit(
-            store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
-        )
         publisher.add_listener(kit.access.on_published)
-        resolver = ChannelAccessResolver(kit.access, store.direct)
-        attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
         messages = MessageService(kit, messages_store, resolver, store.direct, attachments)
+        stack.push_async_callback(
+            start_media_worker(
+                MediaHandler(store.files, blobs, messages_store, publisher, ids), attachments
+            ).stop
+        )
         presence = PresenceService(
             presence_store,
             bus,
@@ -284,13 +302,15 @@ async def build_services(
             guild_access=kit.access,
             mail=mail,
             accounts=accounts,
-            guilds=GuildService(kit, default_voice_region=settings.voice_regions[0]),
+            guilds=GuildService(
+                kit, default_voice_region=settings.voice_regions[0], files=attachments
+            ),
             channels=ChannelService(kit, voice_regions=settings.voice_regions),
             roles=RoleService(kit),
             members=MemberService(kit),
             moderation=ModerationService(kit, store.accounts),
             invites=InviteService(kit, store.accounts, messages),
-            emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild),
+            emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild, files=attachments),
             audit=AuditService(kit),
             messages=messages,
             attachments=attachments,

@@ -352,6 +352,25 @@ class AttachmentService:
             claimed.append(done)
         return claimed
 
+    async def use_image(
+        self,
+        viewer: Viewer,
+        upload_id: Snowflake,
+        *,
+        purpose: UploadPurpose,
+        guild_id: Snowflake | None = None,
+    ) -> Upload:
+        """Verify and claim an avatar, icon, banner or emoji image upload. The claim names the
+        upload itself, so repeating the same change is the same use."""
+        [used] = await self.use(
+            viewer,
+            [upload_id],
+            purpose=purpose,
+            claim=f"{purpose.value}:{upload_id}",
+            guild_id=guild_id,
+        )
+        return used
+
     async def bind_message(
         self, claim: str, uploads: Sequence[Upload], message_id: Snowflake
     ) -> None:

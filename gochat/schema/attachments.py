@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 
 from gochat.domain import records
+from gochat.ids import Snowflake
 from gochat.schema.common import to_id
 from gochat.schema.context import Info
 
@@ -15,8 +16,21 @@ from gochat.schema.context import Info
 def absolute(info: Info, url: str) -> str:
     """A URL on this server made absolute against the address the client used."""
     if url.startswith("/"):
-        return str(info.context.request.base_url).rstrip("/") + url
+        base = str(info.context.request.base_url).rstrip("/")
+        # Over the WebSocket the base is ws:// or wss://; files are fetched over HTTP.
+        if base.startswith("ws"):
+            base = "http" + base.removeprefix("ws")
+        return base + url
     return url
+
+
+def public_file_url(
+    info: Info, upload_id: Snowflake | None, *, size: int | None = None
+) -> str | None:
+    """The public URL of an avatar, icon, banner or emoji image, or None without one."""
+    if upload_id is None:
+        return None
+    return absolute(info, info.context.services.attachments.public_url(upload_id, size=size))
 
 
 @strawberry.enum(description="What an upload is for; a slot is used once, for its purpose only.")

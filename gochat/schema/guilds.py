@@ -13,8 +13,10 @@ from strawberry.scalars import JSON
 from gochat.domain import permissions as perms
 from gochat.domain import records
 from gochat.domain.audit import ACTIONS
+from gochat.errors import BadUserInput
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User, load_user
+from gochat.schema.attachments import public_file_url
 from gochat.schema.common import (
     PageInfo,
     Permissions,
@@ -375,6 +377,22 @@ class Emoji:
     def animated(self) -> bool:
         return self.record.animated
 
+    @strawberry.field(
+        description="The image as WebP at 96 px (or 44 px for a size of 48 or less; animated "
+        "emoji stay animated), the upload until the previews are made; public by id. Null for "
+        "an emoji without an image."
+    )
+    def url(
+        self,
+        info: Info,
+        size: Annotated[
+            int, strawberry.argument(description="Wanted size in pixels, 16-512.")
+        ] = 96,
+    ) -> str | None:
+        if not 16 <= size <= 512:
+            raise BadUserInput("size is 16 to 512", field="size")
+        return public_file_url(info, self.record.image_id, size=44 if size <= 48 else 96)
+
     @strawberry.field
     async def creator(self, info: Info) -> User | None:
         return await load_user(info, self.record.creator_id)
@@ -456,6 +474,14 @@ class Guild:
     @strawberry.field
     async def owner(self, info: Info) -> User | None:
         return await load_user(info, self.record.owner_id)
+
+    @strawberry.field(description="The guild's icon (128 px WebP once made); null without one.")
+    def icon_url(self, info: Info) -> str | None:
+        return public_file_url(info, self.record.icon_id)
+
+    @strawberry.field(description="The guild's banner image; null without one.")
+    def banner_url(self, info: Info) -> str | None:
+        return public_file_url(info, self.record.banner_id)
 
     @strawberry.field(description="Where member-joined system messages go.")
     def system_channel_id(self) -> strawberry.ID | None:

@@ -78,9 +78,14 @@ class AccountStore(Protocol):
         """Login data by normalized email."""
 
     async def update_profile(
-        self, user_id: Snowflake, *, display_name: str, events: EventsOf[User]
+        self,
+        user_id: Snowflake,
+        *,
+        display_name: str | None,
+        avatar_id: Snowflake | None = None,
+        events: EventsOf[User],
     ) -> User | None:
-        """Set the profile fields; None when the user does not exist."""
+        """Set the profile fields given (not None); None when the user does not exist."""
 
     async def add_one_time_token(
         self, *, user_id: Snowflake, purpose: str, digest: str, expires_at: datetime

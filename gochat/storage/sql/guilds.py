@@ -65,6 +65,8 @@ def _guild(row: Any) -> Guild:
         if row.system_channel_id is None
         else Snowflake(row.system_channel_id),
         created_at=row.created_at,
+        icon_id=None if row.icon_id is None else Snowflake(row.icon_id),
+        banner_id=None if row.banner_id is None else Snowflake(row.banner_id),
     )
 
 
@@ -139,6 +141,7 @@ def _emoji(row: Any) -> Emoji:
         creator_id=Snowflake(row.creator_id),
         animated=bool(row.animated),
         created_at=row.created_at,
+        image_id=None if row.image_id is None else Snowflake(row.image_id),
     )
 
 
@@ -1023,6 +1026,7 @@ class SqlGuildStore:
                             creator_id=item.creator_id,
                             animated=item.animated,
                             created_at=item.created_at,
+                            image_id=item.image_id,
                         )
                     )
             except IntegrityError as exc:
