@@ -5,6 +5,7 @@ EMOJI upload of the guild, used once; whether it is animated is read from the im
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit, Pending
@@ -15,6 +16,15 @@ from gochat.errors import BadUserInput, NotFound
 from gochat.ids import Snowflake
 
 _NAME = re.compile(r"^[A-Za-z0-9_]{2,32}$")
+# How a custom emoji is written in message content: <:name:id>, or <a:name:id> when animated.
+_IN_CONTENT = re.compile(r"<a?:([A-Za-z0-9_]{2,32}):(\d{1,19})>")
+IN_CONTENT_MAX = 50
+
+
+def emoji_ids_in(content: str) -> list[Snowflake]:
+    """The ids of the custom emoji written in a message, in order, each once (at most 50)."""
+    found = dict.fromkeys(Snowflake(int(m.group(2))) for m in _IN_CONTENT.finditer(content))
+    return list(found)[:IN_CONTENT_MAX]
 
 
 def emoji_name(raw: str) -> str:
@@ -136,6 +146,11 @@ class EmojiService:
         )
         await kit.publish(pending)
         return deleted
+
+    async def get_many(self, emoji_ids: Sequence[Snowflake]) -> dict[Snowflake, Emoji]:
+        """Emoji by id, from any guild: what a message that names them shows (name and
+        image are public, like the image URLs)."""
+        return await self._kit.store.get_emoji_by_ids(emoji_ids)
 
     async def get(self, viewer: Viewer, guild_id: Snowflake, emoji_id: Snowflake) -> Emoji:
         for item in await self.list_emoji(viewer, guild_id):

@@ -13,7 +13,6 @@ from strawberry.scalars import JSON
 from gochat.domain import permissions as perms
 from gochat.domain import records
 from gochat.domain.audit import ACTIONS
-from gochat.errors import BadUserInput
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User, load_user
 from gochat.schema.attachments import public_file_url
@@ -28,7 +27,13 @@ from gochat.schema.common import (
     to_id,
 )
 from gochat.schema.context import Info
-from gochat.schema.messages import Message, MessageConnection, history_connection
+from gochat.schema.messages import (
+    Message,
+    MessageConnection,
+    SizeArgument,
+    emoji_size,
+    history_connection,
+)
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
@@ -382,16 +387,8 @@ class Emoji:
         "emoji stay animated), the upload until the previews are made; public by id. Null for "
         "an emoji without an image."
     )
-    def url(
-        self,
-        info: Info,
-        size: Annotated[
-            int, strawberry.argument(description="Wanted size in pixels, 16-512.")
-        ] = 96,
-    ) -> str | None:
-        if not 16 <= size <= 512:
-            raise BadUserInput("size is 16 to 512", field="size")
-        return public_file_url(info, self.record.image_id, size=44 if size <= 48 else 96)
+    def url(self, info: Info, size: SizeArgument = 96) -> str | None:
+        return public_file_url(info, self.record.image_id, size=emoji_size(size))
 
     @strawberry.field
     async def creator(self, info: Info) -> User | None:

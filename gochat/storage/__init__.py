@@ -231,6 +231,9 @@ class GuildStore(Protocol):
         """Usable invites only: not revoked, expired or used up."""
 
     async def list_emoji(self, guild_id: Snowflake) -> list[Emoji]: ...
+    async def get_emoji_by_ids(self, emoji_ids: Sequence[Snowflake]) -> dict[Snowflake, Emoji]:
+        """The custom emoji that exist among `emoji_ids`, in any guild, in one query."""
+
     async def list_audit(
         self,
         guild_id: Snowflake,

@@ -218,3 +218,29 @@ async def test_image_purposes_check_permission_place_and_kind(
             guild_id=w.guild_id,
         )
     ).error("BAD_USER_INPUT")
+
+
+async def test_custom_emoji_in_messages_and_reactions_carry_their_image(
+    client: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    w = await make_world(client)
+    image = await upload(
+        w.owner, http, png(128, 128), content_type="image/png", purpose="EMOJI", guild_id=w.guild_id
+    )
+    made = (await w.owner.client.execute(EMOJI, {"g": w.guild_id, "n": "wave", "u": image})).ok()
+    emoji_id = made["createEmoji"]["emoji"]["id"]
+    content = f"hi <:wave:{emoji_id}> <:ghost:123456> <a:wave:{emoji_id}>"
+    send = """mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) {
+      message { id customEmoji { id name animated url(size: 44) } } } }"""
+    message = (await w.member.client.execute(send, {"c": w.text_id, "t": content})).ok()[
+        "sendMessage"
+    ]["message"]
+    [shown] = message["customEmoji"]
+    assert (shown["id"], shown["name"], shown["animated"]) == (emoji_id, "wave", False)
+    assert (await image_at(http, shown["url"])).size == (44, 44)
+    react = """mutation($m: ID!, $e: ID!) { addReaction(input: {messageId: $m,
+      emoji: {customEmojiId: $e}}) { message { reactions { emoji { customEmojiId url } } } } }"""
+    reactions = (await w.member.client.execute(react, {"m": message["id"], "e": emoji_id})).ok()
+    [group] = reactions["addReaction"]["message"]["reactions"]
+    assert group["emoji"]["customEmojiId"] == emoji_id
+    assert (await image_at(http, group["emoji"]["url"])).size == (96, 96)

@@ -364,6 +364,13 @@ class SqlGuildStore:
             )
             return [_emoji(r) for r in rows]
 
+    async def get_emoji_by_ids(self, emoji_ids: Sequence[Snowflake]) -> dict[Snowflake, Emoji]:
+        if not emoji_ids:
+            return {}
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            rows = await conn.execute(select(emoji).where(emoji.c.id.in_(list(emoji_ids))))
+            return {Snowflake(r.id): _emoji(r) for r in rows}
+
     async def list_audit(
         self,
         guild_id: Snowflake,
