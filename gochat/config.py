@@ -312,6 +312,14 @@ class Settings(BaseSettings):
         le=7 * 86_400,
         description="Life of the signed URLs that serve attachments and previews.",
     )
+    file_sweep_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="How often unused files (expired slots, files of deleted messages, replaced "
+        "images) are looked for and removed, besides right after a change that frees some; "
+        "0 turns the sweeper off (then run `gochat tools blobs gc`).",
+    )
     settings_max_bytes: int = Field(65_536, ge=1024, description="Largest user settings document.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level."

@@ -29,6 +29,7 @@ from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
+from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
@@ -69,6 +70,7 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
 
@@ -171,14 +173,25 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         await client.aclose()
 
 
-def start_media_worker(
-    handler: MediaHandler, attachments: AttachmentService
-) -> InProcessRunner[Snowflake]:
-    """Previews are made in this process, fed after commit (see gochat/workers/)."""
+def start_file_workers(
+    settings: Settings,
+    *,
+    handler: MediaHandler,
+    collector: FileCollector,
+    attachments: AttachmentService,
+    publisher: EventPublisher,
+    stack: AsyncExitStack,
+) -> None:
+    """Previews and file collection run in this process, fed after commit (gochat/workers/)."""
     runner: InProcessRunner[Snowflake] = InProcessRunner(handler)
     attachments.add_used_listener(lambda used: runner.offer([u.id for u in used]))
     runner.start()
-    return runner
+    stack.push_async_callback(runner.stop)
+    if settings.file_sweep_interval_seconds > 0:
+        sweeper = FileSweeper(collector, interval_seconds=settings.file_sweep_interval_seconds)
+        publisher.add_listener(sweeper.on_published)
+        sweeper.start()
+        stack.push_async_callback(sweeper.stop)
 
 
 def file_policy(settings: Settings) -> FilePolicy:
@@ -271,10 +284,13 @@ async def build_services(
         publisher.add_listener(accounts.on_published)
         publisher.add_listener(kit.access.on_published)
         messages = MessageService(kit, messages_store, resolver, store.direct, attachments)
-        stack.push_async_callback(
-            start_media_worker(
-                MediaHandler(store.files, blobs, messages_store, publisher, ids), attachments
-            ).stop
+        start_file_workers(
+            settings,
+            handler=MediaHandler(store.files, blobs, messages_store, publisher, ids),
+            collector=FileCollector(store.files, blobs, messages_store),
+            attachments=attachments,
+            publisher=publisher,
+            stack=stack,
         )
         presence = PresenceService(
             presence_store,

@@ -689,6 +689,12 @@ class FileStore(Protocol):
     async def lacking_previews(self, *, limit: int) -> list[Upload]:
         """Used image uploads whose preview was neither made nor given up on."""
 
+    async def scan(self, *, after_id: Snowflake, limit: int) -> list[Upload]:
+        """Uploads in id order after `after_id` (for collection passes)."""
+
+    async def referenced_images(self, upload_ids: Sequence[Snowflake]) -> set[Snowflake]:
+        """Those of `upload_ids` that are an avatar, guild icon or banner, or emoji image now."""
+
 
 class RelationalStore(Protocol):
     @property

@@ -12,7 +12,7 @@ from gochat.domain.records import Upload, UploadPurpose
 from gochat.ids import Snowflake
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
-from gochat.storage.sql.tables import uploads
+from gochat.storage.sql.tables import emoji, guilds, uploads, users
 
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
@@ -197,3 +197,26 @@ class SqlFileStore:
                 .limit(limit)
             )
             return [_upload(r) for r in rows]
+
+    async def scan(self, *, after_id: Snowflake, limit: int) -> list[Upload]:
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(uploads).where(uploads.c.id > after_id).order_by(uploads.c.id).limit(limit)
+            )
+            return [_upload(r) for r in rows]
+
+    async def referenced_images(self, upload_ids: Sequence[Snowflake]) -> set[Snowflake]:
+        if not upload_ids:
+            return set()
+        ids = list(upload_ids)
+        found: set[Snowflake] = set()
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            for column in (
+                users.c.avatar_id,
+                guilds.c.icon_id,
+                guilds.c.banner_id,
+                emoji.c.image_id,
+            ):
+                rows = await conn.execute(select(column).where(column.in_(ids)))
+                found.update(Snowflake(r[0]) for r in rows)
+        return found
