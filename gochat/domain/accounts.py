@@ -367,6 +367,11 @@ class AccountService:
     ) -> User:
         if display_name is not None:
             display_name = validation.display_name(display_name)
+        elif avatar_upload_id is None:
+            current = await self._store.accounts.get_user(viewer.user_id)
+            if current is None:
+                raise Unauthenticated("this account no longer exists")
+            return current
         avatar = None
         if avatar_upload_id is not None:
             if self._files is None:

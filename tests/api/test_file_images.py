@@ -244,3 +244,38 @@ async def test_custom_emoji_in_messages_and_reactions_carry_their_image(
     [group] = reactions["addReaction"]["message"]["reactions"]
     assert group["emoji"]["customEmojiId"] == emoji_id
     assert (await image_at(http, group["emoji"]["url"])).size == (96, 96)
+
+
+async def test_image_changes_arrive_with_their_urls_over_the_socket(
+    client: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    w = await make_world(client)
+    events = """subscription { events { __typename
+      ... on UserUpdated { user { id avatarUrl } }
+      ... on GuildUpdated { guild { id iconUrl bannerUrl } }
+      ... on EmojiCreated { emoji { id url } } } }"""
+    avatar = await upload(w.owner, http, png(), content_type="image/png", purpose="AVATAR")
+    icon = await upload(
+        w.owner, http, png(), content_type="image/png", purpose="GUILD_ICON", guild_id=w.guild_id
+    )
+    image = await upload(
+        w.owner, http, png(), content_type="image/png", purpose="EMOJI", guild_id=w.guild_id
+    )
+    async with live(client, w.owner) as ws:
+        op = await subscribed(ws, events)
+        state = (await w.owner.client.execute(PROFILE, {"a": avatar})).ok()["updateProfile"]
+        user = (await next_of(ws, op, "UserUpdated"))["user"]
+        assert user == {"id": w.owner.id, "avatarUrl": state["user"]["avatarUrl"]}
+        done = (await w.owner.client.execute(GUILD, {"g": w.guild_id, "i": icon})).ok()
+        guild = (await next_of(ws, op, "GuildUpdated"))["guild"]
+        assert guild["iconUrl"] == done["updateGuild"]["guild"]["iconUrl"] is not None
+        made = (
+            await w.owner.client.execute(EMOJI, {"g": w.guild_id, "n": "live", "u": image})
+        ).ok()
+        emoji = (await next_of(ws, op, "EmojiCreated"))["emoji"]
+        assert emoji["url"] == made["createEmoji"]["emoji"]["big"] is not None
+    # Nothing to change is no change.
+    same = (
+        await w.owner.client.execute("mutation { updateProfile(input: {}) { user { avatarUrl } } }")
+    ).ok()
+    assert same["updateProfile"]["user"]["avatarUrl"] == state["user"]["avatarUrl"]
