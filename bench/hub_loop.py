@@ -22,8 +22,9 @@ from typing import Any
 
 from gochat.bus import Envelope
 from gochat.subscriptions import hub as hub_module
+from gochat.subscriptions.connection import LiveSocket
 from gochat.subscriptions.feeds import DELIVER, Admission, Feed
-from gochat.subscriptions.transport import LiveSocket, LiveSubscription
+from gochat.subscriptions.operations import LiveSubscription
 from gochat.subscriptions.wire import DirectWire, Flusher, Payload
 
 PAYLOAD = (

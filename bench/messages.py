@@ -48,7 +48,7 @@ from gochat.storage.sql.tables import messages as messages_table
 from tests.support.engines import postgres_server
 
 SEND = "mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) { message { id } } }"
-PAGE = "query($c: ID!, $b: String) { channel(id: $c) { messages(last: 50, before: $b) { edges { node { id } } } } }"
+PAGE = "query($c: ID!, $b: String) { channel(id: $c) { ... on TextChannel { messages(last: 50, before: $b) { edges { node { id } } } } } }"
 
 
 def _free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -19,8 +20,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from gochat.collector_pacing import CollectorPacing
 from gochat.config import Settings
@@ -31,9 +35,19 @@ from gochat.file_routes import routes as file_routes
 from gochat.graphql_schema import GoChatSchema, build_schema
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
+from gochat.schema.over_http import (
+    GRAPHQL_RESPONSE_JSON,
+    LEGACY_JSON,
+    is_request_error,
+    negotiate,
+    request_error_status,
+)
 from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
+from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.web import pages
+from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services
 
 log = structlog.get_logger("gochat.app")
@@ -51,11 +65,80 @@ class GoChatGraphQL(GraphQL[Context, None]):
         self._trust_forwarded_for = settings.trust_forwarded_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        accept = request.headers.get("accept")
+        media_type = negotiate(accept)
         try:
-            response = await self.run(Request(scope, receive))
+            if media_type is None and "text/html" not in (accept or ""):
+                raise HTTPException(
+                    406, "responses are application/graphql-response+json or application/json"
+                )
+            response = await self.run(request)
         except HTTPException as exc:
-            response = JSONResponse(http_error_body(exc.reason), status_code=exc.status_code)
+            headers = {"allow": "POST"} if exc.status_code == 405 else None
+            response = JSONResponse(
+                http_error_body(exc.reason), status_code=exc.status_code, headers=headers
+            )
+        if response.headers.get("content-type", "").startswith("application/json"):
+            media_type = media_type or LEGACY_JSON
+            response.headers["content-type"] = f"{media_type}; charset=utf-8"
+            refused = request.scope.get("state", {}).get("graphql_request_error")
+            if media_type == GRAPHQL_RESPONSE_JSON and refused is not None:
+                response.status_code, headers = refused
+                response.headers.update(headers)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
+
+    def decode_json(self, data: str | bytes) -> object:
+        # The specification's bodies are UTF-8 JSON objects: anything else is the client's
+        # mistake (400), never a crash in the view.
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, "the request body is not valid UTF-8") from exc
+        decoded = json.loads(text)
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return decoded
+
+    async def execute_single(  # noqa: PLR0917
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Subscriptions need the WebSocket; over HTTP they would run as a query and fail
+        # inside execution. GET is for queries only (405 for a mutation, as the spec says).
+        allowed = {OperationType.QUERY}
+        if request_adapter.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(
+                    400,
+                    "subscriptions are served over a WebSocket (graphql-transport-ws) on "
+                    "/graphql, not over plain HTTP",
+                ) from exc
+            raise HTTPException(405, "mutations must be sent with POST") from exc
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "no GraphQL query found in the request") from exc
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -65,7 +148,15 @@ class GoChatGraphQL(GraphQL[Context, None]):
         if result.errors:
             request_id = request.scope.get("state", {}).get("request_id")
             result.errors = [translate(e, request_id=request_id) for e in result.errors]
-        return await super().process_result(request, result)
+        response = await super().process_result(request, result)
+        if is_request_error(result.data, result.errors):
+            # Execution never started: the response has no `data` entry at all.
+            response.pop("data", None)
+            assert result.errors is not None
+            request.scope.setdefault("state", {})["graphql_request_error"] = request_error_status(
+                result.errors
+            )
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         services: Services = request.app.state.services
@@ -183,6 +274,8 @@ def create_app(settings: Settings) -> Starlette:
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
             app.state.hub = hub
+            guard = SessionGuard(services.bus, services.accounts, live)
+            await guard.start()
             # Everything built so far, and what survives each full pass, lives long: keep it
             # out of the collector's full passes (pauses that show as tail latency).
             pacing = CollectorPacing(full_interval_seconds=settings.gc_full_interval_seconds)
@@ -192,6 +285,7 @@ def create_app(settings: Settings) -> Starlette:
                 yield
             finally:
                 pacing.stop()
+                await guard.close()
                 await live.close()
                 await hub.close()
 
@@ -212,6 +306,7 @@ def create_app(settings: Settings) -> Starlette:
             allowed_origins=tuple(settings.cors_allowed_origins),
             fanout=settings.ws_fanout,
             trust_forwarded_for=settings.trust_forwarded_for,
+            max_message_bytes=settings.request_max_bytes,
         ),
         validation_rules=schema.live_validation_rules,
         max_tokens=schema.live_max_tokens,
@@ -241,6 +336,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health),
             Route("/ready", ready),
             *file_routes,
+            *pages.routes(),
+            *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -41,6 +42,19 @@ def _guard(fn: Callable[[], Any]) -> Any:
         sys.exit(2)
 
 
+def websocket_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's WebSocket settings for the app (`serve`, and the tests' servers)."""
+    return {
+        # The sans-I/O protocol lets the transport write frames without a task per socket.
+        "ws": "websockets-sansio",
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+        # One limit for HTTP bodies and WebSocket messages (uvicorn's default is 16 MiB);
+        # a bigger message closes the socket with 1009. With permessage-deflate it counts
+        # the decompressed size.
+        "ws_max_size": settings.request_max_bytes,
+    }
+
+
 @click.group()
 @click.option(
     "--config",
@@ -62,6 +76,22 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the API server (embedded defaults need no configuration)."""
     settings = _settings(host=host, port=port, data_dir=data_dir)
     configure(level=settings.log_level, fmt=settings.log_format)
+    sockets = None
+    if settings.port == 0:
+        # Bind before the app is built, so that the port picked here is the one in the
+        # settings (and in the links that mails carry).
+        listener = _bind(settings.host)
+        sockets = [listener]
+        settings = settings.model_copy(update={"port": listener.getsockname()[1]})
+        # uvicorn names no address for a socket handed to it: say which port was picked.
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        click.echo(f"gochat: listening on http://{host}:{settings.port}", err=True)
+    if settings.public_url is None and settings.host in {"", "0.0.0.0", "::"}:  # noqa: S104
+        click.echo(
+            f"gochat: mailed links will point at {settings.effective_public_url()}; "
+            "set GOCHAT_PUBLIC_URL to the address users reach",
+            err=True,
+        )
     app = _guard(lambda: create_app(settings))
     config = uvicorn.Config(
         app,
@@ -69,8 +99,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         port=settings.port,
         log_level=settings.log_level,
         lifespan="on",
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.ws_per_message_deflate,
+        **websocket_options(settings),
         proxy_headers=settings.trust_forwarded_for,
         loop="auto",  # uvloop when installed (uvicorn[standard] brings it)
         # Without a bound, one client that never finishes its request body keeps a stopping
@@ -79,11 +108,20 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     )
     server = uvicorn.Server(config)
     try:
-        server.run()
+        server.run(sockets=sockets)
     except ConfigError as exc:
         click.echo(f"gochat: {exc}", err=True)
         sys.exit(2)
     if not server.started:
+        sys.exit(1)
+
+
+def _bind(host: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, 0), family=family, backlog=2048)
+    except OSError as exc:
+        click.echo(f"gochat: cannot listen on {host}: {exc}", err=True)
         sys.exit(1)
 
 

@@ -95,6 +95,15 @@ def _check_mail_url(value: str) -> str:
     return value
 
 
+def _check_public_url(value: str | None) -> str | None:
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected http(s)://host[:port][/path], with no query or fragment")
+    return value.rstrip("/")
+
+
 def _check_secret(value: SecretStr | None) -> SecretStr | None:
     if value is not None and len(value.get_secret_value()) < 32:
         raise ValueError("a signing key needs at least 32 characters")
@@ -152,6 +161,21 @@ class Settings(BaseSettings):
         description="memory:// delivers events inside this process; nats://host:port shares "
         "them with every process (JetStream stream GOCHAT_EVENTS).",
     )
+    bus_publish_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="Longest wait for NATS to confirm a publish while connected; a change whose "
+        "events are not confirmed in time is still answered, and the outbox relay publishes "
+        "them later. While the bus is known to be down, changes are answered at once.",
+    )
+    bus_reconnect_wait_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="Longest pause between attempts to reconnect to NATS (jittered exponential "
+        "backoff from 0.1 s): how long events may lag after NATS is back.",
+    )
     redis_url: Annotated[str | None, AfterValidator(_check_redis_url)] = Field(
         None,
         description="redis://host:port/db for presence and rate limits shared by every "
@@ -195,8 +219,9 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description="How long a process trusts a session it found live before reading it "
-        "again; a logout through another process takes effect here within this time "
-        "(this process's own at once). 0 reads the session on every request.",
+        "again. A logout through another process takes effect here as soon as its event "
+        "arrives on the bus, and within this time if the bus lost it. 0 reads the session on "
+        "every request and WebSocket operation.",
     )
     refresh_token_ttl_seconds: int = Field(
         30 * 86_400, ge=300, le=365 * 86_400, description="Refresh token lifetime."
@@ -212,7 +237,12 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "GoChat <no-reply@localhost>", min_length=3, description="From header of mails."
     )
-    public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in mailed links.")
+    public_url: Annotated[str | None, AfterValidator(_check_public_url)] = Field(
+        None,
+        description="Base URL of the links in mails (confirm email, reset password), as users "
+        "reach this server; default http://HOST:PORT of the address `gochat serve` listens on. "
+        "Set it behind a proxy or when listening on all interfaces.",
+    )
 
     graphql_max_depth: int = Field(12, ge=2, le=100, description="Deepest selection allowed.")
     graphql_max_tokens: int = Field(5000, ge=50, description="Most tokens in one document.")
@@ -226,7 +256,12 @@ class Settings(BaseSettings):
     )
     graphql_introspection: bool = Field(default=True, description="Allow schema introspection.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers on GET /graphql.")
-    request_max_bytes: int = Field(1_048_576, ge=1024, description="Largest HTTP request body.")
+    request_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest HTTP request body, and largest WebSocket message (a bigger one "
+        "closes the socket with 1009).",
+    )
     ws_connection_init_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Time a socket has to send connection_init."
     )
@@ -372,6 +407,18 @@ class Settings(BaseSettings):
         """The SQLAlchemy async URL, with the embedded SQLite default filled in."""
         url = self.database_url or f"sqlite:///{self.data_dir.resolve() / 'gochat.db'}"
         return async_database_url(url)
+
+    def effective_public_url(self) -> str:
+        """The base of mailed links: configured, or the address served. A wildcard address
+        (0.0.0.0, ::) is no place to send a browser; links then name localhost."""
+        if self.public_url is not None:
+            return self.public_url
+        host = self.host
+        if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - recognizing, not binding
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     def signing_secret(self) -> str:
         """The JWT key: configured, or read from (and first generated into) data_dir."""

@@ -29,7 +29,9 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
+from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.query_limits import QueryCostLimiter
+from gochat.schema.request_checks import RequestChecks
 from gochat.schema.scalars import SCALAR_MAP
 from gochat.subscriptions.events import EventsSubscription
 from gochat.subscriptions.presence import PresenceSubscription
@@ -92,6 +94,8 @@ def build_schema(
         partial(AddValidationRules, rules),
         partial(ParserCache, maxsize=1024),
         partial(ValidationCache, maxsize=1024),
+        # After the validation cache, whose errors it extends.
+        RequestChecks,
         # After validation, before execution: the cost needs the variables' values.
         QueryCostLimiter,
     ]
@@ -103,6 +107,7 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        types=CHANNEL_KINDS,
     )
     # The WebSocket transport validates subscription documents itself, with the same limits.
     schema.live_validation_rules = [*specified_rules, *rules]

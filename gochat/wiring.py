@@ -146,7 +146,12 @@ async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
     """The in-process bus, or NATS when GOCHAT_BUS_URL is nats://."""
     bus: EventBus
     if settings.bus_url.startswith("nats://"):
-        bus = await NatsEventBus.connect(settings.bus_url, name=f"gochat-{settings.worker_id}")
+        bus = await NatsEventBus.connect(
+            settings.bus_url,
+            name=f"gochat-{settings.worker_id}",
+            publish_timeout_seconds=settings.bus_publish_timeout_seconds,
+            reconnect_max_seconds=settings.bus_reconnect_wait_seconds,
+        )
     else:
         bus = MemoryEventBus()
     try:
@@ -271,7 +276,7 @@ async def build_services(
                 email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
                 password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
                 settings_max_bytes=settings.settings_max_bytes,
-                public_url=settings.public_url.rstrip("/"),
+                public_url=settings.effective_public_url(),
                 rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
                 rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
                 rate_login_per_account=parse_rate(settings.rate_login_per_account),

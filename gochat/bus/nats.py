@@ -159,6 +159,9 @@ class NatsEventBus:
         self._reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
         self._connected = asyncio.Event()
         self._connected.set()
+        # Acknowledgements awaited by publish(): failed at once when the connection drops,
+        # since their replies can no longer arrive (a republish is deduplicated anyway).
+        self._awaiting_acks: set[asyncio.Future[Any]] = set()
 
     @classmethod
     async def connect(
@@ -172,7 +175,7 @@ class NatsEventBus:
         publish_timeout_seconds: float = 5.0,
         connect_timeout_seconds: float = 10.0,
         reconnect_initial_seconds: float = 0.1,
-        reconnect_max_seconds: float = 5.0,
+        reconnect_max_seconds: float = 2.0,
     ) -> NatsEventBus:
         """Connect, then create or update the stream. Raises Unavailable when NATS does not
         answer within `connect_timeout_seconds`; once connected, the client reconnects forever
@@ -193,7 +196,7 @@ class NatsEventBus:
 
         async def on_disconnected() -> None:
             if bus is not None:
-                bus._connected.clear()
+                bus._on_disconnected()
 
         async def on_reconnected() -> None:
             if bus is not None:
@@ -255,6 +258,15 @@ class NatsEventBus:
 
         return remove
 
+    def _on_disconnected(self) -> None:
+        self._connected.clear()
+        log.warning("bus.disconnected", awaiting_acks=len(self._awaiting_acks))
+        lost = Unavailable("event bus connection lost before the publish was confirmed")
+        for future in self._awaiting_acks:
+            if not future.done():
+                future.set_exception(lost)
+        self._awaiting_acks.clear()
+
     async def _on_reconnected(self) -> None:
         self._connected.set()
         log.info("bus.reconnected", reconnects=self._nc.stats["reconnects"])
@@ -286,17 +298,27 @@ class NatsEventBus:
             except _DRIVER_ERRORS as exc:
                 raise Unavailable("event bus unreachable") from exc
             return
+        if not self._nc.is_connected:
+            # Disconnected or reconnecting: nats-py would buffer the publish and its ack could
+            # only time out. The caller's outbox keeps the events for the relay.
+            raise Unavailable("event bus disconnected")
+        futures: list[asyncio.Future[Any]] = []
         try:
-            futures = [
-                await self._js.publish_async(
+            for e in envelopes:
+                future = await self._js.publish_async(
                     e.subject, e.payload, stream=self._stream, headers=_headers(e)
                 )
-                for e in envelopes
-            ]
+                futures.append(future)
+                self._awaiting_acks.add(future)
             async with asyncio.timeout(self._publish_timeout):
                 await asyncio.gather(*futures)
         except _DRIVER_ERRORS as exc:
             raise Unavailable(f"event bus did not confirm {len(envelopes)} events") from exc
+        finally:
+            self._awaiting_acks.difference_update(futures)
+            for future in futures:
+                if not future.done():  # timed out: release nats-py's pending-ack slot
+                    future.cancel()
 
     async def subscribe(self, subject: str, *, max_pending: int = 1024) -> _NatsSubscription:
         subscription = _NatsSubscription(self, subject, max_pending)

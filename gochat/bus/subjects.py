@@ -1,6 +1,6 @@
 """Every bus subject GoChat uses is built here, so producers and consumers agree.
 
-Durable families (`user`, `guild`, `channel`) carry domain events and are recorded by the
+Durable families (`user`, `guild`, `channel`, `session`) carry domain events and are recorded by the
 JetStream stream for durable consumers; ephemeral families (`presence`, `typing`) only fan out
 to whoever listens at the moment and are never stored.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 PREFIX = "gochat"
 
-DURABLE_FAMILIES = ("user", "guild", "channel")
+DURABLE_FAMILIES = ("user", "guild", "channel", "session")
 EPHEMERAL_FAMILIES = ("presence", "typing")
 
 
@@ -27,6 +27,12 @@ def guild(guild_id: int) -> str:
 def channel(channel_id: int) -> str:
     """A DM or group DM: messages and reactions for its participants."""
     return f"{PREFIX}.channel.{channel_id}"
+
+
+def sessions_revoked() -> str:
+    """Every SessionRevoked, whoever's: each API process listens here once, instead of once
+    per signed-in user, to close the sockets of sessions that ended."""
+    return f"{PREFIX}.session.revoked"
 
 
 def message_channel(channel_id: int, guild_id: int | None) -> str:

@@ -37,7 +37,7 @@ from gochat.domain.records import (
     UserSettings,
     Viewer,
 )
-from gochat.errors import BadUserInput, NotFound, Unauthenticated, Unavailable
+from gochat.errors import BadUserInput, NotFound, RateLimited, Unauthenticated, Unavailable
 from gochat.ids import Snowflake, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.ratelimit import RateLimiter
@@ -70,11 +70,13 @@ class SessionCache:
 
     An entry lasts `ttl_seconds` at most, and drops at once when this process commits any event
     on the user's subject (logout, logout everywhere, password change or reset, refresh-token
-    reuse all publish SessionRevoked there). A session revoked through another process can
-    therefore still authenticate here for up to `ttl_seconds`: the same bound the guild
-    permission cache has, and far inside the access token's own lifetime, which is what a
-    stolen token is good for anyway. Only live sessions are stored; a load that raced with an
-    invalidation is not (generation check). `ttl_seconds=0` turns the cache off.
+    reuse all publish SessionRevoked there), or hears of a SessionRevoked from another process
+    on the bus. A session revoked through another process can therefore still authenticate
+    here until its event arrives, and for up to `ttl_seconds` when it never does (the bus was
+    down meanwhile): the same bound the guild permission cache has, and far inside the access
+    token's own lifetime, which is what a stolen token is good for anyway. Only live sessions
+    are stored; a load that raced with an invalidation is not (generation check).
+    `ttl_seconds=0` turns the cache off.
     """
 
     def __init__(self, *, ttl_seconds: float = 2.0, max_sessions: int = 100_000) -> None:
@@ -82,13 +84,15 @@ class SessionCache:
         self._max = max_sessions
         self._entries: OrderedDict[Snowflake, tuple[float, Snowflake]] = OrderedDict()
         self._generations: dict[Snowflake, int] = {}
+        self._epoch = 0
 
     def live(self, session_id: Snowflake, user_id: Snowflake) -> bool:
         entry = self._entries.get(session_id)
         return entry is not None and entry[1] == user_id and entry[0] >= time.monotonic()
 
     def generation(self, user_id: Snowflake) -> int:
-        return self._generations.get(user_id, 0)
+        # Both terms only grow: a load that raced with an invalidation or a clear sees a change.
+        return self._epoch + self._generations.get(user_id, 0)
 
     def put(self, session_id: Snowflake, user_id: Snowflake, generation: int) -> None:
         if self._ttl <= 0 or self.generation(user_id) != generation:
@@ -99,12 +103,16 @@ class SessionCache:
             self._entries.popitem(last=False)
 
     def invalidate_user(self, user_id: Snowflake) -> None:
-        self._generations[user_id] = self.generation(user_id) + 1
+        self._generations[user_id] = self._generations.get(user_id, 0) + 1
         if len(self._generations) > self._max:
             # Forgetting generations only matters for loads in flight right now; start over.
             self._generations = {user_id: 1}
         for session_id in [s for s, (_, u) in self._entries.items() if u == user_id]:
             del self._entries[session_id]
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._epoch += 1  # loads in flight must not store what they read before the clear
 
 
 class AccountService:
@@ -195,8 +203,10 @@ class AccountService:
             # Same answer as an unknown account, but still counted against the client.
             await self._limit("login:ip", client.ip, self._policy.rate_login_per_ip)
             raise failure from None
-        await self._limit("login:ip", client.ip, self._policy.rate_login_per_ip)
-        await self._limit("login:account", email, self._policy.rate_login_per_account)
+        await self._limit_all(
+            ("login:ip", client.ip, self._policy.rate_login_per_ip),
+            ("login:account", email, self._policy.rate_login_per_account),
+        )
         credentials = await self._store.accounts.get_credentials(email)
         ok = await self._passwords.verify(
             credentials.password_hash if credentials else None, password[: validation.PASSWORD_MAX]
@@ -240,17 +250,20 @@ class AccountService:
         """The viewer behind a bearer token, provided its session is still live (as read at
         most SessionCache's TTL ago)."""
         claims = self._tokens.verify(access_token)
-        if not self._sessions.live(claims.session_id, claims.user_id):
-            generation = self._sessions.generation(claims.user_id)
-            session = await self._store.sessions.get_session(claims.session_id)
-            if (
-                session is None
-                or session.revoked_at is not None
-                or session.user_id != claims.user_id
-            ):
-                raise Unauthenticated("this session has ended; sign in again")
-            self._sessions.put(claims.session_id, claims.user_id, generation)
-        return Viewer(claims.user_id, claims.session_id, claims.expires_at)
+        viewer = Viewer(claims.user_id, claims.session_id, claims.expires_at)
+        await self.ensure_live(viewer)
+        return viewer
+
+    async def ensure_live(self, viewer: Viewer) -> None:
+        """Raise Unauthenticated when the viewer's session has ended (as read at most
+        SessionCache's TTL ago): a socket checks this before each operation it runs."""
+        if self._sessions.live(viewer.session_id, viewer.user_id):
+            return
+        generation = self._sessions.generation(viewer.user_id)
+        session = await self._store.sessions.get_session(viewer.session_id)
+        if session is None or session.revoked_at is not None or session.user_id != viewer.user_id:
+            raise Unauthenticated("this session has ended; sign in again")
+        self._sessions.put(viewer.session_id, viewer.user_id, generation)
 
     def on_published(self, envelopes: Sequence[Envelope]) -> None:
         """Forget cached sessions of users whose own events this process committed."""
@@ -258,6 +271,16 @@ class AccountService:
             user_id = subjects.user_id_of(envelope.subject)
             if user_id is not None:
                 self._sessions.invalidate_user(Snowflake(user_id))
+
+    def on_revoked(self, event: SessionRevoked) -> None:
+        """A session ended, maybe through another process: stop trusting the user's cached
+        sessions here at once rather than after SessionCache's TTL."""
+        self._sessions.invalidate_user(event.user_id)
+
+    def forget_sessions(self) -> None:
+        """Read every session again on next use (revocations may have been missed, e.g.
+        while this process was cut off from the bus)."""
+        self._sessions.clear()
 
     async def logout(self, viewer: Viewer) -> None:
         envelopes = self._session_revoked(viewer.user_id, viewer.session_id)
@@ -278,12 +301,15 @@ class AccountService:
 
     async def request_password_reset(self, *, email: str, client: ClientInfo) -> None:
         """Always succeeds from the caller's view, whether or not the account exists."""
-        await self._limit("reset:ip", client.ip, self._policy.rate_reset_per_ip)
         try:
             email = validation.email(email)
         except BadUserInput:
+            await self._limit("reset:ip", client.ip, self._policy.rate_reset_per_ip)
             return
-        await self._limit("reset:account", email, self._policy.rate_reset_per_account)
+        await self._limit_all(
+            ("reset:ip", client.ip, self._policy.rate_reset_per_ip),
+            ("reset:account", email, self._policy.rate_reset_per_account),
+        )
         credentials = await self._store.accounts.get_credentials(email)
         if credentials is None or credentials.disabled:
             return
@@ -334,7 +360,7 @@ class AccountService:
             raise Unauthenticated("this session has ended; sign in again")
         if not await self._passwords.verify(stored, current_password[: validation.PASSWORD_MAX]):
             raise BadUserInput("the current password is wrong", field="currentPassword")
-        envelopes = self._session_revoked(viewer.user_id, None)
+        envelopes = self._session_revoked(viewer.user_id, None, kept=viewer.session_id)
         await self._store.accounts.change_password(
             viewer.user_id,
             password_hash=await self._passwords.hash(new_password),
@@ -452,9 +478,18 @@ class AccountService:
         access, access_expires = self._tokens.issue(user_id, session_id)
         return TokenPair(access, access_expires, refresh, refresh_expires, session_id)
 
-    def _session_revoked(self, user_id: Snowflake, session_id: Snowflake | None) -> list[Any]:
-        event = SessionRevoked(event_id=self._ids.next_id(), user_id=user_id, session_id=session_id)
-        return seal(event, subjects.user(user_id))
+    def _session_revoked(
+        self, user_id: Snowflake, session_id: Snowflake | None, *, kept: Snowflake | None = None
+    ) -> list[Any]:
+        event = SessionRevoked(
+            event_id=self._ids.next_id(),
+            user_id=user_id,
+            session_id=session_id,
+            kept_session_id=kept,
+        )
+        # The user's own subject tells their event streams; the shared one reaches every
+        # process, which closes the session's sockets whether or not anyone streams events.
+        return seal(event, subjects.user(user_id), subjects.sessions_revoked())
 
     async def _send_confirmation(self, email: str, token: str) -> None:
         hours = self._policy.email_confirmation_ttl_seconds // 3600
@@ -480,6 +515,19 @@ class AccountService:
     async def _limit(self, scope: str, key: str, rate: tuple[int, int]) -> None:
         limit, window = rate
         await self._limits.hit(f"{scope}:{key}", limit=limit, window_seconds=window)
+
+    async def _limit_all(self, *limits: tuple[str, str, tuple[int, int]]) -> None:
+        """Count the request against every limit; when any refuses it, report the longest
+        wait among those that did: a client told to come back when the address's window
+        resets would find the account still locked."""
+        refusals: list[RateLimited] = []
+        for scope, key, rate in limits:
+            try:
+                await self._limit(scope, key, rate)
+            except RateLimited as exc:
+                refusals.append(exc)
+        if refusals:
+            raise max(refusals, key=lambda r: r.retry_after)
 
 
 def _now() -> datetime:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import re
 import tempfile
 import time
@@ -216,7 +217,7 @@ class AttachmentService:
             return UploadTarget(
                 upload, direct.url, direct.method, direct.headers, upload.expires_at
             )
-        expires = int(upload.expires_at.timestamp())
+        expires = math.ceil(upload.expires_at.timestamp())
         query = urlencode(
             {"expires": expires, "signature": self._sign(f"upload:{upload_id}:{expires}")}
         )

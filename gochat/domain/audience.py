@@ -292,6 +292,19 @@ class AudienceResolver:
         permissions = await self.channel_permissions(guild_id, user_id, channel)
         return bool(permissions & Permission.VIEW_CHANNELS)
 
+    async def visible_channels(
+        self, guild_id: Snowflake, user_id: Snowflake
+    ) -> dict[Snowflake, Channel]:
+        """The guild's channels the user can view now (none when not a member)."""
+        state = await self._state(guild_id, user_id)
+        if state is None:
+            return {}
+        return {
+            channel_id: channel
+            for channel_id, channel in state.data.channels.items()
+            if await self.can_view_channel(guild_id, user_id, channel)
+        }
+
     # --- the rules -------------------------------------------------------------------------
 
     async def may_see(self, user_id: Snowflake, event: ev.Event) -> bool:
@@ -316,3 +329,80 @@ class AudienceResolver:
         if needed is not None:
             return bool(await self.guild_permissions(guild_id, user_id) & needed)
         return True
+
+
+# Events after which a member may see other channels than before.
+_CHANGES_VISIBILITY = (
+    ev.ChannelCreated,
+    ev.ChannelUpdated,
+    ev.OverwriteUpdated,
+    ev.OverwriteDeleted,
+    ev.RoleUpdated,
+    ev.RoleDeleted,
+    ev.MemberUpdated,
+    ev.GuildUpdated,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VisibilityChange:
+    """Channels one viewer stopped or started seeing through one event."""
+
+    lost: tuple[Snowflake, ...] = ()
+    gained: tuple[Channel, ...] = ()
+
+
+NO_CHANGE = VisibilityChange()
+
+
+class ChannelVisibility:
+    """The channels one viewer can see in each of their guilds, kept current from the events,
+    so that a stream can tell them when an overwrite, a role or a membership change hides a
+    channel or shows one: the events about the channel itself stop or start reaching them
+    without saying so. Call `change` after the resolver's `before(event)`."""
+
+    def __init__(self, audience: AudienceResolver, user_id: Snowflake) -> None:
+        self._audience = audience
+        self._user_id = user_id
+        self._visible: dict[Snowflake, frozenset[Snowflake] | None] = {}
+
+    async def track(self, guild_id: Snowflake) -> None:
+        current = await self._audience.visible_channels(guild_id, self._user_id)
+        self._visible[guild_id] = frozenset(current)
+
+    def track_later(self, guild_id: Snowflake) -> None:
+        """Track a guild just joined from its next event on: reading its channels now would
+        hold up the stream while the guild's first events (the join notice) pass by."""
+        self._visible.setdefault(guild_id, None)
+
+    def untrack(self, guild_id: Snowflake) -> None:
+        self._visible.pop(guild_id, None)
+
+    async def change(self, event: ev.Event) -> VisibilityChange:
+        guild_id = guild_of(event)
+        if guild_id is None or guild_id not in self._visible:
+            return NO_CHANGE
+        before = self._visible[guild_id]
+        if before is None:
+            await self.track(guild_id)
+            return NO_CHANGE
+        if isinstance(event, ev.ChannelDeleted):
+            # Judged before the state forgets it; the deletion itself tells the viewer.
+            self._visible[guild_id] = before - {event.channel.id}
+            return NO_CHANGE
+        if not isinstance(event, _CHANGES_VISIBILITY):
+            return NO_CHANGE
+        if isinstance(event, ev.MemberUpdated) and event.member.user_id != self._user_id:
+            return NO_CHANGE
+        current = await self._audience.visible_channels(guild_id, self._user_id)
+        self._visible[guild_id] = frozenset(current)
+        if isinstance(event, ev.ChannelCreated):
+            return NO_CHANGE  # a new channel arrives as ChannelCreated, when visible
+        lost = tuple(sorted(c for c in before if c not in current))
+        gained = tuple(
+            sorted(
+                (c for i, c in current.items() if i not in before),
+                key=lambda c: (c.position, c.id),
+            )
+        )
+        return VisibilityChange(lost, gained) if lost or gained else NO_CHANGE

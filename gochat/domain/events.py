@@ -60,7 +60,14 @@ class SessionRevoked(Event):
     TYPE: ClassVar[str] = "SessionRevoked"
 
     user_id: Snowflake
-    session_id: Snowflake | None  # None: every session of the user
+    session_id: Snowflake | None  # None: every session of the user...
+    kept_session_id: Snowflake | None = None  # ...but this one (a password change's own)
+
+    def ends(self, session_id: Snowflake) -> bool:
+        """Whether this revocation ends the user's session `session_id`."""
+        if self.session_id is None:
+            return session_id != self.kept_session_id
+        return session_id == self.session_id
 
 
 ALL_EVENT_TYPES: tuple[type[Event], ...] = (UserUpdated, UserSettingsUpdated, SessionRevoked)

@@ -14,16 +14,23 @@ store enforces it with a constraint).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gochat.bus import subjects
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.channel_access import ChannelAccess, ChannelAccessResolver
-from gochat.domain.events import MessageCreated, MessagesDeleted, MessageUpdated
+from gochat.domain.events import (
+    MessageCreated,
+    MessagesDeleted,
+    MessageUpdated,
+    ReadStateUpdated,
+)
 from gochat.domain.permissions import Permission
+from gochat.domain.publisher import PublishOrder
 from gochat.domain.records import Mentions, Message, MessageType, UploadPurpose, Viewer
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
@@ -87,6 +94,7 @@ class MessageService:
         self._channels = channels
         self._direct = direct
         self._files = files
+        self._order = PublishOrder()
 
     async def channel_access(self, viewer: Viewer, channel_id: Snowflake) -> ChannelAccess:
         return await self._channels.message_channel(viewer, channel_id)
@@ -125,12 +133,12 @@ class MessageService:
                 raise NotFound("the message replied to is not in this channel")
             kind = MessageType.REPLY
         kit = self._kit
-        draft_id = kit.ids.next_id()
+        mentions = await self._mentions(text, access, viewer)
         # Same nonce, same claim: a retry finds its uploads already claimed by itself.
         claim = (
             f"message:{channel_id}:{viewer.user_id}:{nonce}"
             if nonce is not None
-            else f"message:{draft_id}"
+            else f"message:{secrets.token_hex(12)}"
         )
         used = await self._files.use(
             viewer,
@@ -138,39 +146,84 @@ class MessageService:
             purpose=UploadPurpose.ATTACHMENT,
             claim=claim,
             channel_id=channel_id,
-            message_id=draft_id,
         )
+
+        async def bind(stored: Message) -> None:
+            # Before the creation is published, so subscribers see the attachments; also on a
+            # retry, whose earlier attempt may have claimed them and stored no message.
+            if used:
+                await self._files.bind_message(claim, used, stored.id)
+
         message = Message(
-            id=draft_id,
+            id=kit.ids.next_id(),
             channel_id=channel_id,
             guild_id=access.guild_id,
             author_id=viewer.user_id,
             type=kind,
             content=text,
             reference_id=reply_to,
-            mentions=await self._mentions(text, access, viewer),
+            mentions=mentions,
             pinned=False,
             edited_at=None,
         )
-        pending = Pending()
-        stored, created = await self._store.insert_once(
-            message,
-            nonce=nonce,
-            window_start=kit.now() - NONCE_WINDOW,
-            events=kit.events(
-                pending,
-                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
-            ),
+        stored, created = await self._insert(
+            message, nonce, kit.now() - NONCE_WINDOW, after_store=bind
         )
-        if used:
-            # An earlier attempt may have claimed them for a message id that was never stored.
-            await self._files.bind_message(claim, used, stored.id)
         if created:
-            await kit.publish(pending)
             self._files.used(used)
             if access.direct is not None:
                 await self._direct.touch(channel_id, stored.id)
+            await self._mark_read_by_author(stored)
         return stored, created
+
+    async def _insert(
+        self,
+        message: Message,
+        nonce: str | None,
+        window_start: datetime,
+        *,
+        after_store: Callable[[Message], Awaitable[None]] | None = None,
+    ) -> tuple[Message, bool]:
+        """Store a new message and publish its creation after every message of the channel
+        whose id was taken before (the turn is taken in the same step as the id)."""
+        kit = self._kit
+        turn = self._order.take(message.channel_id)
+        try:
+            pending = Pending()
+            stored, created = await self._store.insert_once(
+                message,
+                nonce=nonce,
+                window_start=window_start,
+                events=kit.events(
+                    pending,
+                    lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
+                ),
+            )
+            if after_store is not None:
+                await after_store(stored)
+            if created:
+                await turn.wait()
+                await kit.publish(pending)
+        finally:
+            turn.close()
+        return stored, created
+
+    async def _mark_read_by_author(self, message: Message) -> None:
+        """An author has read what they wrote: their marker moves to it, and their other
+        devices hear so (the marker never moves back, so a late call changes nothing)."""
+        kit = self._kit
+        author = message.author_id
+        pending = Pending()
+        await self._store.ack(
+            author,
+            message.channel_id,
+            message.id,
+            events=kit.events(
+                pending,
+                lambda s, eid: [(ReadStateUpdated(event_id=eid, state=s), [subjects.user(author)])],
+            ),
+        )
+        await kit.publish(pending)
 
     async def edit(self, viewer: Viewer, message_id: Snowflake, *, content: str) -> Message:
         message, access = await self.access(viewer, message_id)
@@ -240,7 +293,10 @@ class MessageService:
         before: Snowflake | None = None,
         after: Snowflake | None = None,
         around: Snowflake | None = None,
+        from_end: bool = True,
     ) -> HistoryPage:
+        """Up to `limit` messages between the bounds: the newest of them (`from_end`), else the
+        oldest; or, with `around`, the pivot and the messages on either side of it."""
         access = await self.channel_access(viewer, channel_id)
         access.require(Permission.READ_MESSAGE_HISTORY, "read the history")
         if not 1 <= limit <= PAGE_MAX:
@@ -266,11 +322,13 @@ class MessageService:
                 has_older=len(older) > older_size,
                 has_newer=len(newer) > newer_size,
             )
-        if after is not None and before is None:
+        if not from_end:
             rows = await page(
-                channel_id, before=None, after=after, limit=limit + 1, newest_first=False
+                channel_id, before=before, after=after, limit=limit + 1, newest_first=False
             )
-            return HistoryPage(messages=rows[:limit], has_older=True, has_newer=len(rows) > limit)
+            return HistoryPage(
+                messages=rows[:limit], has_older=after is not None, has_newer=len(rows) > limit
+            )
         rows = await page(
             channel_id, before=before, after=after, limit=limit + 1, newest_first=True
         )
@@ -309,17 +367,7 @@ class MessageService:
             pinned=False,
             edited_at=None,
         )
-        pending = Pending()
-        stored, _ = await self._store.insert_once(
-            message,
-            nonce=None,
-            window_start=kit.now(),
-            events=kit.events(
-                pending,
-                lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
-            ),
-        )
-        await kit.publish(pending)
+        stored, _ = await self._insert(message, None, kit.now())
         return stored
 
     async def _mentions(self, text: str, access: ChannelAccess, viewer: Viewer) -> Mentions:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from gochat.bus import EventBus
+from gochat.errors import Unavailable
 from gochat.storage import OutboxStore
 
 log = structlog.get_logger("gochat.events")
@@ -63,7 +64,9 @@ class OutboxRelay:
         while not self._stopping.is_set():
             try:
                 relayed = await self.relay_once()
-            except Exception:  # the bus or the database is down: try again next round
+            except Unavailable as exc:  # the bus or the database is down: next round
+                log.warning("events.relay_failed", reason=exc.message)
+            except Exception:  # a bug: logged in full, and retried next round all the same
                 log.warning("events.relay_failed", exc_info=True)
             else:
                 if relayed:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
@@ -36,7 +35,6 @@ log = structlog.get_logger("gochat.presence")
 
 CUSTOM_STATUS_MAX = 128
 PRESENCE_IDS_MAX = 100
-_SHOWN_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +100,6 @@ class PresenceService:
         self.policy = policy
         self._local: dict[Snowflake, _Session] = {}  # this process's live sessions
         self._sharing: dict[_Report, Snowflake] = {}  # the session new connections join
-        self._shown: OrderedDict[Snowflake, Presence] = OrderedDict()  # last announced here
 
     # --- a connection's life ---------------------------------------------------------------
 
@@ -227,7 +224,7 @@ class PresenceService:
         """Announce the users whose sessions lapsed; returns how many."""
         lapsed = await self._store.claim_lapsed()
         for user_id in lapsed:
-            await self._announce(user_id, force=True)
+            await self._announce(user_id)
         return len(lapsed)
 
     async def run(self) -> None:
@@ -260,14 +257,12 @@ class PresenceService:
 
     # --- announcing and reading ------------------------------------------------------------
 
-    async def _announce(self, user_id: Snowflake, *, force: bool = False) -> Presence:
+    async def _announce(self, user_id: Snowflake) -> Presence:
+        """Publish the user's presence when it differs from the last one announced by any
+        process (a reload, a second tab, a lapse of one of several sessions: nothing)."""
         presence = (await self._store.get_many([user_id]))[user_id]
-        if not force and self._shown.get(user_id) == presence:
+        if not await self._store.swap_shown(presence):
             return presence
-        self._shown[user_id] = presence
-        self._shown.move_to_end(user_id)
-        while len(self._shown) > _SHOWN_MAX:
-            self._shown.popitem(last=False)
         guilds = await self._guilds.list_guilds_of_user(user_id)
         event = ev.PresenceUpdated(event_id=self._ids.next_id(), presence=presence)
         envelopes = seal(

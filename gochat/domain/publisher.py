@@ -7,11 +7,13 @@ crash before the batched delete can cause, by event id."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 
 import structlog
 
 from gochat.bus import Envelope, EventBus
+from gochat.errors import Unavailable
 from gochat.storage import OutboxStore
 
 log = structlog.get_logger("gochat.events")
@@ -42,6 +44,9 @@ class EventPublisher:
             listener(envelopes)
         try:
             await self._bus.publish(envelopes)
+        except Unavailable as exc:  # expected during a bus outage: no traceback per change
+            log.warning("events.publish_deferred", count=len(envelopes), reason=exc.message)
+            return
         except Exception:  # the relay retries whatever failed here
             log.warning("events.publish_deferred", count=len(envelopes), exc_info=True)
             return
@@ -71,3 +76,67 @@ class EventPublisher:
         if self._flusher is not None:
             await self._flusher
         await self.flush()
+
+
+class PublishOrder:
+    """Publication in the order turns were taken, per key (a channel).
+
+    A message's id is taken before its transaction, and concurrent sends commit in whichever
+    order their group-commit batches finish, so publishing right after commit would let a
+    newer id reach subscribers before an older one. Taking a turn in the same step as the id
+    and publishing only once every earlier turn of the channel is over keeps each channel's
+    events in id order for every subscriber of this process (and, on NATS, of every process:
+    one connection delivers a subject's messages in publication order). A turn that ends
+    without publishing (the send failed, or repeated a nonce) lets the next one go.
+
+    A turn waits for the earlier ones at most `max_wait_seconds`: a publish normally takes
+    milliseconds, but one that waits for a bus that is down (until its timeout, for the relay
+    to resend later) must not make every later send of the channel wait behind it in turn."""
+
+    def __init__(self, *, max_wait_seconds: float = 1.0) -> None:
+        self.max_wait_seconds = max_wait_seconds
+        self._last: dict[object, _Turn] = {}
+
+    def take(self, key: object) -> _Turn:
+        """A new turn, after every turn taken for `key` so far. Call `close()` on it."""
+        turn = _Turn(self, key, self._last.get(key))
+        self._last[key] = turn
+        return turn
+
+    def _forget(self, turn: _Turn) -> None:
+        if self._last.get(turn.key) is turn:
+            del self._last[turn.key]
+
+
+class _Turn:
+    __slots__ = ("_after", "_closed", "_order", "_over", "key")
+
+    def __init__(self, order: PublishOrder, key: object, before: _Turn | None) -> None:
+        self._order = order
+        self.key = key
+        self._closed = False
+        # Done once this turn and every earlier one are over. A turn references only its
+        # predecessor's future, so a line whose turns are over holds nothing.
+        self._over: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._after = before._over if before is not None else None
+
+    async def wait(self) -> None:
+        """Until every earlier turn of the key is over, or `max_wait_seconds` have passed."""
+        if self._after is not None and not self._after.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._after), self._order.max_wait_seconds)
+
+    def close(self) -> None:
+        """End the turn (once); the next one goes when every earlier one has ended too."""
+        if self._closed:
+            return
+        self._closed = True
+        after, self._after = self._after, None
+        if after is None or after.done():
+            self._end()
+        else:
+            after.add_done_callback(lambda _: self._end())
+
+    def _end(self) -> None:
+        self._over.set_result(None)
+        self._order._forget(self)

@@ -88,6 +88,13 @@ class PresenceStore(Protocol):
         """The user's live sessions as reported (invisible included), by session id; for the
         user's own devices only."""
 
+    async def swap_shown(self, presence: Presence) -> bool:
+        """Record `presence` as the one last announced for its user, across every process
+        sharing the store; True when it differs from the one recorded before (or none was),
+        that is when it must be announced. Of concurrent callers with the same presence,
+        one gets True. A record may be forgotten (after a day, or when the store evicts it),
+        which costs one repeated announcement, never a missed one."""
+
     async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
         """Users one of whose sessions expired (or was pruned as expired) since they were last
         claimed, at most `limit`. Each lapse is handed to exactly one caller, across every

@@ -29,6 +29,7 @@ class FallbackPresenceStore:
         self._shared = shared
         self._local = local
         self.degraded = False
+        self._stale_shown: set[Snowflake] = set()  # announced while the shared store was away
 
     async def _try(self, call: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
         try:
@@ -107,6 +108,20 @@ class FallbackPresenceStore:
         if ok and shared is not None:
             return shared
         return await self._local.list_sessions(user_id)
+
+    async def swap_shown(self, presence: Presence) -> bool:
+        local = await self._local.swap_shown(presence)
+        ok, shared = await self._try(lambda: self._shared.swap_shown(presence))
+        user_id = presence.user_id
+        if not ok:
+            # The shared record missed this announcement: until it is written again, it may
+            # equal a presence others no longer see (ONLINE, while the outage announced OFFLINE).
+            self._stale_shown.add(user_id)
+            return local
+        if user_id in self._stale_shown:
+            self._stale_shown.discard(user_id)
+            return bool(shared) or local
+        return bool(shared)
 
     async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
         # The mirror's lapses are this process's own sessions, which the shared store also

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from gochat.ids import Snowflake
 from gochat.presence import check_reportable, check_status, combine
 
 _PRUNE_EVERY = 1024
+_SHOWN_MAX = 100_000  # users whose last announcement is remembered
 
 
 def _report(
@@ -35,6 +37,7 @@ class MemoryPresenceStore:
         # entries, which `claim_lapsed` skips when they no longer match `_lapse_at`.
         self._lapse_at: dict[Snowflake, float] = {}
         self._lapses: list[tuple[float, Snowflake]] = []
+        self._shown: OrderedDict[Snowflake, Presence] = OrderedDict()  # least recent first
 
     def _live(self, user_id: Snowflake) -> dict[Snowflake, tuple[SessionPresence, float]]:
         sessions = self._users.get(user_id)
@@ -132,6 +135,17 @@ class MemoryPresenceStore:
 
     async def list_sessions(self, user_id: Snowflake) -> list[SessionPresence]:
         return sorted((r for r, _ in self._live(user_id).values()), key=lambda r: r.session_id)
+
+    async def swap_shown(self, presence: Presence) -> bool:
+        shown = self._shown
+        if shown.get(presence.user_id) == presence:
+            shown.move_to_end(presence.user_id)
+            return False
+        shown[presence.user_id] = presence
+        shown.move_to_end(presence.user_id)
+        while len(shown) > _SHOWN_MAX:
+            shown.popitem(last=False)
+        return True
 
     async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
         now = time.monotonic()

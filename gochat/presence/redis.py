@@ -36,6 +36,9 @@ from gochat.redis_client import REDIS_ERRORS
 
 # Drop the expired fields of the hash at `key`; returns whether any was dropped, the first
 # and the last expiry of the sessions left. The hash expires with its last session.
+# How long the presence last announced for a user is remembered.
+_SHOWN_TTL_SECONDS = 86_400
+
 _PRUNE_FN = """
 local function prune(key, now)
   local all = redis.call('HGETALL', key)
@@ -301,6 +304,22 @@ class RedisPresenceStore:
 
     async def list_sessions(self, user_id: Snowflake) -> list[SessionPresence]:
         return (await self._read([user_id]))[0]
+
+    def shown_key(self, user_id: Snowflake) -> str:
+        """The presence last announced for the user (one key: any slot will do)."""
+        return f"{self._prefix}shown:{user_id}"
+
+    async def swap_shown(self, presence: Presence) -> bool:
+        body = json.dumps([presence.status.value, presence.custom_status])
+        try:
+            # SET ... GET swaps atomically: of two processes announcing the same change,
+            # only the first sees a different value.
+            before = await self._client.set(
+                self.shown_key(presence.user_id), body, ex=_SHOWN_TTL_SECONDS, get=True
+            )
+        except REDIS_ERRORS as exc:
+            raise Unavailable("presence store unreachable") from exc
+        return before is None or (before.decode() if isinstance(before, bytes) else before) != body
 
     async def claim_lapsed(self, *, limit: int = 100) -> list[Snowflake]:
         start, self._next_shard = self._next_shard, (self._next_shard + 1) % self._shards

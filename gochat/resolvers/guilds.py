@@ -82,6 +82,7 @@ from gochat.schema.guilds import (
     Member,
     PermissionOverwrite,
     Role,
+    channel_shape,
 )
 
 
@@ -99,7 +100,7 @@ class GuildQuery:
         _, channel = await info.context.services.channels.access(
             await info.context.viewer(), snowflake(id, field="id")
         )
-        return Channel(record=channel)
+        return channel_shape(channel)
 
     @strawberry.field(
         description="Preview an invite without joining; works signed out. Unknown, expired or "
@@ -187,7 +188,7 @@ class GuildMutation:
             private=input.private,
             voice_region=input.voice_region,
         )
-        return CreateChannelPayload(channel=Channel(record=channel))
+        return CreateChannelPayload(channel=channel_shape(channel))
 
     @strawberry.mutation(description="Change a channel (MANAGE_CHANNELS in it).")
     async def update_channel(self, info: Info, input: UpdateChannelInput) -> UpdateChannelPayload:
@@ -204,7 +205,7 @@ class GuildMutation:
             voice_region=input.voice_region,
             sync_with_parent=input.sync_with_parent,
         )
-        return UpdateChannelPayload(channel=Channel(record=channel))
+        return UpdateChannelPayload(channel=channel_shape(channel))
 
     @strawberry.mutation(description="Delete a channel (MANAGE_CHANNELS in it).")
     async def delete_channel(self, info: Info, input: DeleteChannelInput) -> DeleteChannelPayload:
@@ -233,7 +234,7 @@ class GuildMutation:
                 for p in input.channels
             ],
         )
-        return ReorderChannelsPayload(channels=[Channel(record=c) for c in channels])
+        return ReorderChannelsPayload(channels=[channel_shape(c) for c in channels])
 
     @strawberry.mutation(description="Create a role (MANAGE_ROLES; only permissions you hold).")
     async def create_role(self, info: Info, input: CreateRoleInput) -> CreateRolePayload:

@@ -154,17 +154,13 @@ class CurrentUser:
     async def mentions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Annotated[MessageConnection, strawberry.lazy("gochat.schema.messages")]:
-        from gochat.schema.common import (  # noqa: PLC0415
-            decode_cursor,
-            encode_cursor,
-            page_info,
-            page_size,
-        )
+        from gochat.schema.common import encode_cursor, page_info  # noqa: PLC0415
         from gochat.schema.messages import Message, MessageConnection, MessageEdge  # noqa: PLC0415
+        from gochat.schema.pagination import page_args  # noqa: PLC0415
 
-        size = page_size(first)
+        args = page_args("mention", first=first, after=after)
         found, more = await info.context.services.read_states.mentions(
-            await info.context.viewer(), before=decode_cursor("mention", after), limit=size
+            await info.context.viewer(), before=args.after, limit=args.size
         )
         edges = [
             MessageEdge(node=Message(record=m), cursor=encode_cursor("mention", m.id))

@@ -82,13 +82,6 @@ def decode_cursor(kind: str, cursor: str | None, *, field: str = "after") -> Sno
     return parsed
 
 
-def page_size(first: int | None, *, default: int = 50, maximum: int = 100) -> int:
-    size = default if first is None else first
-    if not 1 <= size <= maximum:
-        raise BadUserInput(f"first is 1 to {maximum}", field="first")
-    return size
-
-
 def to_id(value: int) -> strawberry.ID:
     return strawberry.ID(str(value))
 

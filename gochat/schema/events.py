@@ -14,6 +14,7 @@ from typing import Annotated
 import strawberry
 
 from gochat.domain import events
+from gochat.domain.audience import VisibilityChange
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User, UserSettings, load_user
 from gochat.schema.common import to_id
@@ -28,6 +29,7 @@ from gochat.schema.guilds import (
     Member,
     PermissionOverwrite,
     Role,
+    channel_shape,
 )
 from gochat.schema.messages import Message, ReactionEmoji, ReadState
 from gochat.schema.presence import Presence, PresenceUpdated, TypingStarted
@@ -45,7 +47,8 @@ class UserSettingsUpdated:
 
 @strawberry.type(
     description="A session of the signed-in user ended. When it is this connection's session "
-    "(or `sessionId` is null: every session), the stream ends after this event."
+    "(or `sessionId` is null: every session), the stream ends after this event and the "
+    "connection closes (4401): sign in again."
 )
 class SessionRevoked:
     session_id: strawberry.ID | None = strawberry.field(
@@ -88,6 +91,23 @@ class ChannelUpdated:
 
 @strawberry.type(description="A channel you could view was deleted.")
 class ChannelDeleted:
+    channel: Channel
+
+
+@strawberry.type(
+    description="You can no longer view a channel (an overwrite, a role or your roles changed): "
+    "remove it from your view; nothing more arrives for it until ChannelVisibilityGained."
+)
+class ChannelVisibilityLost:
+    guild_id: strawberry.ID
+    channel_id: strawberry.ID
+
+
+@strawberry.type(
+    description="You can now view a channel you could not see (an overwrite, a role or your "
+    "roles changed): add it to your view. Its events reach you from now on."
+)
+class ChannelVisibilityGained:
     channel: Channel
 
 
@@ -297,6 +317,8 @@ EventType = (
     | ChannelUpdated
     | ChannelDeleted
     | ChannelsReordered
+    | ChannelVisibilityLost
+    | ChannelVisibilityGained
     | OverwriteUpdated
     | OverwriteDeleted
     | RoleCreated
@@ -346,6 +368,17 @@ TypingEvent = Annotated[
 ]
 
 
+def from_visibility(guild_id: int, change: VisibilityChange) -> list[EventType]:
+    """What one viewer is told when an event hid channels from them or showed them some."""
+    lost: list[EventType] = [
+        ChannelVisibilityLost(guild_id=to_id(guild_id), channel_id=to_id(c)) for c in change.lost
+    ]
+    gained: list[EventType] = [
+        ChannelVisibilityGained(channel=channel_shape(c)) for c in change.gained
+    ]
+    return [*lost, *gained]
+
+
 def from_domain(event: events.Event) -> EventType | None:
     """The GraphQL shape of a domain event, or None for events clients do not receive."""
     match event:
@@ -362,14 +395,14 @@ def from_domain(event: events.Event) -> EventType | None:
         case events.GuildDeleted(guild_id=g):
             return GuildDeleted(guild_id=to_id(g))
         case events.ChannelCreated(channel=c):
-            return ChannelCreated(channel=Channel(record=c))
+            return ChannelCreated(channel=channel_shape(c))
         case events.ChannelUpdated(channel=c):
-            return ChannelUpdated(channel=Channel(record=c))
+            return ChannelUpdated(channel=channel_shape(c))
         case events.ChannelDeleted(channel=c):
-            return ChannelDeleted(channel=Channel(record=c))
+            return ChannelDeleted(channel=channel_shape(c))
         case events.ChannelsReordered(guild_id=g, channels=cs):
             return ChannelsReordered(
-                guild_id=to_id(g), all_channels=tuple(Channel(record=c) for c in cs)
+                guild_id=to_id(g), all_channels=tuple(channel_shape(c) for c in cs)
             )
         case events.OverwriteUpdated(guild_id=g, overwrite=o):
             return OverwriteUpdated(guild_id=to_id(g), overwrite=PermissionOverwrite(record=o))

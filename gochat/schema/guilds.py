@@ -19,10 +19,8 @@ from gochat.schema.attachments import public_file_url
 from gochat.schema.common import (
     PageInfo,
     Permissions,
-    decode_cursor,
     encode_cursor,
     page_info,
-    page_size,
     snowflake,
     to_id,
 )
@@ -34,6 +32,7 @@ from gochat.schema.messages import (
     emoji_size,
     history_connection,
 )
+from gochat.schema.pagination import page_args
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
@@ -124,7 +123,11 @@ class PermissionOverwrite:
         return Permissions.from_mask(self.record.deny)
 
 
-@strawberry.type(description="A guild channel: text, voice or category.")
+@strawberry.interface(
+    description="A guild channel. Fields every kind has are here; select the rest with "
+    "`... on TextChannel` (history, unread counts, pins), `... on VoiceChannel` or "
+    "`... on CategoryChannel`. `type` tells the kind too."
+)
 class Channel:
     record: strawberry.Private[records.Channel]
 
@@ -163,10 +166,6 @@ class Channel:
     def private(self) -> bool:
         return self.record.private
 
-    @strawberry.field(description="Voice channels only.")
-    def voice_region(self) -> str | None:
-        return self.record.voice_region
-
     @strawberry.field
     def created_at(self) -> datetime:
         return self.record.created_at
@@ -184,9 +183,21 @@ class Channel:
         return [PermissionOverwrite(record=o) for o in view.channel_overwrites(self.record.id)]
 
     @strawberry.field(
-        description="History as a connection, oldest first. `last` (default 50) reads back from "
-        "the newest or from `before`; `first` reads forward from `after`; `around` centers on a "
-        "message. Pages hold at most 100. Needs READ_MESSAGE_HISTORY."
+        description="Usable invites to this channel; null with FORBIDDEN without MANAGE_CHANNELS."
+    )
+    async def invites(self, info: Info) -> list[Invite] | None:
+        viewer = await info.context.viewer()
+        found = await info.context.services.invites.list_for_channel(viewer, self.record.id)
+        return [Invite(record=i) for i in found]
+
+
+@strawberry.type(description="A text channel: it holds messages.")
+class TextChannel(Channel):
+    @strawberry.field(
+        description="History as a connection, oldest first. `first` reads forward from the "
+        "oldest message or from `after`; `last` (default 50) reads back from the newest or from "
+        "`before`; `around` centers on a message. Pages hold at most 100. Null with FORBIDDEN "
+        "without READ_MESSAGE_HISTORY."
     )
     async def messages(
         self,
@@ -197,7 +208,7 @@ class Channel:
         last: int | None = None,
         before: str | None = None,
         around: strawberry.ID | None = None,
-    ) -> MessageConnection:
+    ) -> MessageConnection | None:
         return await history_connection(
             info, self.record.id, first=first, after=after, last=last, before=before, around=around
         )
@@ -207,32 +218,58 @@ class Channel:
         found = await info.context.loaders.last_message_by_channel.load(Snowflake(self.record.id))
         return None if found is None else to_id(found)
 
-    @strawberry.field(description="Pinned messages, newest first.")
-    async def pins(self, info: Info) -> list[Message]:
+    @strawberry.field(
+        description="Pinned messages, newest first; null with FORBIDDEN without "
+        "READ_MESSAGE_HISTORY."
+    )
+    async def pins(self, info: Info) -> list[Message] | None:
         found = await info.context.services.pins.list_pins(
             await info.context.viewer(), self.record.id
         )
         return [Message(record=m) for m in found]
 
-    @strawberry.field(description="Messages after your read marker (counted up to 1000).")
+    @strawberry.field(
+        description="Messages after your read marker (counted up to 1000); 0 when you cannot "
+        "read the history."
+    )
     async def unread_count(self, info: Info) -> int:
         return await info.context.services.read_states.unread_count(
             await info.context.viewer(), self.record.id
         )
 
     @strawberry.field(
-        description="Unread messages mentioning you, your roles or @everyone (up to 1000)."
+        description="Unread messages mentioning you, your roles or @everyone (up to 1000); 0 "
+        "when you cannot read the history."
     )
     async def mention_count(self, info: Info) -> int:
         return await info.context.services.read_states.mention_count(
             await info.context.viewer(), self.record.id
         )
 
-    @strawberry.field(description="Usable invites to this channel (MANAGE_CHANNELS).")
-    async def invites(self, info: Info) -> list[Invite]:
-        viewer = await info.context.viewer()
-        found = await info.context.services.invites.list_for_channel(viewer, self.record.id)
-        return [Invite(record=i) for i in found]
+
+@strawberry.type(description="A voice channel: members talk there through an SFU.")
+class VoiceChannel(Channel):
+    @strawberry.field(description="Where the voice server runs; null: chosen automatically.")
+    def voice_region(self) -> str | None:
+        return self.record.voice_region
+
+
+@strawberry.type(description="A category: it groups the channels whose parentId is its id.")
+class CategoryChannel(Channel):
+    pass
+
+
+# Reached only through the interface: the schema is told about them (`types=`).
+CHANNEL_KINDS = (TextChannel, VoiceChannel, CategoryChannel)
+
+
+def channel_shape(record: records.Channel) -> Channel:
+    """The GraphQL object of a guild channel's kind."""
+    if record.type == records.ChannelType.VOICE:
+        return VoiceChannel(record=record)
+    if record.type == records.ChannelType.CATEGORY:
+        return CategoryChannel(record=record)
+    return TextChannel(record=record)
 
 
 @strawberry.type(description="A user's membership in a guild.")
@@ -498,7 +535,7 @@ class Guild:
         view = await info.context.services.guilds.access(
             await info.context.viewer(), self.record.id
         )
-        return [Channel(record=c) for c in view.visible_channels()]
+        return [channel_shape(c) for c in view.visible_channels()]
 
     @strawberry.field(description="Every role, most senior first.")
     async def roles(self, info: Info) -> list[Role]:
@@ -541,11 +578,12 @@ class Guild:
             str | None, strawberry.argument(description="Prefix of handle, name or nickname.")
         ] = None,
     ) -> MemberConnection:
-        size = page_size(first)
+        args = page_args("member", first=first, after=after)
+        size = args.size
         rows = await info.context.services.members.list_members(
             await info.context.viewer(),
             self.record.id,
-            after_user_id=decode_cursor("member", after),
+            after_user_id=args.after,
             prefix=search,
             limit=size + 1,
         )
@@ -559,15 +597,15 @@ class Guild:
             page_info=page_info(edges, has_next=len(rows) > size, has_previous=after is not None),
         )
 
-    @strawberry.field(description="Bans (BAN_MEMBERS).")
-    async def bans(self, info: Info) -> list[Ban]:
+    @strawberry.field(description="Bans; null with FORBIDDEN without BAN_MEMBERS.")
+    async def bans(self, info: Info) -> list[Ban] | None:
         found = await info.context.services.moderation.list_bans(
             await info.context.viewer(), self.record.id
         )
         return [Ban(record=b) for b in found]
 
-    @strawberry.field(description="Usable invites (MANAGE_SERVER).")
-    async def invites(self, info: Info) -> list[Invite]:
+    @strawberry.field(description="Usable invites; null with FORBIDDEN without MANAGE_SERVER.")
+    async def invites(self, info: Info) -> list[Invite] | None:
         found = await info.context.services.invites.list_for_guild(
             await info.context.viewer(), self.record.id
         )
@@ -580,7 +618,10 @@ class Guild:
         )
         return [Emoji(record=e) for e in found]
 
-    @strawberry.field(description="Administrative changes, newest first (VIEW_AUDIT_LOG).")
+    @strawberry.field(
+        description="Administrative changes, newest first; null with FORBIDDEN without "
+        "VIEW_AUDIT_LOG."
+    )
     async def audit_log(
         self,
         info: Info,
@@ -588,14 +629,15 @@ class Guild:
         after: str | None = None,
         action: AuditAction | None = None,  # type: ignore[valid-type]
         actor_id: Annotated[strawberry.ID | None, strawberry.argument(name="actorId")] = None,
-    ) -> AuditLogConnection:
-        size = page_size(first)
+    ) -> AuditLogConnection | None:
+        args = page_args("audit", first=first, after=after)
+        size = args.size
         rows = await info.context.services.audit.list_entries(
             await info.context.viewer(),
             self.record.id,
             action=None if action is None else action.value,
             actor_id=None if actor_id is None else snowflake(actor_id, field="actorId"),
-            before_id=decode_cursor("audit", after),
+            before_id=args.after,
             limit=size + 1,
         )
         page = rows[:size]

@@ -3,7 +3,9 @@ cached row never outlives the operation that read it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -11,8 +13,24 @@ from gochat.domain.records import Emoji, ReactionCount, Upload, User, Viewer
 from gochat.domain.services import Services
 from gochat.ids import Snowflake
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-class UserByIdLoader(DataLoader[Snowflake, User | None]):
+
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose cached futures survive the cancellation of one of their awaiters.
+
+    Every field that loads one key awaits the same future. When a field errors, execution
+    cancels its pending siblings; awaiting the bare future would cancel it for every other
+    field that shares it, anywhere in the operation, and their CancelledError would escape
+    execution as a server error. Each caller awaits a shield of the future instead.
+    """
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
+
+
+class UserByIdLoader(SharedLoader[Snowflake, User | None]):
     def __init__(self, services: Services) -> None:
         async def load(ids: Sequence[Snowflake]) -> list[User | None]:
             found = await services.accounts.get_users(list(ids))
@@ -21,7 +39,7 @@ class UserByIdLoader(DataLoader[Snowflake, User | None]):
         super().__init__(load_fn=load)
 
 
-class ReactionsByMessageLoader(DataLoader[tuple[Snowflake, Snowflake], list[ReactionCount]]):
+class ReactionsByMessageLoader(SharedLoader[tuple[Snowflake, Snowflake], list[ReactionCount]]):
     """Reaction counts keyed by (channel id, message id), one query per channel. Only for
     messages the caller already reached through an authorized path."""
 
@@ -39,7 +57,7 @@ class ReactionsByMessageLoader(DataLoader[tuple[Snowflake, Snowflake], list[Reac
         super().__init__(load_fn=load)
 
 
-class LastMessageByChannelLoader(DataLoader[Snowflake, Snowflake | None]):
+class LastMessageByChannelLoader(SharedLoader[Snowflake, Snowflake | None]):
     def __init__(self, services: Services, viewer: Callable[[], Awaitable[Viewer]]) -> None:
         async def load(keys: Sequence[Snowflake]) -> list[Snowflake | None]:
             found = await services.messages.last_message_ids(await viewer(), list(keys))

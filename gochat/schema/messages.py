@@ -17,14 +17,13 @@ from gochat.schema.accounts import User
 from gochat.schema.attachments import Attachment, public_file_url
 from gochat.schema.common import (
     PageInfo,
-    decode_cursor,
     encode_cursor,
     page_info,
-    page_size,
     snowflake,
     to_id,
 )
 from gochat.schema.context import Info
+from gochat.schema.pagination import page_args
 
 
 @strawberry.enum(description="GoChat's message types.")
@@ -215,12 +214,13 @@ class Message:
     async def reactors(
         self, info: Info, emoji: EmojiInput, first: int | None = None, after: str | None = None
     ) -> UserConnection:
-        size = page_size(first)
+        args = page_args("user", first=first, after=after)
+        size = args.size
         ids = await info.context.services.reactions.reactors(
             await info.context.viewer(),
             Snowflake(self.record.id),
             to_emoji_ref(emoji),
-            after=decode_cursor("user", after),
+            after=args.after,
             limit=size + 1,
         )
         users = await info.context.services.accounts.get_users(ids[:size])
@@ -384,14 +384,17 @@ async def history_connection(
     around: strawberry.ID | None,
 ) -> MessageConnection:
     """A page of a channel's history as a connection (guild channels and DMs alike)."""
-    size = last if last is not None else first if first is not None else 50
+    args = page_args(
+        "message", first=first, after=after, last=last, before=before, from_end_by_default=True
+    )
     page = await info.context.services.messages.history(
         await info.context.viewer(),
         Snowflake(channel_id),
-        limit=size,
-        before=decode_cursor("message", before, field="before"),
-        after=decode_cursor("message", after),
+        limit=args.size,
+        before=args.before,
+        after=args.after,
         around=None if around is None else snowflake(around, field="around"),
+        from_end=args.from_end,
     )
     edges = [
         MessageEdge(node=Message(record=m), cursor=encode_cursor("message", m.id))

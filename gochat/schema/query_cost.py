@@ -72,7 +72,7 @@ PAGES: dict[tuple[str, str], Page] = {}
 # or guild plausibly holds (the cost is an estimate; the budget leaves room above it).
 LIST_SIZES: dict[tuple[str, str], int] = {
     ("Message", "reactions"): MAX_EMOJI_PER_MESSAGE,
-    ("Channel", "pins"): MAX_PINS,
+    ("TextChannel", "pins"): MAX_PINS,
     ("DirectMessageChannel", "recipients"): GROUP_MAX,
     ("Channel", "overwrites"): 10,
     ("Channel", "invites"): 10,
@@ -127,6 +127,13 @@ class QueryCostAnalysis:
             **LIST_SIZES,
             **_introspection_sizes(schema),
         }
+        # A size given for an interface's field holds for that field on every implementation
+        # (a selection inside `... on TextChannel` names the object type, not `Channel`).
+        for (owner, field), size in list(self._list_sizes.items()):
+            found = schema.get_type(owner)
+            if isinstance(found, GraphQLInterfaceType):
+                for implementation in schema.get_implementations(found).objects:
+                    self._list_sizes.setdefault((implementation.name, field), size)
 
     def cost(
         self,

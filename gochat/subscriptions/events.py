@@ -22,9 +22,12 @@ class EventsSubscription:
         "and group DMs only (the viewer's own included, as on `typing`); typing in guild "
         "channels is on `typing(channelId)` and `channelEvents`, so a busy guild's keystrokes "
         "do not reach every member's stream. Each event is checked against "
-        "the viewer's permissions when it is delivered. `ResyncRequired` means events may have "
+        "the viewer's permissions when it is delivered; ChannelVisibilityLost and "
+        "ChannelVisibilityGained tell when a permission change hid a channel or showed one. "
+        "`ResyncRequired` means events may have "
         "been missed: refetch. The socket closes (4401) when the access token expires; reconnect "
-        "with a fresh one. The stream completes after a SessionRevoked for this session."
+        "with a fresh one. The stream completes after a SessionRevoked for this session, and "
+        "the socket closes (4401): sign in again."
     )
     async def events(self, info: Info) -> AsyncIterator[Event]:
         context = info.context

@@ -12,13 +12,13 @@ import asyncio
 import bisect
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gochat.bus import EventBus, SlowConsumer, Subscription, subjects
 from gochat.bus.codec import decode
 from gochat.domain import events as ev
-from gochat.domain.audience import AudienceResolver, channel_of, guild_of
+from gochat.domain.audience import AudienceResolver, ChannelVisibility, channel_of, guild_of
 from gochat.domain.presence import PresenceService
 from gochat.domain.records import Viewer
 from gochat.domain.services import Services
@@ -36,6 +36,7 @@ class Admission:
     error: GoChatError | None = None  # end it with this error instead
     listen: tuple[str, ...] = ()  # subjects to add
     unlisten: tuple[str, ...] = ()  # subjects to drop
+    prepend: tuple[object, ...] = ()  # root values for this feed alone, before the event
 
 
 SKIP = Admission(deliver=False)
@@ -100,27 +101,59 @@ def _direct_subjects(channel_id: int) -> tuple[str, ...]:
 class EventsFeed(Feed):
     """The signed-in user's whole stream."""
 
+    visibility: ChannelVisibility | None = None
+
     @classmethod
     async def open(cls, services: Services, viewer: Viewer) -> EventsFeed:
         feed = cls(viewer=viewer, audience=services.audience)
         me = viewer.user_id
+        feed.visibility = visibility = ChannelVisibility(services.audience, me)
         feed.subjects.add(subjects.user(me))
         for guild in await services.guilds.list_mine(viewer):
             feed.subjects.update(_guild_subjects(guild.id))
+            await visibility.track(guild.id)
         for channel in await services.direct_messages.list_mine(viewer):
             feed.subjects.update(_direct_subjects(channel.id))
         for friend in await services.friends.friends(viewer):
             feed.subjects.add(subjects.presence(friend.id))
         return feed
 
-    def verdict_key(self) -> Hashable:
-        return (type(self), self.viewer.user_id, self.viewer.session_id)
+    def verdict_key(self) -> Hashable | None:
+        # Each stream keeps its own record of the channels its viewer was told about.
+        return None
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
+        verdict = await self._judge(event)
+        told = await self._visibility(event)
+        return replace(verdict, prepend=tuple(told)) if told else verdict
+
+    async def _visibility(self, event: ev.Event) -> list[object]:
+        """ChannelVisibilityLost/Gained when the event hid channels from the viewer or showed
+        them some: the events about those channels stop or start arriving silently."""
+        visibility = self.visibility
+        guild_id = guild_of(event)
+        if visibility is None or guild_id is None:
+            return []
+        me = self.viewer.user_id
+        if isinstance(event, ev.GuildCreated) or (
+            isinstance(event, ev.MemberJoined) and event.member.user_id == me
+        ):
+            visibility.track_later(guild_id)
+            return []
+        if isinstance(event, ev.GuildDeleted) or (
+            isinstance(event, ev.MemberRemoved) and event.user_id == me
+        ):
+            visibility.untrack(guild_id)
+            return []
+        return list(shapes.from_visibility(guild_id, await visibility.change(event)))
+
+    async def _judge(self, event: ev.Event) -> Admission:
         me = self.viewer.user_id
         match event:
-            case ev.SessionRevoked(session_id=s) if s is None or s == self.viewer.session_id:
+            case ev.SessionRevoked() if event.ends(self.viewer.session_id):
                 return Admission(deliver=True, end=True)
+            case ev.SessionRevoked(session_id=None):
+                return SKIP  # the password change made through this very session
             case ev.GuildCreated(guild=g):
                 return Admission(deliver=True, listen=_guild_subjects(g.id))
             case ev.MemberJoined(member=m) if m.user_id == me:
@@ -305,13 +338,21 @@ class FeedStream:
                 event = decode(envelope.payload)
                 if self.feed.seen(event.event_id):
                     continue
-                verdict = await self.feed.admit(subject, event)
+                # As the hub does: the shared resolver learns from the event before judging
+                # (with many streams it learns it more than once, which changes nothing).
+                self.feed.audience.before(event)
+                try:
+                    verdict = await self.feed.admit(subject, event)
+                finally:
+                    self.feed.audience.after(event)
                 for added in verdict.listen:
                     self.feed.subjects.add(added)
                     await self._listen(added)
                 for dropped in verdict.unlisten:
                     self.feed.subjects.discard(dropped)
                     await self._unlisten(dropped)
+                for root in verdict.prepend:
+                    yield root
                 if verdict.deliver:
                     shaped = self.feed.shape(event)
                     if shaped is not None:

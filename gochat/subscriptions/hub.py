@@ -6,10 +6,12 @@ decodes it once (dropping a copy the outbox relay republished), lets the audienc
 catch up, asks the listening feeds whether their viewer may see it (once per viewer and kind
 of feed, not per socket), groups the admitted operations by document, and executes each distinct
 document once: the serialized result is written to every socket of the group. A document whose
-execution asked for the viewer (a `me` flag, an unread count) is executed per subscriber.
+execution asked for the viewer (a `me` flag, an unread count) is executed per subscriber. What
+an event changed for one viewer alone (a channel hidden from them or shown to them) comes as
+the feed's own root values, delivered to its operations before the event.
 
 The hub never blocks on a socket: frames go to each socket's bounded outbox (see
-`transport.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
+`connection.LiveSocket`). A bus subscription that overflows, or a reconnection to the bus,
 tells every affected subscriber to resync (`ResyncRequired`) instead of silently dropping
 events.
 """
@@ -301,12 +303,16 @@ class Hub:
         deliveries: dict[tuple[Any, str], list[LiveOperation]] = {}
         endings: list[tuple[LiveOperation, GoChatError | None]] = []
         changes: list[tuple[LiveOperation, tuple[str, ...], tuple[str, ...]]] = []
+        # Roots for one feed's operations alone (what this event changed for its viewer).
+        own: list[tuple[tuple[object, ...], list[LiveOperation]]] = []
         for judged in topic.plan():
             # A feed that already had this event on another of its subjects skips it.
             fresh = [op for op in judged.operations if not op.feed.seen(event_id)]
             if not fresh:
                 continue
             verdict = await fresh[0].feed.admit(topic.subject, event)
+            if verdict.prepend:
+                own.append((verdict.prepend, fresh))
             if verdict.deliver:
                 if len(fresh) == len(judged.operations):
                     for key, operations in judged.by_delivery.items():
@@ -321,6 +327,9 @@ class Hub:
             if verdict.end or verdict.error is not None:
                 endings.extend((op, verdict.error) for op in fresh)
         audience.after(event)
+        for roots, operations in own:
+            for root in roots:
+                await self._deliver(root, operations)
         shaped: dict[Any, object | None] = {}
         for (shape, _), operations in deliveries.items():
             if shape not in shaped:

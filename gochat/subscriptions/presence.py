@@ -13,8 +13,9 @@ from gochat.errors import BadUserInput
 from gochat.schema.common import snowflake
 from gochat.schema.context import Info
 from gochat.schema.events import PresenceEvent, TypingEvent
+from gochat.subscriptions.connection import LiveSocket
 from gochat.subscriptions.feeds import FeedStream, PresenceFeed, TypingFeed
-from gochat.subscriptions.transport import CLOSE_BAD_MESSAGE, LiveSocket, ProtocolViolation
+from gochat.subscriptions.protocol import CLOSE_BAD_MESSAGE, ProtocolViolation
 
 
 @strawberry.type

@@ -26,8 +26,8 @@ from tests.support.guilds import World, make_world
 SEND = f"""mutation($c: ID!, $t: String!, $a: [ID!], $n: String) {{
   sendMessage(input: {{channelId: $c, content: $t, attachments: $a, nonce: $n}}) {{
     created message {{ id content attachments {{ {ATTACHMENT_FIELDS} }} }} }} }}"""
-HISTORY = f"""query($c: ID!) {{ channel(id: $c) {{ messages(last: 50) {{
-  edges {{ node {{ id attachments {{ {ATTACHMENT_FIELDS} }} }} }} }} }} }}"""
+HISTORY = f"""query($c: ID!) {{ channel(id: $c) {{ ... on TextChannel {{ messages(last: 50) {{
+  edges {{ node {{ id attachments {{ {ATTACHMENT_FIELDS} }} }} }} }} }} }} }}"""
 MESSAGE = f"""query($id: ID!) {{ message(id: $id) {{ id content attachments {{ {ATTACHMENT_FIELDS} }} }} }}"""
 
 

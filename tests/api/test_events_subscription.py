@@ -23,7 +23,7 @@ async def test_profile_and_settings_changes_arrive_over_the_socket(client: Graph
     alice = await signed_up(client)
     async with ws_connect(client.ws_url, payload={"authorization": f"Bearer {alice.token}"}) as ws:
         op = await ws.subscribe(EVENTS)
-        await asyncio.sleep(0.1)  # the subscription is registered before the change
+        await ws.barrier()  # the subscription listens before the change
         (
             await alice.client.execute(
                 'mutation { updateProfile(input: {displayName: "Alice B"}) { user { id } } }'
@@ -53,7 +53,7 @@ async def test_other_users_changes_are_not_delivered(client: GraphQLClient) -> N
     bob = await signed_up(client)
     async with ws_connect(client.ws_url, payload={"authorization": alice.token}) as ws:
         op = await ws.subscribe(EVENTS)
-        await asyncio.sleep(0.1)
+        await ws.barrier()
         (
             await bob.client.execute(
                 'mutation { updateProfile(input: {displayName: "Bob"}) { user { id } } }'
@@ -66,7 +66,7 @@ async def test_logout_delivers_session_revoked_then_completes(client: GraphQLCli
     alice = await signed_up(client)
     async with ws_connect(client.ws_url, payload={"authorization": alice.token}) as ws:
         op = await ws.subscribe(EVENTS)
-        await asyncio.sleep(0.1)
+        await ws.barrier()
         (await alice.client.execute("mutation { logout { ok } }")).ok()
         revoked = await ws.receive(op)
         done = await ws.receive(op)

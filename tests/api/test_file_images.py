@@ -111,7 +111,7 @@ async def test_previews_carry_no_exif_or_gps(
         while True:
             found = (
                 await w.member.client.execute(
-                    "query($c: ID!) { channel(id: $c) { messages(last: 1) { edges { node { attachments { previewUrl } } } } } }",
+                    "query($c: ID!) { channel(id: $c) { ... on TextChannel { messages(last: 1) { edges { node { attachments { previewUrl } } } } } } }",
                     {"c": w.text_id},
                 )
             ).ok()

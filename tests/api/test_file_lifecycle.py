@@ -90,7 +90,7 @@ async def test_slots_never_used_are_removed_after_expiry(
     settings = make_settings(
         database_url,
         tmp_path / "data",
-        upload_slot_ttl_seconds=1,
+        upload_slot_ttl_seconds=3,
         file_sweep_interval_seconds=0.2,
         **settings_overrides,
     )

@@ -6,10 +6,11 @@ viewer's socket receives, and what it does not.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+
+import pytest
 
 from tests.support.client import GraphQLClient, WsSession, ws_connect
 from tests.support.factories import SignedUpUser, signed_up
@@ -43,7 +44,7 @@ async def live(client: GraphQLClient, user: SignedUpUser) -> AsyncIterator[WsSes
 
 async def subscribed(ws: WsSession, query: str, variables: dict[str, Any] | None = None) -> str:
     op = await ws.subscribe(query, variables)
-    await asyncio.sleep(0.15)  # the subscription is registered before the change
+    await ws.barrier()  # the subscription listens before the change
     return op
 
 
@@ -114,7 +115,7 @@ async def test_losing_view_by_overwrite_stops_the_channel_at_once(client: GraphQ
     async with live(client, world.member) as ws:
         events_op = await subscribed(ws, EVENTS)
         channel_op = await ws.subscribe(CHANNEL, {"c": world.text_id})
-        await asyncio.sleep(0.15)
+        await ws.barrier()
         await send(world.owner, world.text_id, "before")
         assert (await next_of(ws, events_op, "MessageCreated"))["message"]["content"] == "before"
         assert (await next_of(ws, channel_op, "MessageCreated"))["message"]["content"] == "before"
@@ -123,6 +124,8 @@ async def test_losing_view_by_overwrite_stops_the_channel_at_once(client: GraphQ
         ended = await ws.receive(channel_op)
         assert ended["type"] == "error"
         assert [e["extensions"]["code"] for e in ended["payload"]] == ["NOT_FOUND"]
+        lost = await ws.receive(events_op)
+        assert lost["payload"]["data"]["events"] == {"__typename": "ChannelVisibilityLost"}
         await ws.expect_silence(events_op)
 
 
@@ -162,6 +165,128 @@ async def test_losing_the_role_that_opened_a_private_channel_stops_it(
         await send(world.owner, world.text_id, "public")
         event = await next_of(ws, op, "MessageCreated")
         assert event["message"]["content"] == "public"
+
+
+VISIBILITY = """subscription { events {
+  __typename
+  ... on ChannelVisibilityLost { guildId channelId }
+  ... on ChannelVisibilityGained { channel { __typename id name ... on TextChannel { unreadCount } } }
+  ... on MessageCreated { message { content } }
+} }"""
+SET_ROLE_OVERWRITE = """mutation($c: ID!, $r: ID!, $a: [Permission!]!, $d: [Permission!]!) {
+  setChannelPermissionOverwrite(input: {channelId: $c, targetType: ROLE, targetId: $r,
+  allow: $a, deny: $d}) { overwrite { targetId } } }"""
+DELETE_ROLE_OVERWRITE = """mutation($c: ID!, $r: ID!) { deleteChannelPermissionOverwrite(input: {
+  channelId: $c, targetType: ROLE, targetId: $r}) { __typename } }"""
+ROLE_CHANGE = """mutation($g: ID!, $u: ID!, $r: ID!) { %s(input: {guildId: $g, userId: $u,
+  roleId: $r}) { member { userId } } }"""
+
+
+async def next_event(ws: WsSession, op: str, *, skipping: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The next event, passing over those of the types in `skipping`."""
+    while True:
+        message = await ws.receive(op)
+        assert message["type"] == "next", message
+        event: dict[str, Any] = message["payload"]["data"]["events"]
+        if event["__typename"] not in skipping:
+            return event
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{}, {"ws_fanout": "per-subscriber"}], ids=["shared", "per-subscriber"]
+)
+async def test_an_overwrite_hiding_a_channel_removes_it_and_its_removal_brings_it_back(
+    client: GraphQLClient,
+) -> None:
+    world = await make_world(client)
+    role_id = await grant(world, world.member, [], name="muted")
+    hidden = {"__typename": "ChannelVisibilityLost", "guildId": world.guild_id}
+    async with live(client, world.member) as ws, live(client, world.owner) as owner_ws:
+        op = await subscribed(ws, VISIBILITY)
+        owner_op = await subscribed(owner_ws, VISIBILITY)
+        variables = {"c": world.text_id, "r": role_id, "a": [], "d": ["VIEW_CHANNELS"]}
+        (await world.owner.client.execute(SET_ROLE_OVERWRITE, variables)).ok()
+        assert await next_event(ws, op) == {**hidden, "channelId": world.text_id}
+        await send(world.owner, world.text_id, "not for you")
+        (
+            await world.owner.client.execute(
+                DELETE_ROLE_OVERWRITE, {"c": world.text_id, "r": role_id}
+            )
+        ).ok()
+        assert await next_event(ws, op) == {
+            "__typename": "ChannelVisibilityGained",
+            "channel": {
+                "__typename": "TextChannel",
+                "id": world.text_id,
+                "name": "general",
+                "unreadCount": 2,  # the join notice and the message sent while hidden
+            },
+        }
+        await send(world.owner, world.text_id, "welcome back")
+        assert await next_event(ws, op) == {"__typename": "OverwriteDeleted"}
+        assert (await next_event(ws, op))["message"]["content"] == "welcome back"
+        await ws.expect_silence(op)
+        # The owner saw the channel throughout: no visibility change reached them.
+        seen = []
+        while not seen or seen[-1] != "welcome back":
+            event = await next_event(owner_ws, owner_op)
+            seen.append(event["message"]["content"] if "message" in event else event["__typename"])
+        assert not [e for e in seen if e.startswith("ChannelVisibility")], seen
+
+
+async def test_losing_and_regaining_the_role_that_opens_a_channel_is_told_as_it_happens(
+    client: GraphQLClient,
+) -> None:
+    world = await make_world(client)
+    created = (
+        await world.owner.client.execute(
+            """mutation($g: ID!) { createChannel(input: {guildId: $g, type: VOICE, name: "Staff",
+              private: true}) { channel { id } } }""",
+            {"g": world.guild_id},
+        )
+    ).ok()
+    staff_id = created["createChannel"]["channel"]["id"]
+    role_id = await grant(world, world.member, [], name="staff")
+    variables = {"c": staff_id, "r": role_id, "a": ["VIEW_CHANNELS"], "d": []}
+    (await world.owner.client.execute(SET_ROLE_OVERWRITE, variables)).ok()
+    role = {"g": world.guild_id, "u": world.member.id, "r": role_id}
+    async with live(client, world.member) as ws:
+        op = await subscribed(ws, VISIBILITY)
+        (await world.owner.client.execute(ROLE_CHANGE % "removeRole", role)).ok()
+        assert await next_event(ws, op, skipping=("MemberUpdated",)) == {
+            "__typename": "ChannelVisibilityLost",
+            "guildId": world.guild_id,
+            "channelId": staff_id,
+        }
+        (await world.owner.client.execute(ROLE_CHANGE % "assignRole", role)).ok()
+        assert await next_event(ws, op, skipping=("MemberUpdated",)) == {
+            "__typename": "ChannelVisibilityGained",
+            "channel": {"__typename": "VoiceChannel", "id": staff_id, "name": "Staff"},
+        }
+        assert await next_event(ws, op) == {"__typename": "MemberUpdated"}
+        await ws.expect_silence(op)
+
+
+async def test_making_a_channel_private_and_public_again_is_told_to_those_it_hides(
+    client: GraphQLClient,
+) -> None:
+    world = await make_world(client)
+    update = """mutation($c: ID!, $p: Boolean!) { updateChannel(input: {channelId: $c,
+      private: $p}) { channel { id } } }"""
+    async with live(client, world.member) as ws:
+        op = await subscribed(ws, VISIBILITY)
+        (await world.owner.client.execute(update, {"c": world.text_id, "p": True})).ok()
+        assert await next_event(ws, op) == {
+            "__typename": "ChannelVisibilityLost",
+            "guildId": world.guild_id,
+            "channelId": world.text_id,
+        }
+        (await world.owner.client.execute(update, {"c": world.text_id, "p": False})).ok()
+        gained = await next_event(ws, op)
+        assert gained["__typename"] == "ChannelVisibilityGained"
+        assert gained["channel"]["id"] == world.text_id
+        assert await next_event(ws, op) == {"__typename": "ChannelUpdated"}
+        await ws.expect_silence(op)
 
 
 async def removal_then_silence(

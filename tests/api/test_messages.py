@@ -27,12 +27,12 @@ mutation($c: ID!, $content: String!, $nonce: String, $reply: ID) {
 
 HISTORY = """
 query($c: ID!, $first: Int, $after: String, $last: Int, $before: String, $around: ID) {
-  channel(id: $c) {
+  channel(id: $c) { ... on TextChannel {
     messages(first: $first, after: $after, last: $last, before: $before, around: $around) {
       edges { cursor node { id content } }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     }
-  }
+  } }
 }"""
 
 
@@ -222,7 +222,7 @@ async def test_bad_message_input_is_refused(client: GraphQLClient) -> None:
 
 async def test_channel_knows_its_last_message_and_dm_counts(client: GraphQLClient) -> None:
     owner, _, channel = await _setup(client)
-    query = "query($c: ID!) { channel(id: $c) { lastMessageId } }"
+    query = "query($c: ID!) { channel(id: $c) { ... on TextChannel { lastMessageId } } }"
     # The guild's creation posts nothing: a new channel is empty.
     assert (await owner.client.execute(query, {"c": channel})).ok()["channel"][
         "lastMessageId"

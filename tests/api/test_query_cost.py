@@ -20,7 +20,10 @@ pytestmark = pytest.mark.timeout(60)
 MAX_COST = 5000  # the default budget
 
 # The page: 1 channel + 1 connection + 100 x (edge + node + author + 20 reactions).
-PAGE = "messages(last: 100) { edges { node { id content author { id } reactions { count } } } }"
+PAGE_BODY = (
+    "messages(last: 100) { edges { node { id content author { id } reactions { count } } } }"
+)
+PAGE = f"... on TextChannel {{ {PAGE_BODY} }}"
 PAGE_COST = 2302
 
 
@@ -78,7 +81,7 @@ async def test_an_over_budget_mutation_runs_nothing(client: GraphQLClient) -> No
     )
     history = (
         await owner.client.execute(
-            "query($c: ID!) { channel(id: $c) { messages { edges { node { content } } } } }",
+            "query($c: ID!) { channel(id: $c) { ... on TextChannel { messages { edges { node { content } } } } } }",
             {"c": channel},
         )
     ).ok()
@@ -91,7 +94,7 @@ async def test_named_fragments_count_where_they_are_spread(client: GraphQLClient
     # The page behind two levels of named fragments, spread under three aliases.
     document = (
         "fragment Node on Message { id content author { id } reactions { count } } "
-        "fragment Page on Channel { messages(last: 100) { edges { node { ...Node } } } } "
+        "fragment Page on TextChannel { messages(last: 100) { edges { node { ...Node } } } } "
         "query($c: ID!) { a: channel(id: $c) { ...Page } b: channel(id: $c) { ...Page } "
         "c: channel(id: $c) { ...Page } }"
     )
@@ -103,8 +106,8 @@ async def test_inline_fragments_and_aliases_inside_them_are_counted(
 ) -> None:
     owner, channel = await owner_with_channel(client)
     document = (
-        "query($c: ID!) { channel(id: $c) { ... on Channel { "
-        + " ".join(f"p{n}: {PAGE}" for n in range(3))
+        "query($c: ID!) { channel(id: $c) { ... on TextChannel { "
+        + " ".join(f"p{n}: {PAGE_BODY}" for n in range(3))
         + " } } }"
     )
     # One channel, three pages of 2301 each.
@@ -117,8 +120,8 @@ async def test_a_fragment_repeated_in_one_selection_runs_once_and_counts_once(
     owner, channel = await owner_with_channel(client)
     # GraphQL merges the repeats into one field: 2 x 2302 passes (counted four times, it would not).
     document = (
-        f"fragment Page on Channel {{ {PAGE} }} "
-        "query($c: ID!) { a: channel(id: $c) { ...Page ...Page ... on Channel { ...Page } } "
+        f"fragment Page on TextChannel {{ {PAGE} }} "
+        "query($c: ID!) { a: channel(id: $c) { ...Page ...Page ... on TextChannel { ...Page } } "
         "b: channel(id: $c) { ...Page ...Page } }"
     )
     data = (await owner.client.execute(document, {"c": channel})).ok()
@@ -127,7 +130,7 @@ async def test_a_fragment_repeated_in_one_selection_runs_once_and_counts_once(
 
 async def test_variables_count_with_the_values_sent(client: GraphQLClient) -> None:
     owner, channel = await owner_with_channel(client)
-    body = "messages(last: $n) { edges { node { id content author { id } reactions { count } } } }"
+    body = "... on TextChannel { messages(last: $n) { edges { node { id content author { id } reactions { count } } } } }"
     document = f"query($c: ID!, $n: Int) {{ {aliased(3, body)} }}"
     refused_for_cost(await owner.client.execute(document, {"c": channel, "n": 100}), 3 * PAGE_COST)
     # Ten a page: 3 x (1 + 1 + 10 x 23) = 696.
@@ -142,7 +145,7 @@ async def test_variables_count_with_the_values_sent(client: GraphQLClient) -> No
 
 async def test_a_page_size_over_the_maximum_counts_as_the_maximum(client: GraphQLClient) -> None:
     owner, channel = await owner_with_channel(client)
-    body = "messages(first: 100000) { edges { node { id content author { id } reactions { count } } } }"
+    body = "... on TextChannel { messages(first: 100000) { edges { node { id content author { id } reactions { count } } } } }"
     refused_for_cost(
         await owner.client.execute(f"query($c: ID!) {{ {aliased(3, body)} }}", {"c": channel}),
         3 * PAGE_COST,
@@ -167,7 +170,7 @@ async def test_a_client_sidebar_and_a_full_history_page_pass(client: GraphQLClie
     ).ok()
     sidebar = (
         await owner.client.execute(
-            "{ me { id handle guilds { id name channels { id name type lastMessageId } "
+            "{ me { id handle guilds { id name channels { id name type ... on TextChannel { lastMessageId } } "
             "roles { id name } } directMessageChannels { id recipients { id handle } } "
             "readStates { channelId lastReadMessageId } } }"
         )
@@ -175,9 +178,9 @@ async def test_a_client_sidebar_and_a_full_history_page_pass(client: GraphQLClie
     assert sidebar["me"]["guilds"][0]["channels"]
     page = (
         await owner.client.execute(
-            "query($c: ID!) { channel(id: $c) { messages(last: 100) { edges { cursor node { "
+            "query($c: ID!) { channel(id: $c) { ... on TextChannel { messages(last: 100) { edges { cursor node { "
             "id content author { id handle } reactions { count me emoji { unicode } } "
-            "mentions { userIds } } } pageInfo { hasPreviousPage } } } }",
+            "mentions { userIds } } } pageInfo { hasPreviousPage } } } } }",
             {"c": channel},
         )
     ).ok()
@@ -288,3 +291,12 @@ class TestCostRate:
         [error] = message["payload"]
         assert error["extensions"]["code"] == "RATE_LIMITED"
         assert error["extensions"]["cost"] == 1 + 4 * 202
+
+
+async def test_a_size_set_on_an_interface_field_counts_on_its_implementations(
+    client: GraphQLClient,
+) -> None:
+    owner, _ = await owner_with_channel(client)
+    # 50 pins per text channel, 20 channels per guild, 20 guilds: 1 + 20 x (1 + 20 x 51).
+    document = "{ me { guilds { channels { ... on TextChannel { pins { id } } } } } }"
+    refused_for_cost(await owner.client.execute(document), 20421)

@@ -94,7 +94,7 @@ async def test_pins_need_manage_messages_and_post_a_notice(client: GraphQLClient
     ] is True
     data = (
         await member.client.execute(
-            "query($c: ID!) { channel(id: $c) { pins { id } messages(last: 5) { edges { node { type referenceId } } } } }",
+            "query($c: ID!) { channel(id: $c) { ... on TextChannel { pins { id } messages(last: 5) { edges { node { type referenceId } } } } } }",
             {"c": channel},
         )
     ).ok()["channel"]
@@ -117,7 +117,9 @@ async def test_read_state_moves_forward_only_and_counts_unread_and_mentions(
                 "message"
             ]["id"]
         )
-    counts = "query($c: ID!) { channel(id: $c) { unreadCount mentionCount } }"
+    counts = (
+        "query($c: ID!) { channel(id: $c) { ... on TextChannel { unreadCount mentionCount } } }"
+    )
     # The member-joined notice in the system channel counts as unread too.
     before = (await member.client.execute(counts, {"c": channel})).ok()["channel"]
     assert before == {"unreadCount": 4, "mentionCount": 1}
@@ -145,8 +147,27 @@ async def test_joining_by_invite_posts_member_joined_in_system_channel(
     owner, member, _, channel = await _guild_with_member(client)
     edges = (
         await owner.client.execute(
-            "query($c: ID!) { channel(id: $c) { messages { edges { node { type authorId content } } } } }",
+            "query($c: ID!) { channel(id: $c) { ... on TextChannel { messages { edges { node { type authorId content } } } } } }",
             {"c": channel},
         )
     ).ok()["channel"]["messages"]["edges"]
     assert edges == [{"node": {"type": "MEMBER_JOINED", "authorId": member.id, "content": ""}}]
+
+
+async def test_sending_a_message_marks_it_read_for_its_author_only(client: GraphQLClient) -> None:
+    owner, member, _, channel = await _guild_with_member(client)
+    sent = (await member.client.execute(SEND, {"c": channel, "t": "mine"})).ok()["sendMessage"][
+        "message"
+    ]["id"]
+    counts = "query($c: ID!) { channel(id: $c) { ... on TextChannel { unreadCount } } }"
+    assert (await member.client.execute(counts, {"c": channel})).ok()["channel"] == {
+        "unreadCount": 0
+    }
+    states = "{ me { readStates { channelId lastReadMessageId } } }"
+    assert (await member.client.execute(states)).ok()["me"]["readStates"] == [
+        {"channelId": channel, "lastReadMessageId": sent}
+    ]
+    # The owner has read nothing: the join notice and the member's message are unread.
+    assert (await owner.client.execute(counts, {"c": channel})).ok()["channel"] == {
+        "unreadCount": 2
+    }

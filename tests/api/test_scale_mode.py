@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import nats
@@ -31,7 +30,7 @@ async def test_events_travel_through_nats_and_land_in_the_stream(
     alice = await signed_up(client)
     async with ws_connect(client.ws_url, payload={"authorization": f"Bearer {alice.token}"}) as ws:
         op = await ws.subscribe(EVENTS)
-        await asyncio.sleep(0.1)  # the subscription is registered before the change
+        await ws.barrier()  # the subscription listens before the change
         (
             await alice.client.execute(
                 'mutation { updateProfile(input: {displayName: "Alice N"}) { user { id } } }'
@@ -69,7 +68,7 @@ async def test_a_guild_message_reaches_a_channel_subscriber_through_nats(
     query = "subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on MessageCreated { message { content } } } }"
     async with ws_connect(client.ws_url, payload={"authorization": world.member.token}) as ws:
         op = await ws.subscribe(query, {"c": world.text_id})
-        await asyncio.sleep(0.2)
+        await ws.barrier()
         (
             await world.owner.client.execute(
                 'mutation($c: ID!) { sendMessage(input: {channelId: $c, content: "via nats"}) { message { id } } }',

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -14,6 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests.support.engines import free_port
 
@@ -148,3 +153,21 @@ def test_a_stalled_request_does_not_hold_up_shutdown(tmp_path: Path) -> None:
     assert status in (0, -signal.SIGTERM), output
     assert 1 <= took < 5, (took, output)
     assert "Application shutdown complete" in output, output
+
+
+def test_serve_refuses_a_websocket_message_over_the_request_limit_from_its_header(
+    tmp_path: Path,
+) -> None:
+    """GOCHAT_REQUEST_MAX_BYTES bounds WebSocket messages too, in the server's framing: a
+    frame that announces more is refused with 1009 before its payload is read, so a client
+    cannot make the process buffer it."""
+    with serve(tmp_path, env={"GOCHAT_REQUEST_MAX_BYTES": "4096"}) as url:
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+            # A masked text frame header announcing 16 MiB, a masking key, and a few bytes.
+            header = struct.pack("!BBQ", 0x81, 0x80 | 127, 16 * 1024 * 1024)
+            ws.socket.sendall(header + os.urandom(4) + b"x" * 64)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -14,7 +14,7 @@ import pytest
 
 from gochat.config import async_database_url
 from gochat.domain.records import Mentions, Message, MessageType
-from gochat.errors import Conflict, Unavailable
+from gochat.errors import BadUserInput, Conflict, Unavailable
 from gochat.ids import GOCHAT_EPOCH_MS, Snowflake, SnowflakeGenerator
 from gochat.storage import MessageStore
 from gochat.storage.cql import CqlSession, parse_url
@@ -201,6 +201,36 @@ async def test_a_nonce_whose_message_was_deleted_is_a_conflict(store: MessageSto
             draft(channel), nonce="gone", window_start=window(), events=no_events
         )
     assert await store.page(channel, before=None, after=None, limit=10, newest_first=True) == []
+
+
+@pytest.mark.parametrize(
+    ("store_url", "bad_content"),
+    # A lone surrogate no driver can encode; NUL, which PostgreSQL text refuses (SQLite keeps it).
+    [("sqlite", "a\ud800b"), ("postgresql", "a\ud800b"), ("postgresql", "a\x00b")],
+    indirect=["store_url"],
+)
+async def test_a_send_the_database_refuses_fails_alone_among_concurrent_sends(
+    store: MessageStore, bad_content: str
+) -> None:
+    # The SQL stores commit concurrent sends together; one the database refuses must not fail
+    # the others in its batch. (The API refuses such text before it gets here; this is the
+    # store's own guarantee. The CQL store writes each send in its own batch.)
+    good_channel, bad_channel = ids.next_id(), ids.next_id()
+    sends = [draft(good_channel, content=f"m{n}", author=5 + n % 2) for n in range(12)]
+    bad = draft(bad_channel, content=bad_content)
+    sends.insert(5, bad)
+    results = await asyncio.gather(
+        *(
+            store.insert_once(m, nonce=f"n{i}", window_start=window(), events=no_events)
+            for i, m in enumerate(sends)
+        ),
+        return_exceptions=True,
+    )
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert len(failed) == 1 and isinstance(results[5], BadUserInput), results
+    stored = await store.page(good_channel, before=None, after=None, limit=50, newest_first=False)
+    assert sorted(m.id for m in stored) == sorted(m.id for m in sends if m is not bad)
+    assert await store.page(bad_channel, before=None, after=None, limit=5, newest_first=True) == []
 
 
 async def test_pages_walk_across_time_buckets_in_both_directions(store: MessageStore) -> None:

@@ -17,7 +17,7 @@ from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.redis_client import redis_client
 from tests.support.engines import RedisServer, free_port
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(params=["memory", "redis", "redis-cluster"])

@@ -95,7 +95,7 @@ class WsSession:
         )
         return op_id
 
-    async def receive(self, op_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
+    async def receive(self, op_id: str, *, timeout: float = 15.0) -> dict[str, Any]:
         """The next message (next, error or complete) for one operation."""
         queued = self.buffered.get(op_id)
         if queued:
@@ -108,6 +108,20 @@ class WsSession:
                 if message.get("id") == op_id:
                     return message
                 self.buffered.setdefault(message.get("id", ""), []).append(message)
+
+    async def barrier(self, *, timeout: float = 15.0) -> None:
+        """Ping and wait for the pong. The server handles a socket's messages in order and
+        attaches a subscription to its hub before reading the next one, so every subscription
+        sent before this is listening when it returns (shared fan-out; not the legacy
+        protocol, which has no ping)."""
+        await self.socket.send(json.dumps({"type": "ping"}))
+        async with asyncio.timeout(timeout):
+            while True:
+                message = json.loads(await self.socket.recv())
+                if message.get("type") == "pong":
+                    return
+                if message.get("type") != "ping":
+                    self.buffered.setdefault(message.get("id", ""), []).append(message)
 
     async def expect_silence(self, op_id: str, *, seconds: float = 0.3) -> None:
         try:
@@ -126,3 +140,19 @@ async def ws_connect(
         ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
         assert ack["type"] == "connection_ack", ack
         yield WsSession(socket)
+
+
+async def close_code(
+    socket: Any, *, timeout: float = 5.0, seen: list[dict[str, Any]] | None = None
+) -> int:
+    """Read whatever arrives until the server closes the socket (into `seen` when given); the
+    close code. TimeoutError when it stays open for `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        try:
+            while True:
+                message = await socket.recv()
+                if seen is not None:
+                    seen.append(json.loads(message))
+        except websockets.ConnectionClosed as closed:
+            assert closed.rcvd is not None, f"closed without a close frame: {closed}"
+            return int(closed.rcvd.code)

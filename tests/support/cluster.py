@@ -248,7 +248,7 @@ class EventStream:
     op_id: str
     seen: list[dict[str, Any]] = field(default_factory=list)
 
-    async def next(self, *, timeout: float = 5.0) -> dict[str, Any]:
+    async def next(self, *, timeout: float = 15.0) -> dict[str, Any]:
         """The next event's data (`{"__typename": ..., ...}`); fails on error or complete."""
         message = await self.session.receive(self.op_id, timeout=timeout)
         assert message["type"] == "next", f"subscription ended: {message}"
@@ -309,7 +309,7 @@ async def prime(
     act: Callable[[str], Awaitable[object]],
     *,
     matcher: Callable[[str], Callable[[dict[str, Any]], bool]] = profile_updated,
-    timeout: float = 10.0,
+    timeout: float = 30.0,
 ) -> None:
     """Wait until the subscription is live on the bus: repeat a change (`act(label)`) until the
     stream shows its event (`matcher(label)`). graphql-transport-ws has no 'subscribed'
@@ -340,7 +340,7 @@ async def stream_payloads(nats_url: str, subject: str) -> list[bytes]:
             sub = await js.subscribe(subject, stream=STREAM, ordered_consumer=True)
             try:
                 while len(payloads) < expected:
-                    payloads.append((await sub.next_msg(timeout=5)).data)
+                    payloads.append((await sub.next_msg(timeout=15)).data)
             finally:
                 await sub.unsubscribe()
         return payloads

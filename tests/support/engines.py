@@ -50,34 +50,42 @@ def _pg_bindir() -> Path | None:
     return Path(found).parent if found else None
 
 
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield an admin URL (postgresql://...) of a running PostgreSQL server."""
-    given = os.environ.get("GOCHAT_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    bindir = _pg_bindir()
-    if bindir is None:
-        missing_engine("PostgreSQL (initdb) is not installed")
-        return
-    root = Path(tempfile.mkdtemp(prefix="gochat-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        # PostgreSQL refuses to run as root: run it as the postgres user, who must be able to
-        # reach the data directory.
-        root.chmod(0o755)
-        shutil.chown(root, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data = root / "data"
-    port = free_port()
-    try:
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (initdb) on a fixed loopback port. `stop()` is a fast
+    shutdown (clients see 57P01, then connection refused) and `start()` brings it back on the
+    same port with the same data, as an operator's restart would."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="gochat-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root: run it as the postgres user, who must be able
+            # to reach the data directory.
+            self.root.chmod(0o755)
+            shutil.chown(self.root, "postgres", "postgres")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args],
+            check=check,
+            capture_output=True,
+        )
+
+    def initdb(self) -> None:
         subprocess.run(
             [
-                *run_as,
-                str(bindir / "initdb"),
+                *self.run_as,
+                str(self.bindir / "initdb"),
                 "-D",
-                str(data),
+                str(self.data),
                 "-U",
                 "postgres",
                 "-A",
@@ -90,37 +98,49 @@ def postgres_server() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
+
+    def start(self) -> None:
         options = (
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        subprocess.run(
-            [
-                *run_as,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(root / "log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-                "-o",
-                options,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        log = str(self.root / "log")
+        self._ctl("-l", log, "-w", "-t", "60", "start", "-o", options)
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        if self.data.exists():
+            self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of the caller's own, which it may stop and start."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        missing_engine("PostgreSQL (initdb) is not installed")
+        return
+    cluster = PostgresCluster(bindir)
+    try:
+        cluster.initdb()
+        cluster.start()
+        yield cluster
     finally:
-        if data.exists():
-            subprocess.run(
-                [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                check=False,
-                capture_output=True,
-            )
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield an admin URL (postgresql://...) of a running PostgreSQL server."""
+    given = os.environ.get("GOCHAT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    with postgres_cluster() as cluster:
+        yield cluster.url
 
 
 CASSANDRA_POM = Path(__file__).resolve().parents[2] / "scripts" / "cassandra" / "pom.xml"
@@ -260,6 +280,14 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes without closing its connections cleanly."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
         self._proc = None
 
     def restart(self) -> None:
@@ -469,6 +497,10 @@ class RedisCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()
 
     def start(self) -> None:
         """Every node back on its ports, empty, keeping its view of the cluster."""

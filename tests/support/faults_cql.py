@@ -29,10 +29,10 @@ SEND = """mutation($c: ID!, $t: String!, $n: String) {
   sendMessage(input: {channelId: $c, content: $t, nonce: $n}) { created message { id content } }
 }"""
 DELETE = "mutation($m: ID!) { deleteMessage(input: {messageId: $m}) { messageId } }"
-HISTORY = """query($c: ID!, $after: String) { channel(id: $c) {
+HISTORY = """query($c: ID!, $after: String) { channel(id: $c) { ... on TextChannel {
   messages(first: 100, after: $after) {
     edges { node { id content } } pageInfo { hasNextPage endCursor }
-  } } }"""
+  } } } }"""
 CHANNEL_EVENTS = """subscription($c: ID!) { channelEvents(channelId: $c) {
   __typename ... on MessageCreated { message { id content } } } }"""
 

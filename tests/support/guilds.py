@@ -98,7 +98,7 @@ async def guild_state(client: GraphQLClient, guild_id: str) -> dict[str, Any]:
     """A snapshot of what guild mutations change, to compare before and after a refusal."""
     query = """query($g: ID!) { guild(id: $g) {
       name ownerId systemChannelId memberCount
-      channels { id name topic parentId position private voiceRegion overwrites { targetId allow { mask } deny { mask } } }
+      channels { id name topic parentId position private ... on VoiceChannel { voiceRegion } overwrites { targetId allow { mask } deny { mask } } }
       roles { id name color position permissions { mask } hoist mentionable }
       members(first: 100) { edges { node { userId nickname timeoutUntil roles { id } } } }
       emoji { id name }

@@ -19,7 +19,7 @@ from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql.outbox import append_tx
 from tests.support.engines import NatsServer, nats_server
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 
 def sealed(count: int) -> list[Envelope]:
@@ -130,7 +130,7 @@ async def test_rows_survive_a_nats_outage_and_go_out_once_it_is_back(
         assert len(await store.outbox.pending(older_than=far_future(), limit=100)) == 4
 
         await asyncio.to_thread(own_nats_server.start)
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(60):
             await bus.wait_reconnected()
             while True:
                 try:
@@ -152,10 +152,10 @@ async def test_the_background_loop_relays_until_stopped(
     try:
         envelopes = sealed(2)
         await write_outbox(store, envelopes)
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             while await stored(nats_engine.url, envelopes) != {e.subject: 2 for e in envelopes}:
                 await asyncio.sleep(0.05)
     finally:
         relay.stop()
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(task, 15)
         await bus.close()

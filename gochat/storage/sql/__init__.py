@@ -18,6 +18,7 @@ from gochat.storage.sql.engine import (
     Engines,
     create_engines,
 )
+from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.files import SqlFileStore
 from gochat.storage.sql.guilds import SqlGuildStore
 from gochat.storage.sql.messages import SqlMessageStore
@@ -50,9 +51,9 @@ class SqlRelationalStore:
 
     async def ping(self) -> None:
         try:
-            async with self.engines.read.connect() as conn:
+            async with unavailable_on_disconnect(), self.engines.read.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError) as exc:
+        except SQLAlchemyError as exc:
             raise Unavailable("database unreachable") from exc
 
     async def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from gochat.storage.sql import outbox as outbox_sql
 from gochat.storage.sql import send_statement
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
+from gochat.storage.sql.group_commit import GroupCommit
 from gochat.storage.sql.message_rows import (
     mention_values,
     mentioned_roles,
@@ -80,58 +81,11 @@ class _Send:
     done: asyncio.Future[tuple[Message, bool]]
 
 
-class _GroupCommit:
-    """Coalesces concurrent message inserts into shared transactions.
-
-    A send that arrives while no more than `max_in_flight` transactions run starts one at
-    once, so a lone send waits for nothing; sends that arrive meanwhile queue and go together
-    in the next transaction (up to `max_batch`). Each caller returns only once its transaction
-    committed, so a message is durable when acknowledged, exactly as with one transaction
-    per send; a transaction that fails fails every send in it.
-    """
-
-    def __init__(
-        self,
-        run: Callable[[list[_Send]], Awaitable[None]],
-        *,
-        max_batch: int = 128,
-        max_in_flight: int = 2,
-    ) -> None:
-        self._run = run
-        self._max_batch = max_batch
-        self._max_in_flight = max_in_flight
-        self._queue: list[_Send] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def submit(self, item: _Send) -> tuple[Message, bool]:
-        self._queue.append(item)
-        if len(self._tasks) < self._max_in_flight:
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        # A caller that goes away (client disconnect) must not cancel a write that others
-        # share; it simply stops waiting for the outcome.
-        return await asyncio.shield(item.done)
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            try:
-                await self._run(batch)
-            except BaseException as exc:
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-
-
 class SqlMessageStore:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         one_statement = engines.dialect == "postgresql"
-        self._group = _GroupCommit(
+        self._group: GroupCommit[_Send] = GroupCommit(
             self._insert_batch_one_statement if one_statement else self._insert_batch
         )
 
@@ -147,7 +101,10 @@ class SqlMessageStore:
         events: EventsOf[Message],
     ) -> tuple[Message, bool]:
         done: asyncio.Future[tuple[Message, bool]] = asyncio.get_running_loop().create_future()
-        return await self._group.submit(_Send(message, nonce, window_start, events, done))
+        outcome: tuple[Message, bool] = await self._group.submit(
+            _Send(message, nonce, window_start, events, done)
+        )
+        return outcome
 
     async def _insert_batch(self, batch: list[_Send]) -> None:
         """One transaction for every send of the batch; outcomes are set after commit."""
@@ -192,27 +149,31 @@ class SqlMessageStore:
                     repeats.append((item, first))
                     continue
             unique.append(item)
-        outcomes: dict[int, tuple[Message, bool] | GoChatError] = {}
+        outcomes: dict[int, tuple[Message, bool] | Exception] = {}
         async with unavailable_on_disconnect(), self._engines.autocommit.connect() as conn:
             stored = await send_statement.insert_messages(
                 conn,
                 [(item.message, item.nonce, item.events(item.message)) for item in unique],
                 window_start=min(item.window_start for item in unique),
             )
+            # The statement committed: from here on a failure is one send's own (the group
+            # commit must not run this batch again).
             for item in unique:
                 if item.message.id in stored:
                     outcomes[id(item)] = (item.message, True)
-                else:
-                    outcomes[id(item)] = await _first_of_nonce(conn, item, {})
+                    continue
+                try:
+                    async with unavailable_on_disconnect():
+                        outcomes[id(item)] = await _first_of_nonce(conn, item, {})
+                except Exception as exc:  # noqa: BLE001
+                    outcomes[id(item)] = exc
         for item, first in repeats:
             outcome = outcomes[id(first)]
-            outcomes[id(item)] = (
-                outcome if isinstance(outcome, GoChatError) else (outcome[0], False)
-            )
+            outcomes[id(item)] = outcome if isinstance(outcome, Exception) else (outcome[0], False)
         for item in batch:
             if not item.done.done():
                 outcome = outcomes[id(item)]
-                if isinstance(outcome, GoChatError):
+                if isinstance(outcome, Exception):
                     item.done.set_exception(outcome)
                 else:
                     item.done.set_result(outcome)

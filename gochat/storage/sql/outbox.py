@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gochat.bus import Envelope
 from gochat.storage.sql.engine import Engines
+from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.tables import outbox
 
 
@@ -40,13 +41,13 @@ class SqlOutboxStore:
         if not envelopes:
             return
         keys = [(e.event_id, e.subject) for e in envelopes]
-        async with self._engines.write.begin() as conn:
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
             await conn.execute(
                 delete(outbox).where(tuple_(outbox.c.event_id, outbox.c.subject).in_(keys))
             )
 
     async def pending(self, *, older_than: datetime, limit: int) -> list[Envelope]:
-        async with self._engines.write.begin() as conn:
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
             rows = (
                 await conn.execute(
                     select(outbox.c.event_id, outbox.c.subject, outbox.c.payload)

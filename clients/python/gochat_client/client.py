@@ -1,0 +1,176 @@
+from collections.abc import AsyncIterator
+from typing import Any, Optional, Union
+
+from .async_base_client import AsyncBaseClient
+from .base_model import UNSET, UnsetType
+from .events import Events
+from .history import History
+from .login import Login
+from .send import Send
+from .sidebar import Sidebar
+
+
+def gql(q: str) -> str:
+    return q
+
+
+class GoChatClient(AsyncBaseClient):
+    async def events(self, **kwargs: Any) -> AsyncIterator[Events]:
+        query = gql("""
+            subscription Events {
+              events {
+                __typename
+                ... on MessageCreated {
+                  message {
+                    id
+                    channelId
+                    authorId
+                    content
+                  }
+                }
+                ... on ResyncRequired {
+                  reason
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        async for data in self.execute_ws(
+            query=query, operation_name="Events", variables=variables, **kwargs
+        ):
+            yield Events.model_validate(data)
+
+    async def history(
+        self,
+        channel_id: str,
+        last: int,
+        before: Union[Optional[str], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> History:
+        query = gql("""
+            query History($channelId: ID!, $last: Int!, $before: String) {
+              channel(id: $channelId) {
+                __typename
+                id
+                name
+                ... on TextChannel {
+                  messages(last: $last, before: $before) {
+                    edges {
+                      cursor
+                      node {
+                        id
+                        authorId
+                        content
+                        createdAt
+                      }
+                    }
+                    pageInfo {
+                      hasPreviousPage
+                      startCursor
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "channelId": channel_id,
+            "last": last,
+            "before": before,
+        }
+        response = await self.execute(
+            query=query, operation_name="History", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return History.model_validate(data)
+
+    async def send(
+        self,
+        channel_id: str,
+        content: str,
+        nonce: Union[Optional[str], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> Send:
+        query = gql("""
+            mutation Send($channelId: ID!, $content: String!, $nonce: String) {
+              sendMessage(input: {channelId: $channelId, content: $content, nonce: $nonce}) {
+                created
+                message {
+                  id
+                  channelId
+                  content
+                  createdAt
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "channelId": channel_id,
+            "content": content,
+            "nonce": nonce,
+        }
+        response = await self.execute(
+            query=query, operation_name="Send", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Send.model_validate(data)
+
+    async def login(self, email: str, password: str, **kwargs: Any) -> Login:
+        query = gql("""
+            mutation Login($email: String!, $password: String!) {
+              login(input: {email: $email, password: $password}) {
+                session {
+                  accessToken
+                  accessTokenExpiresAt
+                  refreshToken
+                }
+                user {
+                  id
+                  handle
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"email": email, "password": password}
+        response = await self.execute(
+            query=query, operation_name="Login", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Login.model_validate(data)
+
+    async def sidebar(self, **kwargs: Any) -> Sidebar:
+        query = gql("""
+            query Sidebar {
+              me {
+                id
+                handle
+                displayName
+                guilds {
+                  id
+                  name
+                  channels {
+                    __typename
+                    id
+                    name
+                    type
+                    position
+                    ... on TextChannel {
+                      unreadCount
+                      mentionCount
+                    }
+                  }
+                }
+                directMessageChannels {
+                  id
+                  name
+                  unreadCount
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query, operation_name="Sidebar", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Sidebar.model_validate(data)

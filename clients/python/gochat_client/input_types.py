@@ -1,0 +1,564 @@
+from datetime import datetime
+from typing import Any, Optional
+
+from pydantic import Field
+
+from .base_model import BaseModel
+from .enums import (
+    ChannelType,
+    OverwriteTarget,
+    Permission,
+    PresenceStatus,
+    UploadPurpose,
+)
+
+
+class AcceptFriendRequestInput(BaseModel):
+    """Accept the pending friend request from this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class AcceptInviteInput(BaseModel):
+    """Join a guild through an invite."""
+
+    code: str
+
+
+class AckMessageInput(BaseModel):
+    """Mark a channel read up to a message; the marker never moves back."""
+
+    channel_id: str = Field(alias="channelId")
+    message_id: str = Field(alias="messageId")
+
+
+class AddGroupRecipientInput(BaseModel):
+    """Add someone to your group DM (the owner only)."""
+
+    channel_id: str = Field(alias="channelId")
+    "The group DM."
+    user_id: str = Field(alias="userId")
+    "The user to add or remove."
+
+
+class AddReactionInput(BaseModel):
+    """React to a message (ADD_REACTIONS)."""
+
+    message_id: str = Field(alias="messageId")
+    emoji: "EmojiInput"
+
+
+class AssignRoleInput(BaseModel):
+    """Give a member a role below your highest (MANAGE_ROLES)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "The member."
+    role_id: str = Field(alias="roleId")
+    "A role below your highest."
+
+
+class BanMemberInput(BaseModel):
+    """Ban a user (BAN_MEMBERS): removed now, cannot rejoin by invite."""
+
+    guild_id: str = Field(alias="guildId")
+    user_id: str = Field(alias="userId")
+    reason: Optional[str] = None
+    "At most 512 characters."
+
+
+class BlockUserInput(BaseModel):
+    """Block this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class BulkDeleteMessagesInput(BaseModel):
+    """Delete up to 100 messages of one channel (MANAGE_MESSAGES)."""
+
+    channel_id: str = Field(alias="channelId")
+    message_ids: list[str] = Field(alias="messageIds")
+
+
+class CancelFriendRequestInput(BaseModel):
+    """Withdraw the friend request you sent to this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class ChangePasswordInput(BaseModel):
+    """Change the password; every other session is ended."""
+
+    current_password: str = Field(alias="currentPassword")
+    new_password: str = Field(alias="newPassword")
+    "8-256 characters."
+
+
+class ChannelPlacementInput(BaseModel):
+    """Where one channel goes."""
+
+    channel_id: str = Field(alias="channelId")
+    position: int
+    "From 0, within the parent."
+    parent_id: Optional[str] = Field(alias="parentId", default=None)
+    "Null: top level."
+
+
+class ConfirmEmailInput(BaseModel):
+    """Confirm an email address with the token from the mail."""
+
+    token: str
+    "Token from the confirmation mail."
+
+
+class CreateChannelInput(BaseModel):
+    """Create a channel (MANAGE_CHANNELS)."""
+
+    guild_id: str = Field(alias="guildId")
+    type_: ChannelType = Field(alias="type")
+    "TEXT, VOICE or CATEGORY."
+    name: str
+    topic: Optional[str] = None
+    parent_id: Optional[str] = Field(alias="parentId", default=None)
+    "A category; the new channel copies its overwrites (synced)."
+    private: bool = False
+    voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
+    "Voice channels only."
+
+
+class CreateEmojiInput(BaseModel):
+    """Create a custom emoji (CREATE_EXPRESSIONS)."""
+
+    guild_id: str = Field(alias="guildId")
+    name: str
+    "2-32 letters, digits or '_', unique in the guild."
+    animated: bool = False
+    "Ignored with an image: read from the image instead."
+    upload_id: Optional[str] = Field(alias="uploadId", default=None)
+    "An EMOJI upload of yours for this guild (PNG, JPEG, GIF or WebP, at most GOCHAT_EMOJI_MAX_BYTES): the emoji's image."
+
+
+class CreateGroupDirectMessageInput(BaseModel):
+    """Create a group DM; you own it. 2-10 people including you."""
+
+    user_ids: list[str] = Field(alias="userIds")
+    name: Optional[str] = None
+
+
+class CreateGuildInput(BaseModel):
+    """Create a guild; you become its owner."""
+
+    name: str
+    "2-100 characters."
+
+
+class CreateInviteInput(BaseModel):
+    """Create an invite to a channel (CREATE_INVITE there)."""
+
+    channel_id: str = Field(alias="channelId")
+    max_age_seconds: Optional[int] = Field(alias="maxAgeSeconds", default=None)
+    "0 never expires; default 7 days; at most 30 days."
+    max_uses: int = Field(alias="maxUses", default=0)
+    "0 unlimited; at most 1000."
+
+
+class CreateRoleInput(BaseModel):
+    """Create a role just above @everyone (MANAGE_ROLES)."""
+
+    guild_id: str = Field(alias="guildId")
+    name: str
+    color: int = 0
+    permissions: list[Permission] = Field(default_factory=lambda: [])
+    hoist: bool = False
+    mentionable: bool = False
+
+
+class CreateUploadInput(BaseModel):
+    """Ask for a place to upload one file. ATTACHMENT needs channelId (SEND_MESSAGES and ATTACH_FILES there); GUILD_ICON and GUILD_BANNER need guildId and MANAGE_SERVER; EMOJI needs guildId and CREATE_EXPRESSIONS; AVATAR needs neither."""
+
+    purpose: UploadPurpose
+    "What the file will be used for."
+    channel_id: Optional[str] = Field(alias="channelId", default=None)
+    "For ATTACHMENT: the channel of the message."
+    guild_id: Optional[str] = Field(alias="guildId", default=None)
+    "For GUILD_ICON, GUILD_BANNER and EMOJI: the guild."
+    filename: str
+    "The file's name, 1-1024 characters; shown sanitized (no path, control or bidirectional characters, at most 255 characters)."
+    size: int
+    "The exact size in bytes; at most GOCHAT_ATTACHMENT_MAX_BYTES (25 MiB), GOCHAT_AVATAR_MAX_BYTES or GOCHAT_GUILD_IMAGE_MAX_BYTES (8 MiB) or GOCHAT_EMOJI_MAX_BYTES (256 KiB) by purpose."
+    content_type: str = Field(alias="contentType")
+    "The media type, such as image/png; the server checks it against the bytes. Images for AVATAR, GUILD_ICON, GUILD_BANNER and EMOJI are PNG, JPEG, GIF or WebP."
+
+
+class DeclineFriendRequestInput(BaseModel):
+    """Decline the pending friend request from this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class DeleteChannelInput(BaseModel):
+    """Delete a channel (MANAGE_CHANNELS in it)."""
+
+    channel_id: str = Field(alias="channelId")
+
+
+class DeleteChannelPermissionOverwriteInput(BaseModel):
+    """Remove an overwrite (MANAGE_ROLES in the channel)."""
+
+    channel_id: str = Field(alias="channelId")
+    target_type: OverwriteTarget = Field(alias="targetType")
+    target_id: str = Field(alias="targetId")
+
+
+class DeleteEmojiInput(BaseModel):
+    """Delete a custom emoji (MANAGE_EXPRESSIONS)."""
+
+    guild_id: str = Field(alias="guildId")
+    emoji_id: str = Field(alias="emojiId")
+
+
+class DeleteGuildInput(BaseModel):
+    """Delete a guild and everything in it (owner only)."""
+
+    guild_id: str = Field(alias="guildId")
+
+
+class DeleteMessageInput(BaseModel):
+    """Delete a message: your own, or any with MANAGE_MESSAGES."""
+
+    message_id: str = Field(alias="messageId")
+
+
+class DeleteRoleInput(BaseModel):
+    """Delete a role below your highest (MANAGE_ROLES)."""
+
+    guild_id: str = Field(alias="guildId")
+    role_id: str = Field(alias="roleId")
+
+
+class EditMessageInput(BaseModel):
+    """Change your own message."""
+
+    message_id: str = Field(alias="messageId")
+    content: str
+
+
+class EmojiInput(BaseModel):
+    """Exactly one of unicode or customEmojiId."""
+
+    unicode: Optional[str] = None
+    "A unicode emoji."
+    custom_emoji_id: Optional[str] = Field(alias="customEmojiId", default=None)
+    "A custom emoji of the message's guild."
+
+
+class KickMemberInput(BaseModel):
+    """Remove a member (KICK_MEMBERS; they may rejoin by invite)."""
+
+    guild_id: str = Field(alias="guildId")
+    user_id: str = Field(alias="userId")
+    reason: Optional[str] = None
+    "At most 512 characters."
+
+
+class LeaveGroupDirectMessageInput(BaseModel):
+    """Leave a group DM; ownership passes on."""
+
+    channel_id: str = Field(alias="channelId")
+
+
+class LeaveGuildInput(BaseModel):
+    """Leave a guild (the owner must transfer it first)."""
+
+    guild_id: str = Field(alias="guildId")
+
+
+class LoginInput(BaseModel):
+    """Sign in with email and password."""
+
+    email: str
+    password: str
+
+
+class OpenDirectMessageInput(BaseModel):
+    """Get or create the one DM with a user."""
+
+    user_id: str = Field(alias="userId")
+
+
+class PinMessageInput(BaseModel):
+    """Pin a message (MANAGE_MESSAGES); at most 50 per channel."""
+
+    message_id: str = Field(alias="messageId")
+    "The message to pin."
+
+
+class RefreshSessionInput(BaseModel):
+    """Exchange a refresh token for a new token pair."""
+
+    refresh_token: str = Field(alias="refreshToken")
+
+
+class RegisterInput(BaseModel):
+    """Create an account. A confirmation mail is sent to `email`."""
+
+    email: str
+    "Email address, at most 254 characters."
+    handle: str
+    "Unique handle: 2-32 of a-z 0-9 . _ -."
+    display_name: str = Field(alias="displayName")
+    "Shown name, 1-64 characters."
+    password: str
+    "8-256 characters."
+
+
+class RemoveFriendInput(BaseModel):
+    """End your friendship with this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class RemoveGroupRecipientInput(BaseModel):
+    """Remove someone from your group DM (the owner only)."""
+
+    channel_id: str = Field(alias="channelId")
+    "The group DM."
+    user_id: str = Field(alias="userId")
+    "The user to add or remove."
+
+
+class RemoveReactionInput(BaseModel):
+    """Remove your reaction, or another user's with MANAGE_MESSAGES."""
+
+    message_id: str = Field(alias="messageId")
+    emoji: "EmojiInput"
+    user_id: Optional[str] = Field(alias="userId", default=None)
+    "Default: you."
+
+
+class RemoveRoleInput(BaseModel):
+    """Take a role below your highest from a member (MANAGE_ROLES)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "The member."
+    role_id: str = Field(alias="roleId")
+    "A role below your highest."
+
+
+class RenameEmojiInput(BaseModel):
+    """Rename a custom emoji (MANAGE_EXPRESSIONS)."""
+
+    guild_id: str = Field(alias="guildId")
+    emoji_id: str = Field(alias="emojiId")
+    name: str
+
+
+class ReorderChannelsInput(BaseModel):
+    """Move channels at once: all placements apply or none (MANAGE_CHANNELS)."""
+
+    guild_id: str = Field(alias="guildId")
+    channels: list["ChannelPlacementInput"]
+
+
+class ReorderRolesInput(BaseModel):
+    """Set role positions at once (MANAGE_ROLES)."""
+
+    guild_id: str = Field(alias="guildId")
+    roles: list["RolePositionInput"]
+
+
+class ReplaceSettingsInput(BaseModel):
+    """Replace the settings document."""
+
+    data: Any
+    "A JSON object, at most GOCHAT_SETTINGS_MAX_BYTES."
+    expected_version: Optional[int] = Field(alias="expectedVersion", default=None)
+    "When given, the replace fails with CONFLICT unless this is the stored version (optimistic concurrency between devices)."
+
+
+class RequestPasswordResetInput(BaseModel):
+    """Ask for a password-reset mail."""
+
+    email: str
+
+
+class ResetPasswordInput(BaseModel):
+    """Set a new password with the token from the reset mail."""
+
+    token: str
+    new_password: str = Field(alias="newPassword")
+    "8-256 characters."
+
+
+class RevokeInviteInput(BaseModel):
+    """Revoke an invite (its creator, or MANAGE_SERVER)."""
+
+    code: str
+
+
+class RolePositionInput(BaseModel):
+    """A role's new position."""
+
+    role_id: str = Field(alias="roleId")
+    position: int
+    "From 1; must stay below your highest role."
+
+
+class SendFriendRequestInput(BaseModel):
+    """Ask someone to be friends, by handle. If they already asked you, this accepts."""
+
+    handle: str
+
+
+class SendMessageInput(BaseModel):
+    """Send a message to a text channel (SEND_MESSAGES)."""
+
+    channel_id: str = Field(alias="channelId")
+    content: str = ""
+    "At most 4000 characters after trimming; empty only with attachments."
+    nonce: Optional[str] = None
+    "1-64 characters chosen by the client: a retry with the same nonce within 10 minutes returns the first message instead of sending another."
+    reply_to: Optional[str] = Field(alias="replyTo", default=None)
+    "A message of the same channel to reply to."
+    attachments: Optional[list[str]] = None
+    "Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and unused (ATTACH_FILES); each is checked and becomes an attachment of this message."
+
+
+class SetChannelPermissionOverwriteInput(BaseModel):
+    """Create or replace an overwrite (MANAGE_ROLES in the channel)."""
+
+    channel_id: str = Field(alias="channelId")
+    target_type: OverwriteTarget = Field(alias="targetType")
+    target_id: str = Field(alias="targetId")
+    allow: list[Permission] = Field(default_factory=lambda: [])
+    deny: list[Permission] = Field(default_factory=lambda: [])
+
+
+class SetNicknameInput(BaseModel):
+    """Set or clear (null) a nickname: your own with CHANGE_NICKNAME, another's with MANAGE_NICKNAMES."""
+
+    guild_id: str = Field(alias="guildId")
+    user_id: str = Field(alias="userId")
+    nickname: Optional[str] = None
+
+
+class SetPresenceInput(BaseModel):
+    """What your connections show others."""
+
+    status: PresenceStatus
+    "ONLINE, IDLE, DND or INVISIBLE (shown to others as OFFLINE)."
+    custom_status: Optional[str] = Field(alias="customStatus", default=None)
+    "Up to 128 characters; blank or null clears it."
+
+
+class SetSystemChannelInput(BaseModel):
+    """Set or clear (null) the system-messages channel (MANAGE_SERVER)."""
+
+    guild_id: str = Field(alias="guildId")
+    channel_id: Optional[str] = Field(alias="channelId", default=None)
+
+
+class StartTypingInput(BaseModel):
+    """Show the channel's viewers that you are typing."""
+
+    channel_id: str = Field(alias="channelId")
+
+
+class TimeoutMemberInput(BaseModel):
+    """Time a member out until a moment (at most 28 days), or lift it."""
+
+    guild_id: str = Field(alias="guildId")
+    user_id: str = Field(alias="userId")
+    until: Optional[datetime] = None
+    "Null lifts the timeout."
+    reason: Optional[str] = None
+
+
+class TransferGuildOwnershipInput(BaseModel):
+    """Make another member the owner (owner only)."""
+
+    guild_id: str = Field(alias="guildId")
+    user_id: str = Field(alias="userId")
+
+
+class UnbanMemberInput(BaseModel):
+    """Lift a ban (BAN_MEMBERS)."""
+
+    guild_id: str = Field(alias="guildId")
+    user_id: str = Field(alias="userId")
+
+
+class UnblockUserInput(BaseModel):
+    """Unblock this user."""
+
+    user_id: str = Field(alias="userId")
+    "The other user."
+
+
+class UnpinMessageInput(BaseModel):
+    """Unpin a message (MANAGE_MESSAGES)."""
+
+    message_id: str = Field(alias="messageId")
+    "The message to unpin."
+
+
+class UpdateChannelInput(BaseModel):
+    """Change a channel (MANAGE_CHANNELS in it). Omitted fields stay."""
+
+    channel_id: str = Field(alias="channelId")
+    name: Optional[str] = None
+    topic: Optional[str] = None
+    parent_id: Optional[str] = Field(alias="parentId", default=None)
+    "Move into a category."
+    remove_from_parent: bool = Field(alias="removeFromParent", default=False)
+    "Move out of its category."
+    private: Optional[bool] = None
+    voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
+    sync_with_parent: bool = Field(alias="syncWithParent", default=False)
+    "Replace this channel's overwrites with its category's."
+
+
+class UpdateGuildInput(BaseModel):
+    """Change guild settings (MANAGE_SERVER). Omitted fields stay."""
+
+    guild_id: str = Field(alias="guildId")
+    name: Optional[str] = None
+    icon_upload_id: Optional[str] = Field(alias="iconUploadId", default=None)
+    "A GUILD_ICON upload of yours for this guild to become its icon (MANAGE_SERVER)."
+    banner_upload_id: Optional[str] = Field(alias="bannerUploadId", default=None)
+    "A GUILD_BANNER upload of yours for this guild to become its banner (MANAGE_SERVER)."
+
+
+class UpdateProfileInput(BaseModel):
+    """Change the public profile."""
+
+    display_name: Optional[str] = Field(alias="displayName", default=None)
+    "Shown name, 1-64 characters; unchanged when omitted."
+    avatar_upload_id: Optional[str] = Field(alias="avatarUploadId", default=None)
+    "An AVATAR upload of yours (PNG, JPEG, GIF or WebP, at most GOCHAT_AVATAR_MAX_BYTES) to become your avatar; unchanged when omitted."
+
+
+class UpdateRoleInput(BaseModel):
+    """Change a role below your highest (MANAGE_ROLES). Omitted fields stay."""
+
+    guild_id: str = Field(alias="guildId")
+    role_id: str = Field(alias="roleId")
+    name: Optional[str] = None
+    color: Optional[int] = None
+    permissions: Optional[list[Permission]] = None
+    hoist: Optional[bool] = None
+    mentionable: Optional[bool] = None
+
+
+AddReactionInput.model_rebuild()
+RemoveReactionInput.model_rebuild()
+ReorderChannelsInput.model_rebuild()
+ReorderRolesInput.model_rebuild()
