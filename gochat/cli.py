@@ -218,7 +218,12 @@ def blobs_gc(*, dry_run: bool) -> None:
                 open_message_store(settings, store.messages, migrate=False) as messages,
                 open_blob_store(settings) as blobs,
             ):
-                collector = FileCollector(store.files, blobs, messages)
+                collector = FileCollector(
+                    store.files,
+                    blobs,
+                    messages,
+                    claim_grace_seconds=settings.file_claim_grace_seconds,
+                )
                 now = datetime.now(UTC)
                 dead: list[Upload] = []
                 looked_at = 0

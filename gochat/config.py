@@ -355,6 +355,14 @@ class Settings(BaseSettings):
         "images) are looked for and removed, besides right after a change that frees some; "
         "0 turns the sweeper off (then run `gochat tools blobs gc`).",
     )
+    file_claim_grace_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86_400,
+        description="How long after a send claimed an attachment its file is kept even without "
+        "its message (the send may still be storing it); files of messages deleted sooner go "
+        "once this has passed.",
+    )
     settings_max_bytes: int = Field(65_536, ge=1024, description="Largest user settings document.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level."

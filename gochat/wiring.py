@@ -292,7 +292,12 @@ async def build_services(
         start_file_workers(
             settings,
             handler=MediaHandler(store.files, blobs, messages_store, publisher, ids),
-            collector=FileCollector(store.files, blobs, messages_store),
+            collector=FileCollector(
+                store.files,
+                blobs,
+                messages_store,
+                claim_grace_seconds=settings.file_claim_grace_seconds,
+            ),
             attachments=attachments,
             publisher=publisher,
             stack=stack,

@@ -1,11 +1,14 @@
 """Collecting files nobody uses any more: their blobs, then their rows.
 
 An upload is dead when its slot expired unused, when it was an attachment of a message that no
-longer exists, or when it was an avatar, icon, banner or emoji image that is no longer one
-(replaced, or its emoji, guild or user gone). A pass re-checks the present for every upload it
-looks at, deletes the blobs first (the file and its previews; deleting a missing blob is not an
-error) and the row last, so a pass cut short by a crash is simply finished by the next one:
-collection is idempotent and needs no record of its own. Deleting an owner therefore removes
+longer exists (or of none: a send that claimed it and never stored its message), or when it
+was an avatar, icon, banner or emoji image that is no longer one (replaced, or its emoji,
+guild or user gone). A pass re-checks the present for every upload it looks at, deletes the
+blobs first (the file and its previews; deleting a missing blob is not an error) and the row
+last, so a pass cut short by a crash is simply finished by the next one: collection is
+idempotent and needs no record of its own. An attachment claimed within the last
+`claim_grace_seconds` is left alone: its send may still be between the claim and storing (or
+binding) its message, and a retry of it claims it again. Deleting an owner therefore removes
 its files asynchronously: the next pass finds them (a change that frees files wakes the
 in-process sweeper at once). `orphan_keys` finds blobs that no row names (left by a crash
 between a blob write and its row's removal) for `gochat tools blobs gc`.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gochat.blobs import BlobStore
 from gochat.domain.records import Upload, UploadPurpose
@@ -33,10 +36,18 @@ class PassReport:
 
 
 class FileCollector:
-    def __init__(self, files: FileStore, blobs: BlobStore, messages: MessageStore) -> None:
+    def __init__(
+        self,
+        files: FileStore,
+        blobs: BlobStore,
+        messages: MessageStore,
+        *,
+        claim_grace_seconds: float,
+    ) -> None:
         self._files = files
         self._blobs = blobs
         self._messages = messages
+        self._grace = timedelta(seconds=claim_grace_seconds)
 
     async def dead_among(self, uploads: Sequence[Upload], *, now: datetime) -> list[Upload]:
         images = [
@@ -49,6 +60,8 @@ class FileCollector:
                 if upload.expires_at <= now:
                     dead.append(upload)
             elif upload.purpose == UploadPurpose.ATTACHMENT:
+                if upload.claimed_at is not None and upload.claimed_at > now - self._grace:
+                    continue
                 if upload.message_id is None or await self._messages.get(upload.message_id) is None:
                     dead.append(upload)
             elif upload.id not in referenced:

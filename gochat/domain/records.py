@@ -353,6 +353,7 @@ class Upload:
     created_at: datetime
     expires_at: datetime
     claim: str | None = None
+    claimed_at: datetime | None = None  # the last (re)claim: a send in flight is recent
     message_id: Snowflake | None = None
     content_type: str | None = None
     width: int | None = None

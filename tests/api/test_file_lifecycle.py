@@ -39,10 +39,12 @@ def backend() -> str:
 
 @pytest.fixture
 def settings_overrides(blobs: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    # A short grace: the files of a message deleted right after it was sent go a second later.
+    values: dict[str, Any] = {"file_claim_grace_seconds": 1, "file_sweep_interval_seconds": 0.2}
     if blobs == "s3":
         engine = request.getfixturevalue("seaweedfs_engine")
-        return {"blobs_url": engine.url(f"t{uuid.uuid4().hex[:16]}")}
-    return {}
+        values["blobs_url"] = engine.url(f"t{uuid.uuid4().hex[:16]}")
+    return values
 
 
 @pytest.fixture
@@ -88,11 +90,7 @@ async def test_slots_never_used_are_removed_after_expiry(
     database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]
 ) -> None:
     settings = make_settings(
-        database_url,
-        tmp_path / "data",
-        upload_slot_ttl_seconds=3,
-        file_sweep_interval_seconds=0.2,
-        **settings_overrides,
+        database_url, tmp_path / "data", **{**settings_overrides, "upload_slot_ttl_seconds": 3}
     )
     async with run_server(settings) as server, httpx.AsyncClient(timeout=30) as http:
         w = await make_world(GraphQLClient(server.url, http))

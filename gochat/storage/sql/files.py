@@ -32,6 +32,7 @@ def _upload(row: Any) -> Upload:
         created_at=row.created_at,
         expires_at=row.expires_at,
         claim=row.claim,
+        claimed_at=row.claimed_at,
         message_id=None if row.message_id is None else Snowflake(row.message_id),
         content_type=row.content_type,
         width=row.width,
@@ -118,7 +119,7 @@ class SqlFileStore:
                 )
                 .values(
                     claim=claim,
-                    claimed_at=func.coalesce(uploads.c.claimed_at, now),
+                    claimed_at=now,
                     message_id=func.coalesce(uploads.c.message_id, message_id),
                     content_type=content_type,
                     width=width,
