@@ -30,6 +30,8 @@ from gochat.collector_pacing import CollectorPacing
 from gochat.config import Settings
 from gochat.domain.services import Services
 from gochat.errors import GoChatError
+from gochat.file_routes import UNLIMITED_BODY_PREFIXES
+from gochat.file_routes import routes as file_routes
 from gochat.graphql_schema import GoChatSchema, build_schema
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
@@ -179,9 +181,12 @@ class RequestGuard:
     """Gives every request an id (X-Request-Id, also bound to log lines) and refuses HTTP
     bodies over the configured size, before they are read into memory."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, unlimited_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.unlimited_prefixes = unlimited_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in {"http", "websocket"}:
@@ -204,8 +209,11 @@ class RequestGuard:
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes], rid: str
     ) -> None:
+        limit = self.max_body_bytes
+        if str(scope.get("path", "")).startswith(self.unlimited_prefixes):
+            limit = 1 << 62  # the endpoint enforces its own limit
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._too_large(scope, receive, send, rid)
             return
         received = 0
@@ -216,7 +224,7 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise _BodyTooLarge
             return message
 
@@ -305,13 +313,19 @@ def create_app(settings: Settings) -> Starlette:
     )
     live.on_open.append(report_presence)
     live.on_close.append(end_presence)
-    middleware = [Middleware(RequestGuard, max_body_bytes=settings.request_max_bytes)]
+    middleware = [
+        Middleware(
+            RequestGuard,
+            max_body_bytes=settings.request_max_bytes,
+            unlimited_prefixes=UNLIMITED_BODY_PREFIXES,
+        )
+    ]
     if settings.cors_allowed_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_allowed_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_methods=["GET", "POST", "PUT", "OPTIONS"],
                 allow_headers=["authorization", "content-type", "x-request-id"],
             )
         )
@@ -321,6 +335,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
+            *file_routes,
             *pages.routes(),
             *([static_mount()] if settings.graphiql else []),
         ],

@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ import uvicorn
 from gochat.app import create_app
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
+from gochat.domain.file_collection import FileCollector
+from gochat.domain.records import Upload
 from gochat.graphql_schema import schema_sdl
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.wiring import build_store, open_message_store
+from gochat.wiring import build_store, open_blob_store, open_message_store
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -194,3 +197,61 @@ def decode_permissions(mask: str) -> None:
     if unknown:
         click.echo(f"gochat: unknown bits {unknown:#x}", err=True)
         sys.exit(2)
+
+
+@tools.group("blobs")
+def blobs_tools() -> None:
+    """Files in the blob store."""
+
+
+@blobs_tools.command("gc")
+@click.option("--dry-run", is_flag=True, help="Report what would be removed; remove nothing.")
+def blobs_gc(*, dry_run: bool) -> None:
+    """Remove files nobody uses: expired unused uploads, files of deleted messages, replaced
+    or deleted images, and blobs that no upload names. Safe to run while serving."""
+    settings = _settings()
+
+    async def run() -> None:
+        store = build_store(settings)
+        try:
+            async with (
+                open_message_store(settings, store.messages, migrate=False) as (messages, _),
+                open_blob_store(settings) as blobs,
+            ):
+                collector = FileCollector(
+                    store.files,
+                    blobs,
+                    messages,
+                    claim_grace_seconds=settings.file_claim_grace_seconds,
+                )
+                now = datetime.now(UTC)
+                dead: list[Upload] = []
+                looked_at = 0
+                async for page in collector.pages():
+                    looked_at += len(page)
+                    dead += await collector.dead_among(page, now=now)
+                orphans = [key async for key in collector.orphan_keys()]
+                click.echo(
+                    f"{looked_at} uploads, {len(dead)} unused "
+                    f"({sum(u.size for u in dead)} bytes); {len(orphans)} blobs without an upload"
+                )
+                if dry_run:
+                    for upload in dead:
+                        click.echo(
+                            f"unused upload {upload.id} ({upload.purpose.value}) {upload.key}"
+                        )
+                    for key in orphans:
+                        click.echo(f"orphan blob {key}")
+                    return
+                with click.progressbar(length=len(dead) + len(orphans), label="removing") as bar:
+                    for upload in dead:
+                        await collector.remove(upload)
+                        bar.update(1)
+                    for key in orphans:
+                        await blobs.delete(key)
+                        bar.update(1)
+                click.echo(f"removed {len(dead)} uploads and {len(orphans)} orphan blobs")
+        finally:
+            await store.close()
+
+    _guard(lambda: asyncio.run(run()))

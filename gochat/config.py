@@ -341,6 +341,42 @@ class Settings(BaseSettings):
     emoji_max_per_guild: int = Field(
         50, ge=0, le=1000, description="Custom emoji a guild may hold."
     )
+    attachment_max_bytes: int = Field(
+        25 << 20, ge=1, description="Largest message attachment, in bytes."
+    )
+    avatar_max_bytes: int = Field(8 << 20, ge=1, description="Largest avatar image, in bytes.")
+    guild_image_max_bytes: int = Field(
+        8 << 20, ge=1, description="Largest guild icon or banner image, in bytes."
+    )
+    emoji_max_bytes: int = Field(256 << 10, ge=1, description="Largest emoji image, in bytes.")
+    upload_max_open_slots: int = Field(
+        20, ge=1, le=1000, description="Upload slots a user may hold unused at once."
+    )
+    upload_slot_ttl_seconds: int = Field(
+        600, ge=1, le=86_400, description="How long an upload slot may wait for its bytes and use."
+    )
+    file_url_ttl_seconds: int = Field(
+        3600,
+        ge=60,
+        le=7 * 86_400,
+        description="Life of the signed URLs that serve attachments and previews.",
+    )
+    file_sweep_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="How often unused files (expired slots, files of deleted messages, replaced "
+        "images) are looked for and removed, besides right after a change that frees some; "
+        "0 turns the sweeper off (then run `gochat tools blobs gc`).",
+    )
+    file_claim_grace_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86_400,
+        description="How long after a send claimed an attachment its file is kept even without "
+        "its message (the send may still be storing it); files of messages deleted sooner go "
+        "once this has passed.",
+    )
     settings_max_bytes: int = Field(65_536, ge=1024, description="Largest user settings document.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level."

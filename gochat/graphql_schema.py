@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
+from gochat.resolvers.attachments import AttachmentMutation
 from gochat.resolvers.direct_messages import DirectMessageMutation, DirectMessageQuery
 from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
@@ -45,7 +46,12 @@ class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery, Presence
 
 @strawberry.type(description="Everything a client can change.")
 class Mutation(
-    AccountMutation, GuildMutation, MessageMutation, DirectMessageMutation, PresenceMutation
+    AccountMutation,
+    GuildMutation,
+    MessageMutation,
+    DirectMessageMutation,
+    PresenceMutation,
+    AttachmentMutation,
 ):
     pass
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -19,6 +21,7 @@ from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
 from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
+from gochat.domain.attachments import AttachmentService, FilePolicy
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
@@ -26,6 +29,7 @@ from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
+from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
@@ -40,10 +44,11 @@ from gochat.domain.publisher import EventPublisher
 from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
+from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
-from gochat.ids import SnowflakeGenerator
+from gochat.ids import Snowflake, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
@@ -65,6 +70,9 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.workers.file_sweeper import FileSweeper
+from gochat.workers.inprocess import InProcessRunner
+from gochat.workers.media import MediaHandler
 
 log = structlog.get_logger("gochat.wiring")
 
@@ -176,6 +184,46 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         await client.aclose()
 
 
+def start_file_workers(
+    settings: Settings,
+    *,
+    handler: MediaHandler,
+    collector: FileCollector,
+    attachments: AttachmentService,
+    publisher: EventPublisher,
+    stack: AsyncExitStack,
+) -> None:
+    """Previews and file collection run in this process, fed after commit (gochat/workers/)."""
+    runner: InProcessRunner[Snowflake] = InProcessRunner(handler)
+    attachments.add_used_listener(lambda used: runner.offer([u.id for u in used]))
+    runner.start()
+    stack.push_async_callback(runner.stop)
+    if settings.file_sweep_interval_seconds > 0:
+        sweeper = FileSweeper(collector, interval_seconds=settings.file_sweep_interval_seconds)
+        publisher.add_listener(sweeper.on_published)
+        sweeper.start()
+        stack.push_async_callback(sweeper.stop)
+
+
+def file_policy(settings: Settings) -> FilePolicy:
+    return FilePolicy(
+        max_bytes={
+            UploadPurpose.ATTACHMENT: settings.attachment_max_bytes,
+            UploadPurpose.AVATAR: settings.avatar_max_bytes,
+            UploadPurpose.GUILD_ICON: settings.guild_image_max_bytes,
+            UploadPurpose.GUILD_BANNER: settings.guild_image_max_bytes,
+            UploadPurpose.EMOJI: settings.emoji_max_bytes,
+        },
+        max_open_slots=settings.upload_max_open_slots,
+        slot_ttl_seconds=settings.upload_slot_ttl_seconds,
+        url_ttl_seconds=settings.file_url_ttl_seconds,
+        # A key of its own, derived from the JWT key: a file signature is never a token.
+        signing_key=hmac.new(
+            settings.signing_secret().encode(), b"gochat-files", hashlib.sha256
+        ).digest(),
+    )
+
+
 @asynccontextmanager
 async def build_services(
     settings: Settings, *, migrate: bool | None = None
@@ -218,6 +266,11 @@ async def build_services(
                 relays.append(
                     (relay, asyncio.create_task(relay.run(), name=f"gochat-outbox-relay-{index}"))
                 )
+        kit = ChangeKit(
+            store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
+        )
+        resolver = ChannelAccessResolver(kit.access, store.direct)
+        attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
         accounts = AccountService(
             store=store,
             ids=ids,
@@ -244,9 +297,7 @@ async def build_services(
                 rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
             ),
             sessions=SessionCache(ttl_seconds=settings.session_cache_seconds),
-        )
-        kit = ChangeKit(
-            store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
+            files=attachments,
         )
         for each in publishers:
             each.add_listener(accounts.on_published)
@@ -255,8 +306,20 @@ async def build_services(
         messages_kit = ChangeKit(
             store=store.guilds, access=kit.access, ids=ids, publisher=messages_publisher
         )
-        resolver = ChannelAccessResolver(kit.access, store.direct)
-        messages = MessageService(messages_kit, messages_store, resolver, store.direct)
+        messages = MessageService(messages_kit, messages_store, resolver, store.direct, attachments)
+        start_file_workers(
+            settings,
+            handler=MediaHandler(store.files, blobs, messages_store, messages_publisher, ids),
+            collector=FileCollector(
+                store.files,
+                blobs,
+                messages_store,
+                claim_grace_seconds=settings.file_claim_grace_seconds,
+            ),
+            attachments=attachments,
+            publisher=publisher,
+            stack=stack,
+        )
         presence = PresenceService(
             presence_store,
             bus,
@@ -283,15 +346,18 @@ async def build_services(
             guild_access=kit.access,
             mail=mail,
             accounts=accounts,
-            guilds=GuildService(kit, default_voice_region=settings.voice_regions[0]),
+            guilds=GuildService(
+                kit, default_voice_region=settings.voice_regions[0], files=attachments
+            ),
             channels=ChannelService(kit, voice_regions=settings.voice_regions),
             roles=RoleService(kit),
             members=MemberService(kit),
             moderation=ModerationService(kit, store.accounts),
             invites=InviteService(kit, store.accounts, messages),
-            emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild),
+            emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild, files=attachments),
             audit=AuditService(kit),
             messages=messages,
+            attachments=attachments,
             reactions=ReactionService(messages_kit, messages_store, messages),
             pins=PinService(messages_kit, messages_store, messages),
             read_states=ReadStateService(messages_kit, messages_store, messages),

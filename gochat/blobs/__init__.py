@@ -94,10 +94,17 @@ class BlobStore(Protocol):
         ...
 
     async def download_url(
-        self, key: str, *, expires_in_seconds: int, filename: str, inline: bool
+        self,
+        key: str,
+        *,
+        expires_in_seconds: int,
+        filename: str,
+        inline: bool,
+        content_type: str | None = None,
     ) -> str | None:
-        """A short-lived URL that serves the object straight from the store, or None when
-        the API must serve it."""
+        """A short-lived URL that serves the object straight from the store (with
+        `content_type` instead of the stored type when given), or None when the API must
+        serve it."""
         ...
 
     async def close(self) -> None: ...

@@ -126,7 +126,13 @@ class LocalBlobStore:
         return None
 
     async def download_url(
-        self, key: str, *, expires_in_seconds: int, filename: str, inline: bool
+        self,
+        key: str,
+        *,
+        expires_in_seconds: int,
+        filename: str,
+        inline: bool,
+        content_type: str | None = None,
     ) -> str | None:
         return None
 

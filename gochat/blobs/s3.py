@@ -270,20 +270,29 @@ class S3BlobStore:
         )
 
     async def download_url(
-        self, key: str, *, expires_in_seconds: int, filename: str, inline: bool
+        self,
+        key: str,
+        *,
+        expires_in_seconds: int,
+        filename: str,
+        inline: bool,
+        content_type: str | None = None,
     ) -> str | None:
         check_key(key)
         disposition = "inline" if inline else "attachment"
+        params = {
+            "Bucket": self._bucket,
+            "Key": key,
+            "ResponseContentDisposition": (
+                f"{disposition}; filename*=UTF-8''{quote(filename, safe='')}"
+            ),
+        }
+        if content_type is not None:
+            params["ResponseContentType"] = content_type
         url = await self._call(
             self._client.generate_presigned_url,
             ClientMethod="get_object",
-            Params={
-                "Bucket": self._bucket,
-                "Key": key,
-                "ResponseContentDisposition": (
-                    f"{disposition}; filename*=UTF-8''{quote(filename, safe='')}"
-                ),
-            },
+            Params=params,
             ExpiresIn=expires_in_seconds,
         )
         return str(url)

@@ -21,6 +21,7 @@ import structlog
 from gochat.bus import Envelope, subjects
 from gochat.bus.codec import seal
 from gochat.domain import validation
+from gochat.domain.attachments import AttachmentService
 from gochat.domain.events import SessionRevoked, UserSettingsUpdated, UserUpdated
 from gochat.domain.publisher import EventPublisher
 from gochat.domain.records import (
@@ -31,6 +32,7 @@ from gochat.domain.records import (
     MailMessage,
     RefreshOutcome,
     TokenPair,
+    UploadPurpose,
     User,
     UserSettings,
     Viewer,
@@ -126,7 +128,9 @@ class AccountService:
         publisher: EventPublisher,
         policy: AccountPolicy,
         sessions: SessionCache | None = None,
+        files: AttachmentService | None = None,
     ) -> None:
+        self._files = files
         self._sessions = sessions or SessionCache()
         self._store = store
         self._ids = ids
@@ -380,8 +384,27 @@ class AccountService:
             raise Unauthenticated("this account no longer exists")
         return account
 
-    async def update_profile(self, viewer: Viewer, *, display_name: str) -> User:
-        display_name = validation.display_name(display_name)
+    async def update_profile(
+        self,
+        viewer: Viewer,
+        *,
+        display_name: str | None = None,
+        avatar_upload_id: Snowflake | None = None,
+    ) -> User:
+        if display_name is not None:
+            display_name = validation.display_name(display_name)
+        elif avatar_upload_id is None:
+            current = await self._store.accounts.get_user(viewer.user_id)
+            if current is None:
+                raise Unauthenticated("this account no longer exists")
+            return current
+        avatar = None
+        if avatar_upload_id is not None:
+            if self._files is None:
+                raise BadUserInput("avatars are not available here", field="avatarUploadId")
+            avatar = await self._files.use_image(
+                viewer, avatar_upload_id, purpose=UploadPurpose.AVATAR
+            )
         envelopes: list[Any] = []
 
         def events(user: User) -> list[Any]:
@@ -391,11 +414,16 @@ class AccountService:
             return envelopes
 
         user = await self._store.accounts.update_profile(
-            viewer.user_id, display_name=display_name, events=events
+            viewer.user_id,
+            display_name=display_name,
+            avatar_id=None if avatar is None else avatar.id,
+            events=events,
         )
         if user is None:
             raise Unauthenticated("this account no longer exists")
         await self._publisher.publish(envelopes)
+        if avatar is not None and self._files is not None:
+            self._files.used([avatar])
         return user
 
     async def get_settings(

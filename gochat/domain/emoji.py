@@ -1,19 +1,30 @@
 """Custom emoji metadata: create (CREATE_EXPRESSIONS), rename and delete (MANAGE_EXPRESSIONS).
-Names are unique per guild; a guild holds at most the configured number. Images come with the
-files area."""
+Names are unique per guild; a guild holds at most the configured number. An emoji's image is an
+EMOJI upload of the guild, used once; whether it is animated is read from the image."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.events import EmojiCreated, EmojiDeleted, EmojiUpdated
 from gochat.domain.permissions import Permission
-from gochat.domain.records import Emoji, Viewer
+from gochat.domain.records import Emoji, UploadPurpose, Viewer
 from gochat.errors import BadUserInput, NotFound
 from gochat.ids import Snowflake
 
 _NAME = re.compile(r"^[A-Za-z0-9_]{2,32}$")
+# How a custom emoji is written in message content: <:name:id>, or <a:name:id> when animated.
+_IN_CONTENT = re.compile(r"<a?:([A-Za-z0-9_]{2,32}):(\d{1,19})>")
+IN_CONTENT_MAX = 50
+
+
+def emoji_ids_in(content: str) -> list[Snowflake]:
+    """The ids of the custom emoji written in a message, in order, each once (at most 50)."""
+    found = dict.fromkeys(Snowflake(int(m.group(2))) for m in _IN_CONTENT.finditer(content))
+    return list(found)[:IN_CONTENT_MAX]
 
 
 def emoji_name(raw: str) -> str:
@@ -24,27 +35,47 @@ def emoji_name(raw: str) -> str:
 
 
 class EmojiService:
-    def __init__(self, kit: ChangeKit, *, max_per_guild: int) -> None:
+    def __init__(
+        self, kit: ChangeKit, *, max_per_guild: int, files: AttachmentService | None = None
+    ) -> None:
         self._kit = kit
         self._max = max_per_guild
+        self._files = files
 
     async def list_emoji(self, viewer: Viewer, guild_id: Snowflake) -> list[Emoji]:
         await self._kit.access.view(viewer, guild_id)
         return await self._kit.store.list_emoji(guild_id)
 
     async def create(
-        self, viewer: Viewer, guild_id: Snowflake, *, name: str, animated: bool
+        self,
+        viewer: Viewer,
+        guild_id: Snowflake,
+        *,
+        name: str,
+        animated: bool,
+        upload_id: Snowflake | None = None,
     ) -> Emoji:
+        """With an image upload, `animated` is what the image is, not what was asked."""
         view = await self._kit.access.view(viewer, guild_id)
         view.require(Permission.CREATE_EXPRESSIONS, "create emoji")
+        checked_name = emoji_name(name)
+        image = None
+        if upload_id is not None:
+            if self._files is None:
+                raise BadUserInput("emoji images are not available here", field="uploadId")
+            image = await self._files.use_image(
+                viewer, upload_id, purpose=UploadPurpose.EMOJI, guild_id=guild_id
+            )
+            animated = image.animated
         kit = self._kit
         item = Emoji(
             kit.ids.next_id(),
             guild_id,
-            emoji_name(name),
+            checked_name,
             viewer.user_id,
             animated,
             kit.now().replace(microsecond=0),
+            image_id=None if image is None else image.id,
         )
         pending = Pending()
         created = await kit.store.create_emoji(
@@ -63,6 +94,8 @@ class EmojiService:
             ),
         )
         await kit.publish(pending)
+        if image is not None and self._files is not None:
+            self._files.used([image])
         return created
 
     async def rename(
@@ -123,6 +156,11 @@ class EmojiService:
                 if item.id == emoji_id:
                     return item
         raise NotFound("emoji not found")
+
+    async def get_many(self, emoji_ids: Sequence[Snowflake]) -> dict[Snowflake, Emoji]:
+        """Emoji by id, from any guild: what a message that names them shows (name and
+        image are public, like the image URLs)."""
+        return await self._kit.store.get_emoji_by_ids(emoji_ids)
 
     async def get(self, viewer: Viewer, guild_id: Snowflake, emoji_id: Snowflake) -> Emoji:
         for item in await self.list_emoji(viewer, guild_id):

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from gochat.bus import subjects
 from gochat.domain import validation
+from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.events import GuildCreated, GuildDeleted, GuildUpdated
 from gochat.domain.guild_access import GuildView
 from gochat.domain.permissions import DEFAULT_EVERYONE, Permission
-from gochat.domain.records import Channel, ChannelType, Guild, Member, Role, Viewer
+from gochat.domain.records import (
+    Channel,
+    ChannelType,
+    Guild,
+    Member,
+    Role,
+    Upload,
+    UploadPurpose,
+    Viewer,
+)
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 
@@ -17,9 +27,16 @@ GUILD_NAME_MAX = 100
 
 
 class GuildService:
-    def __init__(self, kit: ChangeKit, *, default_voice_region: str) -> None:
+    def __init__(
+        self,
+        kit: ChangeKit,
+        *,
+        default_voice_region: str,
+        files: AttachmentService | None = None,
+    ) -> None:
         self._kit = kit
         self._default_region = default_voice_region
+        self._files = files
 
     async def access(self, viewer: Viewer, guild_id: Snowflake) -> GuildView:
         return await self._kit.access.view(viewer, guild_id)
@@ -104,7 +121,15 @@ class GuildService:
         await kit.publish(pending)
         return guild
 
-    async def update(self, viewer: Viewer, guild_id: Snowflake, *, name: str | None) -> Guild:
+    async def update(
+        self,
+        viewer: Viewer,
+        guild_id: Snowflake,
+        *,
+        name: str | None,
+        icon_upload_id: Snowflake | None = None,
+        banner_upload_id: Snowflake | None = None,
+    ) -> Guild:
         view = await self._kit.access.view(viewer, guild_id)
         view.require(Permission.MANAGE_SERVER, "change the guild")
         values: dict[str, object] = {}
@@ -112,9 +137,26 @@ class GuildService:
             values["name"] = validation.name(
                 name, field="name", min_length=GUILD_NAME_MIN, max_length=GUILD_NAME_MAX
             )
+        used: list[Upload] = []
+        for column, upload_id, purpose in (
+            ("icon_id", icon_upload_id, UploadPurpose.GUILD_ICON),
+            ("banner_id", banner_upload_id, UploadPurpose.GUILD_BANNER),
+        ):
+            if upload_id is None:
+                continue
+            if self._files is None:
+                raise BadUserInput("guild images are not available here", field=column)
+            image = await self._files.use_image(
+                viewer, upload_id, purpose=purpose, guild_id=guild_id
+            )
+            used.append(image)
+            values[column] = image.id
         if not values:
             return view.guild
-        return await self._save(viewer, view, values, action="GUILD_UPDATE")
+        guild = await self._save(viewer, view, values, action="GUILD_UPDATE")
+        if used and self._files is not None:
+            self._files.used(used)
+        return guild
 
     async def set_system_channel(
         self, viewer: Viewer, guild_id: Snowflake, channel_id: Snowflake | None

@@ -1,6 +1,11 @@
 """Messages in guild text channels: send (idempotent by client nonce), reply, edit, delete,
 bulk delete, history pages and mention parsing.
 
+A message may carry up to 10 attachments (ATTACH_FILES), uploads of the author for this
+channel; with them its content may be empty. The uploads are claimed before the message is
+stored, under a claim named after the nonce, so a retried send claims the same uploads again
+and never a second time for another message.
+
 A nonce makes retries safe: the same nonce from the same author in the same channel within the
 window returns the first message and stores nothing new, even for concurrent retries (the
 store enforces it with a constraint).
@@ -9,11 +14,13 @@ store enforces it with a constraint).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gochat.bus import subjects
+from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.channel_access import ChannelAccess, ChannelAccessResolver
 from gochat.domain.events import (
@@ -24,7 +31,7 @@ from gochat.domain.events import (
 )
 from gochat.domain.permissions import Permission
 from gochat.domain.publisher import PublishOrder
-from gochat.domain.records import Mentions, Message, MessageType, Viewer
+from gochat.domain.records import Mentions, Message, MessageType, UploadPurpose, Viewer
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import DirectStore, MessageStore
@@ -34,6 +41,7 @@ NONCE_MAX = 64
 NONCE_WINDOW = timedelta(minutes=10)
 PAGE_MAX = 100
 BULK_MAX = 100
+ATTACHMENTS_MAX = 10
 _USER_MENTION = re.compile(r"<@!?(\d{1,19})>")
 _ROLE_MENTION = re.compile(r"<@&(\d{1,19})>")
 _EVERYONE = re.compile(r"@(everyone|here)\b")
@@ -79,11 +87,13 @@ class MessageService:
         store: MessageStore,
         channels: ChannelAccessResolver,
         direct: DirectStore,
+        files: AttachmentService,
     ) -> None:
         self._kit = kit
         self._store = store
         self._channels = channels
         self._direct = direct
+        self._files = files
         self._order = PublishOrder()
 
     async def channel_access(self, viewer: Viewer, channel_id: Snowflake) -> ChannelAccess:
@@ -97,13 +107,21 @@ class MessageService:
         content: str,
         nonce: str | None = None,
         reply_to: Snowflake | None = None,
+        attachment_ids: Sequence[Snowflake] = (),
     ) -> tuple[Message, bool]:
         """The message and whether this call created it (False: a retry with a known nonce)."""
         access = await self.channel_access(viewer, channel_id)
         access.require(Permission.SEND_MESSAGES, "send messages here")
         text = content.strip()
-        if not text:
-            raise BadUserInput("a message needs content", field="content")
+        attachment_ids = list(dict.fromkeys(attachment_ids))
+        if attachment_ids:
+            access.require(Permission.ATTACH_FILES, "attach files")
+            if len(attachment_ids) > ATTACHMENTS_MAX:
+                raise BadUserInput(
+                    f"a message has at most {ATTACHMENTS_MAX} attachments", field="attachments"
+                )
+        if not text and not attachment_ids:
+            raise BadUserInput("a message needs content or attachments", field="content")
         if len(text) > CONTENT_MAX:
             raise BadUserInput(f"a message has at most {CONTENT_MAX} characters", field="content")
         if nonce is not None and not 1 <= len(nonce) <= NONCE_MAX:
@@ -116,6 +134,26 @@ class MessageService:
             kind = MessageType.REPLY
         kit = self._kit
         mentions = await self._mentions(text, access, viewer)
+        # Same nonce, same claim: a retry finds its uploads already claimed by itself.
+        claim = (
+            f"message:{channel_id}:{viewer.user_id}:{nonce}"
+            if nonce is not None
+            else f"message:{secrets.token_hex(12)}"
+        )
+        used = await self._files.use(
+            viewer,
+            attachment_ids,
+            purpose=UploadPurpose.ATTACHMENT,
+            claim=claim,
+            channel_id=channel_id,
+        )
+
+        async def bind(stored: Message) -> None:
+            # Before the creation is published, so subscribers see the attachments; also on a
+            # retry, whose earlier attempt may have claimed them and stored no message.
+            if used:
+                await self._files.bind_message(claim, used, stored.id)
+
         message = Message(
             id=kit.ids.next_id(),
             channel_id=channel_id,
@@ -128,15 +166,23 @@ class MessageService:
             pinned=False,
             edited_at=None,
         )
-        stored, created = await self._insert(message, nonce, kit.now() - NONCE_WINDOW)
+        stored, created = await self._insert(
+            message, nonce, kit.now() - NONCE_WINDOW, after_store=bind
+        )
         if created:
+            self._files.used(used)
             if access.direct is not None:
                 await self._direct.touch(channel_id, stored.id)
             await self._mark_read_by_author(stored)
         return stored, created
 
     async def _insert(
-        self, message: Message, nonce: str | None, window_start: datetime
+        self,
+        message: Message,
+        nonce: str | None,
+        window_start: datetime,
+        *,
+        after_store: Callable[[Message], Awaitable[None]] | None = None,
     ) -> tuple[Message, bool]:
         """Store a new message and publish its creation after every message of the channel
         whose id was taken before (the turn is taken in the same step as the id)."""
@@ -153,6 +199,8 @@ class MessageService:
                     lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
                 ),
             )
+            if after_store is not None:
+                await after_store(stored)
             if created:
                 await turn.wait()
                 await kit.publish(pending)

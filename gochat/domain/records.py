@@ -22,6 +22,7 @@ class User:
     handle: str
     display_name: str
     created_at: datetime
+    avatar_id: Snowflake | None = None  # the used upload that is the avatar
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,8 @@ class Guild:
     owner_id: Snowflake
     system_channel_id: Snowflake | None
     created_at: datetime
+    icon_id: Snowflake | None = None  # used uploads
+    banner_id: Snowflake | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,7 @@ class Emoji:
     creator_id: Snowflake
     animated: bool
     created_at: datetime
+    image_id: Snowflake | None = None  # the used upload that is the image
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,3 +322,56 @@ class Presence:
     user_id: Snowflake
     status: PresenceStatus
     custom_status: str | None = None
+
+
+class UploadPurpose(enum.StrEnum):
+    """What an upload slot is for; a slot is used once, for its purpose only."""
+
+    ATTACHMENT = "attachment"
+    AVATAR = "avatar"
+    GUILD_ICON = "guild_icon"
+    GUILD_BANNER = "guild_banner"
+    EMOJI = "emoji"
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An upload slot, and once used (`claim` set) the file it became: an attachment of
+    `message_id`, an avatar, an icon, a banner or an emoji image. `content_type`, `width`,
+    `height` and `animated` are what the server found in the bytes, set when it was used."""
+
+    id: Snowflake
+    owner_id: Snowflake
+    purpose: UploadPurpose
+    channel_id: Snowflake | None
+    guild_id: Snowflake | None
+    filename: str  # sanitized: safe to show and to save under
+    original_filename: str  # as the client gave it
+    size: int
+    declared_type: str
+    key: str
+    created_at: datetime
+    expires_at: datetime
+    claim: str | None = None
+    claimed_at: datetime | None = None  # the last (re)claim: a send in flight is recent
+    message_id: Snowflake | None = None
+    content_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    animated: bool = False
+    preview_key: str | None = None
+    preview_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What the server found in an uploaded file's bytes."""
+
+    content_type: str
+    width: int | None = None
+    height: int | None = None
+    animated: bool = False
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
 from gochat.domain.accounts import AccountService
+from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
@@ -51,6 +52,7 @@ class Services:
     emoji: EmojiService
     audit: AuditService
     messages: MessageService
+    attachments: AttachmentService
     reactions: ReactionService
     pins: PinService
     read_states: ReadStateService

@@ -160,7 +160,11 @@ class AccountMutation:
         self, info: Info, input: Annotated[UpdateProfileInput, MUTATION_INPUT]
     ) -> UpdateProfilePayload:
         user = await info.context.services.accounts.update_profile(
-            await info.context.viewer(), display_name=input.display_name
+            await info.context.viewer(),
+            display_name=input.display_name,
+            avatar_upload_id=None
+            if input.avatar_upload_id is None
+            else snowflake(input.avatar_upload_id, field="avatarUploadId"),
         )
         return UpdateProfilePayload(user=User.from_record(user))
 

@@ -147,7 +147,15 @@ class GuildMutation:
         self, info: Info, input: Annotated[UpdateGuildInput, MUTATION_INPUT]
     ) -> UpdateGuildPayload:
         guild = await info.context.services.guilds.update(
-            await info.context.viewer(), snowflake(input.guild_id, field="guildId"), name=input.name
+            await info.context.viewer(),
+            snowflake(input.guild_id, field="guildId"),
+            name=input.name,
+            icon_upload_id=None
+            if input.icon_upload_id is None
+            else snowflake(input.icon_upload_id, field="iconUploadId"),
+            banner_upload_id=None
+            if input.banner_upload_id is None
+            else snowflake(input.banner_upload_id, field="bannerUploadId"),
         )
         return UpdateGuildPayload(guild=Guild(record=guild))
 
@@ -464,6 +472,9 @@ class GuildMutation:
             snowflake(input.guild_id, field="guildId"),
             name=input.name,
             animated=input.animated,
+            upload_id=None
+            if input.upload_id is None
+            else snowflake(input.upload_id, field="uploadId"),
         )
         return CreateEmojiPayload(emoji=Emoji(record=emoji))
 

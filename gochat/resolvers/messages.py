@@ -61,6 +61,7 @@ class MessageMutation:
             content=input.content,
             nonce=input.nonce,
             reply_to=None if input.reply_to is None else snowflake(input.reply_to, field="replyTo"),
+            attachment_ids=[snowflake(i, field="attachments") for i in input.attachments or ()],
         )
         return SendMessagePayload(message=Message(record=message), created=created)
 

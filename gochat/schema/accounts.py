@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from gochat.domain import records
 from gochat.ids import Snowflake
+from gochat.schema.attachments import public_file_url
 from gochat.schema.common import Node
 from gochat.schema.context import Info
 
@@ -27,6 +28,14 @@ class User(Node):
     )
     display_name: str = strawberry.field(description="Shown name, 1-64 characters.")
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+    avatar_id: strawberry.Private[Snowflake | None] = None
+
+    @strawberry.field(
+        description="The avatar image (a 128 px WebP once made, the upload until then); "
+        "public by id; null without an avatar."
+    )
+    def avatar_url(self, info: Info) -> str | None:
+        return public_file_url(info, self.avatar_id)
 
     @classmethod
     def from_record(cls, user: records.User) -> User:
@@ -35,6 +44,7 @@ class User(Node):
             handle=user.handle,
             display_name=user.display_name,
             created_at=user.created_at,
+            avatar_id=user.avatar_id,
         )
 
 
@@ -56,6 +66,11 @@ class CurrentUser:
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
     email: str = strawberry.field(description="Normalized (lower-case) email address.")
     email_verified: bool = strawberry.field(description="True once the email was confirmed.")
+    avatar_id: strawberry.Private[Snowflake | None] = None
+
+    @strawberry.field(description="Your avatar image, as User.avatarUrl; null without one.")
+    def avatar_url(self, info: Info) -> str | None:
+        return public_file_url(info, self.avatar_id)
 
     @strawberry.field(
         description="The settings document; null when `newerThan` is given and the stored "
@@ -178,6 +193,7 @@ class CurrentUser:
             created_at=account.user.created_at,
             email=account.email,
             email_verified=account.email_verified,
+            avatar_id=account.user.avatar_id,
         )
 
 
@@ -310,7 +326,14 @@ class ResendEmailConfirmationPayload:
 
 @strawberry.input(description="Change the public profile.")
 class UpdateProfileInput:
-    display_name: str = strawberry.field(description="Shown name, 1-64 characters.")
+    display_name: str | None = strawberry.field(
+        default=None, description="Shown name, 1-64 characters; unchanged when omitted."
+    )
+    avatar_upload_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An AVATAR upload of yours (PNG, JPEG, GIF or WebP, at most "
+        "GOCHAT_AVATAR_MAX_BYTES) to become your avatar; unchanged when omitted.",
+    )
 
 
 @strawberry.type(description="The updated user.")

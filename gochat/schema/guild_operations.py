@@ -42,6 +42,16 @@ class UpdateGuildInput:
     name: str | None = strawberry.field(
         default=None, description="New name, 2-100 characters; omitted: unchanged."
     )
+    icon_upload_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A GUILD_ICON upload of yours for this guild to become its icon "
+        "(MANAGE_SERVER).",
+    )
+    banner_upload_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A GUILD_BANNER upload of yours for this guild to become its banner "
+        "(MANAGE_SERVER).",
+    )
 
 
 @strawberry.type(description="The changed guild.")
@@ -439,7 +449,14 @@ class AcceptInvitePayload:
 class CreateEmojiInput:
     guild_id: strawberry.ID = strawberry.field(description="The guild.")
     name: str = strawberry.field(description="2-32 letters, digits or '_', unique in the guild.")
-    animated: bool = strawberry.field(default=False, description="True for an animated emoji.")
+    animated: bool = strawberry.field(
+        default=False, description="Ignored with an image: read from the image instead."
+    )
+    upload_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An EMOJI upload of yours for this guild (PNG, JPEG, GIF or WebP, at most "
+        "GOCHAT_EMOJI_MAX_BYTES): the emoji's image.",
+    )
 
 
 @strawberry.type(description="The new emoji.")

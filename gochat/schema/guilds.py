@@ -13,6 +13,7 @@ from gochat.domain import permissions as perms
 from gochat.domain import records
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User, load_user
+from gochat.schema.attachments import public_file_url
 from gochat.schema.audit_log import AuditAction, AuditLogConnection, AuditLogEdge, AuditLogEntry
 from gochat.schema.common import (
     EDGE_CURSOR,
@@ -38,6 +39,8 @@ from gochat.schema.messages import (
     HistoryLast,
     Message,
     MessageConnection,
+    SizeArgument,
+    emoji_size,
     history_connection,
 )
 from gochat.schema.pagination import page_args
@@ -395,6 +398,14 @@ class Emoji(Node):
     def animated(self) -> bool:
         return self.record.animated
 
+    @strawberry.field(
+        description="The image as WebP at 96 px (or 44 px for a size of 48 or less; animated "
+        "emoji stay animated), the upload until the previews are made; public by id. Null for "
+        "an emoji without an image."
+    )
+    def url(self, info: Info, size: SizeArgument = 96) -> str | None:
+        return public_file_url(info, self.record.image_id, size=emoji_size(size))
+
     @strawberry.field(description="Who added the emoji; null only if that account is gone.")
     async def creator(self, info: Info) -> User | None:
         return await load_user(info, self.record.creator_id)
@@ -423,6 +434,14 @@ class Guild(Node):
     @strawberry.field(description="The owner's public profile; null only if that account is gone.")
     async def owner(self, info: Info) -> User | None:
         return await load_user(info, self.record.owner_id)
+
+    @strawberry.field(description="The guild's icon (128 px WebP once made); null without one.")
+    def icon_url(self, info: Info) -> str | None:
+        return public_file_url(info, self.record.icon_id)
+
+    @strawberry.field(description="The guild's banner image; null without one.")
+    def banner_url(self, info: Info) -> str | None:
+        return public_file_url(info, self.record.banner_id)
 
     @strawberry.field(description="Where member-joined system messages go.")
     def system_channel_id(self) -> strawberry.ID | None:

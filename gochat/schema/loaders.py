@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gochat.domain.records import ReactionCount, User, Viewer
+from gochat.domain.records import Emoji, ReactionCount, Upload, User, Viewer
 from gochat.domain.services import Services
 from gochat.ids import Snowflake
 
@@ -66,8 +66,30 @@ class LastMessageByChannelLoader(SharedLoader[Snowflake, Snowflake | None]):
         super().__init__(load_fn=load)
 
 
+class AttachmentsByMessageLoader(DataLoader[Snowflake, list[Upload]]):
+    """Only for messages the caller already reached through an authorized path."""
+
+    def __init__(self, services: Services) -> None:
+        async def load(ids: Sequence[Snowflake]) -> list[list[Upload]]:
+            found = await services.attachments.attachments_of(list(ids))
+            return [found.get(i, []) for i in ids]
+
+        super().__init__(load_fn=load)
+
+
+class EmojiByIdLoader(DataLoader[Snowflake, Emoji | None]):
+    def __init__(self, services: Services) -> None:
+        async def load(ids: Sequence[Snowflake]) -> list[Emoji | None]:
+            found = await services.emoji.get_many(list(ids))
+            return [found.get(i) for i in ids]
+
+        super().__init__(load_fn=load)
+
+
 class Loaders:
     def __init__(self, services: Services, viewer: Callable[[], Awaitable[Viewer]]) -> None:
         self.user_by_id = UserByIdLoader(services)
         self.reactions_by_message = ReactionsByMessageLoader(services, viewer)
         self.last_message_by_channel = LastMessageByChannelLoader(services, viewer)
+        self.attachments_by_message = AttachmentsByMessageLoader(services)
+        self.emoji_by_id = EmojiByIdLoader(services)

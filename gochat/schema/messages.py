@@ -9,9 +9,12 @@ from typing import Annotated
 import strawberry
 
 from gochat.domain import records
+from gochat.domain.emoji import emoji_ids_in
 from gochat.domain.reactions import EmojiRef
+from gochat.errors import BadUserInput
 from gochat.ids import Snowflake, created_at
 from gochat.schema.accounts import User
+from gochat.schema.attachments import Attachment, public_file_url
 from gochat.schema.common import (
     AFTER,
     EDGE_CURSOR,
@@ -83,6 +86,36 @@ class MessageMentions:
     everyone: bool = strawberry.field(description="@everyone or @here (needs MENTION_ROLES).")
 
 
+def emoji_size(size: int) -> int:
+    if not 16 <= size <= 512:
+        raise BadUserInput("size is 16 to 512", field="size")
+    return 44 if size <= 48 else 96
+
+
+SizeArgument = Annotated[int, strawberry.argument(description="Wanted size in pixels, 16-512.")]
+
+
+@strawberry.type(description="A custom emoji written in a message's content as <:name:id>.")
+class CustomEmoji:
+    record: strawberry.Private[records.Emoji]
+
+    @strawberry.field(description="The emoji's id.")
+    def id(self) -> strawberry.ID:
+        return to_id(self.record.id)
+
+    @strawberry.field(description="Its current name (the content keeps the name it was sent with).")
+    def name(self) -> str:
+        return self.record.name
+
+    @strawberry.field(description="Whether its image is animated.")
+    def animated(self) -> bool:
+        return self.record.animated
+
+    @strawberry.field(description="Its image (WebP at 96 or 44 px); null without an image.")
+    def url(self, info: Info, size: SizeArgument = 96) -> str | None:
+        return public_file_url(info, self.record.image_id, size=emoji_size(size))
+
+
 @strawberry.type(description="An emoji: unicode, or a custom emoji of the guild.")
 class ReactionEmoji:
     unicode: str | None = strawberry.field(
@@ -91,6 +124,18 @@ class ReactionEmoji:
     custom_emoji_id: strawberry.ID | None = strawberry.field(
         description="The guild's custom emoji; null for a unicode emoji."
     )
+
+    @strawberry.field(
+        description="For a custom emoji: its image (WebP at 96 or 44 px); null for unicode, "
+        "and for a custom emoji without an image or deleted since."
+    )
+    async def url(self, info: Info, size: SizeArgument = 96) -> str | None:
+        if self.custom_emoji_id is None:
+            return None
+        found = await info.context.loaders.emoji_by_id.load(Snowflake(int(self.custom_emoji_id)))
+        if found is None:
+            return None
+        return public_file_url(info, found.image_id, size=emoji_size(size))
 
     @classmethod
     def from_key(cls, key: str) -> ReactionEmoji:
@@ -189,6 +234,20 @@ class Message(Node):
     def edited_at(self) -> datetime | None:
         return self.record.edited_at
 
+    @strawberry.field(
+        description="The custom emoji written in the content (<:name:id>), in order, each once, "
+        "at most 50; emoji that no longer exist are left out."
+    )
+    async def custom_emoji(self, info: Info) -> list[CustomEmoji]:
+        ids = emoji_ids_in(self.record.content)
+        found = await info.context.loaders.emoji_by_id.load_many(ids)
+        return [CustomEmoji(record=e) for e in found if e is not None]
+
+    @strawberry.field(description="Files attached to the message, in the order sent.")
+    async def attachments(self, info: Info) -> list[Attachment]:
+        found = await info.context.loaders.attachments_by_message.load(self.record.id)
+        return [Attachment(record=u) for u in found]
+
     @strawberry.field(description="From the snowflake id.")
     def created_at(self) -> datetime:
         return created_at(self.record.id)
@@ -248,7 +307,10 @@ class MessageConnection:
 @strawberry.input(description="Send a message to a text channel (SEND_MESSAGES).")
 class SendMessageInput:
     channel_id: strawberry.ID = strawberry.field(description="A text channel or a DM you are in.")
-    content: str = strawberry.field(description="1-4000 characters after trimming.")
+    content: str = strawberry.field(
+        default="",
+        description="At most 4000 characters after trimming; empty only with attachments.",
+    )
     nonce: str | None = strawberry.field(
         default=None,
         description="1-64 characters chosen by the client: a retry with the same nonce within "
@@ -256,6 +318,11 @@ class SendMessageInput:
     )
     reply_to: strawberry.ID | None = strawberry.field(
         default=None, description="A message of the same channel to reply to."
+    )
+    attachments: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and "
+        "unused (ATTACH_FILES); each is checked and becomes an attachment of this message.",
     )
 
 

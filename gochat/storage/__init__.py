@@ -36,6 +36,7 @@ from gochat.domain.records import (
     RefreshOutcome,
     Role,
     Session,
+    Upload,
     User,
     UserSettings,
 )
@@ -77,9 +78,14 @@ class AccountStore(Protocol):
         """Login data by normalized email."""
 
     async def update_profile(
-        self, user_id: Snowflake, *, display_name: str, events: EventsOf[User]
+        self,
+        user_id: Snowflake,
+        *,
+        display_name: str | None,
+        avatar_id: Snowflake | None = None,
+        events: EventsOf[User],
     ) -> User | None:
-        """Set the profile fields; None when the user does not exist."""
+        """Set the profile fields given (not None); None when the user does not exist."""
 
     async def add_one_time_token(
         self, *, user_id: Snowflake, purpose: str, digest: str, expires_at: datetime
@@ -225,6 +231,9 @@ class GuildStore(Protocol):
         """Usable invites only: not revoked, expired or used up."""
 
     async def list_emoji(self, guild_id: Snowflake) -> list[Emoji]: ...
+    async def get_emoji_by_ids(self, emoji_ids: Sequence[Snowflake]) -> dict[Snowflake, Emoji]:
+        """The custom emoji that exist among `emoji_ids`, in any guild, in one query."""
+
     async def list_audit(
         self,
         guild_id: Snowflake,
@@ -631,6 +640,62 @@ class DirectStore(Protocol):
     ) -> set[Snowflake]: ...
 
 
+class FileStore(Protocol):
+    """Upload slots and what they became. Slots live in the relational store even when
+    messages live elsewhere: a message's attachments are found by its id."""
+
+    async def create_upload(self, upload: Upload, *, max_open: int, now: datetime) -> bool:
+        """Store a new slot unless its owner already holds `max_open` slots that are neither
+        used nor expired at `now` (then False, nothing stored)."""
+
+    async def get_upload(self, upload_id: Snowflake) -> Upload | None: ...
+
+    async def claim(
+        self,
+        upload: Upload,
+        *,
+        claim: str,
+        message_id: Snowflake | None,
+        content_type: str,
+        width: int | None,
+        height: int | None,
+        animated: bool,
+        now: datetime,
+    ) -> Upload | None:
+        """Mark the upload used by `claim` with the facts found in its bytes, in one conditional
+        write: succeeds when it is unused or already used by the same claim (a retry), and
+        returns None when another claim holds it."""
+
+    async def release(self, upload_id: Snowflake, claim: str) -> None:
+        """Undo a claim that its use gave up (only while `claim` holds the upload)."""
+
+    async def bind_message(self, claim: str, message_id: Snowflake) -> None:
+        """Point every upload used by `claim` at the message that was finally stored."""
+
+    async def delete_upload(self, upload_id: Snowflake) -> None: ...
+
+    async def attachments_of(
+        self, message_ids: Sequence[Snowflake]
+    ) -> dict[Snowflake, list[Upload]]:
+        """The used attachment uploads of each message, oldest first, in one query."""
+
+    async def get_uploads(self, upload_ids: Sequence[Snowflake]) -> dict[Snowflake, Upload]: ...
+
+    async def set_preview(
+        self, upload_id: Snowflake, *, preview_key: str | None, failed: bool
+    ) -> Upload | None:
+        """Record a made preview (or that none can be made); None when the upload is gone."""
+
+    async def lacking_previews(self, *, limit: int) -> list[Upload]:
+        """Used image uploads whose preview was neither made nor given up on."""
+
+    async def scan(self, *, after_id: Snowflake, limit: int) -> list[Upload]:
+        """Uploads in id order after `after_id` (for collection passes)."""
+
+    async def referenced_images(self, upload_ids: Sequence[Snowflake]) -> set[Snowflake]:
+        """Those of `upload_ids` that are an avatar, guild icon or banner, or emoji image now."""
+
+
 class RelationalStore(Protocol):
     @property
     def accounts(self) -> AccountStore: ...
@@ -649,6 +714,9 @@ class RelationalStore(Protocol):
 
     @property
     def direct(self) -> DirectStore: ...
+
+    @property
+    def files(self) -> FileStore: ...
 
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""

@@ -9,6 +9,7 @@ from .enums import (
     OverwriteTarget,
     Permission,
     PresenceStatus,
+    UploadPurpose,
 )
 from .events import (
     Events,
@@ -94,6 +95,7 @@ from .input_types import (
     CreateGuildInput,
     CreateInviteInput,
     CreateRoleInput,
+    CreateUploadInput,
     DeclineFriendRequestInput,
     DeleteChannelInput,
     DeleteChannelPermissionOverwriteInput,
@@ -175,6 +177,7 @@ __all__ = [
     "CreateGuildInput",
     "CreateInviteInput",
     "CreateRoleInput",
+    "CreateUploadInput",
     "DeclineFriendRequestInput",
     "DeleteChannelInput",
     "DeleteChannelPermissionOverwriteInput",
@@ -298,4 +301,5 @@ __all__ = [
     "UpdateProfileInput",
     "UpdateRoleInput",
     "Upload",
+    "UploadPurpose",
 ]

@@ -92,3 +92,11 @@ class PresenceStatus(str, Enum):
     DND = "DND"
     INVISIBLE = "INVISIBLE"
     OFFLINE = "OFFLINE"
+
+
+class UploadPurpose(str, Enum):
+    ATTACHMENT = "ATTACHMENT"
+    AVATAR = "AVATAR"
+    GUILD_ICON = "GUILD_ICON"
+    GUILD_BANNER = "GUILD_BANNER"
+    EMOJI = "EMOJI"

@@ -4,7 +4,13 @@ from typing import Any, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import ChannelType, OverwriteTarget, Permission, PresenceStatus
+from .enums import (
+    ChannelType,
+    OverwriteTarget,
+    Permission,
+    PresenceStatus,
+    UploadPurpose,
+)
 
 
 class AcceptFriendRequestInput(BaseModel):
@@ -147,7 +153,9 @@ class CreateEmojiInput(BaseModel):
     name: str
     "2-32 letters, digits or '_', unique in the guild."
     animated: bool = False
-    "True for an animated emoji."
+    "Ignored with an image: read from the image instead."
+    upload_id: Optional[str] = Field(alias="uploadId", default=None)
+    "An EMOJI upload of yours for this guild (PNG, JPEG, GIF or WebP, at most GOCHAT_EMOJI_MAX_BYTES): the emoji's image."
 
 
 class CreateGroupDirectMessageInput(BaseModel):
@@ -192,6 +200,23 @@ class CreateRoleInput(BaseModel):
     "Show its members separately in member lists."
     mentionable: bool = False
     "Let anyone mention the role."
+
+
+class CreateUploadInput(BaseModel):
+    """Ask for a place to upload one file. ATTACHMENT needs channelId (SEND_MESSAGES and ATTACH_FILES there); GUILD_ICON and GUILD_BANNER need guildId and MANAGE_SERVER; EMOJI needs guildId and CREATE_EXPRESSIONS; AVATAR needs neither."""
+
+    purpose: UploadPurpose
+    "What the file will be used for."
+    channel_id: Optional[str] = Field(alias="channelId", default=None)
+    "For ATTACHMENT: the channel of the message."
+    guild_id: Optional[str] = Field(alias="guildId", default=None)
+    "For GUILD_ICON, GUILD_BANNER and EMOJI: the guild."
+    filename: str
+    "The file's name, 1-1024 characters; shown sanitized (no path, control or bidirectional characters, at most 255 characters)."
+    size: int
+    "The exact size in bytes; at most GOCHAT_ATTACHMENT_MAX_BYTES (25 MiB), GOCHAT_AVATAR_MAX_BYTES or GOCHAT_GUILD_IMAGE_MAX_BYTES (8 MiB) or GOCHAT_EMOJI_MAX_BYTES (256 KiB) by purpose."
+    content_type: str = Field(alias="contentType")
+    "The media type, such as image/png; the server checks it against the bytes. Images for AVATAR, GUILD_ICON, GUILD_BANNER and EMOJI are PNG, JPEG, GIF or WebP."
 
 
 class DeclineFriendRequestInput(BaseModel):
@@ -457,12 +482,14 @@ class SendMessageInput(BaseModel):
 
     channel_id: str = Field(alias="channelId")
     "A text channel or a DM you are in."
-    content: str
-    "1-4000 characters after trimming."
+    content: str = ""
+    "At most 4000 characters after trimming; empty only with attachments."
     nonce: Optional[str] = None
     "1-64 characters chosen by the client: a retry with the same nonce within 10 minutes returns the first message instead of sending another."
     reply_to: Optional[str] = Field(alias="replyTo", default=None)
     "A message of the same channel to reply to."
+    attachments: Optional[list[str]] = None
+    "Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and unused (ATTACH_FILES); each is checked and becomes an attachment of this message."
 
 
 class SetChannelPermissionOverwriteInput(BaseModel):
@@ -589,13 +616,19 @@ class UpdateGuildInput(BaseModel):
     "The guild."
     name: Optional[str] = None
     "New name, 2-100 characters; omitted: unchanged."
+    icon_upload_id: Optional[str] = Field(alias="iconUploadId", default=None)
+    "A GUILD_ICON upload of yours for this guild to become its icon (MANAGE_SERVER)."
+    banner_upload_id: Optional[str] = Field(alias="bannerUploadId", default=None)
+    "A GUILD_BANNER upload of yours for this guild to become its banner (MANAGE_SERVER)."
 
 
 class UpdateProfileInput(BaseModel):
     """Change the public profile."""
 
-    display_name: str = Field(alias="displayName")
-    "Shown name, 1-64 characters."
+    display_name: Optional[str] = Field(alias="displayName", default=None)
+    "Shown name, 1-64 characters; unchanged when omitted."
+    avatar_upload_id: Optional[str] = Field(alias="avatarUploadId", default=None)
+    "An AVATAR upload of yours (PNG, JPEG, GIF or WebP, at most GOCHAT_AVATAR_MAX_BYTES) to become your avatar; unchanged when omitted."
 
 
 class UpdateRoleInput(BaseModel):

@@ -19,6 +19,7 @@ from gochat.storage.sql.engine import (
     create_engines,
 )
 from gochat.storage.sql.errors import unavailable_on_disconnect
+from gochat.storage.sql.files import SqlFileStore
 from gochat.storage.sql.guilds import SqlGuildStore
 from gochat.storage.sql.messages import SqlMessageStore
 from gochat.storage.sql.outbox import SqlOutboxStore
@@ -34,6 +35,7 @@ class SqlRelationalStore:
         self.guilds = SqlGuildStore(engines)
         self.messages = SqlMessageStore(engines)
         self.direct = SqlDirectStore(engines)
+        self.files = SqlFileStore(engines)
 
     @classmethod
     def from_url(

@@ -28,7 +28,13 @@ from gochat.storage.sql.errors import unavailable_on_disconnect, violated_unique
 from gochat.storage.sql.sessions import revoke_sessions_tx
 from gochat.storage.sql.tables import one_time_tokens, user_settings, users
 
-_USER_COLUMNS = (users.c.id, users.c.handle, users.c.display_name, users.c.created_at)
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.handle,
+    users.c.display_name,
+    users.c.created_at,
+    users.c.avatar_id,
+)
 
 
 def _user(row: Any) -> User:
@@ -37,6 +43,7 @@ def _user(row: Any) -> User:
         handle=row.handle,
         display_name=row.display_name,
         created_at=row.created_at,
+        avatar_id=None if row.avatar_id is None else Snowflake(row.avatar_id),
     )
 
 
@@ -131,14 +138,24 @@ class SqlAccountStore:
         return Credentials(Snowflake(row.id), row.password_hash, bool(row.disabled))
 
     async def update_profile(
-        self, user_id: Snowflake, *, display_name: str, events: EventsOf[User]
+        self,
+        user_id: Snowflake,
+        *,
+        display_name: str | None,
+        avatar_id: Snowflake | None = None,
+        events: EventsOf[User],
     ) -> User | None:
+        values: dict[str, Any] = {}
+        if display_name is not None:
+            values["display_name"] = display_name
+        if avatar_id is not None:
+            values["avatar_id"] = avatar_id
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
             row = (
                 await conn.execute(
                     update(users)
                     .where(users.c.id == user_id)
-                    .values(display_name=display_name)
+                    .values(**values)
                     .returning(*_USER_COLUMNS)
                 )
             ).first()

@@ -65,6 +65,8 @@ def _guild(row: Any) -> Guild:
         if row.system_channel_id is None
         else Snowflake(row.system_channel_id),
         created_at=row.created_at,
+        icon_id=None if row.icon_id is None else Snowflake(row.icon_id),
+        banner_id=None if row.banner_id is None else Snowflake(row.banner_id),
     )
 
 
@@ -139,6 +141,7 @@ def _emoji(row: Any) -> Emoji:
         creator_id=Snowflake(row.creator_id),
         animated=bool(row.animated),
         created_at=row.created_at,
+        image_id=None if row.image_id is None else Snowflake(row.image_id),
     )
 
 
@@ -360,6 +363,13 @@ class SqlGuildStore:
                 select(emoji).where(emoji.c.guild_id == guild_id).order_by(emoji.c.id)
             )
             return [_emoji(r) for r in rows]
+
+    async def get_emoji_by_ids(self, emoji_ids: Sequence[Snowflake]) -> dict[Snowflake, Emoji]:
+        if not emoji_ids:
+            return {}
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            rows = await conn.execute(select(emoji).where(emoji.c.id.in_(list(emoji_ids))))
+            return {Snowflake(r.id): _emoji(r) for r in rows}
 
     async def list_audit(
         self,
@@ -1023,6 +1033,7 @@ class SqlGuildStore:
                             creator_id=item.creator_id,
                             animated=item.animated,
                             created_at=item.created_at,
+                            image_id=item.image_id,
                         )
                     )
             except IntegrityError as exc:

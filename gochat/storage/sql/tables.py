@@ -44,6 +44,7 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("avatar_id", BigInteger, nullable=True),
 )
 
 user_settings = Table(
@@ -108,6 +109,8 @@ guilds = Table(
     Column("owner_id", BigInteger, nullable=False),
     Column("system_channel_id", BigInteger, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("icon_id", BigInteger, nullable=True),
+    Column("banner_id", BigInteger, nullable=True),
 )
 
 channels = Table(
@@ -211,6 +214,7 @@ emoji = Table(
     Column("creator_id", BigInteger, nullable=False),
     Column("animated", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("image_id", BigInteger, nullable=True),
     UniqueConstraint("guild_id", "name"),
 )
 
@@ -353,4 +357,32 @@ blocks = Table(
     Column("user_id", BigInteger, primary_key=True),
     Column("blocked_id", BigInteger, primary_key=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# --- files: upload slots, and what they became once used ---------------------------------------
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("owner_id", BigInteger, nullable=False, index=True),
+    Column("purpose", String(16), nullable=False),
+    Column("channel_id", BigInteger, nullable=True),
+    Column("guild_id", BigInteger, nullable=True),
+    Column("filename", String(255), nullable=False),
+    Column("original_filename", String(1024), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("declared_type", String(255), nullable=False),
+    Column("blob_key", String(512), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("claim", String(160), nullable=True, index=True),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    Column("message_id", BigInteger, nullable=True, index=True),
+    Column("content_type", String(255), nullable=True),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("animated", Boolean, nullable=False, default=False),
+    Column("preview_key", String(512), nullable=True),
+    Column("preview_failed", Boolean, nullable=False, default=False),
 )
