@@ -137,7 +137,6 @@ async def test_health_ready_and_request_ids(server: RunningServer) -> None:
 
 
 async def test_ready_reports_unavailable_storage(server: RunningServer) -> None:
-    await server.services.store.close()
     store = server.services.store
     engines = store.engines  # type: ignore[attr-defined]
     # Point the read pool at a database that cannot be opened.
