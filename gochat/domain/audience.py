@@ -342,6 +342,15 @@ _CHANGES_VISIBILITY = (
     ev.MemberUpdated,
     ev.GuildUpdated,
 )
+# Events after which a viewer's set of guilds or of visible channels may differ.
+_MAY_CHANGE_VISIBILITY = (
+    *_CHANGES_VISIBILITY,
+    ev.ChannelDeleted,
+    ev.GuildCreated,
+    ev.GuildDeleted,
+    ev.MemberJoined,
+    ev.MemberRemoved,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +386,17 @@ class ChannelVisibility:
 
     def untrack(self, guild_id: Snowflake) -> None:
         self._visible.pop(guild_id, None)
+
+    def concerns(self, event: ev.Event) -> bool:
+        """Whether the event may change what this viewer is tracked as seeing (or is the first
+        of a guild tracked later). False for messages, reactions, typing and presence, which
+        are nearly every event: the stream then skips the visibility work for them."""
+        if isinstance(event, _MAY_CHANGE_VISIBILITY):
+            return True
+        guild_id = guild_of(event)
+        return (
+            guild_id is not None and guild_id in self._visible and self._visible[guild_id] is None
+        )
 
     async def change(self, event: ev.Event) -> VisibilityChange:
         guild_id = guild_of(event)

@@ -124,6 +124,8 @@ class EventsFeed(Feed):
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         verdict = await self._judge(event)
+        if self.visibility is None or not self.visibility.concerns(event):
+            return verdict  # every subscriber, every message: keep this path short
         told = await self._visibility(event)
         return replace(verdict, prepend=tuple(told)) if told else verdict
 
