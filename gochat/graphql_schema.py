@@ -29,8 +29,9 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
+from gochat.resolvers.threads import ThreadMutation
+from gochat.schema.channels import CHANNEL_KINDS
 from gochat.schema.errors import ErrorTranslation, translate
-from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.query_limits import QueryCostLimiter
 from gochat.schema.request_checks import RequestChecks
 from gochat.schema.scalars import SCALAR_MAP
@@ -52,6 +53,7 @@ class Mutation(
     DirectMessageMutation,
     PresenceMutation,
     AttachmentMutation,
+    ThreadMutation,
 ):
     pass
 

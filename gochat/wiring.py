@@ -27,6 +27,7 @@ from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
+from gochat.domain.clock import Clock
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.file_collection import FileCollector
@@ -47,6 +48,7 @@ from gochat.domain.read_states import ReadStateService
 from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
+from gochat.domain.threads import ThreadService
 from gochat.domain.typing_indicators import TypingService
 from gochat.ids import Snowflake, SnowflakeGenerator
 from gochat.mail import EmailSender
@@ -73,6 +75,7 @@ from gochat.storage.sql import migrate as sql_migrate
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
+from gochat.workers.thread_sweeper import ThreadSweeper
 
 log = structlog.get_logger("gochat.wiring")
 
@@ -205,6 +208,22 @@ def start_file_workers(
         stack.push_async_callback(sweeper.stop)
 
 
+def build_threads(
+    settings: Settings,
+    kit: ChangeKit,
+    messages_store: MessageStore,
+    messages: MessageService,
+    stack: AsyncExitStack,
+) -> ThreadService:
+    """Threads, with their auto-archive sweeper in every process (gochat/workers/)."""
+    threads = ThreadService(kit, messages_store, messages)
+    if settings.thread_archive_interval_seconds > 0:
+        sweeper = ThreadSweeper(threads, interval_seconds=settings.thread_archive_interval_seconds)
+        sweeper.start()
+        stack.push_async_callback(sweeper.stop)
+    return threads
+
+
 def file_policy(settings: Settings) -> FilePolicy:
     return FilePolicy(
         max_bytes={
@@ -267,7 +286,11 @@ async def build_services(
                     (relay, asyncio.create_task(relay.run(), name=f"gochat-outbox-relay-{index}"))
                 )
         kit = ChangeKit(
-            store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
+            store=store.guilds,
+            access=GuildAccess(store.guilds),
+            ids=ids,
+            publisher=publisher,
+            clock=Clock(),
         )
         resolver = ChannelAccessResolver(kit.access, store.direct)
         attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
@@ -304,9 +327,21 @@ async def build_services(
             each.add_listener(kit.access.on_published)
         # The message store's changes, whose events its own outbox holds.
         messages_kit = ChangeKit(
-            store=store.guilds, access=kit.access, ids=ids, publisher=messages_publisher
+            store=store.guilds,
+            access=kit.access,
+            ids=ids,
+            publisher=messages_publisher,
+            clock=kit.clock,
         )
-        messages = MessageService(messages_kit, messages_store, resolver, store.direct, attachments)
+        messages = MessageService(
+            messages_kit,
+            messages_store,
+            resolver,
+            store.direct,
+            attachments,
+            limits=limits,
+            guild_kit=kit,
+        )
         start_file_workers(
             settings,
             handler=MediaHandler(store.files, blobs, messages_store, messages_publisher, ids),
@@ -320,6 +355,7 @@ async def build_services(
             publisher=publisher,
             stack=stack,
         )
+        threads = build_threads(settings, kit, messages_store, messages, stack)
         presence = PresenceService(
             presence_store,
             bus,
@@ -368,6 +404,8 @@ async def build_services(
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
             ),
+            threads=threads,
+            clock=kit.clock,
         )
     finally:
         if presence_task is not None:

@@ -11,6 +11,7 @@ from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
+from gochat.domain.clock import Clock
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
@@ -26,6 +27,7 @@ from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
+from gochat.domain.threads import ThreadService
 from gochat.domain.typing_indicators import TypingService
 from gochat.mail import EmailSender
 from gochat.storage import MessageStore, RelationalStore
@@ -59,3 +61,5 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    threads: ThreadService
+    clock: Clock  # the time the services go by; tests move it forward

@@ -13,6 +13,7 @@ class MemoryRateLimiter:
     def __init__(self) -> None:
         self._windows: dict[str, tuple[float, int]] = {}
         self._hits = 0
+        self._spaced: dict[str, float] = {}  # key -> when the next action is allowed
 
     async def hit(self, key: str, *, limit: int, window_seconds: int, cost: int = 1) -> None:
         now = time.monotonic()
@@ -25,3 +26,15 @@ class MemoryRateLimiter:
         if count + cost > limit:
             raise RateLimited("too many requests; try again later", retry_after=resets_at - now)
         self._windows[key] = (resets_at, count + cost)
+
+    async def space(self, key: str, *, interval_seconds: float, now: float) -> None:
+        self._hits += 1
+        if self._hits % _PRUNE_EVERY == 0:
+            self._spaced = {k: v for k, v in self._spaced.items() if v > now}
+        allowed_at = self._spaced.get(key, 0.0)
+        if now < allowed_at:
+            raise RateLimited(
+                "slowmode: wait before sending again",
+                retry_after=min(allowed_at - now, interval_seconds),
+            )
+        self._spaced[key] = now + interval_seconds
