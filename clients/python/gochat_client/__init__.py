@@ -1,6 +1,11 @@
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import GoChatClient
+from .create_thread import (
+    CreateThread,
+    CreateThreadCreateThread,
+    CreateThreadCreateThreadThread,
+)
 from .enums import (
     AuditAction,
     ChannelType,
@@ -55,6 +60,10 @@ from .events import (
     EventsEventsRolesReordered,
     EventsEventsRoleUpdated,
     EventsEventsSessionRevoked,
+    EventsEventsThreadCreated,
+    EventsEventsThreadDeleted,
+    EventsEventsThreadMembersUpdated,
+    EventsEventsThreadUpdated,
     EventsEventsTypingStarted,
     EventsEventsUserSettingsUpdated,
     EventsEventsUserUpdated,
@@ -95,6 +104,7 @@ from .input_types import (
     CreateGuildInput,
     CreateInviteInput,
     CreateRoleInput,
+    CreateThreadInput,
     CreateUploadInput,
     DeclineFriendRequestInput,
     DeleteChannelInput,
@@ -103,11 +113,14 @@ from .input_types import (
     DeleteGuildInput,
     DeleteMessageInput,
     DeleteRoleInput,
+    DeleteThreadInput,
     EditMessageInput,
     EmojiInput,
+    JoinThreadInput,
     KickMemberInput,
     LeaveGroupDirectMessageInput,
     LeaveGuildInput,
+    LeaveThreadInput,
     LoginInput,
     OpenDirectMessageInput,
     PinMessageInput,
@@ -141,6 +154,7 @@ from .input_types import (
     UpdateGuildInput,
     UpdateProfileInput,
     UpdateRoleInput,
+    UpdateThreadInput,
 )
 from .login import Login, LoginLogin, LoginLoginSession, LoginLoginUser
 from .send import Send, SendSendMessage, SendSendMessageMessage
@@ -151,6 +165,15 @@ from .sidebar import (
     SidebarMeGuilds,
     SidebarMeGuildsChannelsChannel,
     SidebarMeGuildsChannelsTextChannel,
+)
+from .threads import (
+    Threads,
+    ThreadsChannelChannel,
+    ThreadsChannelTextChannel,
+    ThreadsChannelTextChannelThreads,
+    ThreadsChannelTextChannelThreadsEdges,
+    ThreadsChannelTextChannelThreadsEdgesNode,
+    ThreadsChannelTextChannelThreadsPageInfo,
 )
 
 __all__ = [
@@ -177,6 +200,10 @@ __all__ = [
     "CreateGuildInput",
     "CreateInviteInput",
     "CreateRoleInput",
+    "CreateThread",
+    "CreateThreadCreateThread",
+    "CreateThreadCreateThreadThread",
+    "CreateThreadInput",
     "CreateUploadInput",
     "DeclineFriendRequestInput",
     "DeleteChannelInput",
@@ -185,6 +212,7 @@ __all__ = [
     "DeleteGuildInput",
     "DeleteMessageInput",
     "DeleteRoleInput",
+    "DeleteThreadInput",
     "DirectChannelType",
     "EditMessageInput",
     "EmojiInput",
@@ -231,6 +259,10 @@ __all__ = [
     "EventsEventsRoleUpdated",
     "EventsEventsRolesReordered",
     "EventsEventsSessionRevoked",
+    "EventsEventsThreadCreated",
+    "EventsEventsThreadDeleted",
+    "EventsEventsThreadMembersUpdated",
+    "EventsEventsThreadUpdated",
     "EventsEventsTypingStarted",
     "EventsEventsUserSettingsUpdated",
     "EventsEventsUserUpdated",
@@ -247,9 +279,11 @@ __all__ = [
     "HistoryChannelTextChannelMessagesEdges",
     "HistoryChannelTextChannelMessagesEdgesNode",
     "HistoryChannelTextChannelMessagesPageInfo",
+    "JoinThreadInput",
     "KickMemberInput",
     "LeaveGroupDirectMessageInput",
     "LeaveGuildInput",
+    "LeaveThreadInput",
     "Login",
     "LoginInput",
     "LoginLogin",
@@ -291,6 +325,13 @@ __all__ = [
     "SidebarMeGuildsChannelsChannel",
     "SidebarMeGuildsChannelsTextChannel",
     "StartTypingInput",
+    "Threads",
+    "ThreadsChannelChannel",
+    "ThreadsChannelTextChannel",
+    "ThreadsChannelTextChannelThreads",
+    "ThreadsChannelTextChannelThreadsEdges",
+    "ThreadsChannelTextChannelThreadsEdgesNode",
+    "ThreadsChannelTextChannelThreadsPageInfo",
     "TimeoutMemberInput",
     "TransferGuildOwnershipInput",
     "UnbanMemberInput",
@@ -300,6 +341,7 @@ __all__ = [
     "UpdateGuildInput",
     "UpdateProfileInput",
     "UpdateRoleInput",
+    "UpdateThreadInput",
     "Upload",
     "UploadPurpose",
 ]

@@ -186,7 +186,14 @@ class GuildChannelsMixin(GuildStoreBase):
                 )
                 if result.rowcount != 1:
                     raise NotFound(f"channel {channel_id} not found")
-            rows = await conn.execute(select(channels).where(channels.c.guild_id == guild_id))
+            rows = await conn.execute(
+                select(channels).where(
+                    and_(
+                        channels.c.guild_id == guild_id,
+                        channels.c.type != int(ChannelType.THREAD),
+                    )
+                )
+            )
             return [channel_of(r) for r in rows]
 
         return await self._mutate(guild_id, work, events=events, audit=audit)
