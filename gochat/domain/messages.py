@@ -142,7 +142,7 @@ class MessageService:
                 raise NotFound("the message replied to is not in this channel")
             kind = MessageType.REPLY
         kit = self._kit
-        await self._slowmode(viewer, access)
+        await self._slowmode(viewer, access, nonce)
         thread = access.guild_channel
         if thread is not None and thread.is_thread and thread.archived:
             # Sending reopens an archived thread (a locked one only for MANAGE_THREADS, which
@@ -196,10 +196,11 @@ class MessageService:
             await self._mark_read_by_author(stored)
         return stored, created
 
-    async def _slowmode(self, viewer: Viewer, access: ChannelAccess) -> None:
+    async def _slowmode(self, viewer: Viewer, access: ChannelAccess, nonce: str | None) -> None:
         """One message per `rate_limit_per_user` seconds per member in a channel with
         slowmode; MANAGE_MESSAGES or MANAGE_CHANNELS there lifts it. Counted across processes
-        by the shared rate limiter."""
+        by the shared rate limiter. A retry with the nonce of the send that took the slot
+        passes, and the store then returns the first message."""
         channel = access.guild_channel
         if channel is None or channel.rate_limit_per_user <= 0:
             return
@@ -211,6 +212,7 @@ class MessageService:
                 f"slowmode:{channel.id}:{viewer.user_id}",
                 interval_seconds=channel.rate_limit_per_user,
                 now=now.timestamp(),
+                token=nonce,
             )
         except RateLimited as exc:
             wait = exc.retry_after

@@ -13,8 +13,11 @@ class RateLimiter(Protocol):
         would then exceed `limit`. A refused hit is not counted, so a costly refusal leaves
         what remains of the window to cheaper requests."""
 
-    async def space(self, key: str, *, interval_seconds: float, now: float) -> None:
+    async def space(
+        self, key: str, *, interval_seconds: float, now: float, token: str | None = None
+    ) -> None:
         """Allow one action per `interval_seconds` for `key` (slowmode): raise RateLimited,
         with the seconds left, when the last allowed action was less than that before `now`
         (seconds since the epoch, from the caller's clock); otherwise record `now`. A refused
-        action is not recorded."""
+        action is not recorded. An action carrying the `token` of the one allowed last (a
+        retry of it) passes without recording anything."""

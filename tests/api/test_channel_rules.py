@@ -123,3 +123,17 @@ async def test_threads_take_the_channels_default_auto_archive(client: GraphQLCli
         )
     ).ok()["createThread"]["thread"]
     assert thread == {"autoArchiveMinutes": 4320}
+
+
+async def test_a_retried_send_with_its_nonce_is_not_refused_by_slowmode(
+    client: GraphQLClient,
+) -> None:
+    w = await make_world(client)
+    (await w.owner.client.execute(RULES, {"c": w.text_id, "r": 600})).ok()
+    send = """mutation($c: ID!, $n: String) { sendMessage(input: {channelId: $c, content: "once", nonce: $n}) {
+      created message { id } } }"""
+    first = (await w.member.client.execute(send, {"c": w.text_id, "n": "n-1"})).ok()["sendMessage"]
+    retry = (await w.member.client.execute(send, {"c": w.text_id, "n": "n-1"})).ok()["sendMessage"]
+    assert retry == {"created": False, "message": first["message"]}
+    (await w.member.client.execute(send, {"c": w.text_id, "n": "n-2"})).error("RATE_LIMITED")
+    (await w.member.client.execute(send, {"c": w.text_id, "n": None})).error("RATE_LIMITED")

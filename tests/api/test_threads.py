@@ -410,3 +410,37 @@ async def test_thread_events_reach_those_who_see_the_parent(client: GraphQLClien
         deleted = (await ws.receive(op))["payload"]["data"]["events"]
         assert deleted == {"__typename": "ThreadDeleted", "thread": {"id": thread}}
         await blind.expect_silence(blind_op)
+
+
+CHANNEL_EVENTS = """subscription($c: ID!) { channelEvents(channelId: $c) { __typename
+  ... on TypingStarted { channelId userId } ... on MessageCreated { message { channelId content } } } }"""
+TYPING = """subscription($c: ID!) { typing(channelId: $c) { __typename
+  ... on TypingStarted { channelId userId } } }"""
+
+
+async def test_typing_and_channel_events_work_in_a_thread(client: GraphQLClient) -> None:
+    w = await make_world(client)
+    thread = (await _thread(w))["id"]
+    async with ws_connect(client.ws_url, payload={"authorization": w.owner.token}) as ws:
+        events = await ws.subscribe(CHANNEL_EVENTS, {"c": thread})
+        typing = await ws.subscribe(TYPING, {"c": thread})
+        await ws.barrier()
+        (
+            await w.member.client.execute(
+                "mutation($c: ID!) { startTyping(input: {channelId: $c}) { expiresAt } }",
+                {"c": thread},
+            )
+        ).ok()
+        seen = (await ws.receive(typing))["payload"]["data"]["typing"]
+        assert seen == {"__typename": "TypingStarted", "channelId": thread, "userId": w.member.id}
+        first = (await ws.receive(events))["payload"]["data"]["channelEvents"]
+        assert first == {"__typename": "TypingStarted", "channelId": thread, "userId": w.member.id}
+        await _send(w.member.client, thread, "typed it")
+        sent = (await ws.receive(events))["payload"]["data"]["channelEvents"]
+        assert sent["message"] == {"channelId": thread, "content": "typed it"}
+    # The parent's own stream does not carry the thread's messages.
+    async with ws_connect(client.ws_url, payload={"authorization": w.owner.token}) as ws:
+        parent = await ws.subscribe(CHANNEL_EVENTS, {"c": w.text_id})
+        await ws.barrier()
+        await _send(w.member.client, thread, "not for the parent")
+        await ws.expect_silence(parent)

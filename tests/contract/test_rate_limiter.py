@@ -180,6 +180,18 @@ async def test_spacing_refuses_until_the_interval_has_passed_by_the_callers_cloc
         await limiter.space("slow:1", interval_seconds=10, now=start + 19)
 
 
+async def test_a_retry_of_the_allowed_action_passes_and_records_nothing(
+    limiter: RateLimiter,
+) -> None:
+    await limiter.space("slow:t", interval_seconds=10, now=100.0, token="nonce 1")
+    await limiter.space("slow:t", interval_seconds=10, now=105.0, token="nonce 1")
+    for other in ("nonce 2", None):
+        with pytest.raises(RateLimited) as caught:
+            await limiter.space("slow:t", interval_seconds=10, now=105.0, token=other)
+        assert caught.value.retry_after == pytest.approx(5, abs=0.01)
+    await limiter.space("slow:t", interval_seconds=10, now=110.0, token="nonce 2")
+
+
 async def test_spacing_keys_are_apart(limiter: RateLimiter) -> None:
     await limiter.space("slow:a", interval_seconds=60, now=5.0)
     await limiter.space("slow:b", interval_seconds=60, now=5.0)
