@@ -444,3 +444,37 @@ async def test_typing_and_channel_events_work_in_a_thread(client: GraphQLClient)
         await ws.barrier()
         await _send(w.member.client, thread, "not for the parent")
         await ws.expect_silence(parent)
+
+
+VISIBILITY = """subscription { events { __typename
+  ... on ChannelVisibilityLost { channelId }
+  ... on ChannelVisibilityGained { channel { id type } }
+  ... on MessageCreated { message { channelId } } } }"""
+
+
+async def test_hiding_the_parent_hides_its_threads_on_the_event_stream(
+    client: GraphQLClient,
+) -> None:
+    w = await make_world(client)
+    thread = (await _thread(w))["id"]
+    async with ws_connect(client.ws_url, payload={"authorization": w.member.token}) as ws:
+        op = await ws.subscribe(VISIBILITY)
+        await ws.barrier()
+        hide = {"c": w.text_id, "t": w.member.id, "k": "MEMBER", "a": [], "d": ["VIEW_CHANNELS"]}
+        (await w.owner.client.execute(OVERWRITE, hide)).ok()
+        lost = {(await ws.receive(op))["payload"]["data"]["events"]["channelId"] for _ in range(2)}
+        assert lost == {w.text_id, thread}
+        await _send(w.owner.client, thread, "unseen")
+        await ws.expect_silence(op)
+        (await w.owner.client.execute(OVERWRITE, {**hide, "d": []})).ok()
+        gained = [(await ws.receive(op))["payload"]["data"]["events"] for _ in range(2)]
+        assert {(g["channel"]["id"], g["channel"]["type"]) for g in gained} == {
+            (w.text_id, "TEXT"),
+            (thread, "THREAD"),
+        }
+        assert (await ws.receive(op))["payload"]["data"]["events"] == {
+            "__typename": "OverwriteUpdated"  # the change that showed them, now visible
+        }
+        await _send(w.owner.client, thread, "seen")
+        seen = (await ws.receive(op))["payload"]["data"]["events"]
+        assert seen == {"__typename": "MessageCreated", "message": {"channelId": thread}}
