@@ -250,6 +250,7 @@ class MessageType(enum.IntEnum):
     MEMBER_JOINED = 2
     MESSAGE_PINNED = 3
     THREAD_CREATED = 4
+    THREAD_STARTER = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ messages.
 A thread takes its parent's permissions, the parent's overwrites included: whoever can see the
 parent sees its threads, and their events. Starting one takes CREATE_THREADS in the parent;
 sending in one takes SEND_MESSAGES_IN_THREADS (see `channel_access`). A thread started from a
-message links both ways (`origin_message_id`, and the message's thread), and every new thread
-posts a THREAD_CREATED notice in the parent.
+message links both ways (`origin_message_id`, and the message's thread) and opens with a
+THREAD_STARTER message naming it; every new thread posts a THREAD_CREATED notice in the parent.
 
 Archiving, locking, renaming and the auto-archive delay are for MANAGE_THREADS or the thread's
 creator; once locked, only MANAGE_THREADS changes the thread, and only MANAGE_THREADS sends in
@@ -121,6 +121,14 @@ class ThreadService:
         )
         kit.access.forget(viewer)
         await kit.publish(pending)
+        if from_message_id is not None:
+            await self._messages.post_system_unchecked(
+                channel_id=created.id,
+                guild_id=parent.guild_id,
+                author_id=viewer.user_id,
+                kind=MessageType.THREAD_STARTER,
+                reference_id=from_message_id,
+            )
         await self._messages.post_system_unchecked(
             channel_id=parent.id,
             guild_id=parent.guild_id,

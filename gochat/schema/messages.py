@@ -52,6 +52,11 @@ class MessageType(enum.Enum):
         description="System message in a thread's parent: authorId started the thread named "
         "by referenceId; content is its name at creation.",
     )
+    THREAD_STARTER = strawberry.enum_value(
+        5,
+        description="System message opening a thread started from a message: referenceId "
+        "names that message, in the parent channel.",
+    )
 
 
 # The arguments of a channel's history, the same for guild channels and DMs.

@@ -92,6 +92,9 @@ async def test_a_thread_from_a_message_links_both_ways_and_is_announced_in_the_p
     assert notice["referenceId"] == thread["id"]
     assert notice["content"] == "Discussion"
     assert notice["thread"] == {"id": thread["id"]}
+    # The thread opens with a message naming the one it was started from.
+    opening = await _history(w.member.client, thread["id"])
+    assert [(m["type"], m["referenceId"]) for m in opening] == [("THREAD_STARTER", origin)]
     # Listed under its channel, not among the guild's channels; its creator is a member.
     assert await _threads(w.member.client, w.text_id) == [thread["id"]]
     channels = (

@@ -51,6 +51,7 @@ class MessageType(str, Enum):
     MEMBER_JOINED = "MEMBER_JOINED"
     MESSAGE_PINNED = "MESSAGE_PINNED"
     THREAD_CREATED = "THREAD_CREATED"
+    THREAD_STARTER = "THREAD_STARTER"
 
 
 class OverwriteTarget(str, Enum):
