@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from gochat.domain.records import VoiceState
 from gochat.ids import Snowflake
@@ -48,7 +49,8 @@ class MemoryVoiceStateStore:
         before = self._live(user_id)
         if before is None or before.session_id != session_id:
             return None
-        after = dataclasses.replace(before, **changes)
+        flags: dict[str, Any] = dict(changes)
+        after = dataclasses.replace(before, **flags)
         expires = (
             time.monotonic() + ttl_seconds if ttl_seconds is not None else self._states[user_id][1]
         )

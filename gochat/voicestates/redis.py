@@ -197,7 +197,7 @@ class RedisVoiceStateStore:
 
     async def list_guild(self, guild_id: Snowflake) -> list[VoiceState]:
         try:
-            members = await self._client.smembers(f"{self._guild_prefix}{guild_id}")  # type: ignore[misc]
+            members = await self._client.smembers(f"{self._guild_prefix}{guild_id}")
         except REDIS_ERRORS as exc:
             raise Unavailable("voice states (Redis) unreachable") from exc
         if not members:
