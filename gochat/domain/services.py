@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
+from gochat.discovery import SfuRegistry
 from gochat.domain.accounts import AccountService
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
@@ -27,6 +28,7 @@ from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.typing_indicators import TypingService
+from gochat.domain.voice import VoiceService
 from gochat.mail import EmailSender
 from gochat.storage import MessageStore, RelationalStore
 
@@ -59,3 +61,6 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    voice: VoiceService
+    # Shared with the SFU `gochat serve` runs in-process (embedded discovery).
+    sfu_registry: SfuRegistry

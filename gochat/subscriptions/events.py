@@ -43,7 +43,11 @@ class EventsSubscription:
         self,
         info: Info,
         channel_id: Annotated[
-            strawberry.ID, strawberry.argument(description="A text channel or DM.")
+            strawberry.ID,
+            strawberry.argument(
+                description="A text channel or DM; or a voice channel, whose stream is its "
+                "changes, VoiceStateUpdated and SpeakingUpdated."
+            ),
         ],
     ) -> AsyncIterator[Event]:
         context = info.context

@@ -67,6 +67,7 @@ def channel_of(row: Any) -> Channel:
         private=bool(row.private),
         voice_region=row.voice_region,
         created_at=row.created_at,
+        user_limit=row.user_limit,
     )
 
 
@@ -220,6 +221,7 @@ async def insert_channel_tx(conn: AsyncConnection, channel: Channel) -> None:
             private=channel.private,
             voice_region=channel.voice_region,
             created_at=channel.created_at,
+            user_limit=channel.user_limit,
         )
     )
     await conn.execute(

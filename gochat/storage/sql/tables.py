@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from gochat.storage.sql.types import UtcDateTime
@@ -126,6 +127,7 @@ channels = Table(
     Column("private", Boolean, nullable=False),
     Column("voice_region", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("user_limit", Integer, nullable=False, server_default=text("0")),
 )
 
 # Channel id -> guild, for lookups by channel id alone (a small table distributed by channel).
