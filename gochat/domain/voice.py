@@ -39,7 +39,7 @@ from gochat.errors import BadUserInput, Conflict, Forbidden, NotFound, Unavailab
 from gochat.ids import Snowflake
 from gochat.voice import signals
 from gochat.voice.tokens import VoiceTokens
-from gochat.voicestates import VoiceStateStore
+from gochat.voicestates import ChannelFull, VoiceStateStore
 
 log = structlog.get_logger("gochat.voice")
 
@@ -139,19 +139,16 @@ class VoiceService:
             raise BadUserInput("only voice channels can be joined", field="channelId")
         view.require_in(channel, Permission.VOICE_CONNECT, "join voice")
         previous = await self._store.get(viewer.user_id)
-        if channel.user_limit:
-            others = [
-                s
-                for s in await self._store.list_guild(channel.guild_id)
-                if s.channel_id == channel.id and s.user_id != viewer.user_id
-            ]
-            bypass = view.permissions_in(channel) & Permission.VOICE_MOVE_MEMBERS
-            if len(others) >= channel.user_limit and not bypass:
-                raise Conflict(f"the voice channel is full ({channel.user_limit} members)")
         # Server mute and deafen stay with the member within the guild, as do their own.
         carried = previous if previous and previous.guild_id == channel.guild_id else None
+        bypass = view.permissions_in(channel) & Permission.VOICE_MOVE_MEMBERS
         return await self._connect(
-            view, channel, viewer.user_id, carried=carried, previous=previous
+            view,
+            channel,
+            viewer.user_id,
+            carried=carried,
+            previous=previous,
+            limit=0 if bypass else channel.user_limit,
         )
 
     async def leave(self, viewer: Viewer) -> VoiceState | None:
@@ -442,6 +439,7 @@ class VoiceService:
         *,
         carried: VoiceState | None,
         previous: VoiceState | None,
+        limit: int = 0,
     ) -> VoiceJoin:
         """Issue a new session for the member in `channel` (which their `view` can see) and
         make it their state, ending the one they had."""
@@ -473,7 +471,10 @@ class VoiceService:
         )
         # The place is held while the client connects: the token's life and one heartbeat.
         hold = self._token_ttl + self.policy.heartbeat_expiry_seconds
-        replaced = await self._store.put(state, ttl_seconds=hold)
+        try:
+            replaced = await self._store.put(state, ttl_seconds=hold, channel_limit=limit)
+        except ChannelFull:
+            raise Conflict(f"the voice channel is full ({limit} members)") from None
         ended = replaced or previous
         if ended is not None and ended.session_id != session_id:
             await self._gone(ended, reason="moved")

@@ -29,6 +29,10 @@ FLAGS = (
 )
 
 
+class ChannelFull(Exception):
+    """`put` refused: the channel already holds `channel_limit` other members."""
+
+
 def check_changes(changes: Mapping[str, bool]) -> None:
     unknown = set(changes) - set(FLAGS)
     if unknown:
@@ -36,9 +40,13 @@ def check_changes(changes: Mapping[str, bool]) -> None:
 
 
 class VoiceStateStore(Protocol):
-    async def put(self, state: VoiceState, *, ttl_seconds: float) -> VoiceState | None:
+    async def put(
+        self, state: VoiceState, *, ttl_seconds: float, channel_limit: int = 0
+    ) -> VoiceState | None:
         """Make `state` the user's state, live for `ttl_seconds`; returns the live state it
-        replaced (another session, perhaps in another channel), if any."""
+        replaced (another session, perhaps in another channel), if any. With a
+        `channel_limit`, raises ChannelFull instead when that many other users already have
+        a live state in the channel (checked and written atomically)."""
 
     async def get(self, user_id: Snowflake) -> VoiceState | None:
         """The user's live state."""

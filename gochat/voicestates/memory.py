@@ -9,7 +9,7 @@ from typing import Any
 
 from gochat.domain.records import VoiceState
 from gochat.ids import Snowflake
-from gochat.voicestates import check_changes
+from gochat.voicestates import ChannelFull, check_changes
 
 
 class MemoryVoiceStateStore:
@@ -22,7 +22,18 @@ class MemoryVoiceStateStore:
             return None
         return held[0]
 
-    async def put(self, state: VoiceState, *, ttl_seconds: float) -> VoiceState | None:
+    async def put(
+        self, state: VoiceState, *, ttl_seconds: float, channel_limit: int = 0
+    ) -> VoiceState | None:
+        if channel_limit > 0:
+            now = time.monotonic()
+            others = sum(
+                1
+                for s, e in self._states.values()
+                if s.channel_id == state.channel_id and s.user_id != state.user_id and e > now
+            )
+            if others >= channel_limit:
+                raise ChannelFull
         before = self._live(state.user_id)
         self._states[state.user_id] = (state, time.monotonic() + ttl_seconds)
         return before

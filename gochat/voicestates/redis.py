@@ -19,17 +19,32 @@ from gochat.domain.records import VoiceState
 from gochat.errors import Unavailable
 from gochat.ids import Snowflake
 from gochat.redis_client import REDIS_ERRORS
-from gochat.voicestates import check_changes
+from gochat.voicestates import ChannelFull, check_changes
 
 _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS: states, expiry, guild set. ARGV: user, json, ttl ms, guild set prefix, guild id.
+# KEYS: states, expiry, guild set. ARGV: user, json, ttl ms, guild set prefix, guild id,
+# channel id, channel limit (0: none). Returns {1, replaced or false}, or {0} when full.
 _PUT = (
     _NOW
     + """
+local limit = tonumber(ARGV[7])
+if limit > 0 then
+  local others = 0
+  for _, user in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if user ~= ARGV[1] then
+      local v = redis.call('HGET', KEYS[1], user)
+      if v then
+        local o = cjson.decode(v)
+        if o.exp > now and o.channel_id == ARGV[6] then others = others + 1 end
+      end
+    end
+  end
+  if others >= limit then return {0} end
+end
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 local before = false
 if old then
@@ -42,7 +57,7 @@ s.exp = now + tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(s))
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[2], s.exp, ARGV[1])
-return before
+return {1, before}
 """
 )
 
@@ -176,9 +191,11 @@ class RedisVoiceStateStore:
         except REDIS_ERRORS as exc:
             raise Unavailable("voice states (Redis) unreachable") from exc
 
-    async def put(self, state: VoiceState, *, ttl_seconds: float) -> VoiceState | None:
+    async def put(
+        self, state: VoiceState, *, ttl_seconds: float, channel_limit: int = 0
+    ) -> VoiceState | None:
         guild_set = f"{self._guild_prefix}{state.guild_id}"
-        before = await self._run(
+        placed = await self._run(
             self._put,
             [self._states, self._expiry, guild_set],
             [
@@ -187,8 +204,13 @@ class RedisVoiceStateStore:
                 max(1, round(ttl_seconds * 1000)),
                 self._guild_prefix,
                 str(state.guild_id),
+                str(state.channel_id),
+                channel_limit,
             ],
         )
+        if int(placed[0]) == 0:
+            raise ChannelFull
+        before = placed[1] if len(placed) > 1 else None
         return _load(before) if before else None
 
     async def get(self, user_id: Snowflake) -> VoiceState | None:

@@ -13,7 +13,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from gochat.domain.records import VoiceState
 from gochat.ids import Snowflake
-from gochat.voicestates import VoiceStateStore
+from gochat.voicestates import ChannelFull, VoiceStateStore
 from gochat.voicestates.memory import MemoryVoiceStateStore
 from gochat.voicestates.redis import RedisVoiceStateStore
 
@@ -131,3 +131,23 @@ async def test_update_with_ttl_keeps_a_state_alive(store: VoiceStateStore) -> No
         await asyncio.sleep(0.1)
     assert (await store.get(s.user_id)) is not None
     assert await store.update(fresh_id(), s.session_id, {}, ttl_seconds=1) is None
+
+
+async def test_a_channel_limit_admits_that_many_users_even_when_racing(
+    store: VoiceStateStore,
+) -> None:
+    guild, channel = fresh_id(), fresh_id()
+    racers = [state(fresh_id(), guild, channel_id=channel) for _ in range(6)]
+    results = await asyncio.gather(
+        *(store.put(s, ttl_seconds=30, channel_limit=2) for s in racers), return_exceptions=True
+    )
+    placed = [s for s, r in zip(racers, results, strict=True) if not isinstance(r, Exception)]
+    assert len(placed) == 2
+    assert all(isinstance(r, ChannelFull) for r in results if isinstance(r, Exception))
+    assert len(await store.list_guild(guild)) == 2
+    # A member already inside keeps their place on rejoin; another channel is not counted.
+    again = state(placed[0].user_id, guild, channel_id=channel)
+    assert await store.put(again, ttl_seconds=30, channel_limit=2) == placed[0]
+    await store.put(state(fresh_id(), guild), ttl_seconds=30, channel_limit=2)
+    assert await store.remove(placed[1].user_id) == placed[1]
+    await store.put(racers[-1], ttl_seconds=30, channel_limit=2)
