@@ -1,8 +1,8 @@
 """Every bus subject GoChat uses is built here, so producers and consumers agree.
 
 Durable families (`user`, `guild`, `channel`, `session`) carry domain events and are recorded by the
-JetStream stream for durable consumers; ephemeral families (`presence`, `typing`) only fan out
-to whoever listens at the moment and are never stored.
+JetStream stream for durable consumers; ephemeral families (`presence`, `typing`, `voice`) only
+fan out to whoever listens at the moment and are never stored.
 """
 
 from __future__ import annotations
