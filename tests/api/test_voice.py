@@ -536,3 +536,43 @@ async def test_two_regions_and_a_region_change_moves_the_members(
         assert (update["region"], update["sfuUrl"]) == ("us", us.instance.url)
         new_grant = tokens(server).verify(update["token"], sfu_id=us.id)
         assert str(new_grant.channel_id) == world.voice_id
+
+
+BAN = """mutation($g: ID!, $u: ID!) { banMember(input: {guildId: $g, userId: $u}) {
+  ban { userId } } }"""
+DENY_CONNECT = """mutation($c: ID!, $u: ID!) { setChannelPermissionOverwrite(input: {channelId: $c,
+  targetType: MEMBER, targetId: $u, deny: [VOICE_CONNECT]}) { overwrite { targetId } } }"""
+DENY_SPEAK = """mutation($c: ID!, $u: ID!) { setChannelPermissionOverwrite(input: {channelId: $c,
+  targetType: MEMBER, targetId: $u, deny: [VOICE_SPEAK]}) { overwrite { targetId } } }"""
+
+
+async def test_losing_voice_connect_or_a_ban_drops_the_member_and_speak_reaches_the_sfu(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    world = await make_world(client)
+    async with fake_sfu(server, "eu-1") as sfu:
+        grant = await connected(server, sfu, world, world.member)
+        (
+            await world.owner.client.execute(
+                DENY_SPEAK, {"c": world.voice_id, "u": world.member.id}
+            )
+        ).ok()
+        rights = await sfu.command(signals.SetRights)
+        assert (rights.session_id, rights.can_speak, rights.can_video) == (
+            grant.session_id,
+            False,
+            True,
+        )
+        (
+            await world.owner.client.execute(
+                DENY_CONNECT, {"c": world.voice_id, "u": world.member.id}
+            )
+        ).ok()
+        assert (await sfu.command(signals.Disconnect)).session_id == grant.session_id
+        assert await states(world.owner.client, world.voice_id) == []
+
+        third = await make_world_member(world, client)
+        grant = await connected(server, sfu, world, third)
+        (await world.owner.client.execute(BAN, {"g": world.guild_id, "u": third.id})).ok()
+        assert (await sfu.command(signals.Disconnect)).session_id == grant.session_id
+        assert await states(world.owner.client, world.voice_id) == []
