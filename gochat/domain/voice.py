@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from gochat.bus import Envelope, EventBus, subjects
+from gochat.bus import Envelope, EventBus, SlowConsumer, subjects
 from gochat.bus.codec import event_type, seal
 from gochat.discovery import SfuInstance, SfuRegistry, least_loaded
 from gochat.domain import events as ev
@@ -311,9 +311,24 @@ class VoiceService:
         return len(lapsed)
 
     async def run(self) -> None:
-        """Apply SFU reports and sweep lapsed states until cancelled."""
-        subscription = await self._bus.subscribe(signals.sfu_reports(), max_pending=4096)
+        """Apply SFU reports and sweep lapsed states until cancelled. A bus outage or an
+        overflow costs the reports of the moment (the next heartbeats correct the states);
+        the subscription is opened again."""
         sweeper = asyncio.create_task(self._sweep_forever(), name="gochat-voice-sweep")
+        try:
+            while True:
+                try:
+                    await self._apply_reports()
+                except (Unavailable, SlowConsumer) as exc:
+                    log.warning("voice.reports_interrupted", reason=str(exc))
+                await asyncio.sleep(self.policy.sweep_interval_seconds)
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+    async def _apply_reports(self) -> None:
+        subscription = await self._bus.subscribe(signals.sfu_reports(), max_pending=4096)
         try:
             async for envelope in subscription:
                 report = signals.decode_report(envelope.payload)
@@ -323,18 +338,17 @@ class VoiceService:
                     await self.handle_report(report)
                 except Unavailable as exc:
                     log.warning("voice.report_deferred", reason=exc.message)
+                except Exception:  # one bad report must not stop the others
+                    log.exception("voice.report_failed", kind=report.kind)
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
             await subscription.close()
 
     async def _sweep_forever(self) -> None:
         while True:
             try:
                 await self.sweep()
-            except Unavailable as exc:
-                log.warning("voice.sweep_deferred", reason=exc.message)
+            except Exception:  # the sweeper must outlive any one failure
+                log.warning("voice.sweep_failed", exc_info=True)
             await asyncio.sleep(self.policy.sweep_interval_seconds)
 
     # --- consequences of other changes ----------------------------------------------------
