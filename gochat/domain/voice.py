@@ -261,6 +261,12 @@ class VoiceService:
                 )
                 if state is not None:
                     await self._announce_left(state)
+            case signals.VideoChanged():
+                changed = await self._store.update(
+                    Snowflake(report.user_id), Snowflake(report.session_id), {"video": report.video}
+                )
+                if changed is not None and changed[0] != changed[1] and changed[1].connected:
+                    await self._announce(changed[1])
             case signals.SpeakingChanged():
                 changed = await self._store.update(
                     Snowflake(report.user_id),

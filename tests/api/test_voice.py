@@ -54,7 +54,7 @@ KICK = "mutation($g: ID!, $u: ID!) { kickMember(input: {guildId: $g, userId: $u}
 
 VOICE_EVENTS = """subscription { events { __typename
   ... on VoiceStateUpdated { guildId channelId userId voiceState { userId channelId serverMute
-    speaking selfMute } }
+    speaking selfMute video } }
   ... on SpeakingUpdated { guildId channelId userId speaking }
   ... on VoiceServerUpdated { guildId channelId sfuUrl token region } } }"""
 CHANNEL_EVENTS = """subscription($c: ID!) { channelEvents(channelId: $c) { __typename
@@ -392,6 +392,17 @@ async def test_sfu_reports_make_states_and_speaking_appear(
             "speaking": True,
         }
         assert (await next_of(member_ws, channel_op, "SpeakingUpdated"))["speaking"] is True
+        await sfu.report(
+            signals.VideoChanged(
+                sfu_id=sfu.id,
+                session_id=grant.session_id,
+                user_id=grant.user_id,
+                guild_id=grant.guild_id,
+                channel_id=grant.channel_id,
+                video=True,
+            )
+        )
+        assert (await next_of(ws, op, "VoiceStateUpdated"))["voiceState"]["video"] is True
         guild = (await world.owner.client.execute(GUILD_STATES, {"g": world.guild_id})).ok()
         assert guild["guild"]["voiceStates"] == [
             {"userId": world.member.id, "channelId": world.voice_id, "speaking": True}
