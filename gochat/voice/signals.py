@@ -2,9 +2,10 @@
 
 SFU -> API, on `sfu_reports()`: a member joined or left a room, who is speaking, who sends
 video, and a heartbeat listing every member an SFU holds (so the API expires the voice states
-of an SFU that died and corrects any state it missed). API -> one SFU, on `sfu_commands(sfu_id)`: apply a server mute or
-deafen, drop a member (kick, ban, timeout, lost VOICE_CONNECT, moved elsewhere), or change what a
-member may send (VOICE_SPEAK / VOICE_VIDEO changed). Both sides ignore kinds they do not know,
+of an SFU that died and corrects any state it missed). API -> one SFU, on
+`sfu_commands(sfu_id)`: apply a server mute or deafen, drop a member (kick, ban, timeout, lost
+VOICE_CONNECT, moved elsewhere), or change what a member may send (VOICE_SPEAK / VOICE_VIDEO
+changed). Both sides ignore kinds they do not know,
 so either may be upgraded first.
 """
 
