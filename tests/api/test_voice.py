@@ -587,3 +587,35 @@ async def test_losing_voice_connect_or_a_ban_drops_the_member_and_speak_reaches_
         (await world.owner.client.execute(BAN, {"g": world.guild_id, "u": third.id})).ok()
         assert (await sfu.command(signals.Disconnect)).session_id == grant.session_id
         assert await states(world.owner.client, world.voice_id) == []
+
+
+async def test_voice_states_of_a_hidden_channel_stay_hidden(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    world = await make_world(client)
+    hidden = (
+        await world.owner.client.execute(CREATE_VOICE, {"g": world.guild_id, "n": "Staff"})
+    ).ok()["createChannel"]["channel"]["id"]
+    (
+        await world.owner.client.execute(
+            """mutation($c: ID!, $u: ID!) { setChannelPermissionOverwrite(input: {channelId: $c,
+            targetType: MEMBER, targetId: $u, deny: [VIEW_CHANNELS]}) { overwrite { targetId } } }""",
+            {"c": hidden, "u": world.member.id},
+        )
+    ).ok()
+    async with fake_sfu(server, "eu-1") as sfu, live(client, world.member) as ws:
+        op = await subscribed(ws, VOICE_EVENTS)
+        secret = await join(world.owner, hidden)
+        await sfu.joined(tokens(server).verify(secret["token"], sfu_id=sfu.id))
+        # The member sees the owner's state in no list and no event; their own join arrives.
+        await connected(server, sfu, world, world.member)
+        event = await next_of(ws, op, "VoiceStateUpdated")
+        assert event["userId"] == world.member.id
+        guild = (await world.member.client.execute(GUILD_STATES, {"g": world.guild_id})).ok()
+        assert [s["userId"] for s in guild["guild"]["voiceStates"]] == [world.member.id]
+        owners = (await world.owner.client.execute(GUILD_STATES, {"g": world.guild_id})).ok()
+        assert sorted(s["userId"] for s in owners["guild"]["voiceStates"]) == sorted(
+            [world.owner.id, world.member.id]
+        )
+        hidden_states = await world.member.client.execute(CHANNEL_STATES, {"c": hidden})
+        assert hidden_states.codes == ["NOT_FOUND"]
