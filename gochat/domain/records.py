@@ -170,6 +170,9 @@ class Member:
     joined_at: datetime
     role_ids: tuple[Snowflake, ...]
     timeout_until: datetime | None
+    # Server mute and deafen in the guild's voice channels, kept across voice sessions.
+    voice_mute: bool = False
+    voice_deaf: bool = False
 
 
 @dataclass(frozen=True, slots=True)

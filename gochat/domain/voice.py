@@ -31,7 +31,7 @@ from gochat.bus import Envelope, EventBus, SlowConsumer, subjects
 from gochat.bus.codec import event_type, seal
 from gochat.discovery import SfuInstance, SfuRegistry, least_loaded
 from gochat.domain import events as ev
-from gochat.domain.changes import ChangeKit
+from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.guild_access import GuildView
 from gochat.domain.permissions import Permission
 from gochat.domain.records import Channel, ChannelType, Viewer, VoiceState
@@ -139,7 +139,7 @@ class VoiceService:
             raise BadUserInput("only voice channels can be joined", field="channelId")
         view.require_in(channel, Permission.VOICE_CONNECT, "join voice")
         previous = await self._store.get(viewer.user_id)
-        # Server mute and deafen stay with the member within the guild, as do their own.
+        # Their own mute and deafen stay with the member within the guild.
         carried = previous if previous and previous.guild_id == channel.guild_id else None
         bypass = view.permissions_in(channel) & Permission.VOICE_MOVE_MEMBERS
         return await self._connect(
@@ -182,16 +182,39 @@ class VoiceService:
         mute: bool | None = None,
         deaf: bool | None = None,
     ) -> VoiceState:
+        """Server-mute or deafen a member in voice. It is kept on their membership (audited),
+        so leaving and rejoining does not lift it; the SFU applies it at once."""
         view = await self._kit.access.view(viewer, guild_id)
         state = await self._member_in_voice(view, user_id)
         channel = view.channel(state.channel_id)
         changes: dict[str, bool] = {}
+        values: dict[str, object] = {}
         if mute is not None:
             view.require_in(channel, Permission.VOICE_MUTE_MEMBERS, "server-mute members")
-            changes["server_mute"] = mute
+            changes["server_mute"] = values["voice_mute"] = mute
         if deaf is not None:
             view.require_in(channel, Permission.VOICE_DEAFEN_MEMBERS, "server-deafen members")
-            changes["server_deaf"] = deaf
+            changes["server_deaf"] = values["voice_deaf"] = deaf
+        kit = self._kit
+        pending = Pending()
+        await kit.store.update_member(
+            guild_id,
+            user_id,
+            values,
+            events=kit.guild_events(
+                pending, guild_id, lambda m, eid: ev.MemberUpdated(event_id=eid, member=m)
+            ),
+            audit=kit.audit(
+                guild_id=guild_id,
+                actor_id=viewer.user_id,
+                action="MEMBER_VOICE",
+                target_type="member",
+                target_id=user_id,
+                changes={k: [getattr(state, k), v] for k, v in changes.items()},
+            ),
+        )
+        kit.access.forget(viewer)
+        await kit.publish(pending)
         after = await self._change(state, changes)
         await self._command(
             after.sfu_id,
@@ -475,8 +498,8 @@ class VoiceService:
             region=sfu.region,
             self_mute=carried.self_mute if carried else False,
             self_deaf=carried.self_deaf if carried else False,
-            server_mute=carried.server_mute if carried else False,
-            server_deaf=carried.server_deaf if carried else False,
+            server_mute=view.member.voice_mute,
+            server_deaf=view.member.voice_deaf,
         )
         token, grant = self._tokens.issue(
             user_id=user_id,

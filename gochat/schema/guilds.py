@@ -332,6 +332,14 @@ class Member(Node):
     def timeout_until(self) -> datetime | None:
         return self.record.timeout_until
 
+    @strawberry.field(description="Server-muted in voice (VOICE_MUTE_MEMBERS set it).")
+    def server_mute(self) -> bool:
+        return self.record.voice_mute
+
+    @strawberry.field(description="Server-deafened in voice (VOICE_DEAFEN_MEMBERS set it).")
+    def server_deaf(self) -> bool:
+        return self.record.voice_deaf
+
     @strawberry.field(description="Roles besides @everyone, most senior first.")
     async def roles(self, info: Info) -> list[Role]:
         viewer = await info.context.viewer()

@@ -335,6 +335,19 @@ async def test_server_mute_tells_the_sfu_and_the_guild(
         own = (await world.member.client.execute(SELF, {"m": True})).ok()
         assert own["updateVoiceState"]["voiceState"] == {"selfMute": True, "selfDeaf": False}
         assert (await next_of(ws, op, "VoiceStateUpdated"))["voiceState"]["selfMute"] is True
+        # The server mute outlasts the session: leaving and rejoining does not lift it.
+        (await world.member.client.execute(LEAVE)).ok()
+        rejoined = await join(world.member, world.voice_id)
+        assert rejoined["voiceState"]["serverMute"] is True
+        assert tokens(server).verify(rejoined["token"], sfu_id=sfu.id).server_mute
+        member = (
+            await world.owner.client.execute(
+                """query($g: ID!, $u: ID!) { guild(id: $g) { member(userId: $u) {
+                serverMute serverDeaf } } }""",
+                {"g": world.guild_id, "u": world.member.id},
+            )
+        ).ok()["guild"]["member"]
+        assert member == {"serverMute": True, "serverDeaf": True}
 
 
 async def test_sfu_reports_make_states_and_speaking_appear(

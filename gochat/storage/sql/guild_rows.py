@@ -167,6 +167,8 @@ async def members_tx(
             joined_at=r.joined_at,
             role_ids=tuple(by_user.get(r.user_id, ())),
             timeout_until=r.timeout_until,
+            voice_mute=bool(r.voice_mute),
+            voice_deaf=bool(r.voice_deaf),
         )
         for r in rows
     ]

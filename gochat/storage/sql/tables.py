@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -160,6 +161,8 @@ members = Table(
     Column("nickname", String(64), nullable=True),
     Column("joined_at", UtcDateTime, nullable=False),
     Column("timeout_until", UtcDateTime, nullable=True),
+    Column("voice_mute", Boolean, nullable=False, server_default=false()),
+    Column("voice_deaf", Boolean, nullable=False, server_default=false()),
     Index(None, "user_id"),
 )
 
