@@ -67,7 +67,9 @@ CHANNEL_EVENTS = """subscription($c: ID!) { channelEvents(channelId: $c) { __typ
 def settings_overrides() -> dict[str, Any]:
     return {
         "voice_regions": ["eu", "us"],
-        "voice_heartbeat_expiry_seconds": 1.0,
+        # Long enough that no state lapses during a test without heartbeats, on a slow machine
+        # too; the expiry has its own module (test_voice_expiry.py).
+        "voice_heartbeat_expiry_seconds": 120.0,
         "voice_sweep_interval_seconds": 0.1,
     }
 
@@ -441,40 +443,6 @@ async def test_sfu_reports_make_states_and_speaking_appear(
                 channel_id=grant.channel_id,
             )
         )
-        left = await next_of(ws, op, "VoiceStateUpdated")
-        assert left["userId"] == world.member.id and left["voiceState"] is None
-        assert await states(world.owner.client, world.voice_id) == []
-
-
-async def test_states_of_an_sfu_whose_heartbeat_stops_expire(
-    server: RunningServer, client: GraphQLClient
-) -> None:
-    world = await make_world(client)
-    async with fake_sfu(server, "eu-1") as sfu, live(client, world.owner) as ws:
-        op = await subscribed(ws, VOICE_EVENTS)
-        grant = await connected(server, sfu, world, world.member)
-        await next_of(ws, op, "VoiceStateUpdated")
-        beat = signals.Heartbeat(
-            sfu_id=sfu.id,
-            region="eu",
-            url=sfu.instance.url,
-            load=1,
-            members=[
-                signals.RoomMember(
-                    session_id=grant.session_id,
-                    user_id=grant.user_id,
-                    guild_id=grant.guild_id,
-                    channel_id=grant.channel_id,
-                )
-            ],
-        )
-        # Heartbeats keep the state past its expiry (1 s here)...
-        deadline = time.monotonic() + 2.5
-        while time.monotonic() < deadline:
-            await sfu.report(beat)
-            assert len(await states(world.owner.client, world.voice_id)) == 1
-            await asyncio.sleep(0.2)
-        # ...and when they stop, it lapses and the guild hears the member left.
         left = await next_of(ws, op, "VoiceStateUpdated")
         assert left["userId"] == world.member.id and left["voiceState"] is None
         assert await states(world.owner.client, world.voice_id) == []
