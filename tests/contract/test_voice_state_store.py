@@ -124,10 +124,10 @@ async def test_lapsed_states_vanish_and_are_claimed_once(store: VoiceStateStore)
 
 async def test_update_with_ttl_keeps_a_state_alive(store: VoiceStateStore) -> None:
     s = state(fresh_id(), fresh_id())
-    await store.put(s, ttl_seconds=0.5)
-    deadline = time.monotonic() + 1.5
+    await store.put(s, ttl_seconds=1.5)
+    deadline = time.monotonic() + 4
     while time.monotonic() < deadline:
-        assert await store.update(s.user_id, s.session_id, {"connected": True}, ttl_seconds=0.5)
+        assert await store.update(s.user_id, s.session_id, {"connected": True}, ttl_seconds=1.5)
         await asyncio.sleep(0.1)
     assert (await store.get(s.user_id)) is not None
     assert await store.update(fresh_id(), s.session_id, {}, ttl_seconds=1) is None
