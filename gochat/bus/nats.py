@@ -244,6 +244,15 @@ class NatsEventBus:
     def connected(self) -> bool:
         return self._nc.is_connected
 
+    async def ping(self) -> None:
+        """A round trip to the server (for readiness); Unavailable when there is none."""
+        if not self._nc.is_connected:
+            raise Unavailable("event bus disconnected")
+        try:
+            await self._nc.flush(timeout=1)
+        except _DRIVER_ERRORS as exc:
+            raise Unavailable("event bus unreachable") from exc
+
     async def wait_reconnected(self) -> None:
         """Return at once when connected, else when the connection is back."""
         await self._connected.wait()

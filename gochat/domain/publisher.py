@@ -54,8 +54,8 @@ class EventPublisher:
             listener(envelopes)
         try:
             await self._bus.publish(envelopes)
-        except Unavailable as exc:  # expected during a bus outage: no traceback per change
-            log.warning("events.publish_deferred", count=len(envelopes), reason=exc.message)
+        except Unavailable as exc:  # a bus outage: logged once by the readiness probes
+            log.debug("events.publish_deferred", count=len(envelopes), reason=exc.message)
             return
         except Exception:  # the relay retries whatever failed here
             log.warning("events.publish_deferred", count=len(envelopes), exc_info=True)
