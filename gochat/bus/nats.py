@@ -290,7 +290,10 @@ class NatsEventBus:
             if subscription is not None:
                 subscription.dropped(exc.sub.pending_msgs)
             return
-        log.warning("bus.nats_error", error=str(exc) or type(exc).__name__)
+        # While cut off, every failed reconnection attempt reports an error: the outage is
+        # already in the log (bus.disconnected, then bus.reconnected).
+        level = log.warning if self._connected.is_set() else log.debug
+        level("bus.nats_error", error=str(exc) or type(exc).__name__)
 
     async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
         """Store every envelope in the stream (which also delivers it to core subscribers) and
