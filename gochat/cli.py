@@ -120,7 +120,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     try:
         server.run(sockets=sockets)
     except ConfigError as exc:
-        click.echo(f"gochat: {exc}", err=True)
+        _notice(settings, str(exc), error=True)
         sys.exit(2)
     if not server.started:
         sys.exit(1)
@@ -159,10 +159,11 @@ class _DrainingServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
-def _notice(settings: Settings, message: str) -> None:
+def _notice(settings: Settings, message: str, *, error: bool = False) -> None:
     """A line for the operator starting the process: plain text, or a JSON log line."""
     if settings.log_format == "json":
-        structlog.get_logger("gochat.cli").info(message)
+        logger = structlog.get_logger("gochat.cli")
+        (logger.error if error else logger.info)(message)
     else:
         click.echo(f"gochat: {message}", err=True)
 

@@ -157,6 +157,7 @@ class NatsEventBus:
         self._subscriptions: dict[CoreSubscription, _NatsSubscription] = {}
         self._reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
         self._connected = asyncio.Event()
+        self._closing = False
         self._connected.set()
         # Acknowledgements awaited by publish(): failed at once when the connection drops,
         # since their replies can no longer arrive (a republish is deduplicated anyway).
@@ -268,7 +269,8 @@ class NatsEventBus:
 
     def _on_disconnected(self) -> None:
         self._connected.clear()
-        log.warning("bus.disconnected", awaiting_acks=len(self._awaiting_acks))
+        if not self._closing:
+            log.warning("bus.disconnected", awaiting_acks=len(self._awaiting_acks))
         lost = Unavailable("event bus connection lost before the publish was confirmed")
         for future in self._awaiting_acks:
             if not future.done():
@@ -290,9 +292,10 @@ class NatsEventBus:
             if subscription is not None:
                 subscription.dropped(exc.sub.pending_msgs)
             return
-        # While cut off, every failed reconnection attempt reports an error: the outage is
-        # already in the log (bus.disconnected, then bus.reconnected).
-        level = log.warning if self._connected.is_set() else log.debug
+        # The connection's loss, and while cut off every failed reconnection attempt, report
+        # an error: the outage is already in the log (bus.disconnected, then bus.reconnected).
+        lost = isinstance(exc, nats.errors.UnexpectedEOF | OSError)
+        level = log.debug if lost or not self._connected.is_set() else log.warning
         level("bus.nats_error", error=str(exc) or type(exc).__name__)
 
     async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
@@ -436,6 +439,7 @@ class NatsEventBus:
                     await pull.unsubscribe()
 
     async def close(self) -> None:
+        self._closing = True
         for subscription in list(self._subscriptions.values()):
             await subscription.close()
         if not self._nc.is_closed:

@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from tests.support.engines import free_port, redis_server
+from tests.support.engines import free_port, nats_server, redis_server
 
 REGISTER = """mutation Register($i: RegisterInput!) { register(input: $i) { user { id } } }"""
 LOGIN = """mutation Login($i: LoginInput!) { login(input: $i) { session { accessToken } } }"""
@@ -205,6 +205,41 @@ def test_json_logs_are_one_object_per_line_with_access_fields_and_one_line_per_o
     ]
     assert changes == [("dependency.down", "redis"), ("dependency.up", "redis")], changes
     assert sum(r["event"] == "ratelimit.degraded" for r in records) <= 1
+
+
+def test_a_bus_outage_is_one_line_down_and_one_line_up(tmp_path: Path) -> None:
+    """NATS killed while changes are made: each change is answered (its events wait in the
+    outbox), and the log has the outage's changes of state, not a line per change or per
+    reconnection attempt."""
+    with nats_server() as bus:
+        env = {"GOCHAT_LOG_FORMAT": "json", "GOCHAT_BUS_URL": bus.url}
+        with serve(tmp_path, env) as server:
+            token = sign_up(server.url, "busy")
+            bus.kill()
+            wait_for(lambda: server.ready().json()["checks"]["bus"]["ok"] is False, "bus down")
+            for n in range(5):
+                renamed = graphql(
+                    server.url,
+                    "mutation Rename($n: String!) { updateProfile(input: {displayName: $n}) "
+                    "{ user { displayName } } }",
+                    {"n": f"busy {n}"},
+                    authorization=f"Bearer {token}",
+                )
+                assert renamed.json()["data"]["updateProfile"]["user"]["displayName"] == f"busy {n}"
+            bus.start()
+            wait_for(lambda: server.ready().json()["checks"]["bus"]["ok"] is True, "bus back")
+            assert server.stop() == 0
+            output = server.log()
+    records = json_lines(output)
+    changes = [
+        (r["event"], r["dependency"]) for r in records if r["event"].startswith("dependency.")
+    ]
+    assert changes == [("dependency.down", "bus"), ("dependency.up", "bus")], changes
+    loud = [r for r in records if r["level"] in {"warning", "error", "critical"}]
+    assert [r["event"] for r in loud if r["event"] != "dependency.down"] in (
+        ["bus.disconnected"],
+        [],
+    ), loud
 
 
 def _still_accepting(port: int) -> bool:
