@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from tests.support.engines import free_port, nats_server, redis_server
+from tests.support.engines import free_port, nats_server, postgres_cluster, redis_server
 
 REGISTER = """mutation Register($i: RegisterInput!) { register(input: $i) { user { id } } }"""
 LOGIN = """mutation Login($i: LoginInput!) { login(input: $i) { session { accessToken } } }"""
@@ -240,6 +240,46 @@ def test_a_bus_outage_is_one_line_down_and_one_line_up(tmp_path: Path) -> None:
         ["bus.disconnected"],
         [],
     ), loud
+
+
+def test_a_database_outage_is_one_line_down_and_one_line_up(tmp_path: Path) -> None:
+    """PostgreSQL stopped under a running server: /ready fails (it is required), requests
+    answer UNAVAILABLE, and the log has the outage's two changes of state, not a line per
+    request."""
+    with postgres_cluster() as database:
+        env = {"GOCHAT_LOG_FORMAT": "json", "GOCHAT_DATABASE_URL": database.url}
+        with serve(tmp_path, env) as server:
+            token = sign_up(server.url, "dba")
+            database.stop()
+            wait_for(lambda: server.ready().status_code == 503, "/ready to fail")
+            assert server.ready().json()["checks"]["sql"]["ok"] is False
+            for n in range(5):
+                answer = graphql(
+                    server.url,
+                    "query Me { me { handle } }",
+                    authorization=f"Bearer {token}",
+                    **{"x-request-id": f"req-db-{n}"},
+                )
+                assert answer.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+            database.start()
+            wait_for(lambda: server.ready().status_code == 200, "/ready again")
+            assert server.stop() == 0
+            output = server.log()
+    records = json_lines(output)
+    changes = [
+        (r["event"], r["dependency"]) for r in records if r["event"].startswith("dependency.")
+    ]
+    assert changes == [("dependency.down", "sql"), ("dependency.up", "sql")], changes
+    # Besides the readiness probe, each component that meets the outage may say so once.
+    loud = [
+        (r["event"], r.get("worker"))
+        for r in records
+        if r["level"] in {"warning", "error", "critical"}
+    ]
+    assert len(loud) == len(set(loud)), loud
+    assert {event for event, _ in loud} <= {"dependency.down", "worker.source_unavailable"}, loud
+    answered = {r["request_id"]: r for r in records if r["event"] == "http.access"}
+    assert answered["req-db-0"]["operation"] == "Me"
 
 
 def _still_accepting(port: int) -> bool:
