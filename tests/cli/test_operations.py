@@ -300,7 +300,8 @@ def _closed_with(ws: ClientConnection) -> int | None:
 def test_sigterm_fails_ready_first_then_drains_requests_and_closes_websockets(
     tmp_path: Path,
 ) -> None:
-    env = {"GOCHAT_SHUTDOWN_UNREADY_SECONDS": "3", "GOCHAT_SHUTDOWN_GRACE_SECONDS": "30"}
+    # Long enough for the checks made while it is draining, on a slow machine too.
+    env = {"GOCHAT_SHUTDOWN_UNREADY_SECONDS": "8", "GOCHAT_SHUTDOWN_GRACE_SECONDS": "30"}
     with serve(tmp_path, env) as server:
         port = int(server.url.rsplit(":", 1)[1])
         token = sign_up(server.url, "stopper")
