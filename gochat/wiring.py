@@ -28,6 +28,7 @@ from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
@@ -368,6 +369,7 @@ async def build_services(
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
             ),
+            embeds=EmbedService(proxy_key=None),
         )
     finally:
         if presence_task is not None:

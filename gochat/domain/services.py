@@ -12,6 +12,7 @@ from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
@@ -59,3 +60,4 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    embeds: EmbedService
