@@ -290,19 +290,34 @@ class Fetcher:
         *,
         max_bytes: int | None = None,
         prefix: bool = False,
+        media_prefix_bytes: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Fetched:
         """GET `url`. Over `max_bytes` (default: the policy's) is a FetchError, unless `prefix`:
-        then the first `max_bytes` decoded bytes are returned, marked truncated."""
+        then the first `max_bytes` decoded bytes are returned, marked truncated. With
+        `media_prefix_bytes`, an image or video answer is read only that far (its header
+        tells its dimensions; the rest is not downloaded)."""
         limit = min(max_bytes or self.policy.max_bytes, self.policy.max_bytes)
         try:
             async with asyncio.timeout(self.policy.timeout_seconds):
-                return await self._fetch(url, limit, prefix=prefix, headers=headers or {})
+                return await self._fetch(
+                    url,
+                    limit,
+                    prefix=prefix,
+                    media_prefix_bytes=media_prefix_bytes,
+                    headers=headers or {},
+                )
         except TimeoutError as exc:
             raise FetchError("the fetch took too long") from exc
 
     async def _fetch(
-        self, url: str, limit: int, *, prefix: bool, headers: Mapping[str, str]
+        self,
+        url: str,
+        limit: int,
+        *,
+        prefix: bool,
+        media_prefix_bytes: int | None,
+        headers: Mapping[str, str],
     ) -> Fetched:
         try:
             target = httpx.URL(url)
@@ -340,7 +355,13 @@ class Fetcher:
                         continue
                     if not 200 <= response.status_code < 300:
                         raise FetchError(f"the server answered {response.status_code}")
-                    body, truncated = await self._read(response, limit, prefix=prefix)
+                    kind = response.headers.get("content-type", "").lower().lstrip()
+                    if media_prefix_bytes is not None and kind.startswith(("image/", "video/")):
+                        body, truncated = await self._read(
+                            response, min(limit, media_prefix_bytes), prefix=True
+                        )
+                    else:
+                        body, truncated = await self._read(response, limit, prefix=prefix)
                 finally:
                     await response.aclose()
                 return _fetched(target, response, body, truncated=truncated)
