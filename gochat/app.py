@@ -33,6 +33,7 @@ from gochat.errors import GoChatError
 from gochat.file_routes import UNLIMITED_BODY_PREFIXES
 from gochat.file_routes import routes as file_routes
 from gochat.graphql_schema import GoChatSchema, build_schema
+from gochat.media_proxy import routes as media_proxy_routes
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
 from gochat.schema.over_http import (
@@ -48,7 +49,7 @@ from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
 from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
-from gochat.wiring import build_services
+from gochat.wiring import build_services, media_fetcher
 
 log = structlog.get_logger("gochat.app")
 
@@ -270,6 +271,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with build_services(settings) as services:
             app.state.services = services
+            app.state.media_fetcher = media_fetcher(settings)
             hub = Hub(
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
@@ -336,6 +338,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health),
             Route("/ready", ready),
             *file_routes,
+            *media_proxy_routes,
             *pages.routes(),
             *([static_mount()] if settings.graphiql else []),
         ],

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 
 import structlog
 
@@ -53,6 +54,9 @@ from gochat.ids import Snowflake, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
+from gochat.outbound.cache import MemoryUnfurlCache, UnfurlCache
+from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
+from gochat.outbound.unfurl import Unfurler, UnfurlPolicy
 from gochat.presence import PresenceStore
 from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
@@ -71,6 +75,7 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
@@ -183,6 +188,44 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         )
     finally:
         await client.aclose()
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        max_bytes=settings.embed_fetch_max_bytes,
+        timeout_seconds=settings.embed_fetch_timeout_seconds,
+        allowed_networks=parse_networks(settings.embed_fetch_allowed_networks),
+    )
+
+
+def embedder_handler(
+    settings: Settings, services: Services, cache: UnfurlCache | None = None
+) -> EmbedderHandler:
+    """The embedder with the configured fetch policy; an in-process cache unless given one."""
+    unfurler = Unfurler(
+        Fetcher(fetch_policy(settings)),
+        cache or MemoryUnfurlCache(),
+        UnfurlPolicy(
+            cache_seconds=settings.embed_cache_seconds,
+            failure_cache_seconds=settings.embed_failure_cache_seconds,
+            per_host_concurrency=settings.embed_fetch_per_host,
+        ),
+    )
+    return EmbedderHandler(services.messages, services.message_store, unfurler)
+
+
+def media_proxy_key(settings: Settings) -> bytes | None:
+    """The media proxy's signing key, derived from the signing secret; None when it is off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return hmac.new(settings.signing_secret().encode(), b"media-proxy", hashlib.sha256).digest()
+
+
+def media_fetcher(settings: Settings) -> Fetcher | None:
+    """The media proxy's fetcher (the embedder's policy, its own size cap); None when off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return Fetcher(replace(fetch_policy(settings), max_bytes=settings.media_proxy_max_bytes))
 
 
 def start_file_workers(
@@ -369,7 +412,7 @@ async def build_services(
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
             ),
-            embeds=EmbedService(proxy_key=None),
+            embeds=EmbedService(proxy_key=media_proxy_key(settings)),
         )
     finally:
         if presence_task is not None:

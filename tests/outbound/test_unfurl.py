@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import uuid
-
-from PIL import Image
 
 from gochat.domain.records import Embed, EmbedField, EmbedType
 from gochat.outbound.cache import Cached, MemoryUnfurlCache, RedisUnfurlCache
@@ -15,7 +12,7 @@ from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
 from gochat.outbound.unfurl import Unfurler, UnfurlPolicy, normalize
 from gochat.redis_client import redis_client
 from tests.support.engines import RedisServer
-from tests.support.pages import Page, page_server
+from tests.support.pages import Page, page_server, png
 
 PUBLIC = "127.0.0.2"
 
@@ -25,12 +22,6 @@ def unfurler(cache: MemoryUnfurlCache | None = None, **policy: object) -> Unfurl
         FetchPolicy(allowed_networks=parse_networks([f"{PUBLIC}/32"]), timeout_seconds=5)
     )
     return Unfurler(fetcher, cache or MemoryUnfurlCache(), UnfurlPolicy(**policy))  # type: ignore[arg-type]
-
-
-def png(width: int, height: int, *, padding: int = 0) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 10, 10)).save(out, "PNG")
-    return out.getvalue() + b"\0" * padding
 
 
 OPEN_GRAPH = b"""<!doctype html><html><head>

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+
+from PIL import Image
 
 Writer = Callable[[asyncio.StreamWriter], Awaitable[None]]
 
@@ -81,3 +84,10 @@ async def page_server(
         listener.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(listener.wait_closed(), 2)
+
+
+def png(width: int, height: int, *, padding: int = 0) -> bytes:
+    """A PNG of that size, with `padding` bytes after its end."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 10, 10)).save(out, "PNG")
+    return out.getvalue() + b"\0" * padding
