@@ -28,6 +28,8 @@ class PageServer:
     port: int = 0
     pages: dict[str, Page | Writer] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    default: Page | Writer | None = None
+    """The answer for paths not in `pages` (else 404)."""
 
     @property
     def origin(self) -> str:
@@ -51,7 +53,7 @@ class PageServer:
                     for k, _, v in (line.partition(":") for line in lines[1:] if line)
                 }
                 self.requests.append((path, headers))
-                page = self.pages.get(path) or Page(b"not here", status=404)
+                page = self.pages.get(path) or self.default or Page(b"not here", status=404)
                 if not isinstance(page, Page):
                     await page(writer)
                     return
