@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 
@@ -35,6 +35,7 @@ from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
+from gochat.domain.handlers import EventHandler
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
@@ -42,7 +43,7 @@ from gochat.domain.moderation import ModerationService
 from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresencePolicy, PresenceService
-from gochat.domain.publisher import EventPublisher
+from gochat.domain.publisher import EventPublisher, Recorder
 from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
@@ -50,11 +51,11 @@ from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
-from gochat.ids import Snowflake, SnowflakeGenerator
+from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
-from gochat.outbound.cache import MemoryUnfurlCache, UnfurlCache
+from gochat.outbound.cache import MemoryUnfurlCache, RedisUnfurlCache, UnfurlCache
 from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
 from gochat.outbound.unfurl import Unfurler, UnfurlPolicy
 from gochat.presence import PresenceStore
@@ -68,7 +69,7 @@ from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.redis_client import redis_client
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
-from gochat.storage import MessageStore, OutboxStore
+from gochat.storage import JobStore, MessageStore, OutboxStore
 from gochat.storage.cql import CqlSession
 from gochat.storage.cql import migrate as cql_migrate
 from gochat.storage.cql import parse_url as parse_cql_url
@@ -77,8 +78,9 @@ from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
 from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.file_sweeper import FileSweeper
-from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
+from gochat.workers.runner import EventWorker, JobSource
+from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
 
 log = structlog.get_logger("gochat.wiring")
 
@@ -190,6 +192,58 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         await client.aclose()
 
 
+async def cancel_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def start_relays(
+    settings: Settings,
+    outboxes: Sequence[OutboxStore],
+    bus: EventBus,
+    recorder: Recorder | None,
+    stack: AsyncExitStack,
+) -> None:
+    """Outbox relays: resend events whose immediate publish failed (bus outage, crash)."""
+    relays: list[tuple[OutboxRelay, asyncio.Task[None]]] = []
+    if settings.outbox_relay_interval_seconds <= 0:
+        return
+
+    async def stop() -> None:
+        for relay, _ in relays:
+            relay.stop()
+        for _, task in relays:
+            await task
+
+    stack.push_async_callback(stop)
+    for index, outbox in enumerate(outboxes):
+        relay = OutboxRelay(
+            outbox,
+            bus,
+            grace_seconds=settings.outbox_relay_grace_seconds,
+            interval_seconds=settings.outbox_relay_interval_seconds,
+            recorder=recorder,
+        )
+        task = asyncio.create_task(relay.run(), name=f"gochat-outbox-relay-{index}")
+        relays.append((relay, task))
+
+
+def start_file_sweeper(
+    settings: Settings,
+    *,
+    collector: FileCollector,
+    publisher: EventPublisher,
+    stack: AsyncExitStack,
+) -> None:
+    """File collection runs in this process, woken by changes that may free files."""
+    if settings.file_sweep_interval_seconds > 0:
+        sweeper = FileSweeper(collector, interval_seconds=settings.file_sweep_interval_seconds)
+        publisher.add_listener(sweeper.on_published)
+        sweeper.start()
+        stack.push_async_callback(sweeper.stop)
+
+
 def fetch_policy(settings: Settings) -> FetchPolicy:
     return FetchPolicy(
         max_bytes=settings.embed_fetch_max_bytes,
@@ -199,7 +253,10 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 
 def embedder_handler(
-    settings: Settings, services: Services, cache: UnfurlCache | None = None
+    settings: Settings,
+    messages: MessageService,
+    store: MessageStore,
+    cache: UnfurlCache | None = None,
 ) -> EmbedderHandler:
     """The embedder with the configured fetch policy; an in-process cache unless given one."""
     unfurler = Unfurler(
@@ -211,7 +268,7 @@ def embedder_handler(
             per_host_concurrency=settings.embed_fetch_per_host,
         ),
     )
-    return EmbedderHandler(services.messages, services.message_store, unfurler)
+    return EmbedderHandler(messages, store, unfurler)
 
 
 def media_proxy_key(settings: Settings) -> bytes | None:
@@ -228,25 +285,65 @@ def media_fetcher(settings: Settings) -> Fetcher | None:
     return Fetcher(replace(fetch_policy(settings), max_bytes=settings.media_proxy_max_bytes))
 
 
-def start_file_workers(
+@asynccontextmanager
+async def open_unfurl_cache(settings: Settings) -> AsyncIterator[UnfurlCache]:
+    """In this process, or in Redis (shared by every embedder) when GOCHAT_REDIS_URL is set."""
+    if settings.redis_url is None:
+        yield MemoryUnfurlCache()
+        return
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    try:
+        yield RedisUnfurlCache(client)
+    finally:
+        await client.aclose()
+
+
+def event_handlers(
     settings: Settings,
     *,
-    handler: MediaHandler,
-    collector: FileCollector,
-    attachments: AttachmentService,
+    store: SqlRelationalStore,
+    blobs: BlobStore,
+    messages: MessageStore,
+    message_service: MessageService,
+    unfurl_cache: UnfurlCache,
     publisher: EventPublisher,
-    stack: AsyncExitStack,
-) -> None:
-    """Previews and file collection run in this process, fed after commit (gochat/workers/)."""
-    runner: InProcessRunner[Snowflake] = InProcessRunner(handler)
-    attachments.add_used_listener(lambda used: runner.offer([u.id for u in used]))
-    runner.start()
-    stack.push_async_callback(runner.stop)
-    if settings.file_sweep_interval_seconds > 0:
-        sweeper = FileSweeper(collector, interval_seconds=settings.file_sweep_interval_seconds)
-        publisher.add_listener(sweeper.on_published)
-        sweeper.start()
-        stack.push_async_callback(sweeper.stop)
+    ids: SnowflakeGenerator,
+) -> list[EventHandler]:
+    """Every worker kind, by the name `gochat worker NAME` takes (gochat/workers/)."""
+    handlers: list[EventHandler] = [MediaHandler(store.files, blobs, messages, publisher, ids)]
+    if settings.embedder_enabled:
+        handlers.append(embedder_handler(settings, message_service, messages, unfurl_cache))
+    return handlers
+
+
+def start_workers(
+    handlers: Mapping[str, EventHandler],
+    names: Collection[str],
+    *,
+    bus: EventBus,
+    jobs: JobStore,
+    feed: JobFeed | None,
+) -> list[EventWorker]:
+    """Run the worker kinds in `names` in this process; every kind's jobs are recorded (by
+    the feed embedded) whether it runs here or in a `gochat worker` process."""
+    unknown = sorted(set(names) - set(handlers))
+    if unknown:
+        raise ConfigError(f"no worker named {unknown[0]!r} (known: {', '.join(sorted(handlers))})")
+    if feed is not None:
+        for handler in handlers.values():
+            feed.route(handler.name, handler.event_types)
+    workers = [EventWorker(handlers[n], worker_source(bus, jobs, feed), jobs) for n in names]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+def worker_source(bus: EventBus, jobs: JobStore, feed: JobFeed | None) -> JobSource:
+    """JetStream when the bus is NATS (it recorded the events); else the job table."""
+    if isinstance(bus, NatsEventBus):
+        return JetStreamSource(bus)
+    assert feed is not None
+    return JobTableSource(jobs, feed.waker())
 
 
 def file_policy(settings: Settings) -> FilePolicy:
@@ -270,13 +367,14 @@ def file_policy(settings: Settings) -> FilePolicy:
 
 @asynccontextmanager
 async def build_services(
-    settings: Settings, *, migrate: bool | None = None
+    settings: Settings,
+    *,
+    migrate: bool | None = None,
+    run_workers: Collection[str] | None = None,
 ) -> AsyncIterator[Services]:
+    """Every service, with the worker kinds named in `run_workers` running in this process
+    (None: all of them when GOCHAT_WORKERS_IN_PROCESS, else none)."""
     store = build_store(settings)
-    publishers: list[EventPublisher] = []
-    relays: list[tuple[OutboxRelay, asyncio.Task[None]]] = []
-    presence: PresenceService | None = None
-    presence_task: asyncio.Task[None] | None = None
     migrate_now = settings.migrate_on_start if migrate is None else migrate
     stack = AsyncExitStack()
     try:
@@ -293,23 +391,19 @@ async def build_services(
         # One publisher per outbox, so each confirms its events where they were written; the
         # message store's events are in Cassandra's outbox when messages live there.
         outboxes = [store.outbox] + ([messages_outbox] if messages_outbox is not None else [])
-        publishers = [EventPublisher(bus, outbox) for outbox in outboxes]
+        # Embedded, workers' jobs are recorded from published events before the outbox forgets
+        # them; on NATS the stream records them for the workers' consumers.
+        feed = None if isinstance(bus, NatsEventBus) else JobFeed(store.jobs)
+        recorder = None if feed is None else feed.record
+        publishers = [EventPublisher(bus, outbox, recorder=recorder) for outbox in outboxes]
+        # The stack closes in reverse: workers, presence, relays, then publishers.
+        for each in publishers:
+            stack.push_async_callback(each.close)
         publisher, messages_publisher = publishers[0], publishers[-1]
         if settings.fault_injection == "crash-before-publish":
             for each in publishers:
                 each.add_listener(faults.crash_before_publish)
-        # Outbox relays: resend events whose immediate publish failed (bus outage, crash).
-        if settings.outbox_relay_interval_seconds > 0:
-            for index, outbox in enumerate(outboxes):
-                relay = OutboxRelay(
-                    outbox,
-                    bus,
-                    grace_seconds=settings.outbox_relay_grace_seconds,
-                    interval_seconds=settings.outbox_relay_interval_seconds,
-                )
-                relays.append(
-                    (relay, asyncio.create_task(relay.run(), name=f"gochat-outbox-relay-{index}"))
-                )
+        start_relays(settings, outboxes, bus, recorder, stack)
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )
@@ -351,16 +445,31 @@ async def build_services(
             store=store.guilds, access=kit.access, ids=ids, publisher=messages_publisher
         )
         messages = MessageService(messages_kit, messages_store, resolver, store.direct, attachments)
-        start_file_workers(
+        handlers = {
+            h.name: h
+            for h in event_handlers(
+                settings,
+                store=store,
+                blobs=blobs,
+                messages=messages_store,
+                message_service=messages,
+                unfurl_cache=await stack.enter_async_context(open_unfurl_cache(settings)),
+                publisher=publisher,
+                ids=ids,
+            )
+        }
+        if run_workers is None:
+            run_workers = handlers if settings.workers_in_process else ()
+        for worker in start_workers(handlers, run_workers, bus=bus, jobs=store.jobs, feed=feed):
+            stack.push_async_callback(worker.stop)
+        start_file_sweeper(
             settings,
-            handler=MediaHandler(store.files, blobs, messages_store, messages_publisher, ids),
             collector=FileCollector(
                 store.files,
                 blobs,
                 messages_store,
                 claim_grace_seconds=settings.file_claim_grace_seconds,
             ),
-            attachments=attachments,
             publisher=publisher,
             stack=stack,
         )
@@ -376,7 +485,8 @@ async def build_services(
                 sweep_interval_seconds=settings.presence_sweep_interval_seconds,
             ),
         )
-        presence_task = asyncio.create_task(presence.run(), name="gochat-presence")
+        stack.push_async_callback(presence.close)
+        stack.push_async_callback(cancel_task, asyncio.create_task(presence.run()))
         yield Services(
             store=store,
             message_store=messages_store,
@@ -412,20 +522,10 @@ async def build_services(
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
             ),
+            jobs=store.jobs,
+            workers=handlers,
             embeds=EmbedService(proxy_key=media_proxy_key(settings)),
         )
     finally:
-        if presence_task is not None:
-            presence_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await presence_task
-        if presence is not None:
-            await presence.close()
-        for relay, _ in relays:
-            relay.stop()
-        for _, relay_task in relays:
-            await relay_task
-        for each in publishers:
-            await each.close()
         await stack.aclose()
         await store.close()

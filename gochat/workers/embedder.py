@@ -11,6 +11,7 @@ own MessageUpdated comes back to it and is skipped as done.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 
 import structlog
@@ -35,6 +36,8 @@ class EmbedderHandler:
         self._messages = messages
         self._store = store
         self._unfurler = unfurler
+        self.recent: deque[Snowflake] = deque(maxlen=1000)
+        """Ids of the messages handled lately, newest last (for tools and tests)."""
 
     async def handle(self, events: Sequence[Event]) -> None:
         ids: list[Snowflake] = []
@@ -42,6 +45,7 @@ class EmbedderHandler:
             if isinstance(event, MessageCreated | MessageUpdated) and event.message.id not in ids:
                 ids.append(event.message.id)
         await asyncio.gather(*(self._embed(message_id) for message_id in ids))
+        self.recent.extend(ids)
 
     async def _embed(self, message_id: Snowflake) -> None:
         message = await self._store.get(message_id)

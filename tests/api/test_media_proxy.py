@@ -45,9 +45,9 @@ async def _embedded_image(
     message_id = sent["sendMessage"]["message"]["id"]
     message = await server.services.message_store.get(Snowflake(int(message_id)))
     assert message is not None
-    await embedder_handler(server.settings, server.services).handle(
-        [MessageCreated(event_id=Snowflake(1), message=message)]
-    )
+    await embedder_handler(
+        server.settings, server.services.messages, server.services.message_store
+    ).handle([MessageCreated(event_id=Snowflake(1), message=message)])
     read = (await owner.client.execute(READ, {"m": message_id})).ok()["message"]
     image: dict[str, Any] = read["embeds"][0]["image"]
     return image

@@ -71,7 +71,7 @@ def _handler(server: RunningServer, **overrides: Any) -> EmbedderHandler:
     settings = server.settings.model_copy(
         update={"embed_fetch_allowed_networks": [f"{PUBLIC}/32"], **overrides}
     )
-    return embedder_handler(settings, server.services)
+    return embedder_handler(settings, server.services.messages, server.services.message_store)
 
 
 async def _feed(server: RunningServer, handler: EmbedderHandler, message_id: str) -> None:
@@ -165,7 +165,9 @@ async def test_with_the_default_policy_a_loopback_link_is_never_requested(
     owner = await signed_up(client)
     channel = (await create_guild(owner))["channels"][0]["id"]
     async with page_server("127.0.0.1", {"/": Page(PAGE)}) as internal:
-        handler = embedder_handler(server.settings, server.services)
+        handler = embedder_handler(
+            server.settings, server.services.messages, server.services.message_store
+        )
         links = (
             f"{internal.url('/')} http://localhost:{internal.port}/ http://[::1]:{internal.port}/"
         )
