@@ -13,6 +13,8 @@ comes from the embedder's cache.
   Reported: p50, p99 and worst. The target is p99 under 1 s.
 - Throughput: `--messages` messages sent by `--concurrency` senders at once; the time from the
   first send to the last embed seen on `events`. Reported: messages with embeds per second.
+  Every link is on the one page server, so GOCHAT_EMBED_FETCH_PER_HOST (`--per-host`, default
+  2, as configured by default) bounds it by design: a site gets few fetches of ours at once.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ async def main_async(args: argparse.Namespace) -> None:
         site.default = Page(PAGE)
         with tempfile.TemporaryDirectory() as work:
             os.environ["GOCHAT_EMBED_FETCH_ALLOWED_NETWORKS"] = json.dumps([f"{PUBLIC}/32"])
+            os.environ["GOCHAT_EMBED_FETCH_PER_HOST"] = str(args.per_host)
             with serve(f"sqlite:///{work}/gochat.db", Path(work) / "data") as server:
                 await measure(server.url, site, args)
 
@@ -163,6 +166,12 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=200)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--per-host",
+        type=int,
+        default=2,
+        help="GOCHAT_EMBED_FETCH_PER_HOST: every link here is on one host, so this bounds it",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 import typing
 import zlib
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -168,9 +169,9 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _PinnedTransport(httpx.AsyncBaseTransport):
-    def __init__(self, pins: dict[str, str]) -> None:
+    def __init__(self, pins: dict[str, str], ssl_context: ssl.SSLContext) -> None:
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             network_backend=_PinnedBackend(pins),
             max_connections=4,
         )
@@ -252,6 +253,8 @@ class Fetcher:
     def __init__(self, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
         self.policy = policy
         self._resolver = resolver or SystemResolver()
+        # Loading the CA certificates costs milliseconds of CPU: once, not per fetch.
+        self._ssl = httpx.create_ssl_context(trust_env=False)
 
     async def check(self, url: httpx.URL) -> str:
         """The address to connect to for `url`; FetchRefused when it may not be fetched."""
@@ -325,7 +328,7 @@ class Fetcher:
             raise FetchRefused("not a URL") from exc
         pins: dict[str, str] = {}
         async with httpx.AsyncClient(
-            transport=_PinnedTransport(pins),
+            transport=_PinnedTransport(pins, self._ssl),
             trust_env=False,
             follow_redirects=False,
             timeout=self.policy.timeout_seconds,
