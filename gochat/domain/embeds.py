@@ -146,9 +146,16 @@ def _with_type(embed: Embed, kind: EmbedType) -> Embed:
 
 
 def visible(message: Message) -> tuple[Embed, ...]:
-    """What readers see: manual first, then generated unless suppressed; 10 at most."""
+    """What readers see: manual first, then generated unless suppressed; 10 at most.
+    Generated embeds show only with the content they were made for (a store whose writes can
+    interleave, as Cassandra's conditional and plain writes may, never shows a link's card
+    under an edited text)."""
     shown = message.embeds
-    if not message.flags & MessageFlag.SUPPRESS_EMBEDS:
+    if (
+        message.generated_embeds
+        and not message.flags & MessageFlag.SUPPRESS_EMBEDS
+        and message.generated_for == content_version(message.content)
+    ):
         shown = shown + message.generated_embeds
     return shown[:EMBEDS_MAX]
 

@@ -53,12 +53,19 @@ def _message(**values: object) -> Message:
 def test_readers_see_manual_then_generated_ten_at_most_and_none_generated_when_suppressed() -> None:
     manual = tuple(Embed(title=f"m{i}") for i in range(7))
     generated = tuple(Embed(type=EmbedType.LINK, title=f"g{i}") for i in range(5))
-    shown = visible(_message(embeds=manual, generated_embeds=generated))
+    made_for = content_version("x")
+    shown = visible(_message(embeds=manual, generated_embeds=generated, generated_for=made_for))
     assert [e.title for e in shown] == [*(f"m{i}" for i in range(7)), "g0", "g1", "g2"]
     suppressed = _message(
-        embeds=manual, generated_embeds=generated, flags=MessageFlag.SUPPRESS_EMBEDS
+        embeds=manual,
+        generated_embeds=generated,
+        generated_for=made_for,
+        flags=MessageFlag.SUPPRESS_EMBEDS,
     )
     assert visible(suppressed) == manual
+    # Made for another content: not shown with this one.
+    stale = _message(generated_embeds=generated, generated_for=content_version("old"))
+    assert visible(stale) == ()
 
 
 def test_a_content_version_names_exactly_one_content() -> None:
