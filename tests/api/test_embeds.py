@@ -148,7 +148,7 @@ def _long_fields(count: int) -> list[dict[str, str]]:
     ],
 )
 async def test_each_embed_limit_is_a_bad_user_input_naming_the_field(
-    client: GraphQLClient, embeds: list[dict[str, Any]], field: str, backend: str
+    client: GraphQLClient, embeds: list[dict[str, Any]], field: str
 ) -> None:
     owner, channel = await _channel(client)
     error = (

@@ -54,7 +54,7 @@ async def _embedded_image(
 
 
 async def test_embed_images_are_served_through_the_proxy(
-    client: GraphQLClient, server: RunningServer, backend: str
+    client: GraphQLClient, server: RunningServer
 ) -> None:
     picture = png(40, 30)
     async with page_server(

@@ -36,7 +36,7 @@ def settings_overrides() -> dict[str, Any]:
 
 
 async def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_no_embed(
-    client: GraphQLClient, server: RunningServer, backend: str
+    client: GraphQLClient, server: RunningServer
 ) -> None:
     jobs = server.services.jobs
     handler = server.services.workers["embedder"]
