@@ -33,6 +33,7 @@ from gochat.domain.services import Services
 from gochat.file_routes import UNLIMITED_BODY_PREFIXES
 from gochat.file_routes import routes as file_routes
 from gochat.graphql_schema import GoChatSchema, build_schema
+from gochat.media_proxy import routes as media_proxy_routes
 from gochat.metrics import MetricsEndpoint, ScrapeTimeFigures
 from gochat.readiness import Readiness
 from gochat.schema.context import Context, client_info
@@ -50,7 +51,7 @@ from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
 from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
-from gochat.wiring import build_services, open_readiness_checks
+from gochat.wiring import build_services, media_fetcher, open_readiness_checks
 
 log = structlog.get_logger("gochat.app")
 
@@ -359,6 +360,7 @@ def create_app(settings: Settings) -> Starlette:
             open_readiness_checks(settings, services) as checks,
         ):
             app.state.services = services
+            app.state.media_fetcher = media_fetcher(settings)
             hub = Hub(
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
@@ -431,6 +433,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/ready", ready),
             *([Route("/metrics", serve_metrics)] if settings.metrics_enabled else []),
             *file_routes,
+            *media_proxy_routes,
             *pages.routes(),
             *([static_mount()] if settings.graphiql else []),
         ],

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 
 import structlog
 
@@ -31,6 +32,7 @@ from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
@@ -57,6 +59,9 @@ from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
+from gochat.outbound.cache import MemoryUnfurlCache, RedisUnfurlCache, UnfurlCache
+from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
+from gochat.outbound.unfurl import Unfurler, UnfurlPolicy
 from gochat.presence import PresenceStore
 from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
@@ -80,6 +85,7 @@ from gochat.voice.tokens import VoiceTokens
 from gochat.voicestates import VoiceStateStore
 from gochat.voicestates.memory import MemoryVoiceStateStore
 from gochat.voicestates.redis import RedisVoiceStateStore
+from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.media import MediaHandler
 from gochat.workers.runner import EventWorker, JobSource
@@ -292,16 +298,76 @@ def start_file_sweeper(
         stack.push_async_callback(sweeper.stop)
 
 
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        max_bytes=settings.embed_fetch_max_bytes,
+        timeout_seconds=settings.embed_fetch_timeout_seconds,
+        allowed_networks=parse_networks(settings.embed_fetch_allowed_networks),
+    )
+
+
+def embedder_handler(
+    settings: Settings,
+    messages: MessageService,
+    store: MessageStore,
+    cache: UnfurlCache | None = None,
+) -> EmbedderHandler:
+    """The embedder with the configured fetch policy; an in-process cache unless given one."""
+    unfurler = Unfurler(
+        Fetcher(fetch_policy(settings)),
+        cache or MemoryUnfurlCache(),
+        UnfurlPolicy(
+            cache_seconds=settings.embed_cache_seconds,
+            failure_cache_seconds=settings.embed_failure_cache_seconds,
+            per_host_concurrency=settings.embed_fetch_per_host,
+        ),
+    )
+    return EmbedderHandler(messages, store, unfurler)
+
+
+def media_proxy_key(settings: Settings) -> bytes | None:
+    """The media proxy's signing key, derived from the signing secret; None when it is off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return hmac.new(settings.signing_secret().encode(), b"media-proxy", hashlib.sha256).digest()
+
+
+def media_fetcher(settings: Settings) -> Fetcher | None:
+    """The media proxy's fetcher (the embedder's policy, its own size cap); None when off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return Fetcher(replace(fetch_policy(settings), max_bytes=settings.media_proxy_max_bytes))
+
+
+@asynccontextmanager
+async def open_unfurl_cache(settings: Settings) -> AsyncIterator[UnfurlCache]:
+    """In this process, or in Redis (shared by every embedder) when GOCHAT_REDIS_URL is set."""
+    if settings.redis_url is None:
+        yield MemoryUnfurlCache()
+        return
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    try:
+        yield RedisUnfurlCache(client)
+    finally:
+        await client.aclose()
+
+
 def event_handlers(
+    settings: Settings,
     *,
     store: SqlRelationalStore,
     blobs: BlobStore,
     messages: MessageStore,
+    message_service: MessageService,
+    unfurl_cache: UnfurlCache,
     publisher: EventPublisher,
     ids: SnowflakeGenerator,
 ) -> list[EventHandler]:
     """Every worker kind, by the name `gochat worker NAME` takes (gochat/workers/)."""
-    return [MediaHandler(store.files, blobs, messages, publisher, ids)]
+    handlers: list[EventHandler] = [MediaHandler(store.files, blobs, messages, publisher, ids)]
+    if settings.embedder_enabled:
+        handlers.append(embedder_handler(settings, message_service, messages, unfurl_cache))
+    return handlers
 
 
 def start_workers(
@@ -479,7 +545,14 @@ async def build_services(
         handlers = {
             h.name: h
             for h in event_handlers(
-                store=store, blobs=blobs, messages=messages_store, publisher=publisher, ids=ids
+                settings,
+                store=store,
+                blobs=blobs,
+                messages=messages_store,
+                message_service=messages,
+                unfurl_cache=await stack.enter_async_context(open_unfurl_cache(settings)),
+                publisher=publisher,
+                ids=ids,
             )
         }
         if run_workers is None:
@@ -551,6 +624,7 @@ async def build_services(
             ),
             jobs=store.jobs,
             workers=handlers,
+            embeds=EmbedService(proxy_key=media_proxy_key(settings)),
         )
     finally:
         await stack.aclose()

@@ -14,6 +14,7 @@ from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
@@ -63,6 +64,7 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    embeds: EmbedService
     jobs: JobStore
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
     voice: VoiceService

@@ -288,12 +288,79 @@ class DisconnectVoiceMemberInput(BaseModel):
 
 
 class EditMessageInput(BaseModel):
-    """Change your own message."""
+    """Change a message: content and embeds of your own, or whether its generated embeds show (yours, or any with MANAGE_MESSAGES). Give at least one field."""
 
     message_id: str = Field(alias="messageId")
-    "Your message."
-    content: str
-    "The new content: 1-4000 characters after trimming."
+    "The message."
+    content: Optional[str] = None
+    "The new content: at most 4000 characters after trimming, empty only when the message keeps embeds; its generated embeds are made again."
+    embeds: Optional[list["EmbedInput"]] = None
+    "Replaces the embeds you sent ([] removes them)."
+    suppress_embeds: Optional[bool] = Field(alias="suppressEmbeds", default=None)
+    "Hide (true) or show (false) the generated embeds."
+
+
+class EmbedAuthorInput(BaseModel):
+    """Who an embed is by."""
+
+    name: str
+    "1-256 characters."
+    url: Optional[str] = None
+    "An http(s) link on the name."
+    icon_url: Optional[str] = Field(alias="iconUrl", default=None)
+    "An http(s) image URL."
+
+
+class EmbedFieldInput(BaseModel):
+    """A name and value of an embed's grid."""
+
+    name: str
+    "1-256 characters."
+    value: str
+    "1-1024 characters."
+    inline: bool = False
+    "Beside its neighbours."
+
+
+class EmbedFooterInput(BaseModel):
+    """The footer line of an embed."""
+
+    text: str
+    "1-2048 characters."
+    icon_url: Optional[str] = Field(alias="iconUrl", default=None)
+    "An http(s) image URL."
+
+
+class EmbedInput(BaseModel):
+    """An embed sent with a message (type RICH). A message has at most 10 embeds with 6,000 characters of text in all (titles, descriptions, field names and values, footer texts, author names)."""
+
+    title: Optional[str] = None
+    "At most 256 characters."
+    description: Optional[str] = None
+    "At most 4096 characters."
+    url: Optional[str] = None
+    "An http(s) link on the title."
+    color: Optional[int] = None
+    "0 to 0xFFFFFF (RGB)."
+    timestamp: Optional[datetime] = None
+    "Shown in the footer."
+    author: Optional["EmbedAuthorInput"] = None
+    "Who it is by."
+    footer: Optional["EmbedFooterInput"] = None
+    "The footer."
+    image: Optional["EmbedMediaInput"] = None
+    "A large image."
+    thumbnail: Optional["EmbedMediaInput"] = None
+    "A small image beside the text."
+    fields: Optional[list["EmbedFieldInput"]] = None
+    "At most 25 name/value pairs."
+
+
+class EmbedMediaInput(BaseModel):
+    """An image by its address."""
+
+    url: str
+    "An http(s) URL, at most 2048 characters."
 
 
 class EmojiInput(BaseModel):
@@ -512,13 +579,15 @@ class SendMessageInput(BaseModel):
     channel_id: str = Field(alias="channelId")
     "A text channel or a DM you are in."
     content: str = ""
-    "At most 4000 characters after trimming; empty only with attachments."
+    "At most 4000 characters after trimming; empty only with attachments or embeds."
     nonce: Optional[str] = None
     "1-64 characters chosen by the client: a retry with the same nonce within 10 minutes returns the first message instead of sending another."
     reply_to: Optional[str] = Field(alias="replyTo", default=None)
     "A message of the same channel to reply to."
     attachments: Optional[list[str]] = None
     "Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and unused (ATTACH_FILES); each is checked and becomes an attachment of this message."
+    embeds: Optional[list["EmbedInput"]] = None
+    "Up to 10 embeds (type RICH) with 6,000 characters of text in all; links in the content get generated embeds besides."
 
 
 class ServerDeafenMemberInput(BaseModel):
@@ -713,6 +782,9 @@ class UpdateVoiceStateInput(BaseModel):
 
 
 AddReactionInput.model_rebuild()
+EditMessageInput.model_rebuild()
+EmbedInput.model_rebuild()
 RemoveReactionInput.model_rebuild()
 ReorderChannelsInput.model_rebuild()
 ReorderRolesInput.model_rebuild()
+SendMessageInput.model_rebuild()

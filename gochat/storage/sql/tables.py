@@ -280,6 +280,10 @@ messages = Table(
     Column("mention_everyone", Boolean, nullable=False),
     Column("pinned", Boolean, nullable=False),
     Column("edited_at", UtcDateTime, nullable=True),
+    Column("flags", Integer, nullable=False, server_default="0"),
+    Column("embeds", Text, nullable=False, server_default="[]"),
+    Column("generated_embeds", Text, nullable=False, server_default="[]"),
+    Column("generated_for", String(64), nullable=True),
     Index(None, "id"),
 )
 
