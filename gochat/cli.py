@@ -20,10 +20,12 @@ from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.records import Upload
+from gochat.errors import NotFound
 from gochat.graphql_schema import schema_sdl
+from gochat.ids import parse_id
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.wiring import build_store, open_blob_store, open_message_store
+from gochat.wiring import build_store, open_blob_store, open_lifecycle, open_message_store
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -197,6 +199,46 @@ def decode_permissions(mask: str) -> None:
     if unknown:
         click.echo(f"gochat: unknown bits {unknown:#x}", err=True)
         sys.exit(2)
+
+
+@tools.group("users")
+def users_tools() -> None:
+    """Accounts, by user id."""
+
+
+def _set_disabled(user_id: str, *, disabled: bool) -> None:
+    parsed = parse_id(user_id)
+    if parsed is None:
+        click.echo(f"gochat: not a user id: {user_id!r}", err=True)
+        sys.exit(2)
+    settings = _settings()
+
+    async def run() -> None:
+        async with open_lifecycle(settings) as lifecycle:
+            await lifecycle.set_disabled_unchecked(parsed, disabled=disabled)
+
+    try:
+        _guard(lambda: asyncio.run(run()))
+    except NotFound:
+        click.echo(f"gochat: no such user: {parsed}", err=True)
+        sys.exit(1)
+    click.echo(f"user {parsed} {'disabled' if disabled else 'enabled'}")
+
+
+@users_tools.command("disable")
+@click.argument("user_id")
+def users_disable(user_id: str) -> None:
+    """Disable the account USER_ID: its sessions end and its sockets close at once, and
+    neither sign-in, refresh nor a token issued before works until it is enabled again."""
+    _set_disabled(user_id, disabled=True)
+
+
+@users_tools.command("enable")
+@click.argument("user_id")
+def users_enable(user_id: str) -> None:
+    """Enable the account USER_ID again: its owner may sign in (sessions ended by the
+    disable stay ended)."""
+    _set_disabled(user_id, disabled=False)
 
 
 @tools.group("blobs")

@@ -20,6 +20,7 @@ from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
+from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
 from gochat.domain.attachments import AttachmentService, FilePolicy
 from gochat.domain.audience import AudienceResolver
@@ -48,7 +49,7 @@ from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
-from gochat.ids import Snowflake, SnowflakeGenerator
+from gochat.ids import MAX_WORKER_ID, Snowflake, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
@@ -205,6 +206,47 @@ def start_file_workers(
         stack.push_async_callback(sweeper.stop)
 
 
+def account_policy(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
+        email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
+        password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
+        settings_max_bytes=settings.settings_max_bytes,
+        public_url=settings.effective_public_url(),
+        rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
+        rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
+        rate_login_per_account=parse_rate(settings.rate_login_per_account),
+        rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
+        rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
+    )
+
+
+@asynccontextmanager
+async def open_lifecycle(settings: Settings) -> AsyncIterator[AccountLifecycleService]:
+    """Account lifecycle operations for the CLI: with NATS its events go out at once; with the
+    in-process bus they stay in the outbox for the running servers' relay to publish."""
+    store = build_store(settings)
+    try:
+        async with AsyncExitStack() as stack:
+            publisher = None
+            if settings.bus_url.startswith("nats://"):
+                bus = await stack.enter_async_context(open_bus(settings))
+                publisher = EventPublisher(bus, store.outbox)
+                stack.push_async_callback(publisher.close)
+            yield AccountLifecycleService(
+                store=store,
+                # The last worker id, so the CLI's event ids do not collide with a server's.
+                ids=SnowflakeGenerator(MAX_WORKER_ID),
+                passwords=Passwords(),
+                mail=build_mail(settings),
+                limits=MemoryRateLimiter(),
+                publisher=publisher,
+                policy=account_policy(settings),
+            )
+    finally:
+        await store.close()
+
+
 def file_policy(settings: Settings) -> FilePolicy:
     return FilePolicy(
         max_bytes={
@@ -271,10 +313,11 @@ async def build_services(
         )
         resolver = ChannelAccessResolver(kit.access, store.direct)
         attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
+        passwords, policy = Passwords(), account_policy(settings)
         accounts = AccountService(
             store=store,
             ids=ids,
-            passwords=Passwords(),
+            passwords=passwords,
             tokens=AccessTokens(
                 secret=settings.signing_secret(),
                 issuer=settings.jwt_issuer,
@@ -284,18 +327,7 @@ async def build_services(
             mail=mail,
             limits=limits,
             publisher=publisher,
-            policy=AccountPolicy(
-                refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
-                email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
-                password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
-                settings_max_bytes=settings.settings_max_bytes,
-                public_url=settings.effective_public_url(),
-                rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
-                rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
-                rate_login_per_account=parse_rate(settings.rate_login_per_account),
-                rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
-                rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
-            ),
+            policy=policy,
             sessions=SessionCache(ttl_seconds=settings.session_cache_seconds),
             files=attachments,
         )
@@ -367,6 +399,15 @@ async def build_services(
                 limits,
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
+            ),
+            lifecycle=AccountLifecycleService(
+                store=store,
+                ids=ids,
+                passwords=passwords,
+                mail=mail,
+                limits=limits,
+                publisher=publisher,
+                policy=policy,
             ),
         )
     finally:

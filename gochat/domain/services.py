@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
+from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountService
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
@@ -59,3 +60,4 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    lifecycle: AccountLifecycleService
