@@ -28,6 +28,7 @@ from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
+from gochat.domain.data_export import DATA_EXPORT, DataExportService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.file_collection import FileCollector
@@ -35,9 +36,10 @@ from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
 from gochat.domain.invites import InviteService
+from gochat.domain.jobs import JobHandler, JobQueue
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
-from gochat.domain.moderation import ModerationService
+from gochat.domain.moderation import BAN_PURGE, ModerationService
 from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresencePolicy, PresenceService
@@ -45,7 +47,7 @@ from gochat.domain.publisher import EventPublisher
 from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
-from gochat.domain.records import UploadPurpose
+from gochat.domain.records import BackgroundJob, UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
@@ -71,6 +73,7 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.workers.background_jobs import BackgroundJobHandler
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
@@ -247,6 +250,44 @@ async def open_lifecycle(settings: Settings) -> AsyncIterator[AccountLifecycleSe
         await store.close()
 
 
+def start_job_services(
+    settings: Settings,
+    *,
+    store: SqlRelationalStore,
+    kit: ChangeKit,
+    messages: MessageService,
+    messages_store: MessageStore,
+    blobs: BlobStore,
+    attachments: AttachmentService,
+    mail: EmailSender,
+    stack: AsyncExitStack,
+) -> tuple[ModerationService, DataExportService]:
+    """The services that queue background jobs, and the runner of those jobs in this
+    process (fed after commit, and from the rows not finished yet at start)."""
+    jobs = JobQueue(store.jobs, kit.ids)
+    moderation = ModerationService(kit, store.accounts, jobs=jobs, messages=messages)
+    exports = DataExportService(
+        store=store,
+        messages=messages_store,
+        blobs=blobs,
+        files=attachments,
+        mail=mail,
+        jobs=jobs,
+        public_url=settings.effective_public_url(),
+    )
+    handlers: dict[str, JobHandler] = {
+        BAN_PURGE: moderation.purge_banned_unchecked,
+        DATA_EXPORT: exports.build_unchecked,
+    }
+    runner: InProcessRunner[BackgroundJob] = InProcessRunner(
+        BackgroundJobHandler(store.jobs, handlers)
+    )
+    jobs.add_listener(lambda job: runner.offer([job]))
+    runner.start()
+    stack.push_async_callback(runner.stop)
+    return moderation, exports
+
+
 def file_policy(settings: Settings) -> FilePolicy:
     return FilePolicy(
         max_bytes={
@@ -283,8 +324,7 @@ async def build_services(
         messages_store, messages_outbox = await stack.enter_async_context(
             open_message_store(settings, store.messages, migrate=migrate_now)
         )
-        mail = build_mail(settings)
-        ids = SnowflakeGenerator(settings.worker_id)
+        mail, ids = build_mail(settings), SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
         limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
         blobs = await stack.enter_async_context(open_blob_store(settings))
@@ -352,6 +392,17 @@ async def build_services(
             publisher=publisher,
             stack=stack,
         )
+        moderation, exports = start_job_services(
+            settings,
+            store=store,
+            kit=kit,
+            messages=messages,
+            messages_store=messages_store,
+            blobs=blobs,
+            attachments=attachments,
+            mail=mail,
+            stack=stack,
+        )
         presence = PresenceService(
             presence_store,
             bus,
@@ -384,7 +435,7 @@ async def build_services(
             channels=ChannelService(kit, voice_regions=settings.voice_regions),
             roles=RoleService(kit),
             members=MemberService(kit),
-            moderation=ModerationService(kit, store.accounts),
+            moderation=moderation,
             invites=InviteService(kit, store.accounts, messages),
             emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild, files=attachments),
             audit=AuditService(kit),
@@ -409,6 +460,7 @@ async def build_services(
                 publisher=publisher,
                 policy=policy,
             ),
+            exports=exports,
         )
     finally:
         if presence_task is not None:

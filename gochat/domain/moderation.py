@@ -1,12 +1,16 @@
 """Moderation: kick, ban and unban, timeouts. Each is recorded in the audit log with its reason.
 
-A banned user is removed at once and cannot rejoin by invite until unbanned. A timed-out member
+A banned user is removed at once and cannot rejoin by invite until unbanned. A ban may also
+remove what the user wrote in the guild in the last `delete_message_seconds` (up to 7 days, as
+Discord): a background job (gochat/domain/jobs.py) deletes those messages after the ban, with
+MessagesDeleted events, and does nothing if the ban was lifted meanwhile. A timed-out member
 keeps only VIEW_CHANNELS and READ_MESSAGE_HISTORY until the timeout ends (see permissions).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
@@ -17,8 +21,15 @@ from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import AccountStore
 
+if TYPE_CHECKING:
+    from gochat.domain.jobs import JobQueue
+    from gochat.domain.messages import MessageService
+    from gochat.domain.records import BackgroundJob
+
 REASON_MAX = 512
 TIMEOUT_MAX = timedelta(days=28)
+DELETE_MESSAGE_SECONDS_MAX = 7 * 24 * 3600
+BAN_PURGE = "ban-purge"
 
 
 def _reason(reason: str | None) -> str | None:
@@ -31,9 +42,18 @@ def _reason(reason: str | None) -> str | None:
 
 
 class ModerationService:
-    def __init__(self, kit: ChangeKit, accounts: AccountStore) -> None:
+    def __init__(
+        self,
+        kit: ChangeKit,
+        accounts: AccountStore,
+        *,
+        jobs: JobQueue | None = None,
+        messages: MessageService | None = None,
+    ) -> None:
         self._kit = kit
         self._accounts = accounts
+        self._jobs = jobs
+        self._messages = messages
 
     async def list_bans(self, viewer: Viewer, guild_id: Snowflake) -> list[Ban]:
         view = await self._kit.access.view(viewer, guild_id)
@@ -52,8 +72,23 @@ class ModerationService:
         await self._remove(viewer, guild_id, user_id, ban=None, reason=_reason(reason))
 
     async def ban(
-        self, viewer: Viewer, guild_id: Snowflake, user_id: Snowflake, *, reason: str | None = None
+        self,
+        viewer: Viewer,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        *,
+        reason: str | None = None,
+        delete_message_seconds: int = 0,
     ) -> Ban:
+        if not 0 <= delete_message_seconds <= DELETE_MESSAGE_SECONDS_MAX:
+            raise BadUserInput(
+                f"deleteMessageSeconds is 0 to {DELETE_MESSAGE_SECONDS_MAX} (7 days)",
+                field="deleteMessageSeconds",
+            )
+        if delete_message_seconds and (self._jobs is None or self._messages is None):
+            raise BadUserInput(
+                "removing messages with a ban is not available here", field="deleteMessageSeconds"
+            )
         view = await self._kit.access.view(viewer, guild_id)
         view.require(Permission.BAN_MEMBERS, "ban members")
         if user_id == viewer.user_id:
@@ -70,8 +105,30 @@ class ModerationService:
             viewer.user_id,
             self._kit.now().replace(microsecond=0),
         )
+        job = None
+        if delete_message_seconds and self._jobs is not None:
+            since = self._kit.now() - timedelta(seconds=delete_message_seconds)
+            job = self._jobs.new(
+                BAN_PURGE, user_id=user_id, guild_id=guild_id, params={"since": since.isoformat()}
+            )
+            # Written before the ban so that it cannot be lost after it; the job re-checks
+            # that the ban exists before deleting anything.
+            await self._jobs.add(job, notify=False)
         await self._remove(viewer, guild_id, user_id, ban=ban, reason=ban.reason)
+        if job is not None and self._jobs is not None:
+            self._jobs.queued(job)
         return ban
+
+    async def purge_banned_unchecked(self, job: BackgroundJob) -> None:
+        """Run a ban's history removal: delete the banned user's messages in the guild since
+        the job's `since`, provided the ban still stands."""
+        if job.guild_id is None or self._messages is None:
+            return
+        bans = await self._kit.store.list_bans(job.guild_id)
+        if not any(b.user_id == job.user_id for b in bans):
+            return
+        since = datetime.fromisoformat(str(job.params["since"]))
+        await self._messages.purge_author_unchecked(job.guild_id, job.user_id, since=since)
 
     async def unban(self, viewer: Viewer, guild_id: Snowflake, user_id: Snowflake) -> Ban:
         view = await self._kit.access.view(viewer, guild_id)

@@ -12,6 +12,7 @@ from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
+from gochat.domain.data_export import DataExportService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
@@ -61,3 +62,4 @@ class Services:
     friends: FriendService
     query_costs: QueryCostService
     lifecycle: AccountLifecycleService
+    exports: DataExportService

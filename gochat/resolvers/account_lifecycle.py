@@ -1,4 +1,4 @@
-"""Email change and account deletion."""
+"""Email change, account deletion and data export."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from gochat.schema.account_lifecycle import (
     ConfirmEmailChangePayload,
     DeleteAccountInput,
     DeleteAccountPayload,
+    RequestDataExportPayload,
     RequestEmailChangeInput,
     RequestEmailChangePayload,
 )
@@ -60,3 +61,13 @@ class AccountLifecycleMutation:
             await info.context.viewer(), password=input.password
         )
         return DeleteAccountPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Build a JSON archive of your data (profile, settings, memberships, "
+        "friends, blocks, DM channels and the messages you wrote in the channels you can "
+        "reach) in the background and mail a download link valid for 7 days. One per 24 "
+        "hours: RATE_LIMITED with extensions.retryAfterSeconds and the time in the message."
+    )
+    async def request_data_export(self, info: Info) -> RequestDataExportPayload:
+        job = await info.context.services.exports.request(await info.context.viewer())
+        return RequestDataExportPayload(requested_at=job.created_at)

@@ -1,6 +1,8 @@
-"""GraphQL types for an account's lifecycle: email change and deletion."""
+"""GraphQL types for an account's lifecycle: email change, deletion and data export."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import strawberry
 
@@ -43,3 +45,10 @@ class DeleteAccountInput:
 @strawberry.type(description="The account was deleted and every session ended.")
 class DeleteAccountPayload:
     ok: bool = strawberry.field(description="Always true.")
+
+
+@strawberry.type(description="The data export was queued.")
+class RequestDataExportPayload:
+    requested_at: datetime = strawberry.field(
+        description="When it was asked for; the next export may be asked for 24 hours later."
+    )
