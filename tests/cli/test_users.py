@@ -5,6 +5,7 @@ enabled again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import websockets
 
 from tests.conftest import make_settings
 from tests.support.client import GraphQLClient, close_code, ws_connect
@@ -21,6 +23,7 @@ from tests.support.factories import LOGIN, PASSWORD, SignedUpUser, signed_up
 from tests.support.server import run_server
 
 ME = "{ me { id } }"
+PROTOCOL: Any = "graphql-transport-ws"
 REFRESH = """mutation($t: String!) { refreshSession(input: {refreshToken: $t}) {
   session { refreshToken } } }"""
 
@@ -73,6 +76,11 @@ async def test_disable_closes_sockets_and_refuses_every_path_until_enabled(
             assert done.stdout.strip() == f"user {alice.id} disabled"
             assert await close_code(ws.socket, timeout=30) == 4401
         await signed_out_for_good(client, alice)
+        # A new socket with the old token is refused at connection_init.
+        async with websockets.connect(client.ws_url, subprotocols=[PROTOCOL]) as socket:
+            init = {"type": "connection_init", "payload": payload}
+            await socket.send(json.dumps(init))
+            assert await close_code(socket) == 4403
         assert (await bob.client.execute(ME)).ok()["me"]["id"] == bob.id
 
         enabled = await asyncio.to_thread(users, env, "enable", alice.id)
