@@ -1,6 +1,12 @@
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import GoChatClient
+from .confirm_email_change import (
+    ConfirmEmailChange,
+    ConfirmEmailChangeConfirmEmailChange,
+    ConfirmEmailChangeConfirmEmailChangeUser,
+)
+from .delete_account import DeleteAccount, DeleteAccountDeleteAccount
 from .enums import (
     AuditAction,
     ChannelType,
@@ -88,6 +94,7 @@ from .input_types import (
     CancelFriendRequestInput,
     ChangePasswordInput,
     ChannelPlacementInput,
+    ConfirmEmailChangeInput,
     ConfirmEmailInput,
     CreateChannelInput,
     CreateEmojiInput,
@@ -97,6 +104,7 @@ from .input_types import (
     CreateRoleInput,
     CreateUploadInput,
     DeclineFriendRequestInput,
+    DeleteAccountInput,
     DeleteChannelInput,
     DeleteChannelPermissionOverwriteInput,
     DeleteEmojiInput,
@@ -121,6 +129,7 @@ from .input_types import (
     ReorderChannelsInput,
     ReorderRolesInput,
     ReplaceSettingsInput,
+    RequestEmailChangeInput,
     RequestPasswordResetInput,
     ResetPasswordInput,
     RevokeInviteInput,
@@ -143,6 +152,11 @@ from .input_types import (
     UpdateRoleInput,
 )
 from .login import Login, LoginLogin, LoginLoginSession, LoginLoginUser
+from .request_data_export import RequestDataExport, RequestDataExportRequestDataExport
+from .request_email_change import (
+    RequestEmailChange,
+    RequestEmailChangeRequestEmailChange,
+)
 from .send import Send, SendSendMessage, SendSendMessageMessage
 from .sidebar import (
     Sidebar,
@@ -170,6 +184,10 @@ __all__ = [
     "ChangePasswordInput",
     "ChannelPlacementInput",
     "ChannelType",
+    "ConfirmEmailChange",
+    "ConfirmEmailChangeConfirmEmailChange",
+    "ConfirmEmailChangeConfirmEmailChangeUser",
+    "ConfirmEmailChangeInput",
     "ConfirmEmailInput",
     "CreateChannelInput",
     "CreateEmojiInput",
@@ -179,6 +197,9 @@ __all__ = [
     "CreateRoleInput",
     "CreateUploadInput",
     "DeclineFriendRequestInput",
+    "DeleteAccount",
+    "DeleteAccountDeleteAccount",
+    "DeleteAccountInput",
     "DeleteChannelInput",
     "DeleteChannelPermissionOverwriteInput",
     "DeleteEmojiInput",
@@ -271,6 +292,11 @@ __all__ = [
     "ReorderChannelsInput",
     "ReorderRolesInput",
     "ReplaceSettingsInput",
+    "RequestDataExport",
+    "RequestDataExportRequestDataExport",
+    "RequestEmailChange",
+    "RequestEmailChangeInput",
+    "RequestEmailChangeRequestEmailChange",
     "RequestPasswordResetInput",
     "ResetPasswordInput",
     "RevokeInviteInput",
