@@ -18,6 +18,7 @@ import uvicorn
 from gochat.app import create_app
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
+from gochat.domain.data_export import expired_archives
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.records import Upload
 from gochat.errors import NotFound
@@ -250,7 +251,8 @@ def blobs_tools() -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; remove nothing.")
 def blobs_gc(*, dry_run: bool) -> None:
     """Remove files nobody uses: expired unused uploads, files of deleted messages, replaced
-    or deleted images, and blobs that no upload names. Safe to run while serving."""
+    or deleted images, blobs that no upload names, and data exports whose 7-day link expired.
+    Safe to run while serving."""
     settings = _settings()
 
     async def run() -> None:
@@ -273,10 +275,12 @@ def blobs_gc(*, dry_run: bool) -> None:
                     looked_at += len(page)
                     dead += await collector.dead_among(page, now=now)
                 orphans = [key async for key in collector.orphan_keys()]
+                exports = [key async for key in expired_archives(blobs, now=now)]
                 click.echo(
                     f"{looked_at} uploads, {len(dead)} unused "
                     f"({sum(u.size for u in dead)} bytes); {len(orphans)} blobs without an upload"
                 )
+                click.echo(f"{len(exports)} expired data exports")
                 if dry_run:
                     for upload in dead:
                         click.echo(
@@ -284,15 +288,19 @@ def blobs_gc(*, dry_run: bool) -> None:
                         )
                     for key in orphans:
                         click.echo(f"orphan blob {key}")
+                    for key in exports:
+                        click.echo(f"expired data export {key}")
                     return
-                with click.progressbar(length=len(dead) + len(orphans), label="removing") as bar:
+                total = len(dead) + len(orphans) + len(exports)
+                with click.progressbar(length=total, label="removing") as bar:
                     for upload in dead:
                         await collector.remove(upload)
                         bar.update(1)
-                    for key in orphans:
+                    for key in (*orphans, *exports):
                         await blobs.delete(key)
                         bar.update(1)
                 click.echo(f"removed {len(dead)} uploads and {len(orphans)} orphan blobs")
+                click.echo(f"removed {len(exports)} expired data exports")
         finally:
             await store.close()
 

@@ -5,8 +5,9 @@ path and mailed as a link.
 and queues a background job; the job gathers the profile, settings, guild memberships,
 friends, blocks, DM channels and every message the user wrote in the channels they can still
 reach (their guilds' channels and their DMs, from either message store), writes the archive
-to the blob store under `exports/`, and mails a signed link valid for 7 days. A job that runs
-again (after a crash) builds and mails the archive again.
+to the blob store under `exports/`, and mails a signed link valid for 7 days; `gochat tools
+blobs gc` removes archives whose link expired. A job that runs again (after a crash) builds
+and mails the archive again.
 """
 
 from __future__ import annotations
@@ -184,6 +185,16 @@ class DataExportService:
             if len(rows) < _PAGE:
                 return
             after = rows[-1].id
+
+
+async def expired_archives(blobs: BlobStore, *, now: datetime) -> AsyncIterator[str]:
+    """Keys of archives whose link has expired (named after their job, whose snowflake tells
+    when it was asked for); `gochat tools blobs gc` removes them."""
+    cutoff = now.timestamp() - LINK_TTL_SECONDS
+    async for key in blobs.keys("exports/"):
+        name = key.rsplit("/", 1)[-1].split(".", 1)[0]
+        if name.isdigit() and created_at(int(name)).timestamp() < cutoff:
+            yield key
 
 
 def _time(value: datetime) -> str:
