@@ -5,9 +5,13 @@ messages and DMs kept under a placeholder, refused while owning guilds)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import update
 
+from gochat.domain.records import CHANGE_EMAIL
+from gochat.storage.sql.tables import one_time_tokens
 from tests.support.client import GraphQLClient, close_code, ws_connect
 from tests.support.factories import LOGIN, PASSWORD, register, signed_up
 from tests.support.guilds import make_world
@@ -89,6 +93,25 @@ async def test_email_change_needs_the_password_and_a_free_address(client: GraphQ
     assert bad.error("BAD_USER_INPUT")["extensions"]["field"] == "newEmail"
     signed_out = await client.execute(REQUEST_CHANGE, {"e": "y@example.org", "p": PASSWORD})
     assert signed_out.codes == ["UNAUTHENTICATED"]
+    assert (await alice.client.execute(ME)).ok()["me"]["email"] == alice.email
+
+
+async def test_an_expired_email_change_token_is_refused(
+    client: GraphQLClient, server: RunningServer
+) -> None:
+    alice = await signed_up(client)
+    new = f"late-{alice.handle}@example.org"
+    (await alice.client.execute(REQUEST_CHANGE, {"e": new, "p": PASSWORD})).ok()
+    token = token_in(mails(server, new, "Confirm your new")[0])
+    engine = server.services.store.engines.write  # type: ignore[attr-defined]
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(one_time_tokens)
+            .where(one_time_tokens.c.purpose == CHANGE_EMAIL)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    late = await client.execute(CONFIRM_CHANGE, {"t": token})
+    assert late.error("BAD_USER_INPUT")["extensions"]["field"] == "token"
     assert (await alice.client.execute(ME)).ok()["me"]["email"] == alice.email
 
 

@@ -5,14 +5,22 @@ MessagesDeleted on `events`; older messages and other people's stay. On both mes
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from gochat.domain.moderation import BAN_PURGE
 from gochat.ids import created_at
+from gochat.storage.sql.tables import background_jobs
+from tests.conftest import make_settings
 from tests.support.client import GraphQLClient, ws_connect
 from tests.support.guilds import make_world
+from tests.support.server import run_server
 
 BAN = """mutation($g: ID!, $u: ID!, $s: Int!) {
   banMember(input: {guildId: $g, userId: $u, deleteMessageSeconds: $s}) { ban { userId } } }"""
@@ -111,3 +119,33 @@ async def test_deleteMessageSeconds_out_of_range_or_without_permission_changes_n
     outsider = await w.outsider.client.execute(BAN, {"g": w.guild_id, "u": w.member.id, "s": 3600})
     assert outsider.codes == ["NOT_FOUND"]
     assert await contents(w.owner.client, w.text_id) == ["kept"]
+
+
+async def test_a_purge_left_unfinished_runs_when_the_server_starts_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path / "data")
+    async with run_server(settings) as server, httpx.AsyncClient(timeout=30) as http:
+        client = GraphQLClient(server.url, http)
+        w = await make_world(client)
+        await send(w.member.client, w.text_id, "to remove")
+        (await w.owner.client.execute(BAN, {"g": w.guild_id, "u": w.member.id, "s": 0})).ok()
+        # What a crash right after the ban leaves: the job row, not yet run.
+        engine = server.services.store.engines.write  # type: ignore[attr-defined]
+        async with engine.begin() as conn:
+            await conn.execute(
+                background_jobs.insert().values(
+                    id=1,
+                    kind=BAN_PURGE,
+                    user_id=int(w.member.id),
+                    guild_id=int(w.guild_id),
+                    params=json.dumps({"since": "2024-01-01T00:00:00+00:00"}),
+                    created_at=datetime.now(UTC),
+                )
+            )
+        assert await contents(w.owner.client, w.text_id) == ["to remove"]
+    async with run_server(settings) as server, httpx.AsyncClient(timeout=30) as http:
+        owner = GraphQLClient(server.url, http).as_user(w.owner.token)
+        async with asyncio.timeout(30):
+            while await contents(owner, w.text_id):
+                await asyncio.sleep(0.05)
