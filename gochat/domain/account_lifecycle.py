@@ -24,7 +24,7 @@ import structlog
 from gochat.bus import Envelope, subjects
 from gochat.bus.codec import seal
 from gochat.domain import validation
-from gochat.domain.accounts import AccountPolicy, session_revoked
+from gochat.domain.accounts import DELETED_HANDLE_PREFIX, AccountPolicy, session_revoked
 from gochat.domain.events import FriendRemoved, FriendRequestRemoved, MemberRemoved, UserUpdated
 from gochat.domain.publisher import EventPublisher
 from gochat.domain.records import (
@@ -53,7 +53,7 @@ def deleted_placeholder(user: User) -> User:
     """What remains of a deleted user: the id and creation time, nothing personal."""
     return User(
         id=user.id,
-        handle=f"deleted-{user.id}",
+        handle=f"{DELETED_HANDLE_PREFIX}{user.id}",
         display_name=DELETED_DISPLAY_NAME,
         created_at=user.created_at,
         avatar_id=None,

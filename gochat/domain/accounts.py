@@ -47,6 +47,8 @@ from gochat.storage import RelationalStore
 
 log = structlog.get_logger("gochat.accounts")
 
+DELETED_HANDLE_PREFIX = "deleted-"
+
 
 @dataclass(frozen=True, slots=True)
 class AccountPolicy:
@@ -148,6 +150,11 @@ class AccountService:
     ) -> Account:
         email = validation.email(email)
         handle = validation.handle(handle)
+        if handle.startswith(DELETED_HANDLE_PREFIX):
+            # Deleted accounts' placeholders are named so; a taken one would block a deletion.
+            raise BadUserInput(
+                f"handles starting with {DELETED_HANDLE_PREFIX!r} are reserved", field="handle"
+            )
         display_name = validation.display_name(display_name)
         password = validation.password(password)
         await self._limit("register:ip", client.ip, self._policy.rate_register_per_ip)

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from gochat.domain.records import CHANGE_EMAIL
 from gochat.storage.sql.tables import one_time_tokens
 from tests.support.client import GraphQLClient, close_code, ws_connect
-from tests.support.factories import LOGIN, PASSWORD, register, signed_up
+from tests.support.factories import LOGIN, PASSWORD, REGISTER, register, signed_up
 from tests.support.guilds import make_world
 from tests.support.server import RunningServer
 
@@ -235,5 +235,20 @@ async def test_deleting_an_account_leaves_no_way_in_and_keeps_what_others_see(
     assert (await owner.client.execute(FRIENDS)).ok()["me"]["friends"] == []
     incoming = (await outsider.client.execute(FRIENDS)).ok()["me"]["friendRequests"]["incoming"]
     assert incoming == []
+    # Nobody can befriend the placeholder or take its name.
+    befriend = await outsider.client.execute(FRIEND, {"h": f"deleted-{member.id}"})
+    assert befriend.codes == ["NOT_FOUND"]
+    taken = await client.execute(
+        REGISTER,
+        {
+            "input": {
+                "email": "someone@example.org",
+                "handle": "deleted-1",
+                "displayName": "Someone",
+                "password": PASSWORD,
+            }
+        },
+    )
+    assert taken.error("BAD_USER_INPUT")["extensions"]["field"] == "handle"
     # The email is free for a new account.
     await register(client, email=member.email)
