@@ -2,11 +2,11 @@
 path and mailed as a link.
 
 `request` only records the wish (one per user per 24 hours, enforced by a conditional write)
-and queues a background job; the job gathers the profile, settings, guild memberships,
+and queues a background task; the task gathers the profile, settings, guild memberships,
 friends, blocks, DM channels and every message the user wrote in the channels they can still
 reach (their guilds' channels and their DMs, from either message store), writes the archive
 to the blob store under `exports/`, and mails a signed link valid for 7 days; `gochat tools
-blobs gc` removes archives whose link expired. A job that runs again (after a crash) builds
+blobs gc` removes archives whose link expired. A task that runs again (after a crash) builds
 and mails the archive again.
 """
 
@@ -21,8 +21,8 @@ import structlog
 
 from gochat.blobs import BlobStore
 from gochat.domain.attachments import AttachmentService
-from gochat.domain.jobs import JobQueue
-from gochat.domain.records import BackgroundJob, ChannelType, MailMessage, Message, Viewer
+from gochat.domain.records import BackgroundTask, ChannelType, MailMessage, Message, Viewer
+from gochat.domain.tasks import TaskQueue
 from gochat.errors import Unauthenticated, Unavailable
 from gochat.ids import Snowflake, created_at
 from gochat.mail import EmailSender
@@ -37,8 +37,8 @@ ARCHIVE_MAX_BYTES = 2 * 1024**3
 _PAGE = 100
 
 
-def archive_key(job: BackgroundJob) -> str:
-    return f"exports/{job.user_id}/{job.id}.json"
+def archive_key(task: BackgroundTask) -> str:
+    return f"exports/{task.user_id}/{task.id}.json"
 
 
 class DataExportService:
@@ -50,7 +50,7 @@ class DataExportService:
         blobs: BlobStore,
         files: AttachmentService,
         mail: EmailSender,
-        jobs: JobQueue,
+        tasks: TaskQueue,
         public_url: str,
     ) -> None:
         self._store = store
@@ -58,26 +58,26 @@ class DataExportService:
         self._blobs = blobs
         self._files = files
         self._mail = mail
-        self._jobs = jobs
+        self._tasks = tasks
         self._public_url = public_url
 
-    async def request(self, viewer: Viewer) -> BackgroundJob:
+    async def request(self, viewer: Viewer) -> BackgroundTask:
         """Queue an export of the caller's data; RATE_LIMITED (saying when the next one may be
         asked for) within 24 hours of the previous request."""
         account = await self._store.accounts.get_account(viewer.user_id)
         if account is None or account.user.deleted:
             raise Unauthenticated("this account no longer exists")
-        job = self._jobs.new(DATA_EXPORT, user_id=viewer.user_id, guild_id=None, params={})
-        await self._jobs.add_export(job, every_seconds=EXPORT_EVERY_SECONDS)
-        return job
+        task = self._tasks.new(DATA_EXPORT, user_id=viewer.user_id, guild_id=None, params={})
+        await self._tasks.add_export(task, every_seconds=EXPORT_EVERY_SECONDS)
+        return task
 
-    async def build_unchecked(self, job: BackgroundJob) -> None:
-        """Build the archive of the job's user, store it and mail the link."""
-        archive = await self.archive(job.user_id, requested_at=job.created_at)
+    async def build_unchecked(self, task: BackgroundTask) -> None:
+        """Build the archive of the task's user, store it and mail the link."""
+        archive = await self.archive(task.user_id, requested_at=task.created_at)
         if archive is None:
             return  # the account was deleted meanwhile
         body = json.dumps(archive, ensure_ascii=False, indent=1).encode()
-        key = archive_key(job)
+        key = archive_key(task)
 
         async def chunks() -> AsyncIterator[bytes]:
             yield body
@@ -87,7 +87,7 @@ class DataExportService:
         )
         link = await self._files.signed_link(
             key,
-            filename=f"gochat-export-{job.created_at:%Y-%m-%d}.json",
+            filename=f"gochat-export-{task.created_at:%Y-%m-%d}.json",
             content_type="application/json",
             ttl_seconds=LINK_TTL_SECONDS,
         )
@@ -188,7 +188,7 @@ class DataExportService:
 
 
 async def expired_archives(blobs: BlobStore, *, now: datetime) -> AsyncIterator[str]:
-    """Keys of archives whose link has expired (named after their job, whose snowflake tells
+    """Keys of archives whose link has expired (named after their task, whose snowflake tells
     when it was asked for); `gochat tools blobs gc` removes them."""
     cutoff = now.timestamp() - LINK_TTL_SECONDS
     async for key in blobs.keys("exports/"):

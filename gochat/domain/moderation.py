@@ -2,7 +2,7 @@
 
 A banned user is removed at once and cannot rejoin by invite until unbanned. A ban may also
 remove what the user wrote in the guild in the last `delete_message_seconds` (up to 7 days, as
-Discord): a background job (gochat/domain/jobs.py) deletes those messages after the ban, with
+Discord): a background task (gochat/domain/tasks.py) deletes those messages after the ban, with
 MessagesDeleted events, and does nothing if the ban was lifted meanwhile. A timed-out member
 keeps only VIEW_CHANNELS and READ_MESSAGE_HISTORY until the timeout ends (see permissions).
 """
@@ -22,9 +22,9 @@ from gochat.ids import Snowflake
 from gochat.storage import AccountStore
 
 if TYPE_CHECKING:
-    from gochat.domain.jobs import JobQueue
     from gochat.domain.messages import MessageService
-    from gochat.domain.records import BackgroundJob
+    from gochat.domain.records import BackgroundTask
+    from gochat.domain.tasks import TaskQueue
 
 REASON_MAX = 512
 TIMEOUT_MAX = timedelta(days=28)
@@ -47,12 +47,12 @@ class ModerationService:
         kit: ChangeKit,
         accounts: AccountStore,
         *,
-        jobs: JobQueue | None = None,
+        tasks: TaskQueue | None = None,
         messages: MessageService | None = None,
     ) -> None:
         self._kit = kit
         self._accounts = accounts
-        self._jobs = jobs
+        self._tasks = tasks
         self._messages = messages
 
     async def list_bans(self, viewer: Viewer, guild_id: Snowflake) -> list[Ban]:
@@ -85,7 +85,7 @@ class ModerationService:
                 f"deleteMessageSeconds is 0 to {DELETE_MESSAGE_SECONDS_MAX} (7 days)",
                 field="deleteMessageSeconds",
             )
-        if delete_message_seconds and (self._jobs is None or self._messages is None):
+        if delete_message_seconds and (self._tasks is None or self._messages is None):
             raise BadUserInput(
                 "removing messages with a ban is not available here", field="deleteMessageSeconds"
             )
@@ -105,30 +105,30 @@ class ModerationService:
             viewer.user_id,
             self._kit.now().replace(microsecond=0),
         )
-        job = None
-        if delete_message_seconds and self._jobs is not None:
+        task = None
+        if delete_message_seconds and self._tasks is not None:
             since = self._kit.now() - timedelta(seconds=delete_message_seconds)
-            job = self._jobs.new(
+            task = self._tasks.new(
                 BAN_PURGE, user_id=user_id, guild_id=guild_id, params={"since": since.isoformat()}
             )
-            # Written before the ban so that it cannot be lost after it; the job re-checks
+            # Written before the ban so that it cannot be lost after it; the task re-checks
             # that the ban exists before deleting anything.
-            await self._jobs.add(job, notify=False)
+            await self._tasks.add(task, notify=False)
         await self._remove(viewer, guild_id, user_id, ban=ban, reason=ban.reason)
-        if job is not None and self._jobs is not None:
-            self._jobs.queued(job)
+        if task is not None and self._tasks is not None:
+            self._tasks.queued(task)
         return ban
 
-    async def purge_banned_unchecked(self, job: BackgroundJob) -> None:
+    async def purge_banned_unchecked(self, task: BackgroundTask) -> None:
         """Run a ban's history removal: delete the banned user's messages in the guild since
-        the job's `since`, provided the ban still stands."""
-        if job.guild_id is None or self._messages is None:
+        the task's `since`, provided the ban still stands."""
+        if task.guild_id is None or self._messages is None:
             return
-        bans = await self._kit.store.list_bans(job.guild_id)
-        if not any(b.user_id == job.user_id for b in bans):
+        bans = await self._kit.store.list_bans(task.guild_id)
+        if not any(b.user_id == task.user_id for b in bans):
             return
-        since = datetime.fromisoformat(str(job.params["since"]))
-        await self._messages.purge_author_unchecked(job.guild_id, job.user_id, since=since)
+        since = datetime.fromisoformat(str(task.params["since"]))
+        await self._messages.purge_author_unchecked(task.guild_id, task.user_id, since=since)
 
     async def unban(self, viewer: Viewer, guild_id: Snowflake, user_id: Snowflake) -> Ban:
         view = await self._kit.access.view(viewer, guild_id)

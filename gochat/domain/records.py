@@ -400,8 +400,8 @@ class AccountRemoval:
 
 
 @dataclass(frozen=True, slots=True)
-class BackgroundJob:
-    """Work queued for a background task: `kind` names the handler, `params` its input."""
+class BackgroundTask:
+    """Work queued off the request path: `kind` names the handler, `params` its input."""
 
     id: Snowflake
     kind: str

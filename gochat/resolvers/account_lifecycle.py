@@ -69,5 +69,5 @@ class AccountLifecycleMutation:
         "hours: RATE_LIMITED with extensions.retryAfterSeconds and the time in the message."
     )
     async def request_data_export(self, info: Info) -> RequestDataExportPayload:
-        job = await info.context.services.exports.request(await info.context.viewer())
-        return RequestDataExportPayload(requested_at=job.created_at)
+        task = await info.context.services.exports.request(await info.context.viewer())
+        return RequestDataExportPayload(requested_at=task.created_at)

@@ -1,4 +1,6 @@
-"""The in-process runner: a bounded queue of work items and one task that handles them.
+"""The in-process runner of command tasks (data exports, ban purges: gochat/domain/tasks.py):
+a bounded queue of work items and one asyncio task that handles them. The tasks' rows are the
+durable record; event-driven workers (media, indexers) use the job runner in `runner.py`.
 
 Items are fed after commit (`offer`); a full queue drops the item, which the handler's catch-up
 scan (`backlog`, run at start and whenever the queue was full) finds again, because the state

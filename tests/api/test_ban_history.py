@@ -16,7 +16,7 @@ import pytest
 
 from gochat.domain.moderation import BAN_PURGE
 from gochat.ids import created_at
-from gochat.storage.sql.tables import background_jobs
+from gochat.storage.sql.tables import background_tasks
 from tests.conftest import make_settings
 from tests.support.client import GraphQLClient, ws_connect
 from tests.support.guilds import make_world
@@ -130,11 +130,11 @@ async def test_a_purge_left_unfinished_runs_when_the_server_starts_again(
         w = await make_world(client)
         await send(w.member.client, w.text_id, "to remove")
         (await w.owner.client.execute(BAN, {"g": w.guild_id, "u": w.member.id, "s": 0})).ok()
-        # What a crash right after the ban leaves: the job row, not yet run.
+        # What a crash right after the ban leaves: the task row, not yet run.
         engine = server.services.store.engines.write  # type: ignore[attr-defined]
         async with engine.begin() as conn:
             await conn.execute(
-                background_jobs.insert().values(
+                background_tasks.insert().values(
                     id=1,
                     kind=BAN_PURGE,
                     user_id=int(w.member.id),

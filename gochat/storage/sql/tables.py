@@ -98,9 +98,10 @@ data_exports = Table(
     Column("requested_at", UtcDateTime, nullable=False),
 )
 
-# Work done off the request path (data exports, message purges after a ban): a row until done.
-background_jobs = Table(
-    "background_jobs",
+# Tasks run off the request path for a command (data exports, message purges after a ban): a row
+# until done. Event-driven workers queue in worker_jobs instead.
+background_tasks = Table(
+    "background_tasks",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("kind", String(32), nullable=False),
@@ -121,6 +122,30 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Index(None, "created_at"),
+)
+
+worker_jobs = Table(
+    "worker_jobs",
+    metadata,
+    Column("worker", String(64), primary_key=True),
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index(None, "worker", "due_at"),
+)
+
+parked_jobs = Table(
+    "parked_jobs",
+    metadata,
+    Column("worker", String(64), primary_key=True),
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("error", String(2000), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("parked_at", UtcDateTime, nullable=False),
 )
 
 # --- guild-scoped: guild_id leads every key, so Citus can co-locate them by guild ----------

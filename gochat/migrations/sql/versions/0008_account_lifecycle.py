@@ -1,7 +1,7 @@
-"""Account lifecycle: email changes, deleted accounts, data exports and background jobs.
+"""Account lifecycle: email changes, deleted accounts, data exports and background tasks.
 
-Revision ID: 0012
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from gochat.storage.sql.types import UtcDateTime
 
-revision = "0012"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name="pk_data_exports"),
     )
     op.create_table(
-        "background_jobs",
+        "background_tasks",
         sa.Column("id", sa.BigInteger, nullable=False, autoincrement=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("user_id", sa.BigInteger, nullable=False),
@@ -36,14 +36,14 @@ def upgrade() -> None:
         sa.Column("params", sa.Text, nullable=False),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("finished_at", UtcDateTime, nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_background_jobs"),
+        sa.PrimaryKeyConstraint("id", name="pk_background_tasks"),
     )
-    op.create_index("ix_background_jobs_finished_at", "background_jobs", ["finished_at"])
+    op.create_index("ix_background_tasks_finished_at", "background_tasks", ["finished_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_background_jobs_finished_at", table_name="background_jobs")
-    op.drop_table("background_jobs")
+    op.drop_index("ix_background_tasks_finished_at", table_name="background_tasks")
+    op.drop_table("background_tasks")
     op.drop_table("data_exports")
     with op.batch_alter_table("one_time_tokens") as batch:
         batch.drop_column("new_email")
