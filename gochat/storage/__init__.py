@@ -68,6 +68,9 @@ class RelationalStore(Protocol):
     @property
     def tasks(self) -> TaskStore: ...
 
+    def pool_figures(self) -> list[tuple[str, int, int]]:
+        """(pool, connections in use, connections beyond its size) of each connection pool."""
+
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""
 
