@@ -16,6 +16,7 @@ from typing import Any
 import click
 import uvicorn
 
+from gochat import supervisor
 from gochat.app import create_app
 from gochat.bus.codec import event_type
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
@@ -28,6 +29,7 @@ from gochat.graphql_schema import schema_sdl
 from gochat.ids import parse_id
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.supervisor import reuse_port_socket
 from gochat.wiring import (
     build_services,
     build_store,
@@ -84,12 +86,33 @@ def main(config_file: Path | None) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default 8000; 0 picks a free one).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+@click.option(
+    "--workers",
+    "processes",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="API processes on the one port (SO_REUSEPORT); above 1 needs the NATS bus.",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True)
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    processes: int,
+    reuse_port: bool,  # noqa: FBT001 - a click flag
+) -> None:
     """Run the API server (embedded defaults need no configuration)."""
     settings = _settings(host=host, port=port, data_dir=data_dir)
     configure(level=settings.log_level, fmt=settings.log_format)
+    if processes > 1:
+        _supervise(settings, processes)
+        return
     sockets = None
-    if settings.port == 0:
+    if reuse_port:
+        listener = reuse_port_socket(settings.host, settings.port)
+        listener.listen(2048)
+        sockets = [listener]
+    elif settings.port == 0:
         # Bind before the app is built, so that the port picked here is the one in the
         # settings (and in the links that mails carry).
         listener = _bind(settings.host)
@@ -126,6 +149,18 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         sys.exit(2)
     if not server.started:
         sys.exit(1)
+
+
+def _supervise(settings: Settings, processes: int) -> None:
+    problem = supervisor.check(settings, processes)
+    if problem is not None:
+        click.echo(f"gochat: {problem}", err=True)
+        sys.exit(2)
+    os.environ["GOCHAT_DATA_DIR"] = str(settings.data_dir)
+    runner = supervisor.Supervisor(settings, processes)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    click.echo(f"gochat: {processes} processes listening on http://{host}:{runner.port}", err=True)
+    sys.exit(runner.run())
 
 
 def _bind(host: str) -> socket.socket:
