@@ -347,6 +347,23 @@ class Settings(BaseSettings):
         min_length=1,
         description="Voice region ids; first is default.",
     )
+    discovery_url: str | None = Field(
+        default=None,
+        description="etcd://[user:password@]host:port[?prefix=/gochat/sfu] where SFUs register; "
+        "default: in this process (the embedded SFU).",
+    )
+    voice_token_ttl_seconds: int = Field(
+        120, ge=10, le=3600, description="Life of an SFU join token issued by joinVoice."
+    )
+    voice_heartbeat_expiry_seconds: float = Field(
+        15.0,
+        ge=1,
+        le=600,
+        description="Voice states of an SFU whose heartbeats stop lapse after this long.",
+    )
+    voice_sweep_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often lapsed voice states are looked for."
+    )
     emoji_max_per_guild: int = Field(
         50, ge=0, le=1000, description="Custom emoji a guild may hold."
     )

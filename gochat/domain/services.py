@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
+from gochat.discovery import SfuRegistry
 from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountService
 from gochat.domain.attachments import AttachmentService
@@ -31,6 +32,7 @@ from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.typing_indicators import TypingService
+from gochat.domain.voice import VoiceService
 from gochat.mail import EmailSender
 from gochat.storage import JobStore, MessageStore, RelationalStore
 
@@ -67,3 +69,6 @@ class Services:
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
     lifecycle: AccountLifecycleService
     exports: DataExportService
+    voice: VoiceService
+    # Shared with the SFU `gochat serve` runs in-process (embedded discovery).
+    sfu_registry: SfuRegistry
