@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         description="On SIGTERM or SIGINT, how long requests and sockets may take to finish "
         "before they are cut off and the process cleans up and exits.",
     )
+    shutdown_unready_seconds: float = Field(
+        0,
+        ge=0,
+        le=300,
+        description="On SIGTERM, how long /ready answers 503 while the process still serves "
+        "as before, so that load balancers stop routing to it before it stops accepting.",
+    )
     database_url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",

@@ -68,6 +68,7 @@ from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
+from gochat.readiness import Check
 from gochat.redis_client import redis_client
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
@@ -219,6 +220,29 @@ async def open_sfu_registry(url: str | None) -> AsyncIterator[SfuRegistry]:
         yield registry
     finally:
         await registry.close()
+
+
+@asynccontextmanager
+async def open_readiness_checks(
+    settings: Settings, services: Services
+) -> AsyncIterator[list[Check]]:
+    """A check for each dependency this process was configured with (gochat.readiness)."""
+    checks = [Check("sql", services.store.ping)]
+    if services.message_store is not services.store.messages:
+        checks.append(Check("cql", services.message_store.ping))
+    if isinstance(services.bus, NatsEventBus):
+        checks.append(Check("bus", services.bus.ping, required=False))
+    checks.append(Check("blobs", lambda: services.blobs.head("readiness-probe"), required=False))
+    if settings.redis_url is None:
+        yield checks
+        return
+    # A client of its own: the shared one's errors are absorbed by the fallbacks.
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    checks.append(Check("redis", client.ping, required=False))
+    try:
+        yield checks
+    finally:
+        await client.aclose()
 
 
 async def cancel_task(task: asyncio.Task[None]) -> None:
