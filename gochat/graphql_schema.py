@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gochat.resolvers.account_lifecycle import AccountLifecycleMutation
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
 from gochat.resolvers.attachments import AttachmentMutation
 from gochat.resolvers.direct_messages import DirectMessageMutation, DirectMessageQuery
@@ -57,6 +58,7 @@ class Query(
 @strawberry.type(description="Everything a client can change.")
 class Mutation(
     AccountMutation,
+    AccountLifecycleMutation,
     GuildMutation,
     MessageMutation,
     DirectMessageMutation,

@@ -1,6 +1,12 @@
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import GoChatClient
+from .confirm_email_change import (
+    ConfirmEmailChange,
+    ConfirmEmailChangeConfirmEmailChange,
+    ConfirmEmailChangeConfirmEmailChangeUser,
+)
+from .delete_account import DeleteAccount, DeleteAccountDeleteAccount
 from .enums import (
     AuditAction,
     ChannelType,
@@ -93,6 +99,7 @@ from .input_types import (
     CancelFriendRequestInput,
     ChangePasswordInput,
     ChannelPlacementInput,
+    ConfirmEmailChangeInput,
     ConfirmEmailInput,
     CreateChannelInput,
     CreateEmojiInput,
@@ -102,6 +109,7 @@ from .input_types import (
     CreateRoleInput,
     CreateUploadInput,
     DeclineFriendRequestInput,
+    DeleteAccountInput,
     DeleteChannelInput,
     DeleteChannelPermissionOverwriteInput,
     DeleteEmojiInput,
@@ -134,6 +142,7 @@ from .input_types import (
     ReorderChannelsInput,
     ReorderRolesInput,
     ReplaceSettingsInput,
+    RequestEmailChangeInput,
     RequestPasswordResetInput,
     ResetPasswordInput,
     RevokeInviteInput,
@@ -159,6 +168,11 @@ from .input_types import (
     UpdateVoiceStateInput,
 )
 from .login import Login, LoginLogin, LoginLoginSession, LoginLoginUser
+from .request_data_export import RequestDataExport, RequestDataExportRequestDataExport
+from .request_email_change import (
+    RequestEmailChange,
+    RequestEmailChangeRequestEmailChange,
+)
 from .send import Send, SendSendMessage, SendSendMessageMessage
 from .sidebar import (
     Sidebar,
@@ -186,6 +200,10 @@ __all__ = [
     "ChangePasswordInput",
     "ChannelPlacementInput",
     "ChannelType",
+    "ConfirmEmailChange",
+    "ConfirmEmailChangeConfirmEmailChange",
+    "ConfirmEmailChangeConfirmEmailChangeUser",
+    "ConfirmEmailChangeInput",
     "ConfirmEmailInput",
     "CreateChannelInput",
     "CreateEmojiInput",
@@ -195,6 +213,9 @@ __all__ = [
     "CreateRoleInput",
     "CreateUploadInput",
     "DeclineFriendRequestInput",
+    "DeleteAccount",
+    "DeleteAccountDeleteAccount",
+    "DeleteAccountInput",
     "DeleteChannelInput",
     "DeleteChannelPermissionOverwriteInput",
     "DeleteEmojiInput",
@@ -300,6 +321,11 @@ __all__ = [
     "ReorderChannelsInput",
     "ReorderRolesInput",
     "ReplaceSettingsInput",
+    "RequestDataExport",
+    "RequestDataExportRequestDataExport",
+    "RequestEmailChange",
+    "RequestEmailChangeInput",
+    "RequestEmailChangeRequestEmailChange",
     "RequestPasswordResetInput",
     "ResetPasswordInput",
     "RevokeInviteInput",
