@@ -8,24 +8,38 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
+import structlog
 import uvicorn
 
+from gochat import supervisor
 from gochat.app import create_app
 from gochat.bus.codec import event_type
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
+from gochat.domain.data_export import expired_archives
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.records import Upload
+from gochat.errors import NotFound
 from gochat.graphql_schema import schema_sdl
+from gochat.ids import parse_id
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.wiring import build_services, build_store, open_blob_store, open_message_store
+from gochat.supervisor import reuse_port_socket
+from gochat.wiring import (
+    build_services,
+    build_store,
+    open_blob_store,
+    open_lifecycle,
+    open_message_store,
+)
 from gochat.workers.runner import replay_parked
 
 
@@ -75,12 +89,33 @@ def main(config_file: Path | None) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default 8000; 0 picks a free one).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+@click.option(
+    "--workers",
+    "processes",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="API processes on the one port (SO_REUSEPORT); above 1 needs the NATS bus.",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True)
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    processes: int,
+    reuse_port: bool,  # noqa: FBT001 - a click flag
+) -> None:
     """Run the API server (embedded defaults need no configuration)."""
     settings = _settings(host=host, port=port, data_dir=data_dir)
     configure(level=settings.log_level, fmt=settings.log_format)
+    if processes > 1:
+        _supervise(settings, processes)
+        return
     sockets = None
-    if settings.port == 0:
+    if reuse_port:
+        listener = reuse_port_socket(settings.host, settings.port)
+        listener.listen(2048)
+        sockets = [listener]
+    elif settings.port == 0:
         # Bind before the app is built, so that the port picked here is the one in the
         # settings (and in the links that mails carry).
         listener = _bind(settings.host)
@@ -88,12 +123,12 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         settings = settings.model_copy(update={"port": listener.getsockname()[1]})
         # uvicorn names no address for a socket handed to it: say which port was picked.
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        click.echo(f"gochat: listening on http://{host}:{settings.port}", err=True)
+        _notice(settings, f"listening on http://{host}:{settings.port}")
     if settings.public_url is None and settings.host in {"", "0.0.0.0", "::"}:  # noqa: S104
-        click.echo(
-            f"gochat: mailed links will point at {settings.effective_public_url()}; "
+        _notice(
+            settings,
+            f"mailed links will point at {settings.effective_public_url()}; "
             "set GOCHAT_PUBLIC_URL to the address users reach",
-            err=True,
         )
     app = _guard(lambda: create_app(settings))
     config = uvicorn.Config(
@@ -101,6 +136,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Our handlers (gochat.logs) format uvicorn's records; the access line is the app's own
+        # (with the request id, the GraphQL operation and the latency).
+        log_config=None,
+        access_log=False,
         lifespan="on",
         **websocket_options(settings),
         proxy_headers=settings.trust_forwarded_for,
@@ -109,14 +148,68 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         # process alive for good (uvicorn waits for every connection by default).
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
-    server = uvicorn.Server(config)
+    server = _DrainingServer(config, app, unready_seconds=settings.shutdown_unready_seconds)
     try:
         server.run(sockets=sockets)
     except ConfigError as exc:
-        click.echo(f"gochat: {exc}", err=True)
+        _notice(settings, str(exc), error=True)
         sys.exit(2)
     if not server.started:
         sys.exit(1)
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, stopping in the order balancers need: on SIGTERM /ready fails first
+    (for `unready_seconds`, serving as before), then the listener closes, WebSockets are closed
+    with 1012 and in-flight requests get the grace period; a stop on a signal exits 0."""
+
+    def __init__(self, config: uvicorn.Config, app: Any, *, unready_seconds: float) -> None:
+        super().__init__(config)
+        self._app = app
+        self._unready_seconds = unready_seconds
+        self._stop_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Not uvicorn's: it records the signal to raise it again after the shutdown, which
+        # would make the exit status -SIGTERM instead of 0.
+        if self._stop_at is not None:
+            if sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+            return
+        self._app.state.draining = True
+        self._stop_at = time.monotonic() + self._unready_seconds
+        structlog.get_logger("gochat.cli").info(
+            "gochat.stopping",
+            signal=signal.Signals(sig).name,
+            unready_seconds=self._unready_seconds,
+        )
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._stop_at is not None and time.monotonic() >= self._stop_at:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def _notice(settings: Settings, message: str, *, error: bool = False) -> None:
+    """A line for the operator starting the process: plain text, or a JSON log line."""
+    if settings.log_format == "json":
+        logger = structlog.get_logger("gochat.cli")
+        (logger.error if error else logger.info)(message)
+    else:
+        click.echo(f"gochat: {message}", err=True)
+
+
+def _supervise(settings: Settings, processes: int) -> None:
+    problem = supervisor.check(settings, processes)
+    if problem is not None:
+        _notice(settings, problem, error=True)
+        sys.exit(2)
+    os.environ["GOCHAT_DATA_DIR"] = str(settings.data_dir)
+    runner = supervisor.Supervisor(settings, processes)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    _notice(settings, f"{processes} processes listening on http://{host}:{runner.port}")
+    sys.exit(runner.run())
 
 
 def _bind(host: str) -> socket.socket:
@@ -222,6 +315,46 @@ def decode_permissions(mask: str) -> None:
         sys.exit(2)
 
 
+@tools.group("users")
+def users_tools() -> None:
+    """Accounts, by user id."""
+
+
+def _set_disabled(user_id: str, *, disabled: bool) -> None:
+    parsed = parse_id(user_id)
+    if parsed is None:
+        click.echo(f"gochat: not a user id: {user_id!r}", err=True)
+        sys.exit(2)
+    settings = _settings()
+
+    async def run() -> None:
+        async with open_lifecycle(settings) as lifecycle:
+            await lifecycle.set_disabled_unchecked(parsed, disabled=disabled)
+
+    try:
+        _guard(lambda: asyncio.run(run()))
+    except NotFound:
+        click.echo(f"gochat: no such user: {parsed}", err=True)
+        sys.exit(1)
+    click.echo(f"user {parsed} {'disabled' if disabled else 'enabled'}")
+
+
+@users_tools.command("disable")
+@click.argument("user_id")
+def users_disable(user_id: str) -> None:
+    """Disable the account USER_ID: its sessions end and its sockets close at once, and
+    neither sign-in, refresh nor a token issued before works until it is enabled again."""
+    _set_disabled(user_id, disabled=True)
+
+
+@users_tools.command("enable")
+@click.argument("user_id")
+def users_enable(user_id: str) -> None:
+    """Enable the account USER_ID again: its owner may sign in (sessions ended by the
+    disable stay ended)."""
+    _set_disabled(user_id, disabled=False)
+
+
 @tools.group("jobs")
 def jobs_tools() -> None:
     """Background workers' queues and the events they parked."""
@@ -288,7 +421,8 @@ def blobs_tools() -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; remove nothing.")
 def blobs_gc(*, dry_run: bool) -> None:
     """Remove files nobody uses: expired unused uploads, files of deleted messages, replaced
-    or deleted images, and blobs that no upload names. Safe to run while serving."""
+    or deleted images, blobs that no upload names, and data exports whose 7-day link expired.
+    Safe to run while serving."""
     settings = _settings()
 
     async def run() -> None:
@@ -311,10 +445,12 @@ def blobs_gc(*, dry_run: bool) -> None:
                     looked_at += len(page)
                     dead += await collector.dead_among(page, now=now)
                 orphans = [key async for key in collector.orphan_keys()]
+                exports = [key async for key in expired_archives(blobs, now=now)]
                 click.echo(
                     f"{looked_at} uploads, {len(dead)} unused "
                     f"({sum(u.size for u in dead)} bytes); {len(orphans)} blobs without an upload"
                 )
+                click.echo(f"{len(exports)} expired data exports")
                 if dry_run:
                     for upload in dead:
                         click.echo(
@@ -322,15 +458,19 @@ def blobs_gc(*, dry_run: bool) -> None:
                         )
                     for key in orphans:
                         click.echo(f"orphan blob {key}")
+                    for key in exports:
+                        click.echo(f"expired data export {key}")
                     return
-                with click.progressbar(length=len(dead) + len(orphans), label="removing") as bar:
+                total = len(dead) + len(orphans) + len(exports)
+                with click.progressbar(length=total, label="removing") as bar:
                     for upload in dead:
                         await collector.remove(upload)
                         bar.update(1)
-                    for key in orphans:
+                    for key in (*orphans, *exports):
                         await blobs.delete(key)
                         bar.update(1)
                 click.echo(f"removed {len(dead)} uploads and {len(orphans)} orphan blobs")
+                click.echo(f"removed {len(exports)} expired data exports")
         finally:
             await store.close()
 

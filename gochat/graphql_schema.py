@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gochat.resolvers.account_lifecycle import AccountLifecycleMutation
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
 from gochat.resolvers.attachments import AttachmentMutation
 from gochat.resolvers.direct_messages import DirectMessageMutation, DirectMessageQuery
@@ -30,6 +31,7 @@ from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.resolvers.threads import ThreadMutation
+from gochat.resolvers.voice import VoiceMutation, VoiceQuery
 from gochat.schema.channels import CHANNEL_KINDS
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.operation_metrics import OperationMetrics
@@ -42,19 +44,29 @@ from gochat.subscriptions.presence import PresenceSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery, PresenceQuery, NodeQuery):
+class Query(
+    AccountQuery,
+    GuildQuery,
+    MessageQuery,
+    DirectMessageQuery,
+    PresenceQuery,
+    VoiceQuery,
+    NodeQuery,
+):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
 class Mutation(
     AccountMutation,
+    AccountLifecycleMutation,
     GuildMutation,
     MessageMutation,
     DirectMessageMutation,
     PresenceMutation,
     AttachmentMutation,
     ThreadMutation,
+    VoiceMutation,
 ):
     pass
 

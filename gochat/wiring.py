@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 
 import structlog
 
@@ -20,6 +21,10 @@ from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
+from gochat.discovery import SfuRegistry
+from gochat.discovery.etcd import EtcdSfuRegistry
+from gochat.discovery.memory import MemorySfuRegistry
+from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
 from gochat.domain.attachments import AttachmentService, FilePolicy
 from gochat.domain.audience import AudienceResolver
@@ -28,7 +33,9 @@ from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
 from gochat.domain.clock import Clock
+from gochat.domain.data_export import DATA_EXPORT, DataExportService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
@@ -38,7 +45,7 @@ from gochat.domain.handlers import EventHandler
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
-from gochat.domain.moderation import ModerationService
+from gochat.domain.moderation import BAN_PURGE, ModerationService
 from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresencePolicy, PresenceService
@@ -46,15 +53,20 @@ from gochat.domain.publisher import EventPublisher, Recorder
 from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
-from gochat.domain.records import UploadPurpose
+from gochat.domain.records import BackgroundTask, UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
+from gochat.domain.tasks import TaskHandler, TaskQueue
 from gochat.domain.threads import ThreadService
 from gochat.domain.typing_indicators import TypingService
-from gochat.ids import SnowflakeGenerator
+from gochat.domain.voice import VoicePolicy, VoiceService
+from gochat.ids import MAX_WORKER_ID, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
+from gochat.outbound.cache import MemoryUnfurlCache, RedisUnfurlCache, UnfurlCache
+from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
+from gochat.outbound.unfurl import Unfurler, UnfurlPolicy
 from gochat.presence import PresenceStore
 from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
@@ -63,6 +75,7 @@ from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
+from gochat.readiness import Check
 from gochat.redis_client import redis_client
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
@@ -73,7 +86,14 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.voice.tokens import VoiceTokens
+from gochat.voicestates import VoiceStateStore
+from gochat.voicestates.memory import MemoryVoiceStateStore
+from gochat.voicestates.redis import RedisVoiceStateStore
+from gochat.workers.background_tasks import BackgroundTaskHandler
+from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.file_sweeper import FileSweeper
+from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
 from gochat.workers.runner import EventWorker, JobSource
 from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
@@ -172,11 +192,14 @@ async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
 
 
 @asynccontextmanager
-async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimiter, PresenceStore]]:
-    """Rate limits and presence in this process, or in Redis when GOCHAT_REDIS_URL is set (each
-    falling back to this process while Redis is unreachable)."""
+async def open_shared_state(
+    settings: Settings,
+) -> AsyncIterator[tuple[RateLimiter, PresenceStore, VoiceStateStore]]:
+    """Rate limits, presence and voice states in this process, or in Redis when
+    GOCHAT_REDIS_URL is set (rate limits and presence falling back to this process while Redis
+    is unreachable; voice states, which every process must agree on, do not)."""
     if settings.redis_url is None:
-        yield MemoryRateLimiter(), MemoryPresenceStore()
+        yield MemoryRateLimiter(), MemoryPresenceStore(), MemoryVoiceStateStore()
         return
     # Short timeouts: a Redis that hangs must degrade presence, not stall every request.
     client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
@@ -184,7 +207,49 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         yield (
             FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter()),
             FallbackPresenceStore(RedisPresenceStore(client), MemoryPresenceStore()),
+            RedisVoiceStateStore(client),
         )
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def open_sfu_registry(url: str | None) -> AsyncIterator[SfuRegistry]:
+    """Where SFUs register: a registry in this process (the embedded SFU shares it), or etcd
+    when `url` (GOCHAT_DISCOVERY_URL) is etcd://. SFU processes open theirs here too."""
+    registry: SfuRegistry
+    if url is None:
+        registry = MemorySfuRegistry()
+    else:
+        try:
+            registry = EtcdSfuRegistry.from_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"invalid setting GOCHAT_DISCOVERY_URL: {exc}") from exc
+    try:
+        yield registry
+    finally:
+        await registry.close()
+
+
+@asynccontextmanager
+async def open_readiness_checks(
+    settings: Settings, services: Services
+) -> AsyncIterator[list[Check]]:
+    """A check for each dependency this process was configured with (gochat.readiness)."""
+    checks = [Check("sql", services.store.ping)]
+    if services.message_store is not services.store.messages:
+        checks.append(Check("cql", services.message_store.ping))
+    if isinstance(services.bus, NatsEventBus):
+        checks.append(Check("bus", services.bus.ping, required=False))
+    checks.append(Check("blobs", lambda: services.blobs.head("readiness-probe"), required=False))
+    if settings.redis_url is None:
+        yield checks
+        return
+    # A client of its own: the shared one's errors are absorbed by the fallbacks.
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    checks.append(Check("redis", client.ping, required=False))
+    try:
+        yield checks
     finally:
         await client.aclose()
 
@@ -257,16 +322,155 @@ def build_threads(
     return threads
 
 
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        max_bytes=settings.embed_fetch_max_bytes,
+        timeout_seconds=settings.embed_fetch_timeout_seconds,
+        allowed_networks=parse_networks(settings.embed_fetch_allowed_networks),
+    )
+
+
+def embedder_handler(
+    settings: Settings,
+    messages: MessageService,
+    store: MessageStore,
+    cache: UnfurlCache | None = None,
+) -> EmbedderHandler:
+    """The embedder with the configured fetch policy; an in-process cache unless given one."""
+    unfurler = Unfurler(
+        Fetcher(fetch_policy(settings)),
+        cache or MemoryUnfurlCache(),
+        UnfurlPolicy(
+            cache_seconds=settings.embed_cache_seconds,
+            failure_cache_seconds=settings.embed_failure_cache_seconds,
+            per_host_concurrency=settings.embed_fetch_per_host,
+        ),
+    )
+    return EmbedderHandler(messages, store, unfurler)
+
+
+def media_proxy_key(settings: Settings) -> bytes | None:
+    """The media proxy's signing key, derived from the signing secret; None when it is off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return hmac.new(settings.signing_secret().encode(), b"media-proxy", hashlib.sha256).digest()
+
+
+def media_fetcher(settings: Settings) -> Fetcher | None:
+    """The media proxy's fetcher (the embedder's policy, its own size cap); None when off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return Fetcher(replace(fetch_policy(settings), max_bytes=settings.media_proxy_max_bytes))
+
+
+@asynccontextmanager
+async def open_unfurl_cache(settings: Settings) -> AsyncIterator[UnfurlCache]:
+    """In this process, or in Redis (shared by every embedder) when GOCHAT_REDIS_URL is set."""
+    if settings.redis_url is None:
+        yield MemoryUnfurlCache()
+        return
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    try:
+        yield RedisUnfurlCache(client)
+    finally:
+        await client.aclose()
+
+
+def account_policy(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
+        email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
+        password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
+        settings_max_bytes=settings.settings_max_bytes,
+        public_url=settings.effective_public_url(),
+        rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
+        rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
+        rate_login_per_account=parse_rate(settings.rate_login_per_account),
+        rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
+        rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
+    )
+
+
+@asynccontextmanager
+async def open_lifecycle(settings: Settings) -> AsyncIterator[AccountLifecycleService]:
+    """Account lifecycle operations for the CLI: with NATS its events go out at once; with the
+    in-process bus they stay in the outbox for the running servers' relay to publish."""
+    store = build_store(settings)
+    try:
+        async with AsyncExitStack() as stack:
+            publisher = None
+            if settings.bus_url.startswith("nats://"):
+                bus = await stack.enter_async_context(open_bus(settings))
+                publisher = EventPublisher(bus, store.outbox)
+                stack.push_async_callback(publisher.close)
+            yield AccountLifecycleService(
+                store=store,
+                # The last worker id, so the CLI's event ids do not collide with a server's.
+                ids=SnowflakeGenerator(MAX_WORKER_ID),
+                passwords=Passwords(),
+                mail=build_mail(settings),
+                limits=MemoryRateLimiter(),
+                publisher=publisher,
+                policy=account_policy(settings),
+            )
+    finally:
+        await store.close()
+
+
+def start_task_services(
+    settings: Settings,
+    *,
+    store: SqlRelationalStore,
+    kit: ChangeKit,
+    messages: MessageService,
+    messages_store: MessageStore,
+    blobs: BlobStore,
+    attachments: AttachmentService,
+    mail: EmailSender,
+    stack: AsyncExitStack,
+) -> tuple[ModerationService, DataExportService]:
+    """The services that queue background tasks, and the runner of those tasks in this
+    process (fed after commit, and from the rows not finished yet at start)."""
+    tasks = TaskQueue(store.tasks, kit.ids)
+    moderation = ModerationService(kit, store.accounts, tasks=tasks, messages=messages)
+    exports = DataExportService(
+        store=store,
+        messages=messages_store,
+        blobs=blobs,
+        files=attachments,
+        mail=mail,
+        tasks=tasks,
+        public_url=settings.effective_public_url(),
+    )
+    handlers: dict[str, TaskHandler] = {
+        BAN_PURGE: moderation.purge_banned_unchecked,
+        DATA_EXPORT: exports.build_unchecked,
+    }
+    runner: InProcessRunner[BackgroundTask] = InProcessRunner(
+        BackgroundTaskHandler(store.tasks, handlers)
+    )
+    tasks.add_listener(lambda task: runner.offer([task]))
+    runner.start()
+    stack.push_async_callback(runner.stop)
+    return moderation, exports
+
+
 def event_handlers(
+    settings: Settings,
     *,
     store: SqlRelationalStore,
     blobs: BlobStore,
     messages: MessageStore,
+    message_service: MessageService,
+    unfurl_cache: UnfurlCache,
     publisher: EventPublisher,
     ids: SnowflakeGenerator,
 ) -> list[EventHandler]:
     """Every worker kind, by the name `gochat worker NAME` takes (gochat/workers/)."""
-    return [MediaHandler(store.files, blobs, messages, publisher, ids)]
+    handlers: list[EventHandler] = [MediaHandler(store.files, blobs, messages, publisher, ids)]
+    if settings.embedder_enabled:
+        handlers.append(embedder_handler(settings, message_service, messages, unfurl_cache))
+    return handlers
 
 
 def start_workers(
@@ -297,6 +501,47 @@ def worker_source(bus: EventBus, jobs: JobStore, feed: JobFeed | None) -> JobSou
         return JetStreamSource(bus)
     assert feed is not None
     return JobTableSource(jobs, feed.waker())
+
+
+async def start_voice(
+    settings: Settings,
+    kit: ChangeKit,
+    states: VoiceStateStore,
+    bus: EventBus,
+    *,
+    stack: AsyncExitStack,
+) -> VoiceService:
+    """The voice service, applying SFU reports in the background and checking members in
+    voice after each committed change of this process."""
+    registry = await stack.enter_async_context(open_sfu_registry(settings.discovery_url))
+    voice = VoiceService(
+        kit,
+        states,
+        registry,
+        VoiceTokens(
+            secret=settings.signing_secret(),
+            issuer=settings.jwt_issuer,
+            ttl_seconds=settings.voice_token_ttl_seconds,
+        ),
+        bus,
+        token_ttl_seconds=settings.voice_token_ttl_seconds,
+        policy=VoicePolicy(
+            regions=tuple(settings.voice_regions),
+            heartbeat_expiry_seconds=settings.voice_heartbeat_expiry_seconds,
+            sweep_interval_seconds=settings.voice_sweep_interval_seconds,
+        ),
+    )
+    kit.publisher.add_listener(voice.on_published)
+    task = asyncio.create_task(voice.run(), name="gochat-voice")
+    stack.push_async_callback(_stop_voice, voice, task)
+    return voice
+
+
+async def _stop_voice(voice: VoiceService, task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await voice.close()
 
 
 def file_policy(settings: Settings) -> FilePolicy:
@@ -336,10 +581,11 @@ async def build_services(
         messages_store, messages_outbox = await stack.enter_async_context(
             open_message_store(settings, store.messages, migrate=migrate_now)
         )
-        mail = build_mail(settings)
-        ids = SnowflakeGenerator(settings.worker_id)
+        mail, ids = build_mail(settings), SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
-        limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
+        limits, presence_store, voice_states = await stack.enter_async_context(
+            open_shared_state(settings)
+        )
         blobs = await stack.enter_async_context(open_blob_store(settings))
         # One publisher per outbox, so each confirms its events where they were written; the
         # message store's events are in Cassandra's outbox when messages live there.
@@ -366,10 +612,11 @@ async def build_services(
         )
         resolver = ChannelAccessResolver(kit.access, store.direct)
         attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
+        passwords, policy = Passwords(), account_policy(settings)
         accounts = AccountService(
             store=store,
             ids=ids,
-            passwords=Passwords(),
+            passwords=passwords,
             tokens=AccessTokens(
                 secret=settings.signing_secret(),
                 issuer=settings.jwt_issuer,
@@ -379,18 +626,7 @@ async def build_services(
             mail=mail,
             limits=limits,
             publisher=publisher,
-            policy=AccountPolicy(
-                refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
-                email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
-                password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
-                settings_max_bytes=settings.settings_max_bytes,
-                public_url=settings.effective_public_url(),
-                rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
-                rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
-                rate_login_per_account=parse_rate(settings.rate_login_per_account),
-                rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
-                rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
-            ),
+            policy=policy,
             sessions=SessionCache(ttl_seconds=settings.session_cache_seconds),
             files=attachments,
         )
@@ -417,7 +653,14 @@ async def build_services(
         handlers = {
             h.name: h
             for h in event_handlers(
-                store=store, blobs=blobs, messages=messages_store, publisher=publisher, ids=ids
+                settings,
+                store=store,
+                blobs=blobs,
+                messages=messages_store,
+                message_service=messages,
+                unfurl_cache=await stack.enter_async_context(open_unfurl_cache(settings)),
+                publisher=publisher,
+                ids=ids,
             )
         }
         if run_workers is None:
@@ -436,6 +679,17 @@ async def build_services(
             stack=stack,
         )
         threads = build_threads(settings, kit, messages_store, messages, stack)
+        moderation, exports = start_task_services(
+            settings,
+            store=store,
+            kit=kit,
+            messages=messages,
+            messages_store=messages_store,
+            blobs=blobs,
+            attachments=attachments,
+            mail=mail,
+            stack=stack,
+        )
         presence = PresenceService(
             presence_store,
             bus,
@@ -450,6 +704,7 @@ async def build_services(
         )
         stack.push_async_callback(presence.close)
         stack.push_async_callback(cancel_task, asyncio.create_task(presence.run()))
+        voice = await start_voice(settings, kit, voice_states, bus, stack=stack)
         yield Services(
             store=store,
             message_store=messages_store,
@@ -469,7 +724,7 @@ async def build_services(
             channels=ChannelService(kit, voice_regions=settings.voice_regions),
             roles=RoleService(kit),
             members=MemberService(kit),
-            moderation=ModerationService(kit, store.accounts),
+            moderation=moderation,
             invites=InviteService(kit, store.accounts, messages),
             emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild, files=attachments),
             audit=AuditService(kit),
@@ -480,6 +735,8 @@ async def build_services(
             read_states=ReadStateService(messages_kit, messages_store, messages),
             direct_messages=DirectMessageService(kit, store.direct, store.accounts),
             friends=FriendService(kit, store.direct, store.accounts),
+            voice=voice,
+            sfu_registry=voice.registry,
             query_costs=QueryCostService(
                 limits,
                 max_cost=settings.graphql_max_cost,
@@ -489,6 +746,17 @@ async def build_services(
             clock=kit.clock,
             jobs=store.jobs,
             workers=handlers,
+            embeds=EmbedService(proxy_key=media_proxy_key(settings)),
+            lifecycle=AccountLifecycleService(
+                store=store,
+                ids=ids,
+                passwords=passwords,
+                mail=mail,
+                limits=limits,
+                publisher=publisher,
+                policy=policy,
+            ),
+            exports=exports,
         )
     finally:
         await stack.aclose()

@@ -12,6 +12,7 @@ from gochat.ids import Snowflake
 # Purposes of mailed one-time tokens.
 CONFIRM_EMAIL = "confirm_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
+CHANGE_EMAIL = "change_email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class User:
     display_name: str
     created_at: datetime
     avatar_id: Snowflake | None = None  # the used upload that is the avatar
+    deleted: bool = False  # the account was deleted: only this placeholder remains
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class Session:
     user_id: Snowflake
     created_at: datetime
     revoked_at: datetime | None
+    user_disabled: bool = False  # an operator disabled the account (or it was deleted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,7 @@ class Channel:
     private: bool
     voice_region: str | None
     created_at: datetime
+    user_limit: int = 0  # voice channels: most members in voice at once; 0 is no limit
     # Channel rules (text channels; a thread keeps its own slowmode).
     rate_limit_per_user: int = 0  # slowmode, seconds between one member's messages
     nsfw: bool = False
@@ -192,6 +196,9 @@ class Member:
     joined_at: datetime
     role_ids: tuple[Snowflake, ...]
     timeout_until: datetime | None
+    # Server mute and deafen in the guild's voice channels, kept across voice sessions.
+    voice_mute: bool = False
+    voice_deaf: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +267,80 @@ class Mentions:
     everyone: bool = False
 
 
+class MessageFlag(enum.IntFlag):
+    """GoChat's message flag bits."""
+
+    NONE = 0
+    SUPPRESS_EMBEDS = 4
+
+
+class EmbedType(enum.StrEnum):
+    RICH = "rich"
+    IMAGE = "image"
+    VIDEO = "video"
+    GIFV = "gifv"
+    ARTICLE = "article"
+    LINK = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedMedia:
+    """An image, thumbnail or video of an embed. `proxy_url` is the media proxy's path for it,
+    set on generated embeds when the proxy is on."""
+
+    url: str
+    proxy_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedAuthor:
+    name: str
+    url: str | None = None
+    icon_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedFooter:
+    text: str
+    icon_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedProvider:
+    name: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedField:
+    name: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """A rich card on a message: sent by its author (manual) or made from a link in its
+    content (generated)."""
+
+    type: EmbedType = EmbedType.RICH
+    url: str | None = None
+    title: str | None = None
+    description: str | None = None
+    color: int | None = None
+    timestamp: datetime | None = None
+    author: EmbedAuthor | None = None
+    footer: EmbedFooter | None = None
+    image: EmbedMedia | None = None
+    thumbnail: EmbedMedia | None = None
+    video: EmbedMedia | None = None
+    provider: EmbedProvider | None = None
+    fields: tuple[EmbedField, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     id: Snowflake
@@ -272,6 +353,14 @@ class Message:
     mentions: Mentions
     pinned: bool
     edited_at: datetime | None
+    flags: MessageFlag = MessageFlag.NONE
+    embeds: tuple[Embed, ...] = ()
+    """Sent by the author."""
+    generated_embeds: tuple[Embed, ...] = ()
+    """Made by the embedder from links in the content (shown unless SUPPRESS_EMBEDS)."""
+    generated_for: str | None = None
+    """The content version (`embeds.content_version`) the generated embeds were made for;
+    None until the embedder has handled the current content."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,3 +489,55 @@ class FileFacts:
     @property
     def is_image(self) -> bool:
         return self.width is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChange:
+    """An applied email change: the address the account left and the one it moved to."""
+
+    user_id: Snowflake
+    old_email: str
+    new_email: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRemoval:
+    """What deleting an account took away with it, for the events that tell others."""
+
+    user: User  # the placeholder that remains
+    guild_ids: tuple[Snowflake, ...]
+    friend_ids: tuple[Snowflake, ...]
+    friend_requests: tuple[tuple[Snowflake, Snowflake], ...]  # (from, to) pairs withdrawn
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundTask:
+    """Work queued off the request path: `kind` names the handler, `params` its input."""
+
+    id: Snowflake
+    kind: str
+    user_id: Snowflake
+    guild_id: Snowflake | None
+    params: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceState:
+    """A user in a voice channel: one per user. `session_id` names one join (a rejoin, or a
+    move, gets a new one); `connected` turns true once the SFU reports the member in its room
+    (before that the state holds the member's place while the client connects)."""
+
+    user_id: Snowflake
+    guild_id: Snowflake
+    channel_id: Snowflake
+    session_id: Snowflake
+    sfu_id: str
+    region: str
+    self_mute: bool = False
+    self_deaf: bool = False
+    server_mute: bool = False
+    server_deaf: bool = False
+    video: bool = False
+    speaking: bool = False
+    connected: bool = False

@@ -7,13 +7,17 @@ from dataclasses import dataclass
 
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
+from gochat.discovery import SfuRegistry
+from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountService
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
 from gochat.domain.clock import Clock
+from gochat.domain.data_export import DataExportService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
@@ -31,6 +35,7 @@ from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.threads import ThreadService
 from gochat.domain.typing_indicators import TypingService
+from gochat.domain.voice import VoiceService
 from gochat.mail import EmailSender
 from gochat.storage import JobStore, MessageStore, RelationalStore
 
@@ -63,7 +68,13 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    embeds: EmbedService
     jobs: JobStore
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
     threads: ThreadService
     clock: Clock  # the time the services go by; tests move it forward
+    lifecycle: AccountLifecycleService
+    exports: DataExportService
+    voice: VoiceService
+    # Shared with the SFU `gochat serve` runs in-process (embedded discovery).
+    sfu_registry: SfuRegistry

@@ -196,6 +196,7 @@ class GuildMutation:
             else snowflake(input.parent_id, field="parentId"),
             private=input.private,
             voice_region=input.voice_region,
+            user_limit=input.user_limit,
             rules=ChannelRules(
                 rate_limit_per_user=input.rate_limit_per_user,
                 nsfw=input.nsfw,
@@ -219,6 +220,7 @@ class GuildMutation:
             clear_parent=input.remove_from_parent,
             private=input.private,
             voice_region=input.voice_region,
+            user_limit=input.user_limit,
             sync_with_parent=input.sync_with_parent,
             rules=ChannelRules(
                 rate_limit_per_user=input.rate_limit_per_user,
@@ -396,7 +398,11 @@ class GuildMutation:
         )
         return KickMemberPayload(user_id=to_id(user_id))
 
-    @strawberry.mutation(description="Ban a user (BAN_MEMBERS).")
+    @strawberry.mutation(
+        description="Ban a user (BAN_MEMBERS). With deleteMessageSeconds, their messages in "
+        "the guild from that many seconds before the ban are removed in the background, each "
+        "channel's announced by MessagesDeleted."
+    )
     async def ban_member(
         self, info: Info, input: Annotated[BanMemberInput, MUTATION_INPUT]
     ) -> BanMemberPayload:
@@ -405,6 +411,7 @@ class GuildMutation:
             snowflake(input.guild_id, field="guildId"),
             snowflake(input.user_id, field="userId"),
             reason=input.reason,
+            delete_message_seconds=input.delete_message_seconds,
         )
         return BanMemberPayload(ban=Ban(record=ban))
 

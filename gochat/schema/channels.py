@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -39,6 +39,9 @@ from gochat.schema.messages import (
     history_connection,
 )
 from gochat.schema.pagination import page_args
+
+if TYPE_CHECKING:
+    from gochat.schema.voice import VoiceState
 
 # Counted up to this many: a thread's messageCount.
 THREAD_COUNT_CAP = 100_000
@@ -282,6 +285,19 @@ class VoiceChannel(Channel):
     def voice_region(self) -> str | None:
         return self.record.voice_region
 
+    @strawberry.field(description="Most members in voice here at once; 0: no limit.")
+    def user_limit(self) -> int:
+        return self.record.user_limit
+
+    @strawberry.field(description="The members in voice here, by user id.")
+    async def voice_states(
+        self, info: Info
+    ) -> list[Annotated[VoiceState, strawberry.lazy("gochat.schema.voice")]]:
+        states = await info.context.services.voice.list_channel(
+            await info.context.viewer(), self.record.id
+        )
+        return [voice_state_shape(s) for s in states]
+
 
 @strawberry.type(description="A category: it groups the channels whose parentId is its id.")
 class CategoryChannel(Channel):
@@ -457,3 +473,10 @@ def channel_shape(record: records.Channel) -> Channel:
     if record.type == records.ChannelType.THREAD:
         return ThreadChannel(record=record)
     return TextChannel(record=record)
+
+
+def voice_state_shape(record: records.VoiceState) -> VoiceState:
+    """The GraphQL object of a voice state (the voice module refers back to channels)."""
+    from gochat.schema.voice import VoiceState  # noqa: PLC0415
+
+    return VoiceState.from_record(record)

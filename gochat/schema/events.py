@@ -32,6 +32,7 @@ from gochat.schema.threads import (
     ThreadUpdated,
     from_thread_event,
 )
+from gochat.schema.voice import SpeakingUpdated, VoiceServerUpdated, VoiceStateUpdated, voice_event
 
 
 @strawberry.type(description="A user's public profile changed.")
@@ -356,6 +357,10 @@ EventType = (
     | ThreadUpdated
     | ThreadDeleted
     | ThreadMembersUpdated
+    # voice
+    | VoiceStateUpdated
+    | SpeakingUpdated
+    | VoiceServerUpdated
 )
 
 Event = Annotated[
@@ -502,4 +507,4 @@ def _from_message_event(event: events.Event) -> EventType | None:
                 user_id=to_id(u),
                 expires_at=at,
             )
-    return None
+    return voice_event(event)

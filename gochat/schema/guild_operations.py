@@ -121,6 +121,10 @@ class CreateChannelInput:
         description="Text channels: auto-archive of threads started without one: 60, 1440, "
         "4320 or 10080 minutes. Default 1440.",
     )
+    user_limit: int | None = strawberry.field(
+        default=None,
+        description="Voice channels only: most members in voice at once, 0-99; 0 or null: none.",
+    )
 
 
 @strawberry.type(description="The new channel.")
@@ -147,7 +151,15 @@ class UpdateChannelInput:
         default=None, description="New privacy; omitted: unchanged."
     )
     voice_region: str | None = strawberry.field(
-        default=None, description="Voice channels only: new region; omitted: unchanged."
+        default=None,
+        description=(
+            "Voice channels only: new region; omitted: unchanged. Members in voice move to a "
+            "voice server of the new region (each receives VoiceServerUpdated)."
+        ),
+    )
+    user_limit: int | None = strawberry.field(
+        default=None,
+        description="Voice channels only: new user limit, 0 (none) to 99; omitted: unchanged.",
     )
     sync_with_parent: bool = strawberry.field(
         default=False, description="Replace this channel's overwrites with its category's."
@@ -394,6 +406,12 @@ class BanMemberInput:
     guild_id: strawberry.ID = strawberry.field(description="The guild.")
     user_id: strawberry.ID = strawberry.field(description="The user to ban (a member or not).")
     reason: str | None = strawberry.field(default=None, description="At most 512 characters.")
+    delete_message_seconds: int = strawberry.field(
+        default=0,
+        description="Also remove the user's messages in this guild from this many seconds "
+        "before the ban: 0 (keep them, the default) to 604800 (7 days). The removal runs in "
+        "the background and ends in MessagesDeleted events.",
+    )
 
 
 @strawberry.type(description="The ban.")

@@ -5,7 +5,7 @@ services, which authorize."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,7 +13,7 @@ from gochat.domain import records
 from gochat.schema.accounts import User, load_user
 from gochat.schema.attachments import public_file_url
 from gochat.schema.audit_log import AuditAction, AuditLogConnection, AuditLogEdge, AuditLogEntry
-from gochat.schema.channels import Channel, channel_shape
+from gochat.schema.channels import Channel, channel_shape, voice_state_shape
 from gochat.schema.common import (
     EDGE_CURSOR,
     EDGE_NODE,
@@ -32,6 +32,9 @@ from gochat.schema.context import Info
 from gochat.schema.invites import Invite
 from gochat.schema.messages import SizeArgument, emoji_size
 from gochat.schema.pagination import page_args
+
+if TYPE_CHECKING:
+    from gochat.schema.voice import VoiceState
 
 
 @strawberry.type(description="A role in a guild. @everyone has the guild's id and position 0.")
@@ -109,6 +112,14 @@ class Member(Node):
     @strawberry.field(description="While in the future, the member cannot send, react or talk.")
     def timeout_until(self) -> datetime | None:
         return self.record.timeout_until
+
+    @strawberry.field(description="Server-muted in voice (VOICE_MUTE_MEMBERS set it).")
+    def server_mute(self) -> bool:
+        return self.record.voice_mute
+
+    @strawberry.field(description="Server-deafened in voice (VOICE_DEAFEN_MEMBERS set it).")
+    def server_deaf(self) -> bool:
+        return self.record.voice_deaf
 
     @strawberry.field(description="Roles besides @everyone, most senior first.")
     async def roles(self, info: Info) -> list[Role]:
@@ -256,6 +267,15 @@ class Guild(Node):
             await info.context.viewer(), self.record.id
         )
         return [channel_shape(c) for c in view.visible_channels()]
+
+    @strawberry.field(description="Members in voice in the channels you can see, by user id.")
+    async def voice_states(
+        self, info: Info
+    ) -> list[Annotated[VoiceState, strawberry.lazy("gochat.schema.voice")]]:
+        states = await info.context.services.voice.list_guild(
+            await info.context.viewer(), self.record.id
+        )
+        return [voice_state_shape(s) for s in states]
 
     @strawberry.field(description="Every role, most senior first.")
     async def roles(self, info: Info) -> list[Role]:

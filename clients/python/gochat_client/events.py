@@ -55,6 +55,9 @@ class Events(BaseModel):
         "EventsEventsThreadUpdated",
         "EventsEventsThreadDeleted",
         "EventsEventsThreadMembersUpdated",
+        "EventsEventsVoiceStateUpdated",
+        "EventsEventsSpeakingUpdated",
+        "EventsEventsVoiceServerUpdated",
     ] = Field(discriminator="typename__")
 
 
@@ -257,6 +260,18 @@ class EventsEventsThreadDeleted(BaseModel):
 
 class EventsEventsThreadMembersUpdated(BaseModel):
     typename__: Literal["ThreadMembersUpdated"] = Field(alias="__typename")
+
+
+class EventsEventsVoiceStateUpdated(BaseModel):
+    typename__: Literal["VoiceStateUpdated"] = Field(alias="__typename")
+
+
+class EventsEventsSpeakingUpdated(BaseModel):
+    typename__: Literal["SpeakingUpdated"] = Field(alias="__typename")
+
+
+class EventsEventsVoiceServerUpdated(BaseModel):
+    typename__: Literal["VoiceServerUpdated"] = Field(alias="__typename")
 
 
 Events.model_rebuild()

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 from gochat.storage.sql.types import UtcDateTime
@@ -46,6 +47,7 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("avatar_id", BigInteger, nullable=True),
+    Column("deleted_at", UtcDateTime, nullable=True),
 )
 
 user_settings = Table(
@@ -86,7 +88,31 @@ one_time_tokens = Table(
     Column("purpose", String(32), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime, nullable=True),
+    Column("new_email", String(254), nullable=True),
     Index(None, "user_id", "purpose"),
+)
+
+# One row per user: when their last data export was asked for (one per 24 hours).
+data_exports = Table(
+    "data_exports",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
+# Tasks run off the request path for a command (data exports, message purges after a ban): a row
+# until done. Event-driven workers queue in worker_jobs instead.
+background_tasks = Table(
+    "background_tasks",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("guild_id", BigInteger, nullable=True),
+    Column("params", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index(None, "finished_at"),
 )
 
 outbox = Table(
@@ -151,6 +177,7 @@ channels = Table(
     Column("private", Boolean, nullable=False),
     Column("voice_region", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("user_limit", Integer, nullable=False, server_default=text("0")),
     Column("rate_limit_per_user", Integer, nullable=False, server_default="0"),
     Column("nsfw", Boolean, nullable=False, server_default=false()),
     Column("default_auto_archive_minutes", Integer, nullable=False, server_default="1440"),
@@ -206,6 +233,8 @@ members = Table(
     Column("nickname", String(64), nullable=True),
     Column("joined_at", UtcDateTime, nullable=False),
     Column("timeout_until", UtcDateTime, nullable=True),
+    Column("voice_mute", Boolean, nullable=False, server_default=false()),
+    Column("voice_deaf", Boolean, nullable=False, server_default=false()),
     Index(None, "user_id"),
 )
 
@@ -299,6 +328,10 @@ messages = Table(
     Column("mention_everyone", Boolean, nullable=False),
     Column("pinned", Boolean, nullable=False),
     Column("edited_at", UtcDateTime, nullable=True),
+    Column("flags", Integer, nullable=False, server_default="0"),
+    Column("embeds", Text, nullable=False, server_default="[]"),
+    Column("generated_embeds", Text, nullable=False, server_default="[]"),
+    Column("generated_for", String(64), nullable=True),
     Index(None, "id"),
 )
 

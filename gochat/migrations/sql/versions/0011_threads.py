@@ -2,7 +2,7 @@
 with their members; text channels gain slowmode, an NSFW flag and a default auto-archive.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from gochat.storage.sql.types import UtcDateTime
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
