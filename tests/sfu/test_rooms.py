@@ -71,3 +71,80 @@ async def test_members_hear_each_other_and_joins_speaking_heartbeats_reach_the_b
         await wait_until(
             lambda: all(c.ops("member_left") for c, _, _ in clients[1:]), what="others told"
         )
+
+
+async def test_server_mute_stops_a_members_audio_and_its_speaking(voice: Voice) -> None:
+    async with members(voice, {}, {}, {}) as clients:
+        (a, a_user, a_session), (b, _, _), (c, c_user, _) = clients
+        await wait_until(lambda: b.loud[str(a_user)] >= 25 and b.loud[str(c_user)] >= 25)
+        await wait_until(lambda: voice.sfu.members[a_session].speaking)
+        await voice.command(
+            signals.SetServerState(
+                session_id=a_session, user_id=a_user, server_mute=True, server_deaf=False
+            )
+        )
+        await wait_until(
+            lambda: voice.reported(signals.SpeakingChanged, session_id=a_session, speaking=False)
+        )
+        await wait_until(lambda: any(m.get("serverMute") for m in b.ops("member_state")))
+        # Whatever was in flight has played out once C has been heard for another second.
+        heard_a, heard_c = b.frames[str(a_user)], b.frames[str(c_user)]
+        await wait_until(lambda: b.loud[str(c_user)] >= heard_c + 50)
+        settled = b.frames[str(a_user)]
+        assert settled - heard_a <= 15
+        await wait_until(lambda: b.loud[str(c_user)] >= heard_c + 100)
+        assert b.frames[str(a_user)] == settled, "a muted member's audio still arrives"
+        # Unmuted, it is heard again.
+        await voice.command(
+            signals.SetServerState(
+                session_id=a_session, user_id=a_user, server_mute=False, server_deaf=False
+            )
+        )
+        await wait_until(lambda: b.loud[str(a_user)] >= settled + 25)
+
+
+async def test_without_can_speak_nothing_is_forwarded(voice: Voice) -> None:
+    async with members(voice, {}, {}, {"can_speak": False}) as clients:
+        (a, a_user, _), (b, b_user, _), (_, mute_user, mute_session) = clients
+        await wait_until(lambda: a.loud[str(b_user)] >= 100 and b.loud[str(a_user)] >= 100)
+        assert a.frames[str(mute_user)] == 0 and b.frames[str(mute_user)] == 0
+        assert not voice.reported(signals.SpeakingChanged, session_id=mute_session)
+        # Granted VOICE_SPEAK later, it is heard.
+        await voice.command(
+            signals.SetRights(
+                session_id=mute_session, user_id=mute_user, can_speak=True, can_video=False
+            )
+        )
+        await wait_until(lambda: a.loud[str(mute_user)] >= 25)
+
+
+async def test_a_deafened_member_receives_nothing_but_is_heard(voice: Voice) -> None:
+    async with members(voice, {}, {"server_deaf": True}) as clients:
+        (a, a_user, _), (deaf, deaf_user, _) = clients
+        await wait_until(lambda: a.loud[str(deaf_user)] >= 100)
+        assert deaf.frames[str(a_user)] == 0
+
+
+async def test_disconnect_closes_the_member(voice: Voice) -> None:
+    async with members(voice, {}, {}) as clients:
+        (a, a_user, a_session), (b, _, _) = clients
+        await wait_until(lambda: b.loud[str(a_user)] >= 10)
+        await voice.command(
+            signals.Disconnect(session_id=a_session, user_id=a_user, reason="kicked")
+        )
+        await wait_until(lambda: a.close_code == 4000, what="closed with 4000")
+        assert a.ops("disconnected") == [{"op": "disconnected", "reason": "kicked"}]
+        await wait_until(lambda: bool(voice.reported(signals.MemberLeft, session_id=a_session)))
+        assert a_session not in voice.sfu.members
+        await wait_until(lambda: bool(b.ops("member_left")))
+
+
+async def test_a_command_for_another_user_is_ignored(voice: Voice) -> None:
+    async with members(voice, {}) as clients:
+        ((a, a_user, a_session),) = clients
+        await voice.command(
+            signals.Disconnect(session_id=a_session, user_id=a_user + 1, reason="x")
+        )
+        await a.send({"op": "ping", "t": 1})
+        await wait_until(lambda: bool(a.ops("pong")))
+        assert a_session in voice.sfu.members and a.close_code is None
