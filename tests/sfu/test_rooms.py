@@ -75,7 +75,7 @@ async def test_members_hear_each_other_and_joins_speaking_heartbeats_reach_the_b
 
 async def test_server_mute_stops_a_members_audio_and_its_speaking(voice: Voice) -> None:
     async with members(voice, {}, {}, {}) as clients:
-        (a, a_user, a_session), (b, _, _), (c, c_user, _) = clients
+        (_, a_user, a_session), (b, _, _), (_, c_user, _) = clients
         await wait_until(lambda: b.loud[str(a_user)] >= 25 and b.loud[str(c_user)] >= 25)
         await wait_until(lambda: voice.sfu.members[a_session].speaking)
         await voice.command(
