@@ -139,3 +139,49 @@ def standalone_app(
         Route("/healthz", health),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+class EmbeddedSfu:
+    """The SFU that `gochat serve` runs inside the API process, on the API's own port.
+
+    Its signaling route is mounted when the app is built (`routes()`, before the bus exists);
+    `start(bus)` in the app's lifespan brings it up, `stop()` closes every member. Until then
+    the route refuses sockets (1013, try again later).
+
+        embedded = EmbeddedSfu(settings)
+        Starlette(routes=[..., *embedded.routes()], lifespan=...)
+        # in the lifespan, once services exist:
+        await embedded.start(services.bus)    # ... yield ... finally: await embedded.stop()
+    """
+
+    def __init__(self, settings: Settings, *, path: str = "/sfu") -> None:
+        public = settings.effective_public_url().rstrip("/")
+        scheme, _, rest = public.partition("://")
+        self.config = SfuConfig(
+            sfu_id=settings.sfu_id,
+            region=settings.sfu_region or settings.voice_regions[0],
+            url=settings.sfu_public_url or f"{'wss' if scheme == 'https' else 'ws'}://{rest}{path}",
+            path=path,
+            ice_hosts=tuple(settings.sfu_ice_hosts),
+        )
+        self._settings = settings
+        self.sfu: Sfu | None = None
+
+    def routes(self) -> list[BaseRoute]:
+        return [WebSocketRoute(self.config.path, self._serve)]
+
+    async def _serve(self, websocket: WebSocket) -> None:
+        if self.sfu is None:
+            await websocket.close(1013)
+            return
+        await self.sfu.serve_socket(websocket)
+
+    async def start(self, bus: EventBus, tokens: VoiceTokens | None = None) -> Sfu:
+        self.sfu = Sfu(bus=bus, tokens=tokens or sfu_tokens(self._settings), config=self.config)
+        await self.sfu.start()
+        return self.sfu
+
+    async def stop(self) -> None:
+        if self.sfu is not None:
+            sfu, self.sfu = self.sfu, None
+            await sfu.stop()
