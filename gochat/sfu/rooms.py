@@ -189,7 +189,8 @@ class Room:
 
     async def remove(self, member: Member) -> None:
         self.members.pop(member.session_id, None)
-        for other in self.members.values():
+        # Stopping transceivers yields: others may leave meanwhile.
+        for other in list(self.members.values()):
             stale = [key for key in other.links if key[0] == member.session_id]
             for key in stale:
                 link = other.links.pop(key)

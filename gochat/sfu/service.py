@@ -218,13 +218,15 @@ class Sfu:
         del self.members[member.session_id]
         self._sockets.pop(member.session_id, None)
         room = self.rooms.get(member.grant.channel_id)
-        if room is not None:
-            await room.remove(member)
-            if not room.members:
-                del self.rooms[room.channel_id]
-            else:
-                await self._broadcast(room, {"op": "member_left", **member.describe()})
-        await member.close()
+        try:
+            if room is not None:
+                await room.remove(member)
+                if room.members:
+                    await self._broadcast(room, {"op": "member_left", **member.describe()})
+                elif self.rooms.get(room.channel_id) is room:
+                    del self.rooms[room.channel_id]
+        finally:
+            await member.close()
         await self._report(
             signals.MemberLeft(
                 sfu_id=self.config.sfu_id,

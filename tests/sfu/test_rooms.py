@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -148,3 +149,15 @@ async def test_a_command_for_another_user_is_ignored(voice: Voice) -> None:
         await a.send({"op": "ping", "t": 1})
         await wait_until(lambda: bool(a.ops("pong")))
         assert a_session in voice.sfu.members and a.close_code is None
+
+
+async def test_members_leaving_at_once_all_leave(voice: Voice) -> None:
+    async with members(voice, *({} for _ in range(5))) as clients:
+        await wait_until(lambda: all(len(c.loud) == 4 for c, _, _ in clients), what="all hear all")
+        await asyncio.gather(*(c.send({"op": "leave"}) for c, _, _ in clients))
+        sessions = {session for _, _, session in clients}
+        await wait_until(
+            lambda: {r.session_id for r in voice.reported(signals.MemberLeft)} == sessions,
+            what="every member reported gone",
+        )
+        assert not voice.sfu.members and not voice.sfu.rooms
