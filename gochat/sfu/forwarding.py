@@ -96,10 +96,11 @@ class MediaSource:
         self.packets += 1
         if self.kind == "audio" and _is_loud(packet):
             self.last_loud_ms = arrival_time_ms
-        if not self._may_forward():
+        if not self._may_forward() or not self.links:
             return
+        ntp = current_ntp_time()  # once per packet, not per receiver: it costs ~2 us
         for link in tuple(self.links.values()):
-            await link.forward(packet, mime)
+            await link.forward(packet, mime, ntp)
 
     def request_keyframe(self, now_ms: int) -> None:
         """Ask the sending member for a keyframe (RTCP PLI), at most every 500 ms."""
@@ -171,7 +172,7 @@ class OutLink:
     def _on_keyframe_request(self) -> None:
         self.source.request_keyframe(self._now_ms())
 
-    async def forward(self, packet: RtpPacket, mime: str) -> None:
+    async def forward(self, packet: RtpPacket, mime: str, ntp: int) -> None:
         payload_type = self._pt_by_mime.get(mime)
         if payload_type is None or not self._may_receive():
             self._paused = True
@@ -200,12 +201,12 @@ class OutLink:
         self._last_out_ts = timestamp
         self.forwarded += 1
         self._octets += len(packet.payload)
-        _report_sent(self.sender, timestamp, self.forwarded, self._octets)
+        _report_sent(self.sender, ntp, timestamp, self.forwarded, self._octets)
 
 
-def _report_sent(sender: Any, timestamp: int, packets: int, octets: int) -> None:
+def _report_sent(sender: Any, ntp: int, timestamp: int, packets: int, octets: int) -> None:
     # The sender's RTCP sender reports (and getStats) read these counters; keep them true.
-    sender._RTCRtpSender__ntp_timestamp = current_ntp_time()
+    sender._RTCRtpSender__ntp_timestamp = ntp
     sender._RTCRtpSender__rtp_timestamp = timestamp
     sender._RTCRtpSender__packet_count = packets
     sender._RTCRtpSender__octet_count = octets
