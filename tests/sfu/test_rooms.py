@@ -161,3 +161,23 @@ async def test_members_leaving_at_once_all_leave(voice: Voice) -> None:
             what="every member reported gone",
         )
         assert not voice.sfu.members and not voice.sfu.rooms
+
+
+async def test_vp8_video_is_forwarded_only_with_can_video(voice: Voice) -> None:
+    token_a, a_user, _ = voice.token()
+    token_b, b_user, _ = voice.token(can_video=False)
+    token_c, _, _ = voice.token()
+    a = VoiceClient(voice.url, token_a, video=True)
+    b = VoiceClient(voice.url, token_b, video=True)
+    c = VoiceClient(voice.url, token_c)
+    try:
+        for client in (a, b, c):
+            assert (await client.join())["op"] == "joined"
+        # C decodes A's VP8 (a keyframe was asked for when C's link came up); B's never comes.
+        await wait_until(lambda: c.video_frames[str(a_user)] >= 10, what="A's video at C")
+        await wait_until(lambda: c.loud[str(b_user)] >= 50, what="B's audio at C")
+        assert c.video_frames[str(b_user)] == 0
+        await wait_until(lambda: b.video_frames[str(a_user)] >= 10, what="A's video at B")
+    finally:
+        for client in (a, b, c):
+            await client.close()

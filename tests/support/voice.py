@@ -19,7 +19,13 @@ from typing import Any
 
 import aioice.ice
 import av
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
 from aiortc.mediastreams import MediaStreamError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -80,8 +86,12 @@ def peak(frame: av.AudioFrame) -> int:
 class VoiceClient:
     """One member: a signaling socket and a peer connection sending one audio track."""
 
-    def __init__(self, url: str, token: str, *, silent: bool = False, send: bool = True) -> None:
+    def __init__(
+        self, url: str, token: str, *, silent: bool = False, send: bool = True, video: bool = False
+    ) -> None:
         self.url = url
+        self.video = video
+        self.video_frames: Counter[str] = Counter()  # user id -> video frames decoded
         self.token = token
         self.silent = silent
         self.send_audio = send
@@ -108,6 +118,8 @@ class VoiceClient:
         self.joined = first
         if self.send_audio:
             self.pc.addTransceiver(ToneTrack(silent=self.silent), direction="sendrecv")
+        if self.video:
+            self.pc.addTransceiver(VideoStreamTrack(), direction="sendrecv")
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)
         self._spawn(self._read())
@@ -153,6 +165,9 @@ class VoiceClient:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
+                if isinstance(frame, av.VideoFrame):
+                    self.video_frames[user] += 1
+                    continue
                 assert isinstance(frame, av.AudioFrame)
                 self.frames[user] += 1
                 if peak(frame) > LOUD:
