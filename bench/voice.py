@@ -251,25 +251,23 @@ class Member:
         await self.ws.send(json.dumps({"op": "join", "token": self.token}))
         joined = json.loads(await self.ws.recv())
         assert joined["op"] == "joined", joined
-        if self.track is not None:
-            self.pc.addTransceiver(self.track, direction="sendrecv")
-        else:
-            self.pc.addTransceiver("audio", direction="recvonly")
-        await self.pc.setLocalDescription(await self.pc.createOffer())
 
         async def read() -> None:
             async for raw in self.ws:
                 message = json.loads(raw)
-                if message["op"] == "answer":
-                    await self.pc.setRemoteDescription(
-                        RTCSessionDescription(sdp=message["sdp"], type="answer")
-                    )
-                elif message["op"] == "offer":
+                if message["op"] == "offer":
                     for track in message["tracks"]:
                         self.mids[track["mid"]] = track["userId"]
                     await self.pc.setRemoteDescription(
                         RTCSessionDescription(sdp=message["sdp"], type="offer")
                     )
+                    for transceiver in self.pc.getTransceivers():
+                        if (
+                            self.track is not None
+                            and transceiver.mid == message["upstream"]["audio"]
+                        ) and transceiver.sender.track is None:
+                            transceiver.sender.replaceTrack(self.track)
+                            transceiver.direction = "sendrecv"
                     await self.pc.setLocalDescription(await self.pc.createAnswer())
                     self._hook()
                     await self.ws.send(
@@ -277,7 +275,6 @@ class Member:
                     )
 
         self.task = asyncio.create_task(read())
-        await self.ws.send(json.dumps({"op": "offer", "sdp": self.pc.localDescription.sdp}))
 
     def _hook(self) -> None:
         for transceiver in self.pc.getTransceivers():

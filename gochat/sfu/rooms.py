@@ -1,5 +1,12 @@
 """Rooms and members: who sends what to whom, the rights that gate it, and the negotiation
-of each member's peer connection (the SFU makes every offer after the member's first one)."""
+of each member's peer connection.
+
+The SFU makes every offer. aiortc, when it re-offers after answering a browser's offer, puts
+its own payload types and header extension ids on the existing m-lines, which browsers refuse
+("RTP extension ID reassignment not supported"); as the only offerer it stays consistent, and
+there is never glare. Each member's first offer holds two receive-only m-lines for the
+member's own audio and video (`upstream`), then one send-only m-line per other member and kind.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
 from aiortc.clock import current_ms
+from aiortc.exceptions import InvalidAccessError, InvalidStateError
 from aiortc.sdp import candidate_from_sdp
 
 from gochat.errors import Conflict
@@ -36,8 +50,10 @@ class Member:
     can_speak: bool
     can_video: bool
     speaking: bool = False
-    # The client's first offer is applied: from now on the SFU makes the offers.
-    ready: bool = False
+    # kind -> the receive-only transceiver carrying the member's own media
+    upstream: dict[str, RTCRtpTransceiver] = field(default_factory=dict)
+    # called after each answer is applied (the member may have started sending)
+    on_answered: Callable[[Member], None] | None = None
     sources: dict[str, MediaSource] = field(default_factory=dict)
     # (sending member's session id, kind) -> the link carrying it to this member
     links: dict[tuple[int, str], OutLink] = field(default_factory=dict)
@@ -85,17 +101,6 @@ class Member:
             if link.mid is not None
         ]
 
-    async def apply_offer(self, sdp: str) -> str:
-        """Apply the client's offer; the answer's SDP. Refused while the SFU's own offer
-        waits for the client's answer (the client answers that first, then offers again)."""
-        if self._answer is not None:
-            raise Conflict("answer the SFU's offer first")
-        async with self._lock:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            answer = await self.pc.createAnswer()
-            await self.pc.setLocalDescription(answer)
-            return str(self.pc.localDescription.sdp)
-
     def take_answer(self, sdp: str) -> None:
         if self._answer is None or self._answer.done():
             raise Conflict("no offer is waiting for an answer")
@@ -130,18 +135,47 @@ class Member:
                         {
                             "op": "offer",
                             "sdp": self.pc.localDescription.sdp,
+                            "upstream": {k: t.mid for k, t in self.upstream.items()},
                             "tracks": self.tracks(),
                         }
                     )
-                    answer = await asyncio.wait_for(self._answer, NEGOTIATION_TIMEOUT_SECONDS)
-                    await self.pc.setRemoteDescription(answer)
-                except (TimeoutError, ConnectionError, ValueError) as exc:
-                    log.info("sfu.negotiation_failed", session=self.session_id, error=str(exc))
+                    await self._await_answer(loop.time() + NEGOTIATION_TIMEOUT_SECONDS)
+                except (TimeoutError, ConnectionError) as exc:
+                    log.info("sfu.negotiation_failed", session=self.session_id, error=repr(exc))
+                    with contextlib.suppress(ConnectionError):
+                        await self.send(
+                            {"op": "error", "code": "TIMEOUT", "message": "no answer to the offer"}
+                        )
                     return
                 finally:
                     self._answer = None
             for link in fresh:
                 link.negotiated()
+            if self.on_answered is not None and not self.closed:
+                self.on_answered(self)
+
+    async def _await_answer(self, deadline: float) -> None:
+        """Apply the client's answer; an answer that does not apply is refused and the offer
+        stays open for a better one until the deadline."""
+        loop = asyncio.get_running_loop()
+        while True:
+            assert self._answer is not None
+            answer = await asyncio.wait_for(self._answer, max(0.0, deadline - loop.time()))
+            try:
+                await self.pc.setRemoteDescription(answer)
+                return
+            except (
+                ValueError,
+                KeyError,
+                IndexError,
+                TypeError,
+                InvalidStateError,
+                InvalidAccessError,
+            ) as exc:
+                self._answer = loop.create_future()
+                await self.send(
+                    {"op": "error", "code": "BAD_USER_INPUT", "message": f"bad answer: {exc}"}
+                )
 
     async def close(self) -> None:
         self.closed = True
@@ -162,14 +196,24 @@ class Room:
         self.channel_id = channel_id
         self.members: dict[int, Member] = {}
 
+    def add(self, member: Member) -> None:
+        """Seat a new member: its receive-only upstream m-lines and a link from every source
+        already in the room, all in the SFU's first offer."""
+        self.members[member.session_id] = member
+        for kind in KINDS:
+            member.upstream[kind] = member.pc.addTransceiver(kind, direction="recvonly")
+        member.on_answered = self.add_sources
+        for other in list(self.members.values()):
+            if other is not member:
+                _link(other, member)
+        member.renegotiate()
+
     def add_sources(self, member: Member) -> None:
-        """Hook the member's received tracks (after its offer was applied) and link every
-        source in the room to every other member; renegotiate whoever gained a link."""
-        for transceiver in member.pc.getTransceivers():
-            kind = transceiver.kind
-            if kind not in KINDS or kind in member.sources:
-                continue
-            if transceiver.currentDirection not in ("recvonly", "sendrecv"):
+        """After an answer: hook the upstream m-lines the member now sends on and link them
+        to every other member, renegotiating whoever gained a link."""
+        added = False
+        for kind, transceiver in member.upstream.items():
+            if kind in member.sources or transceiver.currentDirection not in ("recvonly",):
                 continue
             member.sources[kind] = MediaSource(
                 kind=kind,
@@ -177,15 +221,12 @@ class Room:
                 transceiver=transceiver,
                 may_forward=lambda kind=kind: member.may_send(kind),  # type: ignore[misc]
             )
-        member.ready = True
-        changed: set[Member] = set()
-        ready = [m for m in self.members.values() if m.ready and not m.closed]
-        for sender in ready:
-            for receiver in ready:
-                if sender is not receiver and _link(sender, receiver):
-                    changed.add(receiver)
-        for receiver in changed:
-            receiver.renegotiate()
+            added = True
+        if not added:
+            return
+        for receiver in list(self.members.values()):
+            if receiver is not member and _link(member, receiver):
+                receiver.renegotiate()
 
     async def remove(self, member: Member) -> None:
         self.members.pop(member.session_id, None)
@@ -224,4 +265,9 @@ def _link(sender: Member, receiver: Member) -> bool:
 
 def peer_connection() -> RTCPeerConnection:
     # No STUN/TURN: the SFU's host candidates (GOCHAT_SFU_ICE_HOSTS) are its public addresses.
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    # One transport for every m-line from the start: with aiortc's default (balanced) policy a
+    # second video transceiver made before the first answer keeps the first one's transport
+    # after BUNDLE moves that one onto the audio transport, and never connects.
+    return RTCPeerConnection(
+        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    )

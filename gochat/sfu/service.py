@@ -158,12 +158,8 @@ class Sfu:
     async def _handle(self, member: Member, message: dict[str, Any]) -> None:
         op = message.get("op")
         try:
-            if op == "offer":
-                sdp = await member.apply_offer(_text(message, "sdp"))
-                await member.send({"op": "answer", "sdp": sdp})
-                room = self.rooms.get(member.grant.channel_id)
-                if room is not None and not member.closed:
-                    room.add_sources(member)
+            if op == "renegotiate":
+                member.renegotiate()
             elif op == "answer":
                 member.take_answer(_text(message, "sdp"))
             elif op == "candidate":
@@ -189,7 +185,6 @@ class Sfu:
             await self._leave(previous)
         room = self.rooms.setdefault(member.grant.channel_id, Room(member.grant.channel_id))
         others = list(room.members.values())
-        room.members[member.session_id] = member
         self.members[member.session_id] = member
         self._sockets[member.session_id] = websocket
         await member.send(
@@ -200,6 +195,7 @@ class Sfu:
                 "members": [other.describe() for other in others],
             }
         )
+        room.add(member)
         await self._broadcast(room, {"op": "member_joined", **member.describe()}, but=member)
         await self._report(
             signals.MemberJoined(

@@ -103,11 +103,13 @@ class VoiceClient:
         self.joined: dict[str, Any] | None = None
         self._ws: ClientConnection | None = None
         self._tracks: dict[str, str] = {}  # mid -> user id
+        self._attached = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.pc.on("track", self._on_track)
 
     async def join(self) -> dict[str, Any]:
-        """Join and offer; the `joined` message, or the `error` that refused the join."""
+        """Join; the `joined` message, or the `error` that refused the join. Media follows
+        when the SFU's offer is answered."""
         self._ws = await connect(self.url)
         await self._send({"op": "join", "token": self.token})
         first = json.loads(await self._ws.recv())
@@ -116,14 +118,7 @@ class VoiceClient:
             await self._await_close()
             return first
         self.joined = first
-        if self.send_audio:
-            self.pc.addTransceiver(ToneTrack(silent=self.silent), direction="sendrecv")
-        if self.video:
-            self.pc.addTransceiver(VideoStreamTrack(), direction="sendrecv")
-        offer = await self.pc.createOffer()
-        await self.pc.setLocalDescription(offer)
         self._spawn(self._read())
-        await self._send({"op": "offer", "sdp": self.pc.localDescription.sdp})
         return first
 
     async def _await_close(self) -> None:
@@ -139,22 +134,34 @@ class VoiceClient:
             async for raw in self._ws:
                 message = json.loads(raw)
                 self.messages.append(message)
-                if message["op"] == "answer":
-                    await self.pc.setRemoteDescription(
-                        RTCSessionDescription(sdp=message["sdp"], type="answer")
-                    )
-                elif message["op"] == "offer":
+                if message["op"] == "offer":
                     for track in message["tracks"]:
                         self._tracks[track["mid"]] = track["userId"]
                     await self.pc.setRemoteDescription(
                         RTCSessionDescription(sdp=message["sdp"], type="offer")
                     )
+                    self._attach(message["upstream"])
                     answer = await self.pc.createAnswer()
                     await self.pc.setLocalDescription(answer)
                     await self._send({"op": "answer", "sdp": self.pc.localDescription.sdp})
         except ConnectionClosed:
             pass
         self.close_code = self._ws.close_code
+
+    def _attach(self, upstream: dict[str, str]) -> None:
+        """Send our media on the SFU's receive-only m-lines (once, on its first offer)."""
+        if self._attached:
+            return
+        self._attached = True
+        for transceiver in self.pc.getTransceivers():
+            track: MediaStreamTrack | None = None
+            if transceiver.mid == upstream.get("audio") and self.send_audio:
+                track = ToneTrack(silent=self.silent)
+            elif transceiver.mid == upstream.get("video") and self.video:
+                track = VideoStreamTrack()
+            if track is not None:
+                transceiver.sender.replaceTrack(track)
+                transceiver.direction = "sendrecv"
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
