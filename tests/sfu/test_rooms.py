@@ -181,3 +181,35 @@ async def test_vp8_video_is_forwarded_only_with_can_video(voice: Voice) -> None:
     finally:
         for client in (a, b, c):
             await client.close()
+
+
+async def test_silence_is_not_speaking(voice: Voice) -> None:
+    token_quiet, quiet_user, quiet_session = voice.token()
+    quiet = VoiceClient(voice.url, token_quiet, silent=True)
+    try:
+        async with members(voice, {}) as clients:
+            ((loud, loud_user, loud_session),) = clients
+            assert (await quiet.join())["op"] == "joined"
+            await wait_until(lambda: loud.frames[str(quiet_user)] >= 100, what="silence heard")
+            await wait_until(lambda: quiet.loud[str(loud_user)] >= 25)
+            assert voice.reported(signals.SpeakingChanged, session_id=loud_session, speaking=True)
+            assert not voice.reported(signals.SpeakingChanged, session_id=quiet_session)
+            assert loud.loud[str(quiet_user)] == 0
+    finally:
+        await quiet.close()
+
+
+async def test_the_same_voice_session_joining_again_replaces_the_first(voice: Voice) -> None:
+    token, _, session = voice.token()
+    first, second = VoiceClient(voice.url, token), VoiceClient(voice.url, token)
+    try:
+        assert (await first.join())["op"] == "joined"
+        assert (await second.join())["op"] == "joined"
+        await wait_until(lambda: first.close_code == 4409)
+        assert first.ops("disconnected") == [{"op": "disconnected", "reason": "replaced"}]
+        assert voice.sfu.members[session] is not None
+        await second.send({"op": "ping", "t": 1})
+        await wait_until(lambda: bool(second.ops("pong")))
+    finally:
+        await first.close()
+        await second.close()

@@ -143,7 +143,8 @@ class VoiceClient:
                     self._attach(message["upstream"])
                     answer = await self.pc.createAnswer()
                     await self.pc.setLocalDescription(answer)
-                    await self._send({"op": "answer", "sdp": self.pc.localDescription.sdp})
+                    with contextlib.suppress(ConnectionClosed):  # closing: read the rest
+                        await self._send({"op": "answer", "sdp": self.pc.localDescription.sdp})
         except ConnectionClosed:
             pass
         self.close_code = self._ws.close_code
