@@ -55,6 +55,7 @@ SECRET = "bench-voice-secret-" + "x" * 32
 ISSUER = "gochat-bench"
 SFU_ID = "sfu-bench"
 FRAME = 960  # 20 ms at 48 kHz
+IDLE_SECONDS = 3.0
 PACKETS_PER_SECOND = 50
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
@@ -427,6 +428,11 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
             )
         for load in loads:
             _line(load, "READY")
+        # What the connected, silent room costs (ICE consent, RTCP reports, timers): the
+        # per-packet figure below is what sending adds on top of it.
+        idle0, idle_wall0 = _cpu_seconds(server.pid), time.monotonic()
+        time.sleep(IDLE_SECONDS)
+        idle_share = (_cpu_seconds(server.pid) - idle0) / (time.monotonic() - idle_wall0)
         forwarded0 = _forwarded(server)
         cpu0, wall0 = _cpu_seconds(server.pid), time.monotonic()
         for load in loads:
@@ -470,7 +476,9 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
     latencies.sort()
     cpu = cpu1 - cpu0
     forwarded = forwarded1 - forwarded0
-    per_packet_us = 1e6 * cpu / forwarded if forwarded else float("nan")
+    busy = max(0.0, cpu - idle_share * (wall1 - wall0))
+    per_packet_us = 1e6 * busy / forwarded if forwarded else float("nan")
+    total_us = 1e6 * cpu / forwarded if forwarded else float("nan")
     streams = senders * (members - 1) * rooms
     return {
         "scenario": name,
@@ -490,8 +498,11 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
         "latency_p99_ms": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
         "sfu_cpu_seconds": round(cpu, 2),
         "sfu_cpu_share": round(cpu / (wall1 - wall0), 2),
+        "sfu_idle_cpu_share": round(idle_share, 3),
         "cpu_per_forwarded_packet_us": round(per_packet_us, 1),
-        "streams_per_core": round(1e6 / (per_packet_us * PACKETS_PER_SECOND)),
+        "cpu_per_forwarded_packet_with_idle_us": round(total_us, 1),
+        # a core, less the room's idle cost, over what each stream's 50 packets/s add
+        "streams_per_core": round((1 - idle_share) * 1e6 / (per_packet_us * PACKETS_PER_SECOND)),
     }
 
 
@@ -532,14 +543,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         )
     else:
-        print("| scenario | streams | SFU CPU/forwarded packet | streams/core | p50 | p99 | loss |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print(
+            "| scenario | streams | forwarded | SFU CPU per forwarded packet (with idle)"
+            " | SFU idle | streams/core | p50 | p99 | loss |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name in args.only.split(","):
             r = run_scenario(name, args.seconds, args.procs)
             print(
-                f"| {name} ({r['rooms']} x {r['members']} members, {r['senders']} senders"
-                f"/room) | {r['streams']} | {r['cpu_per_forwarded_packet_us']} us"
-                f" (SFU at {r['sfu_cpu_share']:.0%} of a core) | {r['streams_per_core']}"
+                f"| {name} ({r['rooms']} x {r['members']} members, {r['senders']} senders)"
+                f" | {r['streams']} | {r['packets_forwarded']} in {r['seconds']} s"
+                f" | {r['cpu_per_forwarded_packet_us']} us"
+                f" ({r['cpu_per_forwarded_packet_with_idle_us']} us)"
+                f" | {r['sfu_idle_cpu_share']:.1%} of a core | {r['streams_per_core']}"
                 f" | {r['latency_p50_ms']:.1f} ms | {r['latency_p99_ms']:.1f} ms"
                 f" | {r['loss_pct']:.2f} % |",
                 flush=True,
