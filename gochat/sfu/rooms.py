@@ -110,9 +110,15 @@ class Member:
         line = str(candidate.get("candidate") or "")
         if not line:
             return  # end of candidates
-        parsed = candidate_from_sdp(line.removeprefix("candidate:"))
+        text = line.removeprefix("candidate:")
+        if len(text.split()) < 8:
+            raise ValueError("malformed candidate")
+        parsed = candidate_from_sdp(text)
         parsed.sdpMid = candidate.get("sdpMid")
         parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        mids = [t.mid for t in self.pc.getTransceivers()]
+        if parsed.sdpMid not in mids and parsed.sdpMLineIndex not in range(len(mids)):
+            raise ValueError("the candidate names no m-line of the session")
         await self.pc.addIceCandidate(parsed)
 
     def renegotiate(self) -> None:

@@ -173,7 +173,7 @@ class Sfu:
                 raise ValueError(f"unknown op {op!r}")
         except GoChatError as exc:
             await _error(member, exc.code, str(exc))
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
             await _error(member, "BAD_USER_INPUT", str(exc) or type(exc).__name__)
         except ConnectionError:
             pass

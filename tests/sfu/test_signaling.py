@@ -74,6 +74,8 @@ async def test_bad_messages_get_errors_and_the_socket_stays(voice: Voice) -> Non
             json.dumps({"op": "answer", "sdp": "v=0"}),
             json.dumps({"op": "offer", "sdp": "v=0"}),
             json.dumps({"op": "candidate", "candidate": 3}),
+            json.dumps({"op": "candidate", "candidate": {"candidate": "candidate:garbage"}}),
+            json.dumps({"op": "candidate", "candidate": {"candidate": CANDIDATE, "sdpMid": "9"}}),
         ):
             await ws.send(bad)
             reply = await next_reply(ws)
@@ -81,8 +83,14 @@ async def test_bad_messages_get_errors_and_the_socket_stays(voice: Voice) -> Non
                 bad,
                 reply,
             )
+        await ws.send(
+            json.dumps({"op": "candidate", "candidate": {"candidate": CANDIDATE, "sdpMid": "0"}})
+        )
         await ws.send(json.dumps({"op": "ping", "t": 42}))
-        assert await next_reply(ws) == {"op": "pong", "t": 42}
+        assert await next_reply(ws) == {"op": "pong", "t": 42}  # the good candidate: no reply
+
+
+CANDIDATE = "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"
 
 
 async def next_reply(ws) -> dict:
