@@ -529,7 +529,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--only", default=",".join(SCENARIOS))
     args = parser.parse_args(argv)
     if args.command == "serve":
-        asyncio.run(serve(args.mode))
+        profile = os.environ.get("VOICE_BENCH_PROFILE")  # a file for the SFU's cProfile stats
+        if profile:
+            import cProfile
+
+            cProfile.runctx("asyncio.run(serve(args.mode))", globals(), locals(), profile)
+        else:
+            asyncio.run(serve(args.mode))
     elif args.command == "clients":
         asyncio.run(
             clients(
