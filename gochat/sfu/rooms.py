@@ -236,6 +236,10 @@ class Room:
 
     async def remove(self, member: Member) -> None:
         self.members.pop(member.session_id, None)
+        # Before anything yields: no packet goes to the member from now on.
+        for other in self.members.values():
+            for source in other.sources.values():
+                source.links.pop(member.session_id, None)
         # Stopping transceivers yields: others may leave meanwhile.
         for other in list(self.members.values()):
             stale = [key for key in other.links if key[0] == member.session_id]

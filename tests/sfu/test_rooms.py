@@ -72,6 +72,12 @@ async def test_members_hear_each_other_and_joins_speaking_heartbeats_reach_the_b
         await wait_until(
             lambda: all(c.ops("member_left") for c, _, _ in clients[1:]), what="others told"
         )
+        # Nothing is forwarded to it any more: no source keeps a link to the member who left.
+        assert all(
+            first_session not in source.links
+            for member in voice.sfu.members.values()
+            for source in member.sources.values()
+        )
 
 
 async def test_server_mute_stops_a_members_audio_and_its_speaking(voice: Voice) -> None:
@@ -121,9 +127,15 @@ async def test_without_can_speak_nothing_is_forwarded(voice: Voice) -> None:
 
 async def test_a_deafened_member_receives_nothing_but_is_heard(voice: Voice) -> None:
     async with members(voice, {}, {"server_deaf": True}) as clients:
-        (a, a_user, _), (deaf, deaf_user, _) = clients
+        (a, a_user, _), (deaf, deaf_user, deaf_session) = clients
         await wait_until(lambda: a.loud[str(deaf_user)] >= 100)
         assert deaf.frames[str(a_user)] == 0
+        await voice.command(
+            signals.SetServerState(
+                session_id=deaf_session, user_id=deaf_user, server_mute=False, server_deaf=False
+            )
+        )
+        await wait_until(lambda: deaf.loud[str(a_user)] >= 25, what="undeafened hears")
 
 
 async def test_disconnect_closes_the_member(voice: Voice) -> None:
