@@ -12,7 +12,7 @@ to the receiving members' senders instead:
   that peer connection's extension ids and hands it to the DTLS transport, which encrypts it
   with SRTP; the audio-level extension is carried over.
 
-`RTCRtpReceiver._handle_rtp_packet`, `RTCDtlsTransport._send_rtp` and
+`RTCRtpReceiver._handle_rtp_packet` and its stream statistics, `RTCDtlsTransport._send_rtp` and
 `_rtp_header_extensions_map`, `RTCRtpTransceiver._codecs` and the sender's RTCP counters are
 aiortc internals: the aiortc version is pinned and tests/sfu exercise this path end to end.
 """
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
 
 if TYPE_CHECKING:
@@ -84,6 +85,10 @@ class MediaSource:
             for codec in transceiver._codecs
             if codec.payloadType is not None and codec.mimeType.lower() in _MEDIA_CODECS
         }
+        self._clock_rate = {c.payloadType: c.clockRate for c in transceiver._codecs}
+        # The receiver's RTCP task sends receiver reports (loss, jitter, round trip) from
+        # these statistics; they are fed here since its own packet handler no longer runs.
+        self._statistics: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams
         self._last_keyframe_request_ms = -KEYFRAME_INTERVAL_MS
         self._tasks: set[asyncio.Task[None]] = set()
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
@@ -92,6 +97,11 @@ class MediaSource:
         mime = self._mime_by_pt.get(packet.payload_type)
         if mime is None:
             return  # RTX, FEC or a codec nobody negotiated: nothing to forward
+        statistics = self._statistics.get(packet.ssrc)
+        if statistics is None:
+            statistics = StreamStatistics(self._clock_rate.get(packet.payload_type) or 90_000)
+            self._statistics[packet.ssrc] = statistics
+        statistics.add(packet)
         self.ssrc = packet.ssrc
         self.packets += 1
         if self.kind == "audio" and _is_loud(packet):

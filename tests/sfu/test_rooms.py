@@ -225,3 +225,23 @@ async def test_the_same_voice_session_joining_again_replaces_the_first(voice: Vo
     finally:
         await first.close()
         await second.close()
+
+
+async def test_senders_get_receiver_reports_from_the_sfu(voice: Voice) -> None:
+    async with members(voice, {}, {}) as clients:
+        (a, _, _), (b, b_user, _) = clients
+        await wait_until(lambda: a.loud[str(b_user)] >= 25)
+        sender = next(t.sender for t in b.pc.getTransceivers() if t.sender.track is not None)
+
+        async def reported() -> list:
+            stats = await sender.getStats()
+            return [s for s in stats.values() if s.type == "remote-inbound-rtp"]
+
+        for _ in range(200):  # RTCP reports go out every 0.5-1.5 s
+            remote = await reported()
+            if remote and remote[0].packetsReceived > 0:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("no receiver report reached the sender")
+        assert remote[0].packetsLost == 0
