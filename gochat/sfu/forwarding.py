@@ -88,7 +88,9 @@ class MediaSource:
         self._clock_rate = {c.payloadType: c.clockRate for c in transceiver._codecs}
         # The receiver's RTCP task sends receiver reports (loss, jitter, round trip) from
         # these statistics; they are fed here since its own packet handler no longer runs.
-        self._statistics: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams
+        self._statistics: dict[int, StreamStatistics] = vars(receiver)[
+            "_RTCRtpReceiver__remote_streams"
+        ]
         self._last_keyframe_request_ms = -KEYFRAME_INTERVAL_MS
         self._tasks: set[asyncio.Task[None]] = set()
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
