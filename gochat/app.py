@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,6 +33,7 @@ from gochat.errors import GoChatError
 from gochat.file_routes import UNLIMITED_BODY_PREFIXES
 from gochat.file_routes import routes as file_routes
 from gochat.graphql_schema import GoChatSchema, build_schema
+from gochat.metrics import MetricsEndpoint, ScrapeTimeFigures
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
 from gochat.schema.over_http import (
@@ -252,6 +253,16 @@ async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def serve_metrics(request: Request) -> Response:
+    endpoint: MetricsEndpoint | None = getattr(request.app.state, "metrics", None)
+    if endpoint is None:
+        app = request.app
+        endpoint = MetricsEndpoint(ScrapeTimeFigures(lambda: scrape_time_figures(app)))
+        request.app.state.metrics = endpoint
+    body, content_type = endpoint.render()
+    return Response(body, media_type=content_type)
+
+
 async def ready(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
@@ -265,6 +276,58 @@ async def ready(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]:
+    """What this process keeps anyway, read for /metrics (see gochat/metrics.py)."""
+    hub: Hub | None = getattr(app.state, "hub", None)
+    live: LiveEndpoint | None = getattr(app.state, "live", None)
+    services: Services | None = getattr(app.state, "services", None)
+    if hub is not None:
+        stats = hub.stats
+        yield "gochat_fanout_events", "Bus events the hub dispatched.", "counter", stats.events
+        yield (
+            "gochat_fanout_deliveries",
+            "Frames the hub handed to sockets (one per subscriber per event).",
+            "counter",
+            stats.deliveries,
+        )
+        yield (
+            "gochat_fanout_executions",
+            "Subscription payloads executed (shared by subscribers of the same shape).",
+            "counter",
+            stats.executions,
+        )
+        yield "gochat_fanout_resyncs", "Subscribers told to resync.", "counter", stats.resyncs
+        yield (
+            "gochat_bus_slow_topics",
+            "Bus subscriptions that overflowed and were replaced.",
+            "counter",
+            stats.slow_topics,
+        )
+        yield (
+            "gochat_subscriptions",
+            "Live subscriptions on this process.",
+            "gauge",
+            stats.subscriptions_opened - stats.subscriptions_closed,
+        )
+    if live is not None:
+        yield "gochat_ws_connections", "Open WebSockets.", "gauge", len(live.sockets)
+    if services is not None:
+        for role, in_use, overflow in services.store.pool_figures():
+            yield (
+                f"gochat_db_{role}_pool_in_use",
+                f"SQL connections of the {role} pool in use.",
+                "gauge",
+                in_use,
+            )
+            yield (
+                f"gochat_db_{role}_pool_overflow",
+                f"SQL connections of the {role} pool beyond its size (waits start past the "
+                "overflow limit).",
+                "gauge",
+                overflow,
+            )
+
+
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -274,6 +337,7 @@ def create_app(settings: Settings) -> Starlette:
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
             app.state.hub = hub
+            app.state.live = live
             guard = SessionGuard(services.bus, services.accounts, live)
             await guard.start()
             # Everything built so far, and what survives each full pass, lives long: keep it
@@ -335,6 +399,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
+            *([Route("/metrics", serve_metrics)] if settings.metrics_enabled else []),
             *file_routes,
             *pages.routes(),
             *([static_mount()] if settings.graphiql else []),

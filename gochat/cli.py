@@ -1,10 +1,11 @@
-"""`gochat serve | migrate | config | export-schema`."""
+"""`gochat serve | worker | migrate | config | export-schema | tools`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -15,7 +16,9 @@ from typing import Any
 import click
 import uvicorn
 
+from gochat import supervisor
 from gochat.app import create_app
+from gochat.bus.codec import event_type
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
 from gochat.domain.file_collection import FileCollector
@@ -24,7 +27,15 @@ from gochat.graphql_schema import schema_sdl
 from gochat.logs import configure
 from gochat.sfu import server as sfu_server
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.wiring import build_store, open_blob_store, open_bus, open_message_store
+from gochat.supervisor import reuse_port_socket
+from gochat.wiring import (
+    build_services,
+    build_store,
+    open_blob_store,
+    open_bus,
+    open_message_store,
+)
+from gochat.workers.runner import replay_parked
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -73,12 +84,33 @@ def main(config_file: Path | None) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default 8000; 0 picks a free one).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+@click.option(
+    "--workers",
+    "processes",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="API processes on the one port (SO_REUSEPORT); above 1 needs the NATS bus.",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True)
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    processes: int,
+    reuse_port: bool,  # noqa: FBT001 - a click flag
+) -> None:
     """Run the API server (embedded defaults need no configuration)."""
     settings = _settings(host=host, port=port, data_dir=data_dir)
     configure(level=settings.log_level, fmt=settings.log_format)
+    if processes > 1:
+        _supervise(settings, processes)
+        return
     sockets = None
-    if settings.port == 0:
+    if reuse_port:
+        listener = reuse_port_socket(settings.host, settings.port)
+        listener.listen(2048)
+        sockets = [listener]
+    elif settings.port == 0:
         # Bind before the app is built, so that the port picked here is the one in the
         # settings (and in the links that mails carry).
         listener = _bind(settings.host)
@@ -166,6 +198,18 @@ def sfu(  # noqa: PLR0917 - one parameter per click option
         sys.exit(1)
 
 
+def _supervise(settings: Settings, processes: int) -> None:
+    problem = supervisor.check(settings, processes)
+    if problem is not None:
+        click.echo(f"gochat: {problem}", err=True)
+        sys.exit(2)
+    os.environ["GOCHAT_DATA_DIR"] = str(settings.data_dir)
+    runner = supervisor.Supervisor(settings, processes)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    click.echo(f"gochat: {processes} processes listening on http://{host}:{runner.port}", err=True)
+    sys.exit(runner.run())
+
+
 def _bind(host: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
@@ -173,6 +217,26 @@ def _bind(host: str) -> socket.socket:
     except OSError as exc:
         click.echo(f"gochat: cannot listen on {host}: {exc}", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+def worker(name: str) -> None:
+    """Run one worker kind (e.g. `media`) until stopped; start as many as the load needs.
+    Set GOCHAT_WORKERS_IN_PROCESS=false on the API processes when workers run this way."""
+    settings = _settings()
+    configure(level=settings.log_level, fmt=settings.log_format)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with build_services(settings, run_workers=[name]):
+            click.echo(f"gochat: worker {name} running", err=True)
+            await stop.wait()
+
+    _guard(lambda: asyncio.run(run()))
 
 
 @main.command()
@@ -247,6 +311,63 @@ def decode_permissions(mask: str) -> None:
     if unknown:
         click.echo(f"gochat: unknown bits {unknown:#x}", err=True)
         sys.exit(2)
+
+
+@tools.group("jobs")
+def jobs_tools() -> None:
+    """Background workers' queues and the events they parked."""
+
+
+@jobs_tools.command("status")
+def jobs_status() -> None:
+    """Jobs waiting per worker kind (embedded queue) and parked events."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with build_services(settings, run_workers=()) as services:
+            for name in sorted(services.workers):
+                pending = await services.jobs.pending(name)
+                parked = len(await services.jobs.parked(worker=name, limit=10_000))
+                click.echo(f"{name}: {pending} queued, {parked} parked")
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@jobs_tools.command("parked")
+@click.option("--worker", "worker_name", help="Only this worker kind.")
+def jobs_parked(worker_name: str | None) -> None:
+    """List parked events: worker, event id, type, attempts, when, error."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with build_services(settings, run_workers=()) as services:
+            for job in await services.jobs.parked(worker=worker_name, limit=10_000):
+                click.echo(
+                    f"{job.worker}\t{job.envelope.event_id}\t{event_type(job.envelope.payload)}"
+                    f"\t{job.attempts}\t{job.parked_at.isoformat()}\t{job.error}"
+                )
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@jobs_tools.command("replay")
+@click.argument("name")
+@click.option("--event-id", type=int, help="Only this parked event.")
+def jobs_replay(name: str, event_id: int | None) -> None:
+    """Handle the parked events of worker NAME again, here; those that succeed are forgotten."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with build_services(settings, run_workers=()) as services:
+            handler = services.workers.get(name)
+            if handler is None:
+                raise click.UsageError(f"no worker named {name!r}")
+            replayed, failing = await replay_parked(handler, services.jobs, event_id=event_id)
+            click.echo(f"replayed {replayed}, still failing {failing}")
+            if failing:
+                sys.exit(1)
+
+    _guard(lambda: asyncio.run(run()))
 
 
 @tools.group("blobs")

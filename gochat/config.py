@@ -333,6 +333,15 @@ class Settings(BaseSettings):
         "over HTTP and WebSocket; at least GOCHAT_GRAPHQL_MAX_COST.",
     )
 
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics (keep it off the public network).",
+    )
+    workers_in_process: bool = Field(
+        default=True,
+        description="Run the background workers (media previews, and every other worker kind) "
+        "inside `gochat serve`; false when they run as `gochat worker NAME` processes.",
+    )
     voice_regions: list[str] = Field(
         default_factory=lambda: ["global"],
         min_length=1,

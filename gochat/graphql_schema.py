@@ -31,6 +31,7 @@ from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.guilds import CHANNEL_KINDS
+from gochat.schema.operation_metrics import OperationMetrics
 from gochat.schema.query_limits import QueryCostLimiter
 from gochat.schema.request_checks import RequestChecks
 from gochat.schema.scalars import SCALAR_MAP
@@ -94,6 +95,7 @@ def build_schema(
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
+        OperationMetrics,
         ErrorTranslation,
         partial(MaxTokensLimiter, max_token_count=max_tokens),
         partial(AddValidationRules, rules),

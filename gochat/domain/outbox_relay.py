@@ -16,8 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from gochat import metrics
 from gochat.bus import EventBus
+from gochat.domain.publisher import Recorder
 from gochat.errors import Unavailable
+from gochat.ids import created_at
 from gochat.storage import OutboxStore
 
 log = structlog.get_logger("gochat.events")
@@ -33,6 +36,7 @@ class OutboxRelay:
         interval_seconds: float = 2.0,
         batch_size: int = 500,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recorder: Recorder | None = None,
     ) -> None:
         # The grace period must outlast a normal publish, or the relay races the publisher
         # and sends most events twice.
@@ -43,18 +47,26 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._clock = clock
         self._stopping = asyncio.Event()
+        self._recorder = recorder
 
     async def relay_once(self) -> int:
         """Republish every row older than the grace period; the number confirmed."""
         relayed = 0
         while True:
+            now = self._clock()
             envelopes = await self._outbox.pending(
-                older_than=self._clock() - self._grace, limit=self._batch_size
+                older_than=now - self._grace, limit=self._batch_size
             )
+            if relayed == 0:
+                oldest = min((created_at(e.event_id) for e in envelopes), default=now)
+                metrics.outbox_backlog_age.set(max(0.0, (now - oldest).total_seconds()))
             if not envelopes:
                 return relayed
             await self._bus.publish(envelopes)
+            if self._recorder is not None:
+                await self._recorder(envelopes)
             await self._outbox.mark_published(envelopes)
+            metrics.outbox_relayed.inc(len(envelopes))
             relayed += len(envelopes)
             if len(envelopes) < self._batch_size:
                 return relayed

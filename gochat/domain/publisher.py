@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
+from gochat import metrics
 from gochat.bus import Envelope, EventBus
 from gochat.errors import Unavailable
 from gochat.storage import OutboxStore
@@ -20,12 +22,22 @@ log = structlog.get_logger("gochat.events")
 
 CONFIRM_BATCH = 500
 
+# Called with published envelopes before their outbox rows are forgotten: the embedded job
+# feed records them for workers there, so a crash in between leaves them in the outbox.
+Recorder = Callable[[Sequence[Envelope]], Awaitable[None]]
+
 
 class EventPublisher:
     def __init__(
-        self, bus: EventBus, outbox: OutboxStore, *, confirm_delay_seconds: float = 0.2
+        self,
+        bus: EventBus,
+        outbox: OutboxStore,
+        *,
+        confirm_delay_seconds: float = 0.2,
+        recorder: Recorder | None = None,
     ) -> None:
         self._bus = bus
+        self._recorder = recorder
         self._outbox = outbox
         self._delay = confirm_delay_seconds
         self._published: list[Envelope] = []
@@ -42,14 +54,19 @@ class EventPublisher:
             return
         for listener in self._listeners:
             listener(envelopes)
+        started = time.perf_counter()
         try:
             await self._bus.publish(envelopes)
         except Unavailable as exc:  # expected during a bus outage: no traceback per change
             log.warning("events.publish_deferred", count=len(envelopes), reason=exc.message)
+            metrics.bus_publish_deferred.inc(len(envelopes))
             return
         except Exception:  # the relay retries whatever failed here
             log.warning("events.publish_deferred", count=len(envelopes), exc_info=True)
+            metrics.bus_publish_deferred.inc(len(envelopes))
             return
+        metrics.bus_publish_seconds.observe(time.perf_counter() - started)
+        metrics.bus_published.inc(len(envelopes))
         self._published.extend(envelopes)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_later())
@@ -66,6 +83,8 @@ class EventPublisher:
                 self._published[CONFIRM_BATCH:],
             )
             try:
+                if self._recorder is not None:
+                    await self._recorder(batch)
                 await self._outbox.mark_published(batch)
             except Exception:  # rows stay; the relay republishes them
                 log.warning("events.confirm_deferred", count=len(batch), exc_info=True)

@@ -21,6 +21,7 @@ from gochat.storage.sql.engine import (
 from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.files import SqlFileStore
 from gochat.storage.sql.guilds import SqlGuildStore
+from gochat.storage.sql.jobs import SqlJobStore
 from gochat.storage.sql.messages import SqlMessageStore
 from gochat.storage.sql.outbox import SqlOutboxStore
 from gochat.storage.sql.sessions import SqlSessionStore
@@ -36,6 +37,19 @@ class SqlRelationalStore:
         self.messages = SqlMessageStore(engines)
         self.direct = SqlDirectStore(engines)
         self.files = SqlFileStore(engines)
+        self.jobs = SqlJobStore(engines)
+
+    def pool_figures(self) -> list[tuple[str, int, int]]:
+        figures = []
+        pools = {"write": self.engines.write.pool, "read": self.engines.read.pool}
+        for role, pool in pools.items():
+            if role == "read" and pool is pools["write"]:
+                continue
+            in_use = getattr(pool, "checkedout", None)
+            overflow = getattr(pool, "overflow", None)
+            if in_use is not None and overflow is not None:
+                figures.append((role, int(in_use()), max(0, int(overflow()))))
+        return figures
 
     @classmethod
     def from_url(
