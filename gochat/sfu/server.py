@@ -144,6 +144,9 @@ def standalone_app(
 class EmbeddedSfu:
     """The SFU that `gochat serve` runs inside the API process, on the API's own port.
 
+    Members of one room must reach the same process: with `gochat serve --workers N` (N > 1,
+    one port shared by N processes) embed it in none of them and run `gochat sfu` instead.
+
     Its signaling route is mounted when the app is built (`routes()`, before the bus exists);
     `start(bus)` in the app's lifespan brings it up, `stop()` closes every member. Until then
     the route refuses sockets (1013, try again later).
