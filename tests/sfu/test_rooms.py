@@ -245,3 +245,16 @@ async def test_senders_get_receiver_reports_from_the_sfu(voice: Voice) -> None:
         else:
             raise AssertionError("no receiver report reached the sender")
         assert remote[0].packetsLost == 0
+
+
+async def test_stopping_the_sfu_closes_every_member(voice: Voice) -> None:
+    async with members(voice, {}, {}) as clients:
+        await wait_until(lambda: all(len(c.loud) == 1 for c, _, _ in clients))
+        await voice.sfu.stop()
+        for client, _, session in clients:
+            await wait_until(lambda c=client: c.close_code == 1001)
+            assert client.ops("disconnected") == [{"op": "disconnected", "reason": "shutdown"}]
+            await wait_until(
+                lambda s=session: bool(voice.reported(signals.MemberLeft, session_id=s))
+            )
+        assert not voice.sfu.members
