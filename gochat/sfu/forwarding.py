@@ -111,8 +111,10 @@ class MediaSource:
         if not self._may_forward() or not self.links:
             return
         ntp = current_ntp_time()  # once per packet, not per receiver: it costs ~2 us
+        # Each link rewrites the packet in place: every one starts from the values received.
+        origin = (packet.ssrc, packet.sequence_number, packet.timestamp)
         for link in tuple(self.links.values()):
-            await link.forward(packet, mime, ntp)
+            await link.forward(packet, mime, origin, ntp)
 
     def request_keyframe(self, now_ms: int) -> None:
         """Ask the sending member for a keyframe (RTCP PLI), at most every 500 ms."""
@@ -184,21 +186,25 @@ class OutLink:
     def _on_keyframe_request(self) -> None:
         self.source.request_keyframe(self._now_ms())
 
-    async def forward(self, packet: RtpPacket, mime: str, ntp: int) -> None:
+    async def forward(
+        self, packet: RtpPacket, mime: str, origin: tuple[int, int, int], ntp: int
+    ) -> None:
+        """Send `packet` (received as `origin`: SSRC, sequence number, timestamp) on."""
         payload_type = self._pt_by_mime.get(mime)
         if payload_type is None or not self._may_receive():
             self._paused = True
             return
-        if self._paused or packet.ssrc != self._in_ssrc:
+        in_ssrc, in_seq, in_ts = origin
+        if self._paused or in_ssrc != self._in_ssrc:
             # Continue our own sequence where it stopped (a gap would read as loss) and, on a
             # new upstream SSRC, our timestamps just after the last ones sent.
-            if packet.ssrc != self._in_ssrc and self._in_ssrc is not None:
-                self._ts_offset = (self._last_out_ts + 960 - packet.timestamp) & 0xFFFFFFFF
-            self._in_ssrc = packet.ssrc
-            self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
+            if in_ssrc != self._in_ssrc and self._in_ssrc is not None:
+                self._ts_offset = (self._last_out_ts + 960 - in_ts) & 0xFFFFFFFF
+            self._in_ssrc = in_ssrc
+            self._seq_offset = (self._next_seq - in_seq) & 0xFFFF
             self._paused = False
-        sequence = (packet.sequence_number + self._seq_offset) & 0xFFFF
-        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        sequence = (in_seq + self._seq_offset) & 0xFFFF
+        timestamp = (in_ts + self._ts_offset) & 0xFFFFFFFF
         packet.ssrc = self.sender._ssrc
         packet.payload_type = payload_type
         packet.sequence_number = sequence
