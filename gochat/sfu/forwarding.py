@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpreceiver import StreamStatistics
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtpPacket, unwrap_rtx
 
 if TYPE_CHECKING:
     from av.frame import Frame
@@ -86,6 +86,13 @@ class MediaSource:
             if codec.payloadType is not None and codec.mimeType.lower() in _MEDIA_CODECS
         }
         self._clock_rate = {c.payloadType: c.clockRate for c in transceiver._codecs}
+        # RTX payload type -> the payload type it retransmits
+        self._rtx_apt = {
+            codec.payloadType: int(str(codec.parameters["apt"]))
+            for codec in transceiver._codecs
+            if codec.mimeType.lower().endswith("/rtx") and "apt" in codec.parameters
+        }
+        self.retransmissions = 0
         # The receiver's RTCP task sends receiver reports (loss, jitter, round trip) from
         # these statistics; they are fed here since its own packet handler no longer runs.
         self._statistics: dict[int, StreamStatistics] = vars(receiver)[
@@ -98,7 +105,8 @@ class MediaSource:
     async def _on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         mime = self._mime_by_pt.get(packet.payload_type)
         if mime is None:
-            return  # RTX, FEC or a codec nobody negotiated: nothing to forward
+            await self._on_retransmission(packet)
+            return
         statistics = self._statistics.get(packet.ssrc)
         if statistics is None:
             statistics = StreamStatistics(self._clock_rate.get(packet.payload_type) or 90_000)
@@ -116,6 +124,32 @@ class MediaSource:
         for link in tuple(self.links.values()):
             await link.forward(packet, mime, origin, ntp)
 
+    async def _on_retransmission(self, rtx: RtpPacket) -> None:
+        """A packet some receiver asked for (RFC 4588 RTX): unwrapped, it goes to every link
+        as the original, under the sequence number that link gave the lost one."""
+        apt = self._rtx_apt.get(rtx.payload_type)
+        mime = self._mime_by_pt.get(apt) if apt is not None else None
+        if mime is None or self.ssrc is None or len(rtx.payload) < 2:
+            return  # FEC or a codec nobody negotiated: nothing to forward
+        self.retransmissions += 1
+        if not self._may_forward():
+            return
+        packet = unwrap_rtx(rtx, payload_type=apt or 0, ssrc=self.ssrc)
+        ntp = current_ntp_time()
+        origin = (packet.ssrc, packet.sequence_number, packet.timestamp)
+        for link in tuple(self.links.values()):
+            await link.forward(packet, mime, origin, ntp)
+
+    def request_retransmission(self, sequence_number: int) -> None:
+        """Relay a receiver's NACK for one of this source's packets to its sender."""
+        if self.ssrc is not None:
+            self._spawn(self.receiver._send_rtcp_nack(self.ssrc, [sequence_number]))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def request_keyframe(self, now_ms: int) -> None:
         """Ask the sending member for a keyframe (RTCP PLI), at most every 500 ms."""
         if self.kind != "video" or self.ssrc is None:
@@ -123,9 +157,7 @@ class MediaSource:
         if now_ms - self._last_keyframe_request_ms < KEYFRAME_INTERVAL_MS:
             return
         self._last_keyframe_request_ms = now_ms
-        task = asyncio.ensure_future(self.receiver._send_rtcp_pli(self.ssrc))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self.receiver._send_rtcp_pli(self.ssrc))
 
 
 def _is_loud(packet: RtpPacket) -> bool:
@@ -165,6 +197,8 @@ class OutLink:
         self._last_out_ts = 0
         self._octets = 0
         self.sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]
+        # The sender answers NACKs from its own history, which it never fills here.
+        self.sender._retransmit = self._on_nack  # type: ignore[method-assign]
 
     @property
     def mid(self) -> str | None:
@@ -185,6 +219,10 @@ class OutLink:
 
     def _on_keyframe_request(self) -> None:
         self.source.request_keyframe(self._now_ms())
+
+    async def _on_nack(self, sequence_number: int) -> None:
+        if self._in_ssrc is not None:
+            self.source.request_retransmission((sequence_number - self._seq_offset) & 0xFFFF)
 
     async def forward(
         self, packet: RtpPacket, mime: str, origin: tuple[int, int, int], ntp: int
@@ -215,8 +253,9 @@ class OutLink:
             await transport._send_rtp(packet.serialize(transport._rtp_header_extensions_map))
         except ConnectionError:
             return
-        self._next_seq = (sequence + 1) & 0xFFFF
-        self._last_out_ts = timestamp
+        if (sequence - self._next_seq) & 0xFFFF < 0x8000:  # not a retransmission of the past
+            self._next_seq = (sequence + 1) & 0xFFFF
+            self._last_out_ts = timestamp
         self.forwarded += 1
         self._octets += len(packet.payload)
         _report_sent(self.sender, ntp, timestamp, self.forwarded, self._octets)

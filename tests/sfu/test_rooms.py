@@ -258,3 +258,34 @@ async def test_stopping_the_sfu_closes_every_member(voice: Voice) -> None:
                 lambda s=session: bool(voice.reported(signals.MemberLeft, session_id=s))
             )
         assert not voice.sfu.members
+
+
+async def test_lost_video_packets_are_asked_for_and_retransmitted(voice: Voice) -> None:
+    token_a, a_user, a_session = voice.token()
+    token_c, _, _ = voice.token()
+    a = VoiceClient(voice.url, token_a, video=True)
+    c = VoiceClient(voice.url, token_c)
+    try:
+        for client in (a, c):
+            assert (await client.join())["op"] == "joined"
+        await wait_until(lambda: c.video_frames[str(a_user)] >= 5, what="A's video at C")
+        source = voice.sfu.members[a_session].sources["video"]
+        forward = source.receiver._handle_rtp_packet
+        seen = 0
+
+        async def lossy(packet, arrival_time_ms):  # every 10th VP8 packet lost on the way in
+            nonlocal seen
+            if packet.payload_type in source._mime_by_pt:
+                seen += 1
+                if seen % 10 == 0:
+                    return
+            await forward(packet, arrival_time_ms)
+
+        source.receiver._handle_rtp_packet = lossy
+        frames = c.video_frames[str(a_user)]
+        # C asks the SFU, the SFU asks A, A resends over RTX, the SFU passes it on.
+        await wait_until(lambda: source.retransmissions >= 5, what="retransmissions")
+        await wait_until(lambda: c.video_frames[str(a_user)] >= frames + 30, what="video goes on")
+    finally:
+        for client in (a, c):
+            await client.close()
