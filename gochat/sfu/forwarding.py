@@ -10,7 +10,11 @@ to the receiving members' senders instead:
 - `OutLink` rewrites the packet for one receiving member (its sender's SSRC, negotiated payload
   type, its own sequence numbers and timestamp origin, the MID extension), serializes it with
   that peer connection's extension ids and hands it to the DTLS transport, which encrypts it
-  with SRTP; the audio-level extension is carried over.
+  with SRTP; the audio-level extension is carried over;
+- RTCP goes where it belongs: a receiver's PLI/FIR becomes a keyframe request to the sender, a
+  receiver's NACK is mapped back to the sender's sequence numbers and relayed, the sender's
+  RTX answer is unwrapped and forwarded as the original, and the sender gets receiver
+  reports from the statistics kept here.
 
 `RTCRtpReceiver._handle_rtp_packet` and its stream statistics, `RTCDtlsTransport._send_rtp` and
 `_rtp_header_extensions_map`, `RTCRtpTransceiver._codecs` and the sender's RTCP counters are
