@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         description="On SIGTERM or SIGINT, how long requests and sockets may take to finish "
         "before they are cut off and the process cleans up and exits.",
     )
+    shutdown_unready_seconds: float = Field(
+        0,
+        ge=0,
+        le=300,
+        description="On SIGTERM, how long /ready answers 503 while the process still serves "
+        "as before, so that load balancers stop routing to it before it stops accepting.",
+    )
     database_url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",
@@ -364,6 +371,22 @@ class Settings(BaseSettings):
     sfu_ice_hosts: list[str] = Field(
         default_factory=list,
         description="Addresses the SFU offers as ICE host candidates (default: all but loopback).",
+    discovery_url: str | None = Field(
+        default=None,
+        description="etcd://[user:password@]host:port[?prefix=/gochat/sfu] where SFUs register; "
+        "default: in this process (the embedded SFU).",
+    )
+    voice_token_ttl_seconds: int = Field(
+        120, ge=10, le=3600, description="Life of an SFU join token issued by joinVoice."
+    )
+    voice_heartbeat_expiry_seconds: float = Field(
+        15.0,
+        ge=1,
+        le=600,
+        description="Voice states of an SFU whose heartbeats stop lapse after this long.",
+    )
+    voice_sweep_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often lapsed voice states are looked for."
     )
     emoji_max_per_guild: int = Field(
         50, ge=0, le=1000, description="Custom emoji a guild may hold."

@@ -20,6 +20,9 @@ from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
+from gochat.discovery import SfuRegistry
+from gochat.discovery.etcd import EtcdSfuRegistry
+from gochat.discovery.memory import MemorySfuRegistry
 from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
 from gochat.domain.attachments import AttachmentService, FilePolicy
 from gochat.domain.audience import AudienceResolver
@@ -49,6 +52,7 @@ from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
+from gochat.domain.voice import VoicePolicy, VoiceService
 from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
@@ -61,6 +65,7 @@ from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
+from gochat.readiness import Check
 from gochat.redis_client import redis_client
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
@@ -71,6 +76,10 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.voice.tokens import VoiceTokens
+from gochat.voicestates import VoiceStateStore
+from gochat.voicestates.memory import MemoryVoiceStateStore
+from gochat.voicestates.redis import RedisVoiceStateStore
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.media import MediaHandler
 from gochat.workers.runner import EventWorker, JobSource
@@ -169,11 +178,14 @@ async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
 
 
 @asynccontextmanager
-async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimiter, PresenceStore]]:
-    """Rate limits and presence in this process, or in Redis when GOCHAT_REDIS_URL is set (each
-    falling back to this process while Redis is unreachable)."""
+async def open_shared_state(
+    settings: Settings,
+) -> AsyncIterator[tuple[RateLimiter, PresenceStore, VoiceStateStore]]:
+    """Rate limits, presence and voice states in this process, or in Redis when
+    GOCHAT_REDIS_URL is set (rate limits and presence falling back to this process while Redis
+    is unreachable; voice states, which every process must agree on, do not)."""
     if settings.redis_url is None:
-        yield MemoryRateLimiter(), MemoryPresenceStore()
+        yield MemoryRateLimiter(), MemoryPresenceStore(), MemoryVoiceStateStore()
         return
     # Short timeouts: a Redis that hangs must degrade presence, not stall every request.
     client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
@@ -181,7 +193,49 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         yield (
             FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter()),
             FallbackPresenceStore(RedisPresenceStore(client), MemoryPresenceStore()),
+            RedisVoiceStateStore(client),
         )
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def open_sfu_registry(url: str | None) -> AsyncIterator[SfuRegistry]:
+    """Where SFUs register: a registry in this process (the embedded SFU shares it), or etcd
+    when `url` (GOCHAT_DISCOVERY_URL) is etcd://. SFU processes open theirs here too."""
+    registry: SfuRegistry
+    if url is None:
+        registry = MemorySfuRegistry()
+    else:
+        try:
+            registry = EtcdSfuRegistry.from_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"invalid setting GOCHAT_DISCOVERY_URL: {exc}") from exc
+    try:
+        yield registry
+    finally:
+        await registry.close()
+
+
+@asynccontextmanager
+async def open_readiness_checks(
+    settings: Settings, services: Services
+) -> AsyncIterator[list[Check]]:
+    """A check for each dependency this process was configured with (gochat.readiness)."""
+    checks = [Check("sql", services.store.ping)]
+    if services.message_store is not services.store.messages:
+        checks.append(Check("cql", services.message_store.ping))
+    if isinstance(services.bus, NatsEventBus):
+        checks.append(Check("bus", services.bus.ping, required=False))
+    checks.append(Check("blobs", lambda: services.blobs.head("readiness-probe"), required=False))
+    if settings.redis_url is None:
+        yield checks
+        return
+    # A client of its own: the shared one's errors are absorbed by the fallbacks.
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    checks.append(Check("redis", client.ping, required=False))
+    try:
+        yield checks
     finally:
         await client.aclose()
 
@@ -280,6 +334,47 @@ def worker_source(bus: EventBus, jobs: JobStore, feed: JobFeed | None) -> JobSou
     return JobTableSource(jobs, feed.waker())
 
 
+async def start_voice(
+    settings: Settings,
+    kit: ChangeKit,
+    states: VoiceStateStore,
+    bus: EventBus,
+    *,
+    stack: AsyncExitStack,
+) -> VoiceService:
+    """The voice service, applying SFU reports in the background and checking members in
+    voice after each committed change of this process."""
+    registry = await stack.enter_async_context(open_sfu_registry(settings.discovery_url))
+    voice = VoiceService(
+        kit,
+        states,
+        registry,
+        VoiceTokens(
+            secret=settings.signing_secret(),
+            issuer=settings.jwt_issuer,
+            ttl_seconds=settings.voice_token_ttl_seconds,
+        ),
+        bus,
+        token_ttl_seconds=settings.voice_token_ttl_seconds,
+        policy=VoicePolicy(
+            regions=tuple(settings.voice_regions),
+            heartbeat_expiry_seconds=settings.voice_heartbeat_expiry_seconds,
+            sweep_interval_seconds=settings.voice_sweep_interval_seconds,
+        ),
+    )
+    kit.publisher.add_listener(voice.on_published)
+    task = asyncio.create_task(voice.run(), name="gochat-voice")
+    stack.push_async_callback(_stop_voice, voice, task)
+    return voice
+
+
+async def _stop_voice(voice: VoiceService, task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await voice.close()
+
+
 def file_policy(settings: Settings) -> FilePolicy:
     return FilePolicy(
         max_bytes={
@@ -320,7 +415,9 @@ async def build_services(
         mail = build_mail(settings)
         ids = SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
-        limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
+        limits, presence_store, voice_states = await stack.enter_async_context(
+            open_shared_state(settings)
+        )
         blobs = await stack.enter_async_context(open_blob_store(settings))
         # One publisher per outbox, so each confirms its events where they were written; the
         # message store's events are in Cassandra's outbox when messages live there.
@@ -414,6 +511,7 @@ async def build_services(
         )
         stack.push_async_callback(presence.close)
         stack.push_async_callback(cancel_task, asyncio.create_task(presence.run()))
+        voice = await start_voice(settings, kit, voice_states, bus, stack=stack)
         yield Services(
             store=store,
             message_store=messages_store,
@@ -444,6 +542,8 @@ async def build_services(
             read_states=ReadStateService(messages_kit, messages_store, messages),
             direct_messages=DirectMessageService(kit, store.direct, store.accounts),
             friends=FriendService(kit, store.direct, store.accounts),
+            voice=voice,
+            sfu_registry=voice.registry,
             query_costs=QueryCostService(
                 limits,
                 max_cost=settings.graphql_max_cost,

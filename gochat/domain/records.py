@@ -140,6 +140,7 @@ class Channel:
     private: bool
     voice_region: str | None
     created_at: datetime
+    user_limit: int = 0  # voice channels: most members in voice at once; 0 is no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,9 @@ class Member:
     joined_at: datetime
     role_ids: tuple[Snowflake, ...]
     timeout_until: datetime | None
+    # Server mute and deafen in the guild's voice channels, kept across voice sessions.
+    voice_mute: bool = False
+    voice_deaf: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,3 +379,24 @@ class FileFacts:
     @property
     def is_image(self) -> bool:
         return self.width is not None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceState:
+    """A user in a voice channel: one per user. `session_id` names one join (a rejoin, or a
+    move, gets a new one); `connected` turns true once the SFU reports the member in its room
+    (before that the state holds the member's place while the client connects)."""
+
+    user_id: Snowflake
+    guild_id: Snowflake
+    channel_id: Snowflake
+    session_id: Snowflake
+    sfu_id: str
+    region: str
+    self_mute: bool = False
+    self_deaf: bool = False
+    server_mute: bool = False
+    server_deaf: bool = False
+    video: bool = False
+    speaking: bool = False
+    connected: bool = False

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
+from gochat.discovery import SfuRegistry
 from gochat.domain.accounts import AccountService
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
@@ -29,6 +30,7 @@ from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.typing_indicators import TypingService
+from gochat.domain.voice import VoiceService
 from gochat.mail import EmailSender
 from gochat.storage import JobStore, MessageStore, RelationalStore
 
@@ -63,3 +65,6 @@ class Services:
     query_costs: QueryCostService
     jobs: JobStore
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
+    voice: VoiceService
+    # Shared with the SFU `gochat serve` runs in-process (embedded discovery).
+    sfu_registry: SfuRegistry

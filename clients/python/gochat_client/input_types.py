@@ -143,6 +143,8 @@ class CreateChannelInput(BaseModel):
     "Hide the channel from @everyone; roles or members then need an overwrite allowing VIEW_CHANNELS."
     voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
     "Voice channels only."
+    user_limit: Optional[int] = Field(alias="userLimit", default=None)
+    "Voice channels only: most members in voice at once, 0-99; 0 or null: none."
 
 
 class CreateEmojiInput(BaseModel):
@@ -276,6 +278,15 @@ class DeleteRoleInput(BaseModel):
     "The role (not @everyone)."
 
 
+class DisconnectVoiceMemberInput(BaseModel):
+    """Drop a member from voice (VOICE_MOVE_MEMBERS in the channel)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+
+
 class EditMessageInput(BaseModel):
     """Change your own message."""
 
@@ -292,6 +303,13 @@ class EmojiInput(BaseModel):
     "A unicode emoji."
     custom_emoji_id: Optional[str] = Field(alias="customEmojiId", default=None)
     "A custom emoji of the message's guild."
+
+
+class JoinVoiceInput(BaseModel):
+    """Join a voice channel (VOICE_CONNECT, within its user limit)."""
+
+    channel_id: str = Field(alias="channelId")
+    "A voice channel you can see."
 
 
 class KickMemberInput(BaseModel):
@@ -326,6 +344,17 @@ class LoginInput(BaseModel):
     "The account's email address (case does not matter)."
     password: str
     "The account's password."
+
+
+class MoveVoiceMemberInput(BaseModel):
+    """Move a member in voice to another voice channel (VOICE_MOVE_MEMBERS in both); they must be allowed to connect there. They receive VoiceServerUpdated on `events`."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+    to_channel_id: str = Field(alias="toChannelId")
+    "The target voice channel."
 
 
 class OpenDirectMessageInput(BaseModel):
@@ -492,6 +521,28 @@ class SendMessageInput(BaseModel):
     "Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and unused (ATTACH_FILES); each is checked and becomes an attachment of this message."
 
 
+class ServerDeafenMemberInput(BaseModel):
+    """Server-deafen a member in voice (VOICE_DEAFEN_MEMBERS in the channel)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+    deafen: bool = True
+    "false lifts the deafen."
+
+
+class ServerMuteMemberInput(BaseModel):
+    """Server-mute a member in voice (VOICE_MUTE_MEMBERS in the channel)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+    mute: bool = True
+    "false lifts the mute."
+
+
 class SetChannelPermissionOverwriteInput(BaseModel):
     """Create or replace an overwrite (MANAGE_ROLES in the channel)."""
 
@@ -604,7 +655,9 @@ class UpdateChannelInput(BaseModel):
     private: Optional[bool] = None
     "New privacy; omitted: unchanged."
     voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
-    "Voice channels only: new region; omitted: unchanged."
+    "Voice channels only: new region; omitted: unchanged. Members in voice move to a voice server of the new region (each receives VoiceServerUpdated)."
+    user_limit: Optional[int] = Field(alias="userLimit", default=None)
+    "Voice channels only: new user limit, 0 (none) to 99; omitted: unchanged."
     sync_with_parent: bool = Field(alias="syncWithParent", default=False)
     "Replace this channel's overwrites with its category's."
 
@@ -648,6 +701,15 @@ class UpdateRoleInput(BaseModel):
     "Omitted: unchanged."
     mentionable: Optional[bool] = None
     "Omitted: unchanged."
+
+
+class UpdateVoiceStateInput(BaseModel):
+    """Your own mute and deafen; omitted fields stay."""
+
+    self_mute: Optional[bool] = Field(alias="selfMute", default=None)
+    "Mute your microphone."
+    self_deaf: Optional[bool] = Field(alias="selfDeaf", default=None)
+    "Turn your sound off."
 
 
 AddReactionInput.model_rebuild()
