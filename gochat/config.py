@@ -371,6 +371,7 @@ class Settings(BaseSettings):
     sfu_ice_hosts: list[str] = Field(
         default_factory=list,
         description="Addresses the SFU offers as ICE host candidates (default: all but loopback).",
+    )
     discovery_url: str | None = Field(
         default=None,
         description="etcd://[user:password@]host:port[?prefix=/gochat/sfu] where SFUs register; "
