@@ -37,6 +37,7 @@ from gochat.wiring import (
     open_blob_store,
     open_bus,
     open_message_store,
+    open_sfu_registry,
 )
 from gochat.workers.runner import replay_parked
 
@@ -188,7 +189,9 @@ def sfu(  # noqa: PLR0917 - one parameter per click option
         sockets = [listener]
         bound = listener.getsockname()[1]
         click.echo(f"gochat: SFU listening on {settings.sfu_host}:{bound}", err=True)
-    app = _guard(lambda: sfu_server.standalone_app(settings, open_bus, port=bound))
+    app = _guard(
+        lambda: sfu_server.standalone_app(settings, open_bus, open_sfu_registry, port=bound)
+    )
     config = uvicorn.Config(
         app,
         host=settings.sfu_host,

@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 
 from gochat.bus import EventBus
 from gochat.config import Settings
+from gochat.discovery import SfuRegistry
 from gochat.sfu.service import Sfu, SfuConfig
 from gochat.voice.tokens import VoiceTokens
 
@@ -107,6 +108,7 @@ class SfuServer:
 def standalone_app(
     settings: Settings,
     open_bus: Callable[[Settings], contextlib.AbstractAsyncContextManager[EventBus]],
+    open_registry: Callable[[str | None], contextlib.AbstractAsyncContextManager[SfuRegistry]],
     *,
     port: int | None = None,
 ) -> Starlette:
@@ -124,8 +126,13 @@ def standalone_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with open_bus(settings) as bus:
-            sfu = Sfu(bus=bus, tokens=sfu_tokens(settings), config=sfu_config(settings, port=port))
+        async with open_bus(settings) as bus, open_registry(settings.discovery_url) as registry:
+            sfu = Sfu(
+                bus=bus,
+                tokens=sfu_tokens(settings),
+                config=sfu_config(settings, port=port),
+                registry=registry,
+            )
             holder["sfu"] = sfu
             await sfu.start()
             try:
@@ -154,7 +161,8 @@ class EmbeddedSfu:
         embedded = EmbeddedSfu(settings)
         Starlette(routes=[..., *embedded.routes()], lifespan=...)
         # in the lifespan, once services exist:
-        await embedded.start(services.bus)    # ... yield ... finally: await embedded.stop()
+        await embedded.start(services.bus, registry=services.sfu_registry)
+        # ... yield ... finally: await embedded.stop()
     """
 
     def __init__(self, settings: Settings, *, path: str = "/sfu") -> None:
@@ -179,8 +187,19 @@ class EmbeddedSfu:
             return
         await self.sfu.serve_socket(websocket)
 
-    async def start(self, bus: EventBus, tokens: VoiceTokens | None = None) -> Sfu:
-        self.sfu = Sfu(bus=bus, tokens=tokens or sfu_tokens(self._settings), config=self.config)
+    async def start(
+        self,
+        bus: EventBus,
+        tokens: VoiceTokens | None = None,
+        registry: SfuRegistry | None = None,
+    ) -> Sfu:
+        """Start serving; announce it in `registry` (the API's in-process one) if given."""
+        self.sfu = Sfu(
+            bus=bus,
+            tokens=tokens or sfu_tokens(self._settings),
+            config=self.config,
+            registry=registry,
+        )
         await self.sfu.start()
         return self.sfu
 

@@ -22,6 +22,8 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gochat.bus import Envelope, EventBus, SlowConsumer, Subscription
+from gochat.discovery import SfuRegistry
+from gochat.discovery.registration import SfuRegistration
 from gochat.errors import GoChatError, Unauthenticated
 from gochat.sfu.rooms import Member, Room, peer_connection
 from gochat.voice import signals
@@ -53,8 +55,18 @@ class SfuConfig:
 
 
 class Sfu:
-    def __init__(self, *, bus: EventBus, tokens: VoiceTokens, config: SfuConfig) -> None:
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        tokens: VoiceTokens,
+        config: SfuConfig,
+        registry: SfuRegistry | None = None,
+    ) -> None:
+        """`registry`: where to announce this SFU (with its load) while it runs, so that the
+        API sends joins here; None when something else announces it."""
         self.config = config
+        self._registry = registry
         self._bus = bus
         self._tokens = tokens
         self.rooms: dict[int, Room] = {}
@@ -80,6 +92,15 @@ class Sfu:
             asyncio.create_task(self._beat()),
             asyncio.create_task(self._watch_speaking()),
         ]
+        if self._registry is not None:
+            registration = SfuRegistration(
+                self._registry,
+                sfu_id=self.config.sfu_id,
+                region=self.config.region,
+                url=self.config.url,
+            )
+            # Refreshes the lease with the member count; withdraws when cancelled.
+            self._tasks.append(asyncio.create_task(registration.run(lambda: len(self.members))))
 
     async def stop(self) -> None:
         self._stop_reconnect()

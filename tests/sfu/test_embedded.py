@@ -15,6 +15,8 @@ from starlette.routing import Route
 
 from gochat.bus.memory import MemoryEventBus
 from gochat.config import Settings
+from gochat.discovery import SfuInstance
+from gochat.discovery.memory import MemorySfuRegistry
 from gochat.sfu.server import EmbeddedSfu
 from gochat.voice import signals
 from gochat.voice.tokens import VoiceTokens
@@ -36,9 +38,11 @@ async def test_the_embedded_sfu_shares_the_apps_port_and_bus(tmp_path) -> None:
     async def home(_: Request) -> PlainTextResponse:
         return PlainTextResponse("api")
 
+    registry = MemorySfuRegistry()
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await embedded.start(bus, tokens)
+        await embedded.start(bus, tokens, registry=registry)
         try:
             yield
         finally:
@@ -65,6 +69,13 @@ async def test_the_embedded_sfu_shares_the_apps_port_and_bus(tmp_path) -> None:
             clients.append(client)
             assert (await client.join())["op"] == "joined"
         await wait_until(lambda: clients[0].loud["2"] >= 10 and clients[1].loud["1"] >= 10)
+        # Announced where the API looks for SFUs, with its members as load.
+        for _ in range(200):
+            live = await registry.live(settings.voice_regions[0])
+            if live and live[0].load == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert live == [SfuInstance("embedded", "global", "wss://chat.example/sfu", 2)]
         first = signals.decode_report((await anext(aiter(reports))).payload)
         assert first is not None and first.sfu_id == "embedded"
     finally:
@@ -74,3 +85,4 @@ async def test_the_embedded_sfu_shares_the_apps_port_and_bus(tmp_path) -> None:
         await task
         await reports.close()
     assert embedded.sfu is None
+    assert await registry.live() == []  # withdrawn on stop
