@@ -20,11 +20,11 @@ SFU -> client
         receive-only m-lines for the client's own media: the client attaches its microphone
         (and camera) there (`replaceTrack`, direction sendrecv) before answering. Every other
         m-line is send-only and carries one other member's audio or video; `tracks` says whose.
-    {"op": "member_joined" | "member_left" | "member_state" | "speaking", **MEMBER}
+    {"op": "member_joined" | "member_left" | "member_state" | "speaking" | "video", **MEMBER}
     {"op": "error", "code": "UNAUTHENTICATED" | "BAD_USER_INPUT" | "CONFLICT" | "TIMEOUT",
      "message"}                                    the socket stays open (except on join)
     {"op": "disconnected", "reason"}                the API removed the member; socket closes
-    MEMBER = {"sessionId", "userId", "serverMute", "serverDeaf", "speaking"}
+    MEMBER = {"sessionId", "userId", "serverMute", "serverDeaf", "speaking", "video"}
 
 Close codes: 4401 bad, expired or another SFU's token; 4400 no join first; 4408 no join in
 time; 4000 disconnected by the API; 4409 the same voice session joined again elsewhere;

@@ -81,6 +81,7 @@ class MediaSource:
         self.receiver = receiver
         self.links: dict[int, OutLink] = {}
         self.last_loud_ms = 0
+        self.last_packet_ms = 0
         self.ssrc: int | None = None
         self.packets = 0
         self._may_forward = may_forward
@@ -118,6 +119,7 @@ class MediaSource:
         statistics.add(packet)
         self.ssrc = packet.ssrc
         self.packets += 1
+        self.last_packet_ms = arrival_time_ms
         if self.kind == "audio" and _is_loud(packet):
             self.last_loud_ms = arrival_time_ms
         if not self._may_forward() or not self.links:

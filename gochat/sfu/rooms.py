@@ -50,6 +50,7 @@ class Member:
     can_speak: bool
     can_video: bool
     speaking: bool = False
+    video: bool = False  # its video reaches the others
     # kind -> the receive-only transceiver carrying the member's own media
     upstream: dict[str, RTCRtpTransceiver] = field(default_factory=dict)
     # called after each answer is applied (the member may have started sending)
@@ -86,6 +87,7 @@ class Member:
             "serverMute": self.server_mute,
             "serverDeaf": self.server_deaf,
             "speaking": self.speaking,
+            "video": self.video,
         }
 
     def tracks(self) -> list[dict[str, str]]:

@@ -34,6 +34,8 @@ log = structlog.get_logger("gochat.sfu")
 JOIN_TIMEOUT_SECONDS = 10.0
 # A member stops speaking this long after its last loud packet.
 SPEAKING_HOLD_MS = 400
+# A member's video is off this long after its last video packet (a camera turned off).
+VIDEO_HOLD_MS = 2000
 SPEAKING_TICK_SECONDS = 0.1
 MAX_MESSAGE_CHARS = 64 << 10
 
@@ -325,6 +327,7 @@ class Sfu:
             await asyncio.sleep(SPEAKING_TICK_SECONDS)
             now = current_ms()
             for member in list(self.members.values()):
+                await self._check_video(member, now)
                 source = member.sources.get("audio")
                 speaking = (
                     source is not None
@@ -347,6 +350,30 @@ class Sfu:
                         speaking=speaking,
                     )
                 )
+
+    async def _check_video(self, member: Member, now: int) -> None:
+        source = member.sources.get("video")
+        video = (
+            source is not None
+            and member.may_send("video")
+            and now - source.last_packet_ms < VIDEO_HOLD_MS
+        )
+        if video == member.video:
+            return
+        member.video = video
+        room = self.rooms.get(member.grant.channel_id)
+        if room is not None:
+            await self._broadcast(room, {"op": "video", **member.describe()})
+        await self._report(
+            signals.VideoChanged(
+                sfu_id=self.config.sfu_id,
+                session_id=member.session_id,
+                user_id=member.user_id,
+                guild_id=member.grant.guild_id,
+                channel_id=member.grant.channel_id,
+                video=video,
+            )
+        )
 
     async def _report(self, report: signals.Report) -> None:
         envelope = Envelope(

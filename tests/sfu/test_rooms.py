@@ -190,6 +190,11 @@ async def test_vp8_video_is_forwarded_only_with_can_video(voice: Voice) -> None:
         await wait_until(lambda: c.loud[str(b_user)] >= 50, what="B's audio at C")
         assert c.video_frames[str(b_user)] == 0
         await wait_until(lambda: b.video_frames[str(a_user)] >= 10, what="A's video at B")
+        # Who sends video is reported: A does; B's camera is on but nothing of it goes out.
+        await wait_until(
+            lambda: bool(voice.reported(signals.VideoChanged, user_id=a_user, video=True))
+        )
+        assert not voice.reported(signals.VideoChanged, user_id=b_user)
     finally:
         for client in (a, b, c):
             await client.close()
