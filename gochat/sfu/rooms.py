@@ -59,7 +59,6 @@ class Member:
     # (sending member's session id, kind) -> the link carrying it to this member
     links: dict[tuple[int, str], OutLink] = field(default_factory=dict)
     closed: bool = False
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _answer: asyncio.Future[RTCSessionDescription] | None = None
     _dirty: bool = False
     _negotiation: asyncio.Task[None] | None = None
@@ -133,30 +132,29 @@ class Member:
         while self._dirty and not self.closed:
             self._dirty = False
             loop = asyncio.get_running_loop()
-            async with self._lock:
-                fresh = [link for link in self.links.values() if not link.ready]
-                offer = await self.pc.createOffer()
-                await self.pc.setLocalDescription(offer)
-                self._answer = loop.create_future()
-                try:
+            fresh = [link for link in self.links.values() if not link.ready]
+            offer = await self.pc.createOffer()
+            await self.pc.setLocalDescription(offer)
+            self._answer = loop.create_future()
+            try:
+                await self.send(
+                    {
+                        "op": "offer",
+                        "sdp": self.pc.localDescription.sdp,
+                        "upstream": {k: t.mid for k, t in self.upstream.items()},
+                        "tracks": self.tracks(),
+                    }
+                )
+                await self._await_answer(loop.time() + NEGOTIATION_TIMEOUT_SECONDS)
+            except (TimeoutError, ConnectionError) as exc:
+                log.info("sfu.negotiation_failed", session=self.session_id, error=repr(exc))
+                with contextlib.suppress(ConnectionError):
                     await self.send(
-                        {
-                            "op": "offer",
-                            "sdp": self.pc.localDescription.sdp,
-                            "upstream": {k: t.mid for k, t in self.upstream.items()},
-                            "tracks": self.tracks(),
-                        }
+                        {"op": "error", "code": "TIMEOUT", "message": "no answer to the offer"}
                     )
-                    await self._await_answer(loop.time() + NEGOTIATION_TIMEOUT_SECONDS)
-                except (TimeoutError, ConnectionError) as exc:
-                    log.info("sfu.negotiation_failed", session=self.session_id, error=repr(exc))
-                    with contextlib.suppress(ConnectionError):
-                        await self.send(
-                            {"op": "error", "code": "TIMEOUT", "message": "no answer to the offer"}
-                        )
-                    return
-                finally:
-                    self._answer = None
+                return
+            finally:
+                self._answer = None
             for link in fresh:
                 link.negotiated()
             if self.on_answered is not None and not self.closed:
