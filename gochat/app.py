@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -52,6 +52,9 @@ from gochat.subscriptions.transport import LiveEndpoint, WsSettings
 from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services, media_fetcher, open_readiness_checks
+
+if TYPE_CHECKING:
+    from gochat.sfu.server import EmbeddedSfu
 
 log = structlog.get_logger("gochat.app")
 
@@ -352,6 +355,16 @@ def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]
             )
 
 
+def embedded_sfu_of(settings: Settings) -> EmbeddedSfu | None:
+    """The SFU `gochat serve` runs on its own port when discovery is in-process (no etcd):
+    voice works after the one command. Imported only then (aiortc is large)."""
+    if not settings.sfu_embedded or settings.discovery_url is not None:
+        return None
+    from gochat.sfu.server import EmbeddedSfu  # noqa: PLC0415 - only when voice is embedded
+
+    return EmbeddedSfu(settings)
+
+
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -375,16 +388,21 @@ def create_app(settings: Settings) -> Starlette:
             readiness = Readiness(checks)
             readiness.start()
             app.state.readiness = readiness
+            if embedded_sfu is not None:
+                await embedded_sfu.start(services.bus, registry=services.sfu_registry)
             log.info("gochat.started", database=settings.effective_database_url().split(":")[0])
             try:
                 yield
             finally:
+                if embedded_sfu is not None:
+                    await embedded_sfu.stop()
                 await readiness.close()
                 pacing.stop()
                 await guard.close()
                 await live.close()
                 await hub.close()
 
+    embedded_sfu = embedded_sfu_of(settings)
     schema = build_schema(
         max_depth=settings.graphql_max_depth,
         max_tokens=settings.graphql_max_tokens,
@@ -435,6 +453,7 @@ def create_app(settings: Settings) -> Starlette:
             *file_routes,
             *media_proxy_routes,
             *pages.routes(),
+            *(embedded_sfu.routes() if embedded_sfu is not None else []),
             *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,
