@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -47,6 +48,7 @@ from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
 from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.tracing import HttpTracing, Tracing
 from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services
@@ -328,10 +330,13 @@ def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]
             )
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Starlette:
+    """The application; traced as the settings say, or into `span_exporter` (tests)."""
+    tracing = Tracing.from_settings(settings, exporter=span_exporter)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with build_services(settings) as services:
+        async with build_services(settings, tracing=tracing) as services:
             app.state.services = services
             hub = Hub(
                 services.bus, services.audience, observers=[services.guild_access.on_published]
@@ -358,6 +363,7 @@ def create_app(settings: Settings) -> Starlette:
         max_tokens=settings.graphql_max_tokens,
         max_aliases=settings.graphql_max_aliases,
         introspection=settings.graphql_introspection,
+        tracer=None if tracing is None else tracing.tracer,
     )
     graphql = GoChatGraphQL(settings, schema)
     live = LiveEndpoint(
@@ -384,6 +390,8 @@ def create_app(settings: Settings) -> Starlette:
             unlimited_prefixes=UNLIMITED_BODY_PREFIXES,
         )
     ]
+    if tracing is not None:
+        middleware.insert(0, Middleware(HttpTracing, tracing=tracing))
     if settings.cors_allowed_origins:
         middleware.append(
             Middleware(
