@@ -5,13 +5,16 @@ through the job table, at scale through NATS."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -139,3 +142,71 @@ async def test_over_nats_the_trace_travels_in_the_message_headers(
         operation = await send_and_follow(GraphQLClient(running.url, http), spans)
     # Rate limits and presence live in Redis at scale: their calls are in the trace too.
     assert children(spans, operation, "opentelemetry.instrumentation.redis")
+
+
+class Collector(ThreadingHTTPServer):
+    """An OTLP/HTTP collector that keeps what it receives."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _CollectorHandler)
+        self.received: list[tuple[str, str, bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _CollectorHandler(BaseHTTPRequestHandler):
+    server: Collector
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    server = Collector()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_with_an_otlp_endpoint_set_spans_reach_the_collector(
+    collector: Collector, database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        database_url,
+        tmp_path / "data",
+        otlp_endpoint=collector.url,
+        otlp_service_name="gochat-test",
+    )
+    async with run_server(settings) as running, httpx.AsyncClient() as http:
+        with suppress_http_instrumentation():
+            await http.post(f"{running.url}/graphql", json={"query": "query Who { me { id } }"})
+    # Stopping the server flushed the batch of spans to the collector.
+    names: set[str] = set()
+    for path, content_type, body in collector.received:
+        assert path == "/v1/traces"
+        assert content_type == "application/x-protobuf"
+        request = ExportTraceServiceRequest.FromString(body)
+        for resource_spans in request.resource_spans:
+            service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}[
+                "service.name"
+            ]
+            assert service == "gochat-test"
+            names.update(s.name for scope in resource_spans.scope_spans for s in scope.spans)
+    assert "query Who" in names
