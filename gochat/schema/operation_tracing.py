@@ -28,6 +28,10 @@ class OperationTracing(SchemaExtension):
         token = context.attach(trace.set_span_in_context(span))
         try:
             yield
+        except Exception as exc:  # a failure before execution (a syntax error) ends it here
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
         finally:
             context.detach(token)
             self._finish(span)
@@ -58,12 +62,14 @@ class OperationTracing(SchemaExtension):
 
 
 def _operation(document: object, name: str | None) -> OperationDefinitionNode | None:
-    for definition in getattr(document, "definitions", None) or ():
-        if isinstance(definition, OperationDefinitionNode) and (
-            name is None or (definition.name is not None and definition.name.value == name)
-        ):
-            return definition
-    return None
+    """The operation run: the one named, or the only one."""
+    operations = [
+        d
+        for d in getattr(document, "definitions", None) or ()
+        if isinstance(d, OperationDefinitionNode)
+        and (name is None or (d.name is not None and d.name.value == name))
+    ]
+    return operations[0] if len(operations) == 1 else None
 
 
 __all__ = ["OperationTracing"]

@@ -118,10 +118,13 @@ async def test_errors_mark_the_operation_span_with_their_codes(
     async with httpx.AsyncClient() as http:
         with suppress_http_instrumentation():
             await http.post(f"{server.url}/graphql", json={"query": "query Who { me { id } }"})
+            await http.post(f"{server.url}/graphql", json={"query": "{ me { id "})
     span = operation_span(spans, "query Who")
     assert span.attributes is not None
     assert span.attributes["graphql.error_codes"] == ("UNAUTHENTICATED",)
     assert not span.status.is_ok
+    # A document that does not parse has no name to give its span, but fails it all the same.
+    assert not operation_span(spans, "GraphQL operation").status.is_ok
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
