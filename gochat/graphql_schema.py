@@ -30,6 +30,7 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
+from gochat.resolvers.voice import VoiceMutation, VoiceQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.operation_metrics import OperationMetrics
@@ -43,7 +44,15 @@ from gochat.subscriptions.presence import PresenceSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery, PresenceQuery, NodeQuery):
+class Query(
+    AccountQuery,
+    GuildQuery,
+    MessageQuery,
+    DirectMessageQuery,
+    PresenceQuery,
+    VoiceQuery,
+    NodeQuery,
+):
     pass
 
 
@@ -55,6 +64,7 @@ class Mutation(
     DirectMessageMutation,
     PresenceMutation,
     AttachmentMutation,
+    VoiceMutation,
 ):
     pass
 

@@ -77,7 +77,8 @@ class OutboxRelay:
             try:
                 relayed = await self.relay_once()
             except Unavailable as exc:  # the bus or the database is down: next round
-                log.warning("events.relay_failed", reason=exc.message)
+                # (the outage itself is logged once per change by the readiness probes)
+                log.debug("events.relay_failed", reason=exc.message)
             except Exception:  # a bug: logged in full, and retried next round all the same
                 log.warning("events.relay_failed", exc_info=True)
             else:

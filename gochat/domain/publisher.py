@@ -64,8 +64,8 @@ class EventPublisher:
         started = time.perf_counter()
         try:
             await self._bus.publish(envelopes)
-        except Unavailable as exc:  # expected during a bus outage: no traceback per change
-            log.warning("events.publish_deferred", count=len(envelopes), reason=exc.message)
+        except Unavailable as exc:  # a bus outage: logged once by the readiness probes
+            log.debug("events.publish_deferred", count=len(envelopes), reason=exc.message)
             metrics.bus_publish_deferred.inc(len(envelopes))
             return
         except Exception:  # the relay retries whatever failed here

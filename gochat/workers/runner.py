@@ -96,13 +96,19 @@ class EventWorker:
         """Handle batches until the source ends; a source that fails (the store or the bus
         unreachable) is reopened after a pause."""
         name = self.handler.name
+        unavailable = False  # logged once per outage, not once per retry
         while True:
             try:
                 async for batch in self._source.batches(name, self.handler.batch_size):
+                    if unavailable:
+                        log.info("worker.source_recovered", worker=name)
+                        unavailable = False
                     await self.settle(batch)
                 return
             except Unavailable as exc:
-                log.warning("worker.source_unavailable", worker=name, reason=exc.message)
+                level = log.debug if unavailable else log.warning
+                level("worker.source_unavailable", worker=name, reason=exc.message)
+                unavailable = True
             except Exception:  # a bug here must not end the worker for good
                 log.exception("worker.loop_failed", worker=name)
             await asyncio.sleep(RETRY_DELAYS_SECONDS[0])
