@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -49,6 +50,7 @@ from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
 from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.tracing import HttpTracing, Tracing
 from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services, media_fetcher, open_readiness_checks
@@ -365,11 +367,14 @@ def embedded_sfu_of(settings: Settings) -> EmbeddedSfu | None:
     return EmbeddedSfu(settings)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Starlette:
+    """The application; traced as the settings say, or into `span_exporter` (tests)."""
+    tracing = Tracing.from_settings(settings, exporter=span_exporter)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with (
-            build_services(settings) as services,
+            build_services(settings, tracing=tracing) as services,
             open_readiness_checks(settings, services) as checks,
         ):
             app.state.services = services
@@ -408,6 +413,7 @@ def create_app(settings: Settings) -> Starlette:
         max_tokens=settings.graphql_max_tokens,
         max_aliases=settings.graphql_max_aliases,
         introspection=settings.graphql_introspection,
+        tracer=None if tracing is None else tracing.tracer,
     )
     graphql = GoChatGraphQL(settings, schema)
     live = LiveEndpoint(
@@ -434,6 +440,8 @@ def create_app(settings: Settings) -> Starlette:
             unlimited_prefixes=UNLIMITED_BODY_PREFIXES,
         )
     ]
+    if tracing is not None:
+        middleware.insert(0, Middleware(HttpTracing, tracing=tracing))
     if settings.cors_allowed_origins:
         middleware.append(
             Middleware(

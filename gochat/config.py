@@ -345,6 +345,14 @@ class Settings(BaseSettings):
         default=True,
         description="Serve Prometheus metrics at /metrics (keep it off the public network).",
     )
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (e.g. http://localhost:4318) to export "
+        "OpenTelemetry traces to; unset, nothing is traced.",
+    )
+    otlp_service_name: str = Field(
+        "gochat", min_length=1, description="service.name of the exported traces."
+    )
     workers_in_process: bool = Field(
         default=True,
         description="Run the background workers (media previews, and every other worker kind) "

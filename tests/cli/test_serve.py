@@ -55,7 +55,7 @@ def serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[
         proc.send_signal(signal.SIGTERM)
         try:
             # uvicorn re-raises the signal after a graceful shutdown, so the status is -SIGTERM.
-            assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+            assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
             output = log_path.read_text()
             assert "Application shutdown complete" in output and "Traceback" not in output, output
         finally:
