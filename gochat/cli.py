@@ -31,14 +31,17 @@ from gochat.errors import NotFound
 from gochat.graphql_schema import schema_sdl
 from gochat.ids import parse_id
 from gochat.logs import configure
+from gochat.sfu import server as sfu_server
 from gochat.storage.sql import migrate as sql_migrate
 from gochat.supervisor import reuse_port_socket
 from gochat.wiring import (
     build_services,
     build_store,
     open_blob_store,
+    open_bus,
     open_lifecycle,
     open_message_store,
+    open_sfu_registry,
 )
 from gochat.workers.runner import replay_parked
 
@@ -154,6 +157,57 @@ def serve(
     except ConfigError as exc:
         _notice(settings, str(exc), error=True)
         sys.exit(2)
+    if not server.started:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="TCP port (default 8001; 0 picks a free one).")
+@click.option("--id", "sfu_id", help="This SFU's id (default sfu-local).")
+@click.option("--region", help="Voice region served (default: the first voice region).")
+@click.option("--public-url", help="Signaling URL clients dial.")
+@click.option("--ice-host", "ice_hosts", multiple=True, help="ICE host candidate address.")
+def sfu(  # noqa: PLR0917 - one parameter per click option
+    host: str | None,
+    port: int | None,
+    sfu_id: str | None,
+    region: str | None,
+    public_url: str | None,
+    ice_hosts: tuple[str, ...],
+) -> None:
+    """Run a voice SFU (WebSocket signaling, WebRTC media) reporting on the bus."""
+    settings = _settings(
+        sfu_host=host,
+        sfu_port=port,
+        sfu_id=sfu_id,
+        sfu_region=region,
+        sfu_public_url=public_url,
+        sfu_ice_hosts=list(ice_hosts) or None,
+    )
+    configure(level=settings.log_level, fmt=settings.log_format)
+    sockets = None
+    bound = settings.sfu_port
+    if bound == 0:
+        listener = _bind(settings.sfu_host)
+        sockets = [listener]
+        bound = listener.getsockname()[1]
+        click.echo(f"gochat: SFU listening on {settings.sfu_host}:{bound}", err=True)
+    app = _guard(
+        lambda: sfu_server.standalone_app(settings, open_bus, open_sfu_registry, port=bound)
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.sfu_host,
+        port=bound,
+        log_level=settings.log_level,
+        lifespan="on",
+        ws="websockets-sansio",
+        loop="auto",
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
     if not server.started:
         sys.exit(1)
 

@@ -86,6 +86,7 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.tracing import Tracing, stamp
 from gochat.voice.tokens import VoiceTokens
 from gochat.voicestates import VoiceStateStore
 from gochat.voicestates.memory import MemoryVoiceStateStore
@@ -480,6 +481,7 @@ def start_workers(
     bus: EventBus,
     jobs: JobStore,
     feed: JobFeed | None,
+    tracing: Tracing | None = None,
 ) -> list[EventWorker]:
     """Run the worker kinds in `names` in this process; every kind's jobs are recorded (by
     the feed embedded) whether it runs here or in a `gochat worker` process."""
@@ -489,7 +491,10 @@ def start_workers(
     if feed is not None:
         for handler in handlers.values():
             feed.route(handler.name, handler.event_types)
-    workers = [EventWorker(handlers[n], worker_source(bus, jobs, feed), jobs) for n in names]
+    workers = [
+        EventWorker(handlers[n], worker_source(bus, jobs, feed), jobs, tracing=tracing)
+        for n in names
+    ]
     for worker in workers:
         worker.start()
     return workers
@@ -569,13 +574,19 @@ async def build_services(
     *,
     migrate: bool | None = None,
     run_workers: Collection[str] | None = None,
+    tracing: Tracing | None = None,
 ) -> AsyncIterator[Services]:
     """Every service, with the worker kinds named in `run_workers` running in this process
-    (None: all of them when GOCHAT_WORKERS_IN_PROCESS, else none)."""
+    (None: all of them when GOCHAT_WORKERS_IN_PROCESS, else none). Traced with `tracing`, else
+    as the settings say (gochat/tracing.py); closes the tracing it was given."""
     store = build_store(settings)
     migrate_now = settings.migrate_on_start if migrate is None else migrate
     stack = AsyncExitStack()
+    tracing = tracing or Tracing.from_settings(settings)
     try:
+        if tracing is not None:
+            tracing.start([store.engines.write, store.engines.read])
+            stack.callback(tracing.close)
         if migrate_now:
             await sql_migrate.upgrade(store.engines.write)
         messages_store, messages_outbox = await stack.enter_async_context(
@@ -594,7 +605,10 @@ async def build_services(
         # them; on NATS the stream records them for the workers' consumers.
         feed = None if isinstance(bus, NatsEventBus) else JobFeed(store.jobs)
         recorder = None if feed is None else feed.record
-        publishers = [EventPublisher(bus, outbox, recorder=recorder) for outbox in outboxes]
+        publishers = [
+            EventPublisher(bus, outbox, recorder=recorder, stamp=None if tracing is None else stamp)
+            for outbox in outboxes
+        ]
         # The stack closes in reverse: workers, presence, relays, then publishers.
         for each in publishers:
             stack.push_async_callback(each.close)
@@ -665,7 +679,9 @@ async def build_services(
         }
         if run_workers is None:
             run_workers = handlers if settings.workers_in_process else ()
-        for worker in start_workers(handlers, run_workers, bus=bus, jobs=store.jobs, feed=feed):
+        for worker in start_workers(
+            handlers, run_workers, bus=bus, jobs=store.jobs, feed=feed, tracing=tracing
+        ):
             stack.push_async_callback(worker.stop)
         start_file_sweeper(
             settings,

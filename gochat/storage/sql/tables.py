@@ -135,6 +135,8 @@ worker_jobs = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
+    # The W3C traceparent of the change that published the event (gochat/tracing.py).
+    Column("traceparent", String(64), nullable=True),
     Index(None, "worker", "due_at"),
 )
 
