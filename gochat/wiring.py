@@ -61,6 +61,10 @@ from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.redis_client import redis_client
+from gochat.search import SearchIndex
+from gochat.search.opensearch import OpenSearchIndex
+from gochat.search.postgres import PostgresSearchIndex
+from gochat.search.sqlite import SqliteSearchIndex
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
 from gochat.storage import MessageStore, OutboxStore
@@ -145,6 +149,28 @@ async def open_blob_store(settings: Settings) -> AsyncIterator[BlobStore]:
         yield store
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def open_search_index(
+    settings: Settings, store: SqlRelationalStore
+) -> AsyncIterator[SearchIndex]:
+    """The relational database's own full text (FTS5 on SQLite, tsvector on PostgreSQL), or
+    OpenSearch when GOCHAT_SEARCH_URL is set."""
+    index: SearchIndex
+    if settings.search_url is not None:
+        try:
+            index = await OpenSearchIndex.connect(settings.search_url)
+        except ValueError as exc:
+            raise ConfigError(f"invalid setting GOCHAT_SEARCH_URL: {exc}") from exc
+    elif store.engines.dialect == "postgresql":
+        index = PostgresSearchIndex(store.engines)
+    else:
+        index = SqliteSearchIndex(store.engines)
+    try:
+        yield index
+    finally:
+        await index.close()
 
 
 @asynccontextmanager
