@@ -29,6 +29,7 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
+from gochat.resolvers.search import SearchMessagesQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.query_limits import QueryCostLimiter
@@ -40,7 +41,15 @@ from gochat.subscriptions.presence import PresenceSubscription
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AccountQuery, GuildQuery, MessageQuery, DirectMessageQuery, PresenceQuery, NodeQuery):
+class Query(
+    AccountQuery,
+    GuildQuery,
+    MessageQuery,
+    DirectMessageQuery,
+    PresenceQuery,
+    NodeQuery,
+    SearchMessagesQuery,
+):
     pass
 
 

@@ -46,6 +46,7 @@ from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.records import UploadPurpose
 from gochat.domain.roles import RoleService
+from gochat.domain.search import SearchService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
 from gochat.ids import Snowflake, SnowflakeGenerator
@@ -74,7 +75,9 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.workers.after_commit import AfterCommitFeed
 from gochat.workers.file_sweeper import FileSweeper
+from gochat.workers.indexer import SearchIndexer
 from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
 
@@ -231,6 +234,23 @@ def start_file_workers(
         stack.push_async_callback(sweeper.stop)
 
 
+async def start_search(
+    settings: Settings,
+    store: SqlRelationalStore,
+    attachments: AttachmentService,
+    publishers: list[EventPublisher],
+    stack: AsyncExitStack,
+) -> SearchIndex:
+    """The search index, and its indexer fed in this process after commit."""
+    index = await stack.enter_async_context(open_search_index(settings, store))
+    feed = AfterCommitFeed(SearchIndexer(index, attachments.attachments_of))
+    for each in publishers:
+        each.add_listener(feed.on_published)
+    feed.start()
+    stack.push_async_callback(feed.stop)
+    return index
+
+
 def file_policy(settings: Settings) -> FilePolicy:
     return FilePolicy(
         max_bytes={
@@ -346,6 +366,7 @@ async def build_services(
             publisher=publisher,
             stack=stack,
         )
+        search_index = await start_search(settings, store, attachments, publishers, stack)
         presence = PresenceService(
             presence_store,
             bus,
@@ -393,6 +414,14 @@ async def build_services(
                 limits,
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
+            ),
+            search=SearchService(
+                search_index,
+                messages=messages_store,
+                guilds=kit.access,
+                channels=resolver,
+                direct=store.direct,
+                accounts=store.accounts,
             ),
         )
     finally:

@@ -26,6 +26,7 @@ from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
+from gochat.domain.search import SearchService
 from gochat.domain.typing_indicators import TypingService
 from gochat.mail import EmailSender
 from gochat.storage import MessageStore, RelationalStore
@@ -59,3 +60,4 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    search: SearchService

@@ -9,6 +9,8 @@ from .enums import (
     OverwriteTarget,
     Permission,
     PresenceStatus,
+    SearchHas,
+    SearchSort,
     UploadPurpose,
 )
 from .events import (
@@ -125,6 +127,7 @@ from .input_types import (
     ResetPasswordInput,
     RevokeInviteInput,
     RolePositionInput,
+    SearchMessagesInput,
     SendFriendRequestInput,
     SendMessageInput,
     SetChannelPermissionOverwriteInput,
@@ -275,6 +278,9 @@ __all__ = [
     "ResetPasswordInput",
     "RevokeInviteInput",
     "RolePositionInput",
+    "SearchHas",
+    "SearchMessagesInput",
+    "SearchSort",
     "Send",
     "SendFriendRequestInput",
     "SendMessageInput",
