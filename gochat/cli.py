@@ -1,4 +1,4 @@
-"""`gochat serve | migrate | config | export-schema`."""
+"""`gochat serve | migrate | config | export-schema | search | tools`."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.records import Upload
+from gochat.domain.search_rebuild import SearchRebuild
 from gochat.graphql_schema import schema_sdl
+from gochat.ids import Snowflake, SnowflakeGenerator, parse_id
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.wiring import build_store, open_blob_store, open_message_store
+from gochat.wiring import build_store, open_blob_store, open_message_store, open_search_index
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -251,6 +253,84 @@ def blobs_gc(*, dry_run: bool) -> None:
                         await blobs.delete(key)
                         bar.update(1)
                 click.echo(f"removed {len(dead)} uploads and {len(orphans)} orphan blobs")
+        finally:
+            await store.close()
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@main.group()
+def search() -> None:
+    """The message search index."""
+
+
+def _reindex_cursor(settings: Settings, guild_id: Snowflake | None) -> Path:
+    scope = "all" if guild_id is None else f"guild-{guild_id}"
+    return settings.data_dir / f"search-reindex-{scope}.json"
+
+
+@search.command("reindex")
+@click.option("--guild", "guild", help="Only this guild's channels (its id).")
+@click.option("--restart", is_flag=True, help="Start over instead of resuming a stopped run.")
+def search_reindex(guild: str | None, *, restart: bool) -> None:
+    """Rebuild the search index from the message store: every channel (or one guild's),
+    oldest message first. Safe while serving. Interrupted, it resumes where it stopped
+    (its position is kept in the data directory)."""
+    settings = _settings()
+    guild_id = None if guild is None else parse_id(guild)
+    if guild is not None and guild_id is None:
+        click.echo("gochat: --guild takes a guild id", err=True)
+        sys.exit(2)
+    cursor = _reindex_cursor(settings, guild_id)
+    resume: dict[str, Any] = {}
+    if cursor.exists() and not restart:
+        resume = json.loads(cursor.read_text(encoding="utf-8"))
+        click.echo(f"resuming at channel {resume['channel_id']}")
+
+    async def run() -> None:
+        store = build_store(settings)
+        try:
+            async with (
+                open_message_store(settings, store.messages, migrate=False) as (messages, _),
+                open_search_index(settings, store) as index,
+            ):
+                rebuild = SearchRebuild(
+                    index,
+                    messages=messages,
+                    guilds=store.guilds,
+                    direct=store.direct,
+                    attachments_of=store.files.attachments_of,
+                    ids=SnowflakeGenerator(settings.worker_id),
+                )
+                channels = await rebuild.channels(guild_id)
+                start_channel = int(resume.get("channel_id", 0))
+                indexed = 0
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+                with click.progressbar(
+                    channels,
+                    label=f"reindexing {len(channels)} channels",
+                    item_show_func=lambda _: f"{indexed} messages",
+                ) as bar:
+                    for channel_id in bar:
+                        if channel_id < start_channel:
+                            continue
+                        after = None
+                        if channel_id == start_channel and resume.get("message_id"):
+                            after = Snowflake(int(resume["message_id"]))
+                        async for position in rebuild.channel(channel_id, after=after):
+                            indexed += position.indexed
+                            cursor.write_text(
+                                json.dumps(
+                                    {
+                                        "channel_id": position.channel_id,
+                                        "message_id": position.message_id,
+                                    }
+                                ),
+                                encoding="utf-8",
+                            )
+                await index.refresh()
+                cursor.unlink(missing_ok=True)
+                click.echo(f"indexed {indexed} messages in {len(channels)} channels")
         finally:
             await store.close()
 
