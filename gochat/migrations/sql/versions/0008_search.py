@@ -4,7 +4,7 @@ One row per message id in search_documents with the filters (channel, author, fl
 and the version of the change it describes; a removed message keeps its row as a tombstone
 (deleted, no text) so that an older write arriving later is ignored. The text lives in an FTS5
 table keyed by the same rowid on SQLite and in a tsvector column with a GIN index on
-PostgreSQL. search_reindex keeps the position of `gochat search reindex` runs.
+PostgreSQL.
 
 Revision ID: 0008
 Revises: 0006
@@ -15,8 +15,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
-
-from gochat.storage.sql.types import UtcDateTime
 
 revision = "0008"
 down_revision = "0006"
@@ -78,18 +76,9 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("user_id", "message_id", name="pk_search_mentions"),
         )
         op.create_index("ix_search_mentions_message_id", "search_mentions", ["message_id"])
-    op.create_table(
-        "search_reindex",
-        sa.Column("scope", sa.String(64), nullable=False),
-        sa.Column("channel_id", sa.BigInteger, nullable=False),
-        sa.Column("message_id", sa.BigInteger, nullable=False),
-        sa.Column("updated_at", UtcDateTime, nullable=False),
-        sa.PrimaryKeyConstraint("scope", name="pk_search_reindex"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("search_reindex")
     if op.get_bind().dialect.name != "postgresql":
         op.drop_table("search_mentions")
         op.execute("DROP TABLE search_text")
