@@ -23,7 +23,9 @@ from gochat.workers.runner import EventHandler
 
 log = structlog.get_logger("gochat.workers")
 
-RETRY_DELAYS_SECONDS = (0.2, 1.0, 5.0, 15.0, 30.0)
+# While the handler's engine is unreachable the batch waits and is tried again, for as long as
+# the outage lasts (later events queue behind it, up to the queue's bound).
+RETRY_DELAYS_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class AfterCommitFeed:
@@ -65,16 +67,16 @@ class AfterCommitFeed:
             await self._handle(batch)
 
     async def _handle(self, batch: list[Event]) -> None:
-        for delay in (*RETRY_DELAYS_SECONDS, None):
+        attempt = 0
+        while True:
             try:
                 await self._handler.handle(batch)
                 return
             except Unavailable as exc:
-                if delay is None:
-                    log.warning("worker.batch_dropped", worker=self._handler.name, count=len(batch))
-                    return
+                delay = RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS) - 1)]
+                attempt += 1
                 log.info("worker.retry", worker=self._handler.name, delay=delay, reason=exc.message)
                 await asyncio.sleep(delay)
             except Exception:  # one bad batch must not stop the worker
-                log.exception("worker.batch_failed", worker=self._handler.name)
+                log.exception("worker.batch_failed", worker=self._handler.name, count=len(batch))
                 return
