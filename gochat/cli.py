@@ -1,10 +1,11 @@
-"""`gochat serve | migrate | config | export-schema | search | tools`."""
+"""`gochat serve | worker | migrate | config | export-schema | search | tools`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import click
 import uvicorn
 
 from gochat.app import create_app
+from gochat.bus.codec import event_type
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
 from gochat.domain.file_collection import FileCollector
@@ -25,7 +27,14 @@ from gochat.graphql_schema import schema_sdl
 from gochat.ids import Snowflake, SnowflakeGenerator, parse_id
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.wiring import build_store, open_blob_store, open_message_store, open_search_index
+from gochat.wiring import (
+    build_services,
+    build_store,
+    open_blob_store,
+    open_message_store,
+    open_search_index,
+)
+from gochat.workers.runner import replay_parked
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -128,6 +137,26 @@ def _bind(host: str) -> socket.socket:
 
 
 @main.command()
+@click.argument("name")
+def worker(name: str) -> None:
+    """Run one worker kind (e.g. `media`) until stopped; start as many as the load needs.
+    Set GOCHAT_WORKERS_IN_PROCESS=false on the API processes when workers run this way."""
+    settings = _settings()
+    configure(level=settings.log_level, fmt=settings.log_format)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with build_services(settings, run_workers=[name]):
+            click.echo(f"gochat: worker {name} running", err=True)
+            await stop.wait()
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@main.command()
 @click.argument("action", type=click.Choice(["up", "down", "current"]), default="up")
 @click.argument("steps", type=int, required=False)
 def migrate(action: str, steps: int | None) -> None:
@@ -199,6 +228,63 @@ def decode_permissions(mask: str) -> None:
     if unknown:
         click.echo(f"gochat: unknown bits {unknown:#x}", err=True)
         sys.exit(2)
+
+
+@tools.group("jobs")
+def jobs_tools() -> None:
+    """Background workers' queues and the events they parked."""
+
+
+@jobs_tools.command("status")
+def jobs_status() -> None:
+    """Jobs waiting per worker kind (embedded queue) and parked events."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with build_services(settings, run_workers=()) as services:
+            for name in sorted(services.workers):
+                pending = await services.jobs.pending(name)
+                parked = len(await services.jobs.parked(worker=name, limit=10_000))
+                click.echo(f"{name}: {pending} queued, {parked} parked")
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@jobs_tools.command("parked")
+@click.option("--worker", "worker_name", help="Only this worker kind.")
+def jobs_parked(worker_name: str | None) -> None:
+    """List parked events: worker, event id, type, attempts, when, error."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with build_services(settings, run_workers=()) as services:
+            for job in await services.jobs.parked(worker=worker_name, limit=10_000):
+                click.echo(
+                    f"{job.worker}\t{job.envelope.event_id}\t{event_type(job.envelope.payload)}"
+                    f"\t{job.attempts}\t{job.parked_at.isoformat()}\t{job.error}"
+                )
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@jobs_tools.command("replay")
+@click.argument("name")
+@click.option("--event-id", type=int, help="Only this parked event.")
+def jobs_replay(name: str, event_id: int | None) -> None:
+    """Handle the parked events of worker NAME again, here; those that succeed are forgotten."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with build_services(settings, run_workers=()) as services:
+            handler = services.workers.get(name)
+            if handler is None:
+                raise click.UsageError(f"no worker named {name!r}")
+            replayed, failing = await replay_parked(handler, services.jobs, event_id=event_id)
+            click.echo(f"replayed {replayed}, still failing {failing}")
+            if failing:
+                sys.exit(1)
+
+    _guard(lambda: asyncio.run(run()))
 
 
 @tools.group("blobs")

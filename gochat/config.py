@@ -349,6 +349,11 @@ class Settings(BaseSettings):
         "over HTTP and WebSocket; at least GOCHAT_GRAPHQL_MAX_COST.",
     )
 
+    workers_in_process: bool = Field(
+        default=True,
+        description="Run the background workers (media previews, and every other worker kind) "
+        "inside `gochat serve`; false when they run as `gochat worker NAME` processes.",
+    )
     voice_regions: list[str] = Field(
         default_factory=lambda: ["global"],
         min_length=1,

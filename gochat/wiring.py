@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
@@ -33,6 +33,7 @@ from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
+from gochat.domain.handlers import EventHandler
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
@@ -40,7 +41,7 @@ from gochat.domain.moderation import ModerationService
 from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresencePolicy, PresenceService
-from gochat.domain.publisher import EventPublisher
+from gochat.domain.publisher import EventPublisher, Recorder
 from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
@@ -49,7 +50,7 @@ from gochat.domain.roles import RoleService
 from gochat.domain.search import SearchService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
-from gochat.ids import Snowflake, SnowflakeGenerator
+from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
@@ -68,18 +69,18 @@ from gochat.search.postgres import PostgresSearchIndex
 from gochat.search.sqlite import SqliteSearchIndex
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
-from gochat.storage import MessageStore, OutboxStore
+from gochat.storage import JobStore, MessageStore, OutboxStore
 from gochat.storage.cql import CqlSession
 from gochat.storage.cql import migrate as cql_migrate
 from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
-from gochat.workers.after_commit import AfterCommitFeed
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.indexer import SearchIndexer
-from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
+from gochat.workers.runner import EventWorker, JobSource
+from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
 
 log = structlog.get_logger("gochat.wiring")
 
@@ -213,20 +214,51 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         await client.aclose()
 
 
-def start_file_workers(
+async def cancel_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def start_relays(
+    settings: Settings,
+    outboxes: Sequence[OutboxStore],
+    bus: EventBus,
+    recorder: Recorder | None,
+    stack: AsyncExitStack,
+) -> None:
+    """Outbox relays: resend events whose immediate publish failed (bus outage, crash)."""
+    relays: list[tuple[OutboxRelay, asyncio.Task[None]]] = []
+    if settings.outbox_relay_interval_seconds <= 0:
+        return
+
+    async def stop() -> None:
+        for relay, _ in relays:
+            relay.stop()
+        for _, task in relays:
+            await task
+
+    stack.push_async_callback(stop)
+    for index, outbox in enumerate(outboxes):
+        relay = OutboxRelay(
+            outbox,
+            bus,
+            grace_seconds=settings.outbox_relay_grace_seconds,
+            interval_seconds=settings.outbox_relay_interval_seconds,
+            recorder=recorder,
+        )
+        task = asyncio.create_task(relay.run(), name=f"gochat-outbox-relay-{index}")
+        relays.append((relay, task))
+
+
+def start_file_sweeper(
     settings: Settings,
     *,
-    handler: MediaHandler,
     collector: FileCollector,
-    attachments: AttachmentService,
     publisher: EventPublisher,
     stack: AsyncExitStack,
 ) -> None:
-    """Previews and file collection run in this process, fed after commit (gochat/workers/)."""
-    runner: InProcessRunner[Snowflake] = InProcessRunner(handler)
-    attachments.add_used_listener(lambda used: runner.offer([u.id for u in used]))
-    runner.start()
-    stack.push_async_callback(runner.stop)
+    """File collection runs in this process, woken by changes that may free files."""
     if settings.file_sweep_interval_seconds > 0:
         sweeper = FileSweeper(collector, interval_seconds=settings.file_sweep_interval_seconds)
         publisher.add_listener(sweeper.on_published)
@@ -234,21 +266,50 @@ def start_file_workers(
         stack.push_async_callback(sweeper.stop)
 
 
-async def start_search(
-    settings: Settings,
+def event_handlers(
+    *,
     store: SqlRelationalStore,
-    attachments: AttachmentService,
-    publishers: list[EventPublisher],
-    stack: AsyncExitStack,
-) -> SearchIndex:
-    """The search index, and its indexer fed in this process after commit."""
-    index = await stack.enter_async_context(open_search_index(settings, store))
-    feed = AfterCommitFeed(SearchIndexer(index, attachments.attachments_of))
-    for each in publishers:
-        each.add_listener(feed.on_published)
-    feed.start()
-    stack.push_async_callback(feed.stop)
-    return index
+    blobs: BlobStore,
+    messages: MessageStore,
+    publisher: EventPublisher,
+    ids: SnowflakeGenerator,
+    search: SearchIndex,
+) -> list[EventHandler]:
+    """Every worker kind, by the name `gochat worker NAME` takes (gochat/workers/)."""
+    return [
+        MediaHandler(store.files, blobs, messages, publisher, ids),
+        SearchIndexer(search, store.files.attachments_of),
+    ]
+
+
+def start_workers(
+    handlers: Mapping[str, EventHandler],
+    names: Collection[str],
+    *,
+    bus: EventBus,
+    jobs: JobStore,
+    feed: JobFeed | None,
+) -> list[EventWorker]:
+    """Run the worker kinds in `names` in this process; every kind's jobs are recorded (by
+    the feed embedded) whether it runs here or in a `gochat worker` process."""
+    unknown = sorted(set(names) - set(handlers))
+    if unknown:
+        raise ConfigError(f"no worker named {unknown[0]!r} (known: {', '.join(sorted(handlers))})")
+    if feed is not None:
+        for handler in handlers.values():
+            feed.route(handler.name, handler.event_types)
+    workers = [EventWorker(handlers[n], worker_source(bus, jobs, feed), jobs) for n in names]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+def worker_source(bus: EventBus, jobs: JobStore, feed: JobFeed | None) -> JobSource:
+    """JetStream when the bus is NATS (it recorded the events); else the job table."""
+    if isinstance(bus, NatsEventBus):
+        return JetStreamSource(bus)
+    assert feed is not None
+    return JobTableSource(jobs, feed.waker())
 
 
 def file_policy(settings: Settings) -> FilePolicy:
@@ -272,13 +333,14 @@ def file_policy(settings: Settings) -> FilePolicy:
 
 @asynccontextmanager
 async def build_services(
-    settings: Settings, *, migrate: bool | None = None
+    settings: Settings,
+    *,
+    migrate: bool | None = None,
+    run_workers: Collection[str] | None = None,
 ) -> AsyncIterator[Services]:
+    """Every service, with the worker kinds named in `run_workers` running in this process
+    (None: all of them when GOCHAT_WORKERS_IN_PROCESS, else none)."""
     store = build_store(settings)
-    publishers: list[EventPublisher] = []
-    relays: list[tuple[OutboxRelay, asyncio.Task[None]]] = []
-    presence: PresenceService | None = None
-    presence_task: asyncio.Task[None] | None = None
     migrate_now = settings.migrate_on_start if migrate is None else migrate
     stack = AsyncExitStack()
     try:
@@ -295,23 +357,19 @@ async def build_services(
         # One publisher per outbox, so each confirms its events where they were written; the
         # message store's events are in Cassandra's outbox when messages live there.
         outboxes = [store.outbox] + ([messages_outbox] if messages_outbox is not None else [])
-        publishers = [EventPublisher(bus, outbox) for outbox in outboxes]
+        # Embedded, workers' jobs are recorded from published events before the outbox forgets
+        # them; on NATS the stream records them for the workers' consumers.
+        feed = None if isinstance(bus, NatsEventBus) else JobFeed(store.jobs)
+        recorder = None if feed is None else feed.record
+        publishers = [EventPublisher(bus, outbox, recorder=recorder) for outbox in outboxes]
+        # The stack closes in reverse: workers, presence, relays, then publishers.
+        for each in publishers:
+            stack.push_async_callback(each.close)
         publisher, messages_publisher = publishers[0], publishers[-1]
         if settings.fault_injection == "crash-before-publish":
             for each in publishers:
                 each.add_listener(faults.crash_before_publish)
-        # Outbox relays: resend events whose immediate publish failed (bus outage, crash).
-        if settings.outbox_relay_interval_seconds > 0:
-            for index, outbox in enumerate(outboxes):
-                relay = OutboxRelay(
-                    outbox,
-                    bus,
-                    grace_seconds=settings.outbox_relay_grace_seconds,
-                    interval_seconds=settings.outbox_relay_interval_seconds,
-                )
-                relays.append(
-                    (relay, asyncio.create_task(relay.run(), name=f"gochat-outbox-relay-{index}"))
-                )
+        start_relays(settings, outboxes, bus, recorder, stack)
         kit = ChangeKit(
             store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
         )
@@ -353,20 +411,33 @@ async def build_services(
             store=store.guilds, access=kit.access, ids=ids, publisher=messages_publisher
         )
         messages = MessageService(messages_kit, messages_store, resolver, store.direct, attachments)
-        start_file_workers(
+        search_index = await stack.enter_async_context(open_search_index(settings, store))
+        handlers = {
+            h.name: h
+            for h in event_handlers(
+                store=store,
+                blobs=blobs,
+                messages=messages_store,
+                publisher=publisher,
+                ids=ids,
+                search=search_index,
+            )
+        }
+        if run_workers is None:
+            run_workers = handlers if settings.workers_in_process else ()
+        for worker in start_workers(handlers, run_workers, bus=bus, jobs=store.jobs, feed=feed):
+            stack.push_async_callback(worker.stop)
+        start_file_sweeper(
             settings,
-            handler=MediaHandler(store.files, blobs, messages_store, messages_publisher, ids),
             collector=FileCollector(
                 store.files,
                 blobs,
                 messages_store,
                 claim_grace_seconds=settings.file_claim_grace_seconds,
             ),
-            attachments=attachments,
             publisher=publisher,
             stack=stack,
         )
-        search_index = await start_search(settings, store, attachments, publishers, stack)
         presence = PresenceService(
             presence_store,
             bus,
@@ -379,7 +450,8 @@ async def build_services(
                 sweep_interval_seconds=settings.presence_sweep_interval_seconds,
             ),
         )
-        presence_task = asyncio.create_task(presence.run(), name="gochat-presence")
+        stack.push_async_callback(presence.close)
+        stack.push_async_callback(cancel_task, asyncio.create_task(presence.run()))
         yield Services(
             store=store,
             message_store=messages_store,
@@ -423,19 +495,9 @@ async def build_services(
                 direct=store.direct,
                 accounts=store.accounts,
             ),
+            jobs=store.jobs,
+            workers=handlers,
         )
     finally:
-        if presence_task is not None:
-            presence_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await presence_task
-        if presence is not None:
-            await presence.close()
-        for relay, _ in relays:
-            relay.stop()
-        for _, relay_task in relays:
-            await relay_task
-        for each in publishers:
-            await each.close()
         await stack.aclose()
         await store.close()

@@ -33,12 +33,15 @@ _TYPE_PREFIX = b'{"type":"'
 
 def event_type(payload: bytes) -> str:
     """The type name of an encoded event, without decoding the rest (encode writes it first;
-    anything else is parsed in full)."""
+    anything else is parsed in full); "" for a payload that is no event at all."""
     if payload.startswith(_TYPE_PREFIX):
         end = payload.find(b'"', len(_TYPE_PREFIX))
         if end > 0:
-            return payload[len(_TYPE_PREFIX) : end].decode()
-    body = json.loads(payload)
+            return payload[len(_TYPE_PREFIX) : end].decode(errors="replace")
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return ""
     return str(body.get("type", "")) if isinstance(body, dict) else ""
 
 

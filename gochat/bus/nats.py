@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import nats
@@ -355,47 +354,74 @@ class NatsEventBus:
         ack_wait_seconds: float = 30.0,
         fetch_timeout_seconds: float = 5.0,
     ) -> AsyncIterator[tuple[Envelope, JobAck]]:
-        """Envelopes stored in the stream on `filter_subject`, from the durable consumer
-        `name` (created on first use, shared by every worker that uses the same name). Each
-        must be settled with its JobAck; one left unacknowledged for `ack_wait_seconds` is
-        delivered again. Ends when the bus closes."""
+        """Envelopes stored in the stream on `filter_subject`, one at a time, from the durable
+        consumer `name` (see `durable_batches`)."""
+        batches = self.durable_batches(
+            name,
+            [filter_subject],
+            batch=batch,
+            ack_wait_seconds=ack_wait_seconds,
+            fetch_timeout_seconds=fetch_timeout_seconds,
+        )
+        async with contextlib.aclosing(batches):
+            async for fetched in batches:
+                for index, (envelope, ack) in enumerate(fetched):
+                    try:
+                        yield envelope, ack
+                    except GeneratorExit:
+                        # Hand back what was fetched but never yielded, instead of letting
+                        # it wait out ack_wait on a consumer that stopped.
+                        for _, unsent in fetched[index + 1 :]:
+                            with contextlib.suppress(Unavailable):
+                                await unsent.nak()
+                        raise
+
+    async def durable_batches(
+        self,
+        name: str,
+        filter_subjects: Sequence[str],
+        *,
+        batch: int = 32,
+        ack_wait_seconds: float = 30.0,
+        fetch_timeout_seconds: float = 5.0,
+    ) -> AsyncGenerator[list[tuple[Envelope, JobAck]], None]:
+        """Batches of envelopes stored in the stream on `filter_subjects`, from the durable
+        consumer `name` (created on first use, shared by every process that uses the same
+        name: each envelope goes to one of them). Each must be settled with its JobAck; one
+        left unsettled for `ack_wait_seconds` is delivered again. Ends when the bus closes."""
         config = ConsumerConfig(
             durable_name=name,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=ack_wait_seconds,
-            filter_subject=filter_subject,
+            filter_subjects=list(filter_subjects),
         )
         try:
             pull = await self._js.pull_subscribe(
-                filter_subject, durable=name, stream=self._stream, config=config
+                filter_subjects[0], durable=name, stream=self._stream, config=config
             )
         except _DRIVER_ERRORS as exc:
             raise Unavailable(f"cannot open the durable consumer {name}") from exc
-        fetched: deque[Msg] = deque()
         try:
             while not self._nc.is_closed:
-                if not fetched:
-                    try:
-                        fetched.extend(await pull.fetch(batch, timeout=fetch_timeout_seconds))
-                    except nats.errors.TimeoutError:
-                        continue  # nothing new yet, or the connection is coming back
-                    except nats.errors.ConnectionClosedError:
-                        return
-                    continue
-                msg = fetched.popleft()
-                envelope = _envelope(msg)
-                if envelope is None:
-                    await msg.term()  # never ours; redelivering it cannot help
-                    continue
-                yield envelope, JobAck(msg)
+                try:
+                    msgs = await pull.fetch(batch, timeout=fetch_timeout_seconds)
+                except nats.errors.TimeoutError:
+                    continue  # nothing new yet, or the connection is coming back
+                except nats.errors.ConnectionClosedError:
+                    return
+                fetched: list[tuple[Envelope, JobAck]] = []
+                for msg in msgs:
+                    envelope = _envelope(msg)
+                    if envelope is None:
+                        await msg.term()  # never ours; redelivering it cannot help
+                    else:
+                        fetched.append((envelope, JobAck(msg)))
+                if fetched:
+                    yield fetched
         finally:
             if not self._nc.is_closed:
-                # Hand back what was fetched but never yielded, instead of letting it wait
-                # out ack_wait on a consumer that stopped.
-                for msg in fetched:
-                    with contextlib.suppress(*_DRIVER_ERRORS):
-                        await msg.nak()
-                await pull.unsubscribe()
+                with contextlib.suppress(*_DRIVER_ERRORS):
+                    await pull.unsubscribe()
 
     async def close(self) -> None:
         for subscription in list(self._subscriptions.values()):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from gochat.bus import EventBus
+from gochat.domain.publisher import Recorder
 from gochat.errors import Unavailable
 from gochat.storage import OutboxStore
 
@@ -33,6 +34,7 @@ class OutboxRelay:
         interval_seconds: float = 2.0,
         batch_size: int = 500,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recorder: Recorder | None = None,
     ) -> None:
         # The grace period must outlast a normal publish, or the relay races the publisher
         # and sends most events twice.
@@ -43,6 +45,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._clock = clock
         self._stopping = asyncio.Event()
+        self._recorder = recorder
 
     async def relay_once(self) -> int:
         """Republish every row older than the grace period; the number confirmed."""
@@ -54,6 +57,8 @@ class OutboxRelay:
             if not envelopes:
                 return relayed
             await self._bus.publish(envelopes)
+            if self._recorder is not None:
+                await self._recorder(envelopes)
             await self._outbox.mark_published(envelopes)
             relayed += len(envelopes)
             if len(envelopes) < self._batch_size:

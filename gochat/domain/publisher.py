@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
@@ -20,12 +20,22 @@ log = structlog.get_logger("gochat.events")
 
 CONFIRM_BATCH = 500
 
+# Called with published envelopes before their outbox rows are forgotten: the embedded job
+# feed records them for workers there, so a crash in between leaves them in the outbox.
+Recorder = Callable[[Sequence[Envelope]], Awaitable[None]]
+
 
 class EventPublisher:
     def __init__(
-        self, bus: EventBus, outbox: OutboxStore, *, confirm_delay_seconds: float = 0.2
+        self,
+        bus: EventBus,
+        outbox: OutboxStore,
+        *,
+        confirm_delay_seconds: float = 0.2,
+        recorder: Recorder | None = None,
     ) -> None:
         self._bus = bus
+        self._recorder = recorder
         self._outbox = outbox
         self._delay = confirm_delay_seconds
         self._published: list[Envelope] = []
@@ -66,6 +76,8 @@ class EventPublisher:
                 self._published[CONFIRM_BATCH:],
             )
             try:
+                if self._recorder is not None:
+                    await self._recorder(batch)
                 await self._outbox.mark_published(batch)
             except Exception:  # rows stay; the relay republishes them
                 log.warning("events.confirm_deferred", count=len(batch), exc_info=True)

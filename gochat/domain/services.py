@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gochat.blobs import BlobStore
@@ -16,6 +17,7 @@ from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.guilds import GuildService
+from gochat.domain.handlers import EventHandler
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
@@ -29,7 +31,7 @@ from gochat.domain.roles import RoleService
 from gochat.domain.search import SearchService
 from gochat.domain.typing_indicators import TypingService
 from gochat.mail import EmailSender
-from gochat.storage import MessageStore, RelationalStore
+from gochat.storage import JobStore, MessageStore, RelationalStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +63,5 @@ class Services:
     friends: FriendService
     query_costs: QueryCostService
     search: SearchService
+    jobs: JobStore
+    workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not

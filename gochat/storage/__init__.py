@@ -15,6 +15,7 @@ from gochat.storage.direct import DirectStore
 from gochat.storage.events import AuditOf, EventsOf, no_events
 from gochat.storage.files import FileStore
 from gochat.storage.guilds import GuildAccessData, GuildStore, InviteAcceptance
+from gochat.storage.jobs import JobStore
 from gochat.storage.messages import MessageStore
 from gochat.storage.outbox import OutboxStore
 from gochat.storage.sessions import SessionStore
@@ -28,6 +29,7 @@ __all__ = [
     "GuildAccessData",
     "GuildStore",
     "InviteAcceptance",
+    "JobStore",
     "MessageStore",
     "OutboxStore",
     "RelationalStore",
@@ -57,6 +59,9 @@ class RelationalStore(Protocol):
 
     @property
     def files(self) -> FileStore: ...
+
+    @property
+    def jobs(self) -> JobStore: ...
 
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from gochat.domain.records import Upload
 from gochat.ids import Snowflake
+from gochat.storage.events import EventsOf, no_events
 
 
 class FileStore(Protocol):
@@ -52,9 +53,15 @@ class FileStore(Protocol):
     async def get_uploads(self, upload_ids: Sequence[Snowflake]) -> dict[Snowflake, Upload]: ...
 
     async def set_preview(
-        self, upload_id: Snowflake, *, preview_key: str | None, failed: bool
+        self,
+        upload_id: Snowflake,
+        *,
+        preview_key: str | None,
+        failed: bool,
+        events: EventsOf[Upload] = no_events,
     ) -> Upload | None:
-        """Record a made preview (or that none can be made); None when the upload is gone."""
+        """Record a made preview (or that none can be made), with its events; None when the
+        upload is gone."""
 
     async def lacking_previews(self, *, limit: int) -> list[Upload]:
         """Used image uploads whose preview was neither made nor given up on."""

@@ -1,8 +1,6 @@
-"""Work off the request path: handlers (one module each, no loop of their own) and the runner
-that feeds them.
-
-Today the runner is in-process (`inprocess.py`): handlers are fed right after the change they
-follow has committed, and a catch-up scan at start finds the work a crash or a full queue left
-undone, so nothing is lost, only delayed. A durable queue (the outbox relay into a JetStream
-work queue, shared by N worker processes) is the scale runner still to come.
+"""Work off the request path: handlers (one module each, no loop of their own), the runner that
+feeds them (`runner.py`) and its sources (`sources.py`): the relational store's job table
+embedded, a JetStream consumer per worker kind at scale. Handlers are listed in
+gochat/wiring.py (`event_handlers`); `gochat serve` runs them in-process unless
+GOCHAT_WORKERS_IN_PROCESS is false, and `gochat worker NAME` runs one kind on its own.
 """

@@ -1,12 +1,15 @@
 """The media worker: WebP previews of used images, made off the request path.
 
+It handles the events that put an image to use (a message with attachments, a new avatar,
+icon, banner or emoji) from the worker runner's durable source.
+
 Attachments get one preview at most 350 px on a side, avatars and guild icons 128 px, banners
 960 px, emoji 96 and 44 px (animated emoji stay animated). Previews are new images made from
 the pixels alone, so EXIF and GPS metadata never reach what is served. When an attachment's
 preview is stored, its message is published again as MessageUpdated, so live clients get the
-`previewUrl` without a refetch. Each item is an upload id; the handler re-reads the upload and
-skips it when its preview exists already (idempotent), when it is gone, or when it is not an
-image.
+`previewUrl` without a refetch; that event is written to the outbox with the preview, so it is
+never lost. For each upload the handler re-reads it and skips it when its preview exists
+already (idempotent), when it is gone, or when it is not an image.
 """
 
 from __future__ import annotations
@@ -20,9 +23,16 @@ import structlog
 
 from gochat import media
 from gochat.blobs import BlobStore
-from gochat.bus import subjects
+from gochat.bus import Envelope, subjects
 from gochat.bus.codec import seal
-from gochat.domain.events import MessageUpdated
+from gochat.domain.events import (
+    EmojiCreated,
+    Event,
+    GuildUpdated,
+    MessageCreated,
+    MessageUpdated,
+    UserUpdated,
+)
 from gochat.domain.publisher import EventPublisher
 from gochat.domain.records import Upload, UploadPurpose
 from gochat.ids import Snowflake, SnowflakeGenerator
@@ -43,6 +53,10 @@ PREVIEW_MAX_BYTES = 32 << 20
 
 class MediaHandler:
     name = "media"
+    event_types = frozenset(
+        cls.TYPE for cls in (MessageCreated, UserUpdated, GuildUpdated, EmojiCreated)
+    )
+    batch_size = 16
 
     def __init__(
         self,
@@ -58,11 +72,29 @@ class MediaHandler:
         self._publisher = publisher
         self._ids = ids
 
-    async def backlog(self, limit: int) -> Sequence[Snowflake]:
-        return [u.id for u in await self._files.lacking_previews(limit=limit)]
+    async def handle(self, events: Sequence[Event]) -> None:
+        for upload_id in await self._uploads_used_by(events):
+            await self.make_preview(upload_id)
 
-    async def handle(self, item: Snowflake) -> None:
-        upload = await self._files.get_upload(item)
+    async def _uploads_used_by(self, events: Sequence[Event]) -> list[Snowflake]:
+        found: list[Snowflake | None] = []
+        messages: list[Snowflake] = []
+        for event in events:
+            if isinstance(event, MessageCreated):
+                messages.append(event.message.id)
+            elif isinstance(event, UserUpdated):
+                found.append(event.user.avatar_id)
+            elif isinstance(event, GuildUpdated):
+                found += [event.guild.icon_id, event.guild.banner_id]
+            elif isinstance(event, EmojiCreated):
+                found.append(event.emoji.image_id)
+        if messages:
+            attached = await self._files.attachments_of(messages)
+            found += [u.id for uploads in attached.values() for u in uploads]
+        return list(dict.fromkeys(i for i in found if i is not None))
+
+    async def make_preview(self, upload_id: Snowflake) -> None:
+        upload = await self._files.get_upload(upload_id)
         if (
             upload is None
             or upload.claim is None
@@ -92,20 +124,21 @@ class MediaHandler:
             await self._blobs.put(
                 key, _once(body), content_type="image/webp", max_bytes=PREVIEW_MAX_BYTES
             )
-        stored = await self._files.set_preview(upload.id, preview_key=made[0][0], failed=False)
-        if stored is not None:
-            await self._announce(stored)
+        announce = await self._announcement(upload)
+        await self._files.set_preview(
+            upload.id, preview_key=made[0][0], failed=False, events=lambda _: announce
+        )
+        await self._publisher.publish(announce)
 
-    async def _announce(self, upload: Upload) -> None:
+    async def _announcement(self, upload: Upload) -> list[Envelope]:
+        """The message an attachment belongs to, published again once its preview exists."""
         if upload.purpose != UploadPurpose.ATTACHMENT or upload.message_id is None:
-            return
+            return []
         message = await self._messages.get(upload.message_id)
         if message is None:
-            return  # deleted meanwhile: nobody shows it any more
+            return []  # deleted meanwhile: nobody shows it any more
         event = MessageUpdated(event_id=self._ids.next_id(), message=message)
-        await self._publisher.publish(
-            seal(event, subjects.message_channel(message.channel_id, message.guild_id))
-        )
+        return seal(event, subjects.message_channel(message.channel_id, message.guild_id))
 
 
 def _preview(spool: IO[bytes], side: int, keep_animation: bool) -> bytes:  # noqa: FBT001

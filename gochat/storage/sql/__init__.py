@@ -21,6 +21,7 @@ from gochat.storage.sql.engine import (
 from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.files import SqlFileStore
 from gochat.storage.sql.guilds import SqlGuildStore
+from gochat.storage.sql.jobs import SqlJobStore
 from gochat.storage.sql.messages import SqlMessageStore
 from gochat.storage.sql.outbox import SqlOutboxStore
 from gochat.storage.sql.sessions import SqlSessionStore
@@ -36,6 +37,7 @@ class SqlRelationalStore:
         self.messages = SqlMessageStore(engines)
         self.direct = SqlDirectStore(engines)
         self.files = SqlFileStore(engines)
+        self.jobs = SqlJobStore(engines)
 
     @classmethod
     def from_url(

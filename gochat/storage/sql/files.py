@@ -10,8 +10,10 @@ from sqlalchemy import and_, func, or_, select, update
 
 from gochat.domain.records import Upload, UploadPurpose
 from gochat.ids import Snowflake
+from gochat.storage.events import EventsOf, no_events
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
+from gochat.storage.sql.outbox import append_tx
 from gochat.storage.sql.tables import emoji, guilds, uploads, users
 
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -171,7 +173,12 @@ class SqlFileStore:
         return found
 
     async def set_preview(
-        self, upload_id: Snowflake, *, preview_key: str | None, failed: bool
+        self,
+        upload_id: Snowflake,
+        *,
+        preview_key: str | None,
+        failed: bool,
+        events: EventsOf[Upload] = no_events,
     ) -> Upload | None:
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
             await conn.execute(
@@ -180,7 +187,11 @@ class SqlFileStore:
                 .values(preview_key=preview_key, preview_failed=failed)
             )
             row = (await conn.execute(select(uploads).where(uploads.c.id == upload_id))).first()
-        return None if row is None else _upload(row)
+            if row is None:
+                return None
+            upload = _upload(row)
+            await append_tx(conn, events(upload))
+        return upload
 
     async def lacking_previews(self, *, limit: int) -> list[Upload]:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:

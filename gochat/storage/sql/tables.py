@@ -99,6 +99,30 @@ outbox = Table(
     Index(None, "created_at"),
 )
 
+worker_jobs = Table(
+    "worker_jobs",
+    metadata,
+    Column("worker", String(64), primary_key=True),
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index(None, "worker", "due_at"),
+)
+
+parked_jobs = Table(
+    "parked_jobs",
+    metadata,
+    Column("worker", String(64), primary_key=True),
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("error", String(2000), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("parked_at", UtcDateTime, nullable=False),
+)
+
 # --- guild-scoped: guild_id leads every key, so Citus can co-locate them by guild ----------
 
 guilds = Table(

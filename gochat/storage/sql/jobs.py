@@ -1,0 +1,149 @@
+"""Worker jobs and parked events in the relational store (see gochat/storage/jobs.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gochat.bus import Envelope
+from gochat.storage.jobs import Job, ParkedJob
+from gochat.storage.sql.engine import Engines
+from gochat.storage.sql.errors import unavailable_on_disconnect
+from gochat.storage.sql.tables import parked_jobs, worker_jobs
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+class SqlJobStore:
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
+
+    async def enqueue(self, jobs: Sequence[tuple[str, Envelope]], *, now: datetime) -> None:
+        if not jobs:
+            return
+        rows = {
+            (worker, e.event_id): {
+                "worker": worker,
+                "event_id": e.event_id,
+                "subject": e.subject,
+                "payload": e.payload,
+                "due_at": now,
+                "attempts": 0,
+            }
+            for worker, e in jobs
+        }
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            await conn.execute(_insert_ignoring_duplicates(conn, worker_jobs), list(rows.values()))
+
+    async def claim(
+        self, worker: str, *, limit: int, now: datetime, lease_seconds: float
+    ) -> list[Job]:
+        c = worker_jobs.c
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            due = select(c.event_id).where(c.worker == worker, c.due_at <= now)
+            if conn.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            ids = (await conn.execute(due.order_by(c.due_at, c.event_id).limit(limit))).scalars()
+            wanted = list(ids)
+            if not wanted:
+                return []
+            rows = (
+                await conn.execute(
+                    update(worker_jobs)
+                    .where(c.worker == worker, c.event_id.in_(wanted))
+                    .values(due_at=now + timedelta(seconds=lease_seconds), attempts=c.attempts + 1)
+                    .returning(c.event_id, c.subject, c.payload, c.attempts)
+                )
+            ).all()
+        jobs = [
+            Job(
+                worker=worker,
+                envelope=Envelope(subject=r.subject, event_id=r.event_id, payload=r.payload),
+                attempts=r.attempts,
+            )
+            for r in rows
+        ]
+        jobs.sort(key=lambda j: j.envelope.event_id)
+        return jobs
+
+    async def complete(self, worker: str, event_ids: Sequence[int]) -> None:
+        if not event_ids:
+            return
+        c = worker_jobs.c
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            await conn.execute(
+                delete(worker_jobs).where(c.worker == worker, c.event_id.in_(list(event_ids)))
+            )
+
+    async def retry(self, worker: str, event_ids: Sequence[int], *, at: datetime) -> None:
+        if not event_ids:
+            return
+        c = worker_jobs.c
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            await conn.execute(
+                update(worker_jobs)
+                .where(c.worker == worker, c.event_id.in_(list(event_ids)))
+                .values(due_at=at)
+            )
+
+    async def pending(self, worker: str) -> int:
+        c = worker_jobs.c
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            count = await conn.execute(
+                select(func.count()).select_from(worker_jobs).where(c.worker == worker)
+            )
+            return int(count.scalar_one())
+
+    async def park(self, job: ParkedJob) -> None:
+        e = job.envelope
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            await conn.execute(
+                _insert_ignoring_duplicates(conn, parked_jobs).values(
+                    worker=job.worker,
+                    event_id=e.event_id,
+                    subject=e.subject,
+                    payload=e.payload,
+                    error=job.error[:2000],
+                    attempts=job.attempts,
+                    parked_at=job.parked_at,
+                )
+            )
+            await conn.execute(
+                delete(worker_jobs).where(
+                    worker_jobs.c.worker == job.worker, worker_jobs.c.event_id == e.event_id
+                )
+            )
+
+    async def parked(self, *, worker: str | None, limit: int) -> list[ParkedJob]:
+        c = parked_jobs.c
+        query = select(parked_jobs).order_by(c.parked_at, c.event_id).limit(limit)
+        if worker is not None:
+            query = query.where(c.worker == worker)
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ParkedJob(
+                worker=r.worker,
+                envelope=Envelope(subject=r.subject, event_id=r.event_id, payload=r.payload),
+                error=r.error,
+                attempts=r.attempts,
+                parked_at=r.parked_at,
+            )
+            for r in rows
+        ]
+
+    async def unpark(self, worker: str, event_id: int) -> None:
+        c = parked_jobs.c
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            await conn.execute(
+                delete(parked_jobs).where(c.worker == worker, c.event_id == event_id)
+            )

@@ -1,0 +1,196 @@
+"""The worker runner on its two durable sources, the relational store's job table and a
+JetStream consumer: a batch is settled only once handled, Unavailable is retried without
+counting against the event, an event that keeps failing is parked while the rest of its batch
+goes through, and events of other types or repeated on another subject are not handed over."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gochat.bus import Envelope
+from gochat.bus.codec import seal
+from gochat.bus.nats import NatsEventBus
+from gochat.domain.events import Event, GuildDeleted
+from gochat.errors import Unavailable
+from gochat.storage.jobs import JobStore, ParkedJob
+from gochat.storage.sql import SqlRelationalStore
+from gochat.wiring import build_store
+from gochat.workers.runner import EventWorker, JobSource
+from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
+from tests.conftest import make_settings
+from tests.support.engines import NatsServer
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class FlakyHandler:
+    """Handles GuildDeleted; fails for good on `poison` ids and with Unavailable `outages`
+    times on the first call."""
+
+    event_types = frozenset({GuildDeleted.TYPE})
+    batch_size = 10
+
+    def __init__(self, *, poison: frozenset[int] = frozenset(), outages: int = 0) -> None:
+        self.name = f"test-{uuid.uuid4().hex[:8]}"
+        self.poison = poison
+        self.outages = outages
+        self.handled: list[int] = []
+        self.calls = 0
+
+    async def handle(self, events: Sequence[Event]) -> None:
+        self.calls += 1
+        if self.outages:
+            self.outages -= 1
+            raise Unavailable("engine down")
+        if any(e.event_id in self.poison for e in events):
+            raise RuntimeError("cannot handle this one")
+        self.handled += [e.event_id for e in events]
+
+
+def guild_deleted(event_id: int, *subjects: str) -> list[Envelope]:
+    return seal(GuildDeleted(event_id=event_id, guild_id=event_id), *subjects)
+
+
+@pytest.fixture
+async def store(database_url: str, tmp_path: Path) -> AsyncIterator[SqlRelationalStore]:
+    store = build_store(make_settings(database_url, tmp_path / "data"))
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)
+
+
+async def table_worker(
+    store: SqlRelationalStore, handler: FlakyHandler
+) -> tuple[EventWorker, JobFeed]:
+    feed = JobFeed(store.jobs)
+    feed.route(handler.name, handler.event_types)
+    source: JobSource = JobTableSource(store.jobs, feed.waker(), poll_seconds=0.05)
+    return EventWorker(handler, source, store.jobs, max_attempts=2), feed
+
+
+async def parked_ids(jobs: JobStore, worker: str) -> set[int]:
+    return {p.envelope.event_id for p in await jobs.parked(worker=worker, limit=100)}
+
+
+async def test_job_table_parks_the_poison_event_and_handles_the_rest(
+    store: SqlRelationalStore,
+) -> None:
+    handler = FlakyHandler(poison=frozenset({2}))
+    worker, feed = await table_worker(store, handler)
+    envelopes = [e for i in (1, 2, 3) for e in guild_deleted(i, "gochat.guild.1")]
+    await feed.record(envelopes)
+    worker.start()
+    try:
+        await eventually(lambda: sorted(handler.handled) == [1, 3])
+        async with asyncio.timeout(60):
+            while await parked_ids(store.jobs, handler.name) != {2}:
+                await asyncio.sleep(0.05)
+        [parked] = await store.jobs.parked(worker=handler.name, limit=10)
+        assert parked.attempts == 2
+        assert "RuntimeError: cannot handle this one" in parked.error
+        assert await store.jobs.pending(handler.name) == 0
+    finally:
+        await worker.stop()
+
+
+async def test_job_table_retries_while_unavailable_without_parking(
+    store: SqlRelationalStore,
+) -> None:
+    handler = FlakyHandler(outages=1)
+    worker, feed = await table_worker(store, handler)
+    # The same event on two subjects, and again from a relay's resend: one job, one call.
+    await feed.record(guild_deleted(7, "gochat.guild.7", "gochat.user.1"))
+    await feed.record(guild_deleted(7, "gochat.guild.7"))
+    worker.start()
+    try:
+        await eventually(lambda: handler.handled == [7])
+        assert handler.calls == 2
+        assert await parked_ids(store.jobs, handler.name) == set()
+        assert await store.jobs.pending(handler.name) == 0
+    finally:
+        await worker.stop()
+
+
+async def test_events_of_other_types_are_not_queued(store: SqlRelationalStore) -> None:
+    handler = FlakyHandler()
+    _, feed = await table_worker(store, handler)
+    other = Envelope(subject="gochat.guild.1", event_id=9, payload=b'{"type":"Other","v":1}')
+    await feed.record([other])
+    assert await store.jobs.pending(handler.name) == 0
+
+
+async def test_jetstream_parks_the_poison_event_and_handles_the_rest(
+    nats_engine: NatsServer, store: SqlRelationalStore
+) -> None:
+    bus = await NatsEventBus.connect(nats_engine.url)
+    base = uuid.uuid4().int % 10**15 * 10
+    ok, bad, twice = base + 1, base + 2, base + 3
+    handler = FlakyHandler(poison=frozenset({bad}))
+    worker = EventWorker(
+        handler, JetStreamSource(bus, fetch_timeout=0.5), store.jobs, max_attempts=2
+    )
+    try:
+        await bus.publish(
+            [e for i in (ok, bad, twice) for e in guild_deleted(i, f"gochat.guild.{base}")]
+            # Another subject carries it again: handled at least once (a handler is idempotent).
+            + guild_deleted(twice, f"gochat.user.{base}")
+        )
+        worker.start()
+        await eventually(lambda: {ok, twice} <= set(handler.handled))
+        async with asyncio.timeout(60):
+            while await parked_ids(store.jobs, handler.name) != {bad}:
+                await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+        await bus.close()
+
+
+def gochat(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gochat", "tools", "jobs", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("GOCHAT_")}, **env},
+    )
+
+
+async def test_parked_events_are_listed_and_replayed_by_the_operator(
+    database_url: str, store: SqlRelationalStore, tmp_path: Path
+) -> None:
+    [envelope] = guild_deleted(424242, "gochat.guild.424242")
+    await store.jobs.park(
+        ParkedJob(
+            worker="media",
+            envelope=envelope,
+            error="OSError: disk full",
+            attempts=5,
+            parked_at=datetime.now(UTC),
+        )
+    )
+    env = {"GOCHAT_DATABASE_URL": database_url, "GOCHAT_DATA_DIR": str(tmp_path / "data")}
+    listed = await asyncio.to_thread(gochat, env, "parked")
+    assert listed.returncode == 0, listed.stderr
+    [line] = listed.stdout.splitlines()
+    assert line.startswith("media\t424242\tGuildDeleted\t5\t")
+    assert line.endswith("OSError: disk full")
+    replayed = await asyncio.to_thread(gochat, env, "replay", "media")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "replayed 1, still failing 0" in replayed.stdout
+    assert (await asyncio.to_thread(gochat, env, "parked")).stdout == ""
