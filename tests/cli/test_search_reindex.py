@@ -11,12 +11,15 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.api.test_search import SEND, ids_of, search, until
 from tests.conftest import make_settings
 from tests.support.client import GraphQLClient
 from tests.support.guilds import make_world
 from tests.support.server import run_server
+
+pytestmark = pytest.mark.timeout(240)
 
 
 def reindex(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

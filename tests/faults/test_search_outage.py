@@ -16,7 +16,7 @@ from tests.support.client import GraphQLClient
 from tests.support.engines import OpenSearchNode, own_opensearch_node
 from tests.support.guilds import make_world
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(400)
 
 OUTAGE_SECONDS = 30.0
 
@@ -29,7 +29,8 @@ def node() -> Iterator[OpenSearchNode]:
 
 @pytest.fixture
 def settings_overrides(node: OpenSearchNode) -> dict[str, Any]:
-    return {"search_url": f"{node.url}/gochat"}
+    # The test polls searches with big pages: no query cost budget in the way.
+    return {"search_url": f"{node.url}/gochat", "rate_cost_per_user": "100000000/60"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -55,7 +56,8 @@ async def test_search_engine_outage_under_traffic(
     settled = await until(
         w.owner.client,
         lambda ids: sorted(ids) == sorted(sent),
-        timeout=120,
+        # The runner retries a batch after 1, 5, 30, then 120 s while the engine is down.
+        timeout=200,
         total=len(sent),
         guildId=w.guild_id,
         query="outage",
