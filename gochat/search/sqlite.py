@@ -205,10 +205,16 @@ class SqliteSearchIndex:
         params: dict[str, Any] = {"channels": list(dict.fromkeys(query.channel_ids))}
         expanding = ["channels"]
         source = "search_documents d"
+        order = "d.message_id DESC"
         if match is not None:
-            source = "search_text JOIN search_documents d ON d.message_id = search_text.rowid"
+            # The full-text match drives (CROSS JOIN keeps it the outer loop, in rowid order),
+            # and each match finds its row by message id: unary + keeps SQLite from probing
+            # the channel index once per allowed channel instead.
+            source = "search_text CROSS JOIN search_documents d ON d.message_id = search_text.rowid"
+            conditions[1] = "+d.channel_id IN :channels"
             conditions.append("search_text MATCH :match")
             params["match"] = match
+            order = "search_text.rowid DESC"
         if query.author_ids:
             conditions.append("d.author_id IN :authors")
             params["authors"] = list(query.author_ids)
@@ -233,7 +239,6 @@ class SqliteSearchIndex:
             conditions.append("d.pinned = :pinned")
             params["pinned"] = query.pinned
         where = " AND ".join(conditions)
-        order = "d.message_id DESC"
         if query.sort is Sort.RELEVANCE and match is not None:
             order = "bm25(search_text), d.message_id DESC"
         binds: list[BindParameter[Any]] = [bindparam(name, expanding=True) for name in expanding]
