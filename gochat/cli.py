@@ -350,6 +350,11 @@ def search() -> None:
     """The message search index."""
 
 
+# How long writers may go on writing to the served index alone after a new one is added
+# (they cache which indices take writes for this long).
+REBUILD_SETTLE_SECONDS = 6.0
+
+
 def _reindex_cursor(settings: Settings, guild_id: Snowflake | None) -> Path:
     scope = "all" if guild_id is None else f"guild-{guild_id}"
     return settings.data_dir / f"search-reindex-{scope}.json"
@@ -388,6 +393,18 @@ def search_reindex(guild: str | None, *, restart: bool) -> None:
                     attachments_of=store.files.attachments_of,
                     ids=SnowflakeGenerator(settings.worker_id),
                 )
+                generation = await index.begin_rebuild()
+                if generation:
+                    if guild_id is not None:
+                        click.echo(
+                            "gochat: the search index needs a full rebuild first (its layout "
+                            "changed): run `gochat search reindex` without --guild",
+                            err=True,
+                        )
+                        sys.exit(2)
+                    click.echo("building a new index beside the one served")
+                    # Writers notice the new index within this time; later changes reach both.
+                    await asyncio.sleep(REBUILD_SETTLE_SECONDS)
                 channels = await rebuild.channels(guild_id)
                 start_channel = int(resume.get("channel_id", 0))
                 indexed = 0
@@ -415,6 +432,8 @@ def search_reindex(guild: str | None, *, restart: bool) -> None:
                                 encoding="utf-8",
                             )
                 await index.refresh()
+                if generation:
+                    await index.finish_rebuild()
                 cursor.unlink(missing_ok=True)
                 click.echo(f"indexed {indexed} messages in {len(channels)} channels")
         finally:

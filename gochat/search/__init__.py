@@ -19,8 +19,9 @@ from typing import Protocol
 
 from gochat.ids import Snowflake
 
-# Counting stops here: a total of TOTAL_CAP means "at least that many".
-TOTAL_CAP = 10_000
+# Counting stops here: a total of TOTAL_CAP means "at least that many". Counting every match
+# of a common word costs more than finding a page of them; a person reads no further anyway.
+TOTAL_CAP = 1000
 
 
 class Has(enum.IntFlag):
@@ -124,6 +125,14 @@ class SearchIndex(Protocol):
     async def refresh(self) -> None:
         """Make every write so far visible to searches now (tests, and the end of a
         rebuild); writes become visible on their own within about a second."""
+
+    async def begin_rebuild(self) -> bool:
+        """Prepare a new generation of the index when its layout changed (OpenSearch: a new
+        mapping version, written beside the one served); True when one was begun, and then
+        a full rebuild must fill it before `finish_rebuild`. False: rebuild in place."""
+
+    async def finish_rebuild(self) -> None:
+        """Serve the generation `begin_rebuild` began (a no-op when none was)."""
 
     async def count(self) -> int:
         """Documents stored (removals not counted), for operators and tests."""

@@ -2,8 +2,9 @@
 
 Documents live in a versioned index, `<prefix>-messages-v<N>`, created from an index
 template of the same version and read and written through the alias `<prefix>-messages`.
-A change of mapping raises N: `gochat search reindex` fills the new index from the message
-store while writes go to both, then moves the alias, so searches never stop. Versions are
+A change of mapping raises N: `gochat search reindex` creates the new index, fills it from
+the message store while every writer writes to both (`begin_rebuild`), then moves the alias
+in one step (`finish_rebuild`), so searches never stop. Versions are
 OpenSearch's external versions: a write or delete with an older version than the stored one
 is refused by the engine (a conflict, ignored here), and deletes leave tombstones for
 `index.gc_deletes`.
@@ -337,6 +338,38 @@ class OpenSearchIndex:
             message_ids=[Snowflake(int(h["_id"])) for h in hits["hits"]],
             total=min(int(hits["total"]["value"]), TOTAL_CAP),
         )
+
+    async def begin_rebuild(self) -> bool:
+        """When the alias serves an index of an older mapping version: create this version's
+        index and have every writer write to it too (through the `-next` alias), so a rebuild
+        can fill it while searches go on; True then. False when the alias already serves
+        this version."""
+        serving = await self._alias_indices(self.alias)
+        if self.index_name in serving:
+            return False
+        exists = await self._call("exists", self._client.indices.exists(index=self.index_name))
+        if not exists:
+            await self._call("create index", self._client.indices.create(index=self.index_name))
+        await self._call(
+            "alias",
+            self._client.indices.put_alias(index=self.index_name, name=self.next_alias),
+        )
+        self._targets = None
+        return True
+
+    async def finish_rebuild(self) -> None:
+        """Serve the rebuilt index: move the alias to it in one step, then drop the old."""
+        old = [i for i in await self._alias_indices(self.alias) if i != self.index_name]
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": i, "alias": self.alias}} for i in old
+        ] + [
+            {"add": {"index": self.index_name, "alias": self.alias, "is_write_index": True}},
+            {"remove": {"index": self.index_name, "alias": self.next_alias}},
+        ]
+        await self._call("alias", self._client.indices.update_aliases(body={"actions": actions}))
+        self._targets = None
+        for index in old:
+            await self._call("drop index", self._client.indices.delete(index=index))
 
     async def refresh(self) -> None:
         for target in await self._write_targets():

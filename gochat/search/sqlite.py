@@ -264,6 +264,13 @@ class SqliteSearchIndex:
             )
             return int(found.scalar_one())
 
+    async def begin_rebuild(self) -> bool:
+        """The tables change only through migrations: a rebuild is always in place."""
+        return False
+
+    async def finish_rebuild(self) -> None:
+        """Nothing to switch."""
+
     async def refresh(self) -> None:
         """Committed writes are visible at once."""
 

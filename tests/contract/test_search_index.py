@@ -228,7 +228,14 @@ async def test_pages_and_totals(index: SearchIndex) -> None:
     )
     assert len(ranked.message_ids) == 2
     assert ranked.total == 7
-    assert TOTAL_CAP >= 10_000
+
+
+async def test_totals_stop_at_the_cap(index: SearchIndex) -> None:
+    await index.index([doc("many") for _ in range(TOTAL_CAP + 5)])
+    await index.refresh()
+    counted = await index.search(SearchQuery(channel_ids=[CHANNEL], terms=[Term("many")], limit=1))
+    assert counted.total == TOTAL_CAP
+    assert len(counted.message_ids) == 1
 
 
 async def test_relevance_ranks_the_closer_match_first(index: SearchIndex) -> None:
@@ -255,3 +262,34 @@ async def test_an_unreachable_opensearch_is_unavailable() -> None:
             await dead.index([doc("x")])
     finally:
         await dead.close()
+
+
+async def test_a_new_opensearch_mapping_is_built_beside_the_served_one(opensearch_url: str) -> None:
+    from opensearchpy import AsyncOpenSearch
+
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    raw = AsyncOpenSearch(hosts=[opensearch_url])
+    # An index of an older mapping version serves the alias, with a document in it.
+    await raw.indices.create(
+        index=f"{prefix}-messages-v0",
+        body={"aliases": {f"{prefix}-messages": {"is_write_index": True}}},
+    )
+    index = await OpenSearchIndex.connect(f"{opensearch_url}/{prefix}")
+    try:
+        old = doc("served before")
+        await index.index([old])
+        assert await found(index, Term("served")) == [old.message_id]
+        assert await index.begin_rebuild() is True
+        rebuilt = doc("copied over")
+        await index.index([rebuilt])
+        # Searches still go to the old index until the switch.
+        assert await found(index, Term("served")) == [old.message_id]
+        await index.finish_rebuild()
+        assert await found(index, Term("copied")) == [rebuilt.message_id]
+        assert await found(index, Term("served")) == []
+        assert await index.begin_rebuild() is False
+        assert not await raw.indices.exists(index=f"{prefix}-messages-v0")
+    finally:
+        await raw.indices.delete(index=f"{prefix}-messages-v*")
+        await raw.close()
+        await index.close()
