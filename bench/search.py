@@ -50,6 +50,7 @@ from gochat.workers.indexer import SearchIndexer
 from tests.support.engines import free_port, own_opensearch_node
 
 GUILD = Snowflake(1)
+SENDERS = 16  # concurrent senders, each paced, so slow answers do not lower the rate
 SYLLABLES = [a + b for a in "bcdfghklmnprstvz" for b in "aeiou"] + ["an", "en", "in", "on", "ul"]
 
 
@@ -246,7 +247,7 @@ async def lag(seconds: float, rate: float) -> None:
         env = {
             **os.environ,
             "GOCHAT_DATA_DIR": tmp,
-            "GOCHAT_LOG_LEVEL": "warning",
+            "GOCHAT_LOG_LEVEL": os.environ.get("BENCH_SERVER_LOG_LEVEL", "warning"),
             "GOCHAT_RATE_COST_PER_USER": "100000000/60",
             "GOCHAT_RATE_REGISTER_PER_IP": "1000/60",
         }
@@ -280,34 +281,59 @@ async def lag(seconds: float, rate: float) -> None:
                             token,
                         )
                         acked[data["sendMessage"]["message"]["id"]] = time.monotonic()  # type: ignore[index]
-                        next_at += 4 / rate
+                        next_at += SENDERS / rate
 
                 async def poller() -> None:
                     # The index itself, read beside the server: a message is searchable from
                     # the moment its document is there (GraphQL pages would hide a backlog).
-                    db = sqlite3.connect(f"file:{tmp}/gochat.db?mode=ro", uri=True)
-                    last = 0
-                    try:
-                        while time.monotonic() < stop or (
-                            time.monotonic() < stop + 30 and not set(acked) <= set(seen)
-                        ):
+                    while not sent_all.is_set() or (
+                        time.monotonic() < sent_all_at[0] + 30 and not set(acked) <= set(seen)
+                    ):
+                        # Batches commit out of id order: look from the oldest unseen send.
+                        unseen = [int(m) for m in acked if m not in seen]
+                        low = min(unseen, default=0) - 1
+                        db = sqlite3.connect(f"file:{tmp}/gochat.db?mode=ro", uri=True)
+                        try:
                             rows = db.execute(
                                 "SELECT message_id FROM search_documents WHERE message_id > ?",
-                                (last,),
+                                (low,),
                             ).fetchall()
-                            now = time.monotonic()
-                            for (message_id,) in rows:
-                                seen.setdefault(str(message_id), now)
-                                last = max(last, message_id)
-                            await asyncio.sleep(0.005)
-                    finally:
-                        db.close()
+                        finally:
+                            db.close()
+                        now = time.monotonic()
+                        for (message_id,) in rows:
+                            seen.setdefault(str(message_id), now)
+                        await asyncio.sleep(0.005)
 
-                await asyncio.gather(*(sender(i / rate) for i in range(4)), poller())
+                sent_all = asyncio.Event()
+                sent_all_at = [0.0]
+
+                async def senders() -> None:
+                    await asyncio.gather(*(sender(i / rate) for i in range(SENDERS)))
+                    sent_all_at[0] = time.monotonic()
+                    sent_all.set()
+
+                begun = time.monotonic()
+                await asyncio.gather(senders(), poller())
+                achieved = len(acked) / (sent_all_at[0] - begun)
                 lags = [(seen[m] - t) * 1000 for m, t in acked.items() if m in seen]
+                db = sqlite3.connect(f"file:{tmp}/gochat.db?mode=ro", uri=True)
+                try:
+                    waiting = db.execute("SELECT count(*) FROM worker_jobs").fetchone()[0]
+                    parked = db.execute("SELECT count(*) FROM parked_jobs").fetchone()[0]
+                    stored = db.execute(
+                        "SELECT count(*) FROM messages WHERE content LIKE 'lagprobe%'"
+                    ).fetchone()[0]
+                    indexed = db.execute("SELECT count(*) FROM search_documents").fetchone()[0]
+                finally:
+                    db.close()
+                print(
+                    f"[lag] at the end: {stored} messages stored, {indexed} indexed, "
+                    f"{waiting} jobs waiting, {parked} parked"
+                )
                 missing = len(acked) - len(lags)
                 print(
-                    f"[lag] {len(acked)} sent at {rate:.0f}/s: p50 {statistics.median(lags):.0f} ms, "
+                    f"[lag] {len(acked)} sent at {achieved:.0f}/s: p50 {statistics.median(lags):.0f} ms, "
                     f"p99 {percentile(lags, 0.99):.0f} ms, never seen {missing}"
                 )
         finally:
@@ -326,7 +352,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--lag-seconds", type=float, default=15.0)
     args = parser.parse_args()
-    for kind in args.engines.split(","):
+    for kind in filter(None, args.engines.split(",")):
         asyncio.run(bench_engine(kind, args))
     if args.lag_seconds > 0:
         asyncio.run(lag(args.lag_seconds, 200.0))

@@ -19,7 +19,7 @@ from gochat.schema.common import (
     page_info,
 )
 from gochat.schema.messages import Message
-from gochat.search import Has, Sort
+from gochat.search import TOTAL_CAP, Has, Sort
 
 
 @strawberry.enum(description="Something a message holds besides text, as a search filter.")
@@ -148,8 +148,8 @@ class SearchHitConnection:
     edges: list[SearchHitEdge] = strawberry.field(description=EDGES)
     page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     total_count: int = strawberry.field(
-        description="Messages matching in all, as the index counts them (up to 10000: more "
-        "shows 10000); a few may since have been deleted or edited away."
+        description=f"Messages matching in all, as the index counts them (up to {TOTAL_CAP}: "
+        f"more shows {TOTAL_CAP}); a few may since have been deleted or edited away."
     )
 
 
