@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,10 +30,12 @@ from strawberry.types.graphql import OperationType
 from gochat.collector_pacing import CollectorPacing
 from gochat.config import Settings
 from gochat.domain.services import Services
-from gochat.errors import GoChatError
 from gochat.file_routes import UNLIMITED_BODY_PREFIXES
 from gochat.file_routes import routes as file_routes
 from gochat.graphql_schema import GoChatSchema, build_schema
+from gochat.media_proxy import routes as media_proxy_routes
+from gochat.metrics import MetricsEndpoint, ScrapeTimeFigures
+from gochat.readiness import Readiness
 from gochat.schema.context import Context, client_info
 from gochat.schema.errors import http_error_body, translate
 from gochat.schema.over_http import (
@@ -48,11 +51,15 @@ from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
 from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
-from gochat.wiring import build_services
+from gochat.wiring import build_services, media_fetcher, open_readiness_checks
 
 log = structlog.get_logger("gochat.app")
 
+access_log = structlog.get_logger("gochat.access")
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# The first named operation of a document, for the access line when the request names none.
+_OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
 class GoChatGraphQL(GraphQL[Context, None]):
@@ -114,6 +121,11 @@ class GoChatGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         # Subscriptions need the WebSocket; over HTTP they would run as a query and fail
         # inside execution. GET is for queries only (405 for a mutation, as the spec says).
+        operation = request_data.operation_name
+        if operation is None and request_data.query:
+            found = _OPERATION_NAME.search(request_data.query)
+            operation = found.group(1) if found else None
+        request.scope.setdefault("state", {})["graphql_operation"] = operation
         allowed = {OperationType.QUERY}
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
@@ -215,9 +227,18 @@ class RequestGuard:
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._too_large(scope, receive, send, rid)
+            access_log.info(
+                "http.access",
+                method=scope.get("method"),
+                path=scope.get("path"),
+                status=413,
+                latency_ms=0.0,
+            )
             return
         received = 0
         started = False
+        status = 500  # what the client sees when the application fails before answering
+        begun = time.perf_counter()
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -229,9 +250,10 @@ class RequestGuard:
             return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
@@ -240,7 +262,17 @@ class RequestGuard:
             await self.app(scope, limited_receive, send_with_id)
         except _BodyTooLarge:
             if not started:
+                status = 413
                 await self._too_large(scope, receive, send, rid)
+        finally:
+            access_log.info(
+                "http.access",
+                method=scope.get("method"),
+                path=scope.get("path"),
+                operation=scope.get("state", {}).get("graphql_operation"),
+                status=status,
+                latency_ms=round((time.perf_counter() - begun) * 1000, 2),
+            )
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
         body = http_error_body(f"request body exceeds {self.max_body_bytes} bytes")
@@ -252,38 +284,102 @@ async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def serve_metrics(request: Request) -> Response:
+    endpoint: MetricsEndpoint | None = getattr(request.app.state, "metrics", None)
+    if endpoint is None:
+        app = request.app
+        endpoint = MetricsEndpoint(ScrapeTimeFigures(lambda: scrape_time_figures(app)))
+        request.app.state.metrics = endpoint
+    body, content_type = endpoint.render()
+    return Response(body, media_type=content_type)
+
+
 async def ready(request: Request) -> Response:
-    services: Services = request.app.state.services
-    try:
-        await services.store.ping()
-    except GoChatError:
-        return JSONResponse({"status": "unavailable", "storage": "unreachable"}, status_code=503)
-    try:
-        await services.message_store.ping()
-    except GoChatError:
-        return JSONResponse({"status": "unavailable", "messages": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ready"})
+    readiness: Readiness = request.app.state.readiness
+    status, body = await readiness.report(draining=request.app.state.draining)
+    return JSONResponse(body, status_code=status)
+
+
+def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]:
+    """What this process keeps anyway, read for /metrics (see gochat/metrics.py)."""
+    hub: Hub | None = getattr(app.state, "hub", None)
+    live: LiveEndpoint | None = getattr(app.state, "live", None)
+    services: Services | None = getattr(app.state, "services", None)
+    if hub is not None:
+        stats = hub.stats
+        yield "gochat_fanout_events", "Bus events the hub dispatched.", "counter", stats.events
+        yield (
+            "gochat_fanout_deliveries",
+            "Frames the hub handed to sockets (one per subscriber per event).",
+            "counter",
+            stats.deliveries,
+        )
+        yield (
+            "gochat_fanout_executions",
+            "Subscription payloads executed (shared by subscribers of the same shape).",
+            "counter",
+            stats.executions,
+        )
+        yield "gochat_fanout_resyncs", "Subscribers told to resync.", "counter", stats.resyncs
+        yield (
+            "gochat_bus_slow_topics",
+            "Bus subscriptions that overflowed and were replaced.",
+            "counter",
+            stats.slow_topics,
+        )
+        yield (
+            "gochat_subscriptions",
+            "Live subscriptions on this process.",
+            "gauge",
+            stats.subscriptions_opened - stats.subscriptions_closed,
+        )
+    if live is not None:
+        yield "gochat_ws_connections", "Open WebSockets.", "gauge", len(live.sockets)
+    if services is not None:
+        for role, in_use, overflow in services.store.pool_figures():
+            yield (
+                f"gochat_db_{role}_pool_in_use",
+                f"SQL connections of the {role} pool in use.",
+                "gauge",
+                in_use,
+            )
+            yield (
+                f"gochat_db_{role}_pool_overflow",
+                f"SQL connections of the {role} pool beyond its size (waits start past the "
+                "overflow limit).",
+                "gauge",
+                overflow,
+            )
 
 
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with build_services(settings) as services:
+        async with (
+            build_services(settings) as services,
+            open_readiness_checks(settings, services) as checks,
+        ):
             app.state.services = services
+            app.state.media_fetcher = media_fetcher(settings)
             hub = Hub(
                 services.bus, services.audience, observers=[services.guild_access.on_published]
             )
             app.state.hub = hub
+            app.state.live = live
             guard = SessionGuard(services.bus, services.accounts, live)
             await guard.start()
             # Everything built so far, and what survives each full pass, lives long: keep it
             # out of the collector's full passes (pauses that show as tail latency).
             pacing = CollectorPacing(full_interval_seconds=settings.gc_full_interval_seconds)
             pacing.start()
+            readiness = Readiness(checks)
+            readiness.start()
+            app.state.readiness = readiness
             log.info("gochat.started", database=settings.effective_database_url().split(":")[0])
             try:
                 yield
             finally:
+                await readiness.close()
                 pacing.stop()
                 await guard.close()
                 await live.close()
@@ -329,16 +425,21 @@ def create_app(settings: Settings) -> Starlette:
                 allow_headers=["authorization", "content-type", "x-request-id"],
             )
         )
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", live),
             Route("/health", health),
             Route("/ready", ready),
+            *([Route("/metrics", serve_metrics)] if settings.metrics_enabled else []),
             *file_routes,
+            *media_proxy_routes,
             *pages.routes(),
             *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
+    # Set by the server when it is told to stop: /ready fails from then on.
+    app.state.draining = False
+    return app

@@ -8,14 +8,18 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
+import structlog
 import uvicorn
 
+from gochat import supervisor
 from gochat.app import create_app
 from gochat.bus.codec import event_type
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
@@ -27,6 +31,7 @@ from gochat.graphql_schema import schema_sdl
 from gochat.ids import Snowflake, SnowflakeGenerator, parse_id
 from gochat.logs import configure
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.supervisor import reuse_port_socket
 from gochat.wiring import (
     build_services,
     build_store,
@@ -83,12 +88,33 @@ def main(config_file: Path | None) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default 8000; 0 picks a free one).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+@click.option(
+    "--workers",
+    "processes",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="API processes on the one port (SO_REUSEPORT); above 1 needs the NATS bus.",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True)
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    processes: int,
+    reuse_port: bool,  # noqa: FBT001 - a click flag
+) -> None:
     """Run the API server (embedded defaults need no configuration)."""
     settings = _settings(host=host, port=port, data_dir=data_dir)
     configure(level=settings.log_level, fmt=settings.log_format)
+    if processes > 1:
+        _supervise(settings, processes)
+        return
     sockets = None
-    if settings.port == 0:
+    if reuse_port:
+        listener = reuse_port_socket(settings.host, settings.port)
+        listener.listen(2048)
+        sockets = [listener]
+    elif settings.port == 0:
         # Bind before the app is built, so that the port picked here is the one in the
         # settings (and in the links that mails carry).
         listener = _bind(settings.host)
@@ -96,12 +122,12 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         settings = settings.model_copy(update={"port": listener.getsockname()[1]})
         # uvicorn names no address for a socket handed to it: say which port was picked.
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        click.echo(f"gochat: listening on http://{host}:{settings.port}", err=True)
+        _notice(settings, f"listening on http://{host}:{settings.port}")
     if settings.public_url is None and settings.host in {"", "0.0.0.0", "::"}:  # noqa: S104
-        click.echo(
-            f"gochat: mailed links will point at {settings.effective_public_url()}; "
+        _notice(
+            settings,
+            f"mailed links will point at {settings.effective_public_url()}; "
             "set GOCHAT_PUBLIC_URL to the address users reach",
-            err=True,
         )
     app = _guard(lambda: create_app(settings))
     config = uvicorn.Config(
@@ -109,6 +135,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Our handlers (gochat.logs) format uvicorn's records; the access line is the app's own
+        # (with the request id, the GraphQL operation and the latency).
+        log_config=None,
+        access_log=False,
         lifespan="on",
         **websocket_options(settings),
         proxy_headers=settings.trust_forwarded_for,
@@ -117,14 +147,68 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         # process alive for good (uvicorn waits for every connection by default).
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
-    server = uvicorn.Server(config)
+    server = _DrainingServer(config, app, unready_seconds=settings.shutdown_unready_seconds)
     try:
         server.run(sockets=sockets)
     except ConfigError as exc:
-        click.echo(f"gochat: {exc}", err=True)
+        _notice(settings, str(exc), error=True)
         sys.exit(2)
     if not server.started:
         sys.exit(1)
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, stopping in the order balancers need: on SIGTERM /ready fails first
+    (for `unready_seconds`, serving as before), then the listener closes, WebSockets are closed
+    with 1012 and in-flight requests get the grace period; a stop on a signal exits 0."""
+
+    def __init__(self, config: uvicorn.Config, app: Any, *, unready_seconds: float) -> None:
+        super().__init__(config)
+        self._app = app
+        self._unready_seconds = unready_seconds
+        self._stop_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Not uvicorn's: it records the signal to raise it again after the shutdown, which
+        # would make the exit status -SIGTERM instead of 0.
+        if self._stop_at is not None:
+            if sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+            return
+        self._app.state.draining = True
+        self._stop_at = time.monotonic() + self._unready_seconds
+        structlog.get_logger("gochat.cli").info(
+            "gochat.stopping",
+            signal=signal.Signals(sig).name,
+            unready_seconds=self._unready_seconds,
+        )
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._stop_at is not None and time.monotonic() >= self._stop_at:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def _notice(settings: Settings, message: str, *, error: bool = False) -> None:
+    """A line for the operator starting the process: plain text, or a JSON log line."""
+    if settings.log_format == "json":
+        logger = structlog.get_logger("gochat.cli")
+        (logger.error if error else logger.info)(message)
+    else:
+        click.echo(f"gochat: {message}", err=True)
+
+
+def _supervise(settings: Settings, processes: int) -> None:
+    problem = supervisor.check(settings, processes)
+    if problem is not None:
+        _notice(settings, problem, error=True)
+        sys.exit(2)
+    os.environ["GOCHAT_DATA_DIR"] = str(settings.data_dir)
+    runner = supervisor.Supervisor(settings, processes)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    _notice(settings, f"{processes} processes listening on http://{host}:{runner.port}")
+    sys.exit(runner.run())
 
 
 def _bind(host: str) -> socket.socket:

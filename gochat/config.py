@@ -7,6 +7,7 @@ configuration at all, GoChat runs in one process on SQLite under `./gochat-data/
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -143,6 +144,13 @@ class Settings(BaseSettings):
         le=3600,
         description="On SIGTERM or SIGINT, how long requests and sockets may take to finish "
         "before they are cut off and the process cleans up and exits.",
+    )
+    shutdown_unready_seconds: float = Field(
+        0,
+        ge=0,
+        le=300,
+        description="On SIGTERM, how long /ready answers 503 while the process still serves "
+        "as before, so that load balancers stop routing to it before it stops accepting.",
     )
     database_url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
         None,
@@ -349,6 +357,10 @@ class Settings(BaseSettings):
         "over HTTP and WebSocket; at least GOCHAT_GRAPHQL_MAX_COST.",
     )
 
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics (keep it off the public network).",
+    )
     workers_in_process: bool = Field(
         default=True,
         description="Run the background workers (media previews, and every other worker kind) "
@@ -358,6 +370,23 @@ class Settings(BaseSettings):
         default_factory=lambda: ["global"],
         min_length=1,
         description="Voice region ids; first is default.",
+    )
+    discovery_url: str | None = Field(
+        default=None,
+        description="etcd://[user:password@]host:port[?prefix=/gochat/sfu] where SFUs register; "
+        "default: in this process (the embedded SFU).",
+    )
+    voice_token_ttl_seconds: int = Field(
+        120, ge=10, le=3600, description="Life of an SFU join token issued by joinVoice."
+    )
+    voice_heartbeat_expiry_seconds: float = Field(
+        15.0,
+        ge=1,
+        le=600,
+        description="Voice states of an SFU whose heartbeats stop lapse after this long.",
+    )
+    voice_sweep_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often lapsed voice states are looked for."
     )
     emoji_max_per_guild: int = Field(
         50, ge=0, le=1000, description="Custom emoji a guild may hold."
@@ -398,6 +427,48 @@ class Settings(BaseSettings):
         "its message (the send may still be storing it); files of messages deleted sooner go "
         "once this has passed.",
     )
+    embedder_enabled: bool = Field(
+        default=True,
+        description="Make embeds from links in messages (in this process when embedded).",
+    )
+    embed_fetch_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) the embedder and media proxy may fetch from although they "
+        "are not public, e.g. an operator's internal hosts; empty: public addresses only.",
+    )
+    embed_fetch_max_bytes: int = Field(
+        2 << 20,
+        ge=1024,
+        le=64 << 20,
+        description="Most bytes read of a linked page, as sent and as decoded.",
+    )
+    embed_fetch_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Longest fetch of a linked page, redirects included."
+    )
+    embed_fetch_per_host: int = Field(
+        2, ge=1, le=64, description="Fetches the embedder makes to one host at a time."
+    )
+    embed_cache_seconds: int = Field(
+        6 * 3600, ge=0, le=7 * 86_400, description="How long a link's embed is reused."
+    )
+    embed_failure_cache_seconds: int = Field(
+        30 * 60,
+        ge=0,
+        le=86_400,
+        description="How long a link that gave no embed (failed, refused, no metadata) is not "
+        "fetched again.",
+    )
+    media_proxy_enabled: bool = Field(
+        default=True,
+        description="Serve the images of generated embeds through /media-proxy, so readers "
+        "never contact third-party hosts (their proxyUrl); off: proxyUrl is null.",
+    )
+    media_proxy_max_bytes: int = Field(
+        8 << 20,
+        ge=1024,
+        le=64 << 20,
+        description="Largest image the media proxy serves, in bytes.",
+    )
     settings_max_bytes: int = Field(65_536, ge=1024, description="Largest user settings document.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level."
@@ -421,6 +492,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must allow at least GOCHAT_GRAPHQL_MAX_COST ({max_cost}) points per window"
             )
+        return value
+
+    @field_validator("embed_fetch_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not a network (CIDR)") from exc
         return value
 
     @field_validator("redis_cluster")

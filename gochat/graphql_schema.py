@@ -30,8 +30,10 @@ from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.resolvers.search import SearchMessagesQuery
+from gochat.resolvers.voice import VoiceMutation, VoiceQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.guilds import CHANNEL_KINDS
+from gochat.schema.operation_metrics import OperationMetrics
 from gochat.schema.query_limits import QueryCostLimiter
 from gochat.schema.request_checks import RequestChecks
 from gochat.schema.scalars import SCALAR_MAP
@@ -47,6 +49,7 @@ class Query(
     MessageQuery,
     DirectMessageQuery,
     PresenceQuery,
+    VoiceQuery,
     NodeQuery,
     SearchMessagesQuery,
 ):
@@ -61,6 +64,7 @@ class Mutation(
     DirectMessageMutation,
     PresenceMutation,
     AttachmentMutation,
+    VoiceMutation,
 ):
     pass
 
@@ -103,6 +107,7 @@ def build_schema(
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
+        OperationMetrics,
         ErrorTranslation,
         partial(MaxTokensLimiter, max_token_count=max_tokens),
         partial(AddValidationRules, rules),

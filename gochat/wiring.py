@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 
 import structlog
 
@@ -20,6 +21,9 @@ from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
 from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings, parse_rate
+from gochat.discovery import SfuRegistry
+from gochat.discovery.etcd import EtcdSfuRegistry
+from gochat.discovery.memory import MemorySfuRegistry
 from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
 from gochat.domain.attachments import AttachmentService, FilePolicy
 from gochat.domain.audience import AudienceResolver
@@ -28,6 +32,7 @@ from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.friends import FriendService
@@ -50,10 +55,14 @@ from gochat.domain.roles import RoleService
 from gochat.domain.search import SearchService
 from gochat.domain.services import Services
 from gochat.domain.typing_indicators import TypingService
+from gochat.domain.voice import VoicePolicy, VoiceService
 from gochat.ids import SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
+from gochat.outbound.cache import MemoryUnfurlCache, RedisUnfurlCache, UnfurlCache
+from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
+from gochat.outbound.unfurl import Unfurler, UnfurlPolicy
 from gochat.presence import PresenceStore
 from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
@@ -62,6 +71,7 @@ from gochat.ratelimit import RateLimiter
 from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
+from gochat.readiness import Check
 from gochat.redis_client import redis_client
 from gochat.search import SearchIndex
 from gochat.search.opensearch import OpenSearchIndex
@@ -76,6 +86,11 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.voice.tokens import VoiceTokens
+from gochat.voicestates import VoiceStateStore
+from gochat.voicestates.memory import MemoryVoiceStateStore
+from gochat.voicestates.redis import RedisVoiceStateStore
+from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.indexer import SearchIndexer
 from gochat.workers.media import MediaHandler
@@ -197,11 +212,14 @@ async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
 
 
 @asynccontextmanager
-async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimiter, PresenceStore]]:
-    """Rate limits and presence in this process, or in Redis when GOCHAT_REDIS_URL is set (each
-    falling back to this process while Redis is unreachable)."""
+async def open_shared_state(
+    settings: Settings,
+) -> AsyncIterator[tuple[RateLimiter, PresenceStore, VoiceStateStore]]:
+    """Rate limits, presence and voice states in this process, or in Redis when
+    GOCHAT_REDIS_URL is set (rate limits and presence falling back to this process while Redis
+    is unreachable; voice states, which every process must agree on, do not)."""
     if settings.redis_url is None:
-        yield MemoryRateLimiter(), MemoryPresenceStore()
+        yield MemoryRateLimiter(), MemoryPresenceStore(), MemoryVoiceStateStore()
         return
     # Short timeouts: a Redis that hangs must degrade presence, not stall every request.
     client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
@@ -209,7 +227,49 @@ async def open_shared_state(settings: Settings) -> AsyncIterator[tuple[RateLimit
         yield (
             FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter()),
             FallbackPresenceStore(RedisPresenceStore(client), MemoryPresenceStore()),
+            RedisVoiceStateStore(client),
         )
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def open_sfu_registry(url: str | None) -> AsyncIterator[SfuRegistry]:
+    """Where SFUs register: a registry in this process (the embedded SFU shares it), or etcd
+    when `url` (GOCHAT_DISCOVERY_URL) is etcd://. SFU processes open theirs here too."""
+    registry: SfuRegistry
+    if url is None:
+        registry = MemorySfuRegistry()
+    else:
+        try:
+            registry = EtcdSfuRegistry.from_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"invalid setting GOCHAT_DISCOVERY_URL: {exc}") from exc
+    try:
+        yield registry
+    finally:
+        await registry.close()
+
+
+@asynccontextmanager
+async def open_readiness_checks(
+    settings: Settings, services: Services
+) -> AsyncIterator[list[Check]]:
+    """A check for each dependency this process was configured with (gochat.readiness)."""
+    checks = [Check("sql", services.store.ping)]
+    if services.message_store is not services.store.messages:
+        checks.append(Check("cql", services.message_store.ping))
+    if isinstance(services.bus, NatsEventBus):
+        checks.append(Check("bus", services.bus.ping, required=False))
+    checks.append(Check("blobs", lambda: services.blobs.head("readiness-probe"), required=False))
+    if settings.redis_url is None:
+        yield checks
+        return
+    # A client of its own: the shared one's errors are absorbed by the fallbacks.
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    checks.append(Check("redis", client.ping, required=False))
+    try:
+        yield checks
     finally:
         await client.aclose()
 
@@ -266,20 +326,78 @@ def start_file_sweeper(
         stack.push_async_callback(sweeper.stop)
 
 
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        max_bytes=settings.embed_fetch_max_bytes,
+        timeout_seconds=settings.embed_fetch_timeout_seconds,
+        allowed_networks=parse_networks(settings.embed_fetch_allowed_networks),
+    )
+
+
+def embedder_handler(
+    settings: Settings,
+    messages: MessageService,
+    store: MessageStore,
+    cache: UnfurlCache | None = None,
+) -> EmbedderHandler:
+    """The embedder with the configured fetch policy; an in-process cache unless given one."""
+    unfurler = Unfurler(
+        Fetcher(fetch_policy(settings)),
+        cache or MemoryUnfurlCache(),
+        UnfurlPolicy(
+            cache_seconds=settings.embed_cache_seconds,
+            failure_cache_seconds=settings.embed_failure_cache_seconds,
+            per_host_concurrency=settings.embed_fetch_per_host,
+        ),
+    )
+    return EmbedderHandler(messages, store, unfurler)
+
+
+def media_proxy_key(settings: Settings) -> bytes | None:
+    """The media proxy's signing key, derived from the signing secret; None when it is off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return hmac.new(settings.signing_secret().encode(), b"media-proxy", hashlib.sha256).digest()
+
+
+def media_fetcher(settings: Settings) -> Fetcher | None:
+    """The media proxy's fetcher (the embedder's policy, its own size cap); None when off."""
+    if not settings.media_proxy_enabled:
+        return None
+    return Fetcher(replace(fetch_policy(settings), max_bytes=settings.media_proxy_max_bytes))
+
+
+@asynccontextmanager
+async def open_unfurl_cache(settings: Settings) -> AsyncIterator[UnfurlCache]:
+    """In this process, or in Redis (shared by every embedder) when GOCHAT_REDIS_URL is set."""
+    if settings.redis_url is None:
+        yield MemoryUnfurlCache()
+        return
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
+    try:
+        yield RedisUnfurlCache(client)
+    finally:
+        await client.aclose()
+
+
 def event_handlers(
+    settings: Settings,
     *,
     store: SqlRelationalStore,
     blobs: BlobStore,
     messages: MessageStore,
+    message_service: MessageService,
+    unfurl_cache: UnfurlCache,
     publisher: EventPublisher,
     ids: SnowflakeGenerator,
     search: SearchIndex,
 ) -> list[EventHandler]:
     """Every worker kind, by the name `gochat worker NAME` takes (gochat/workers/)."""
-    return [
-        MediaHandler(store.files, blobs, messages, publisher, ids),
-        SearchIndexer(search, store.files.attachments_of),
-    ]
+    handlers: list[EventHandler] = [MediaHandler(store.files, blobs, messages, publisher, ids)]
+    if settings.embedder_enabled:
+        handlers.append(embedder_handler(settings, message_service, messages, unfurl_cache))
+    handlers.append(SearchIndexer(search, store.files.attachments_of))
+    return handlers
 
 
 def start_workers(
@@ -310,6 +428,47 @@ def worker_source(bus: EventBus, jobs: JobStore, feed: JobFeed | None) -> JobSou
         return JetStreamSource(bus)
     assert feed is not None
     return JobTableSource(jobs, feed.waker())
+
+
+async def start_voice(
+    settings: Settings,
+    kit: ChangeKit,
+    states: VoiceStateStore,
+    bus: EventBus,
+    *,
+    stack: AsyncExitStack,
+) -> VoiceService:
+    """The voice service, applying SFU reports in the background and checking members in
+    voice after each committed change of this process."""
+    registry = await stack.enter_async_context(open_sfu_registry(settings.discovery_url))
+    voice = VoiceService(
+        kit,
+        states,
+        registry,
+        VoiceTokens(
+            secret=settings.signing_secret(),
+            issuer=settings.jwt_issuer,
+            ttl_seconds=settings.voice_token_ttl_seconds,
+        ),
+        bus,
+        token_ttl_seconds=settings.voice_token_ttl_seconds,
+        policy=VoicePolicy(
+            regions=tuple(settings.voice_regions),
+            heartbeat_expiry_seconds=settings.voice_heartbeat_expiry_seconds,
+            sweep_interval_seconds=settings.voice_sweep_interval_seconds,
+        ),
+    )
+    kit.publisher.add_listener(voice.on_published)
+    task = asyncio.create_task(voice.run(), name="gochat-voice")
+    stack.push_async_callback(_stop_voice, voice, task)
+    return voice
+
+
+async def _stop_voice(voice: VoiceService, task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await voice.close()
 
 
 def file_policy(settings: Settings) -> FilePolicy:
@@ -352,7 +511,9 @@ async def build_services(
         mail = build_mail(settings)
         ids = SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
-        limits, presence_store = await stack.enter_async_context(open_shared_state(settings))
+        limits, presence_store, voice_states = await stack.enter_async_context(
+            open_shared_state(settings)
+        )
         blobs = await stack.enter_async_context(open_blob_store(settings))
         # One publisher per outbox, so each confirms its events where they were written; the
         # message store's events are in Cassandra's outbox when messages live there.
@@ -415,9 +576,12 @@ async def build_services(
         handlers = {
             h.name: h
             for h in event_handlers(
+                settings,
                 store=store,
                 blobs=blobs,
                 messages=messages_store,
+                message_service=messages,
+                unfurl_cache=await stack.enter_async_context(open_unfurl_cache(settings)),
                 publisher=publisher,
                 ids=ids,
                 search=search_index,
@@ -452,6 +616,7 @@ async def build_services(
         )
         stack.push_async_callback(presence.close)
         stack.push_async_callback(cancel_task, asyncio.create_task(presence.run()))
+        voice = await start_voice(settings, kit, voice_states, bus, stack=stack)
         yield Services(
             store=store,
             message_store=messages_store,
@@ -482,6 +647,8 @@ async def build_services(
             read_states=ReadStateService(messages_kit, messages_store, messages),
             direct_messages=DirectMessageService(kit, store.direct, store.accounts),
             friends=FriendService(kit, store.direct, store.accounts),
+            voice=voice,
+            sfu_registry=voice.registry,
             query_costs=QueryCostService(
                 limits,
                 max_cost=settings.graphql_max_cost,
@@ -497,6 +664,7 @@ async def build_services(
             ),
             jobs=store.jobs,
             workers=handlers,
+            embeds=EmbedService(proxy_key=media_proxy_key(settings)),
         )
     finally:
         await stack.aclose()

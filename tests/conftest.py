@@ -19,10 +19,12 @@ from gochat.storage.sql import migrate as sql_migrate
 from gochat.storage.sql.engine import create_engines
 from tests.support.client import GraphQLClient
 from tests.support.engines import (
+    EtcdServer,
     NatsServer,
     RedisCluster,
     RedisServer,
     SeaweedFsServer,
+    etcd_server,
     nats_server,
     postgres_server,
     redis_cluster,
@@ -73,6 +75,13 @@ def seaweedfs_engine() -> Iterator[SeaweedFsServer]:
 def redis_engine() -> Iterator[RedisServer]:
     """One Redis server for the session; tests use unique keys."""
     with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def etcd_engine() -> Iterator[EtcdServer]:
+    """One etcd server for the session; tests use unique key prefixes."""
+    with etcd_server() as server:
         yield server
 
 

@@ -157,6 +157,7 @@ class NatsEventBus:
         self._subscriptions: dict[CoreSubscription, _NatsSubscription] = {}
         self._reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
         self._connected = asyncio.Event()
+        self._closing = False
         self._connected.set()
         # Acknowledgements awaited by publish(): failed at once when the connection drops,
         # since their replies can no longer arrive (a republish is deduplicated anyway).
@@ -244,6 +245,15 @@ class NatsEventBus:
     def connected(self) -> bool:
         return self._nc.is_connected
 
+    async def ping(self) -> None:
+        """A round trip to the server (for readiness); Unavailable when there is none."""
+        if not self._nc.is_connected:
+            raise Unavailable("event bus disconnected")
+        try:
+            await self._nc.flush(timeout=1)
+        except _DRIVER_ERRORS as exc:
+            raise Unavailable("event bus unreachable") from exc
+
     async def wait_reconnected(self) -> None:
         """Return at once when connected, else when the connection is back."""
         await self._connected.wait()
@@ -259,7 +269,8 @@ class NatsEventBus:
 
     def _on_disconnected(self) -> None:
         self._connected.clear()
-        log.warning("bus.disconnected", awaiting_acks=len(self._awaiting_acks))
+        if not self._closing:
+            log.warning("bus.disconnected", awaiting_acks=len(self._awaiting_acks))
         lost = Unavailable("event bus connection lost before the publish was confirmed")
         for future in self._awaiting_acks:
             if not future.done():
@@ -281,7 +292,11 @@ class NatsEventBus:
             if subscription is not None:
                 subscription.dropped(exc.sub.pending_msgs)
             return
-        log.warning("bus.nats_error", error=str(exc) or type(exc).__name__)
+        # The connection's loss, and while cut off every failed reconnection attempt, report
+        # an error: the outage is already in the log (bus.disconnected, then bus.reconnected).
+        lost = isinstance(exc, nats.errors.UnexpectedEOF | OSError)
+        level = log.debug if lost or not self._connected.is_set() else log.warning
+        level("bus.nats_error", error=str(exc) or type(exc).__name__)
 
     async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
         """Store every envelope in the stream (which also delivers it to core subscribers) and
@@ -424,6 +439,7 @@ class NatsEventBus:
                     await pull.unsubscribe()
 
     async def close(self) -> None:
+        self._closing = True
         for subscription in list(self._subscriptions.values()):
             await subscription.close()
         if not self._nc.is_closed:

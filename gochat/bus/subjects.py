@@ -1,8 +1,8 @@
 """Every bus subject GoChat uses is built here, so producers and consumers agree.
 
 Durable families (`user`, `guild`, `channel`, `session`) carry domain events and are recorded by the
-JetStream stream for durable consumers; ephemeral families (`presence`, `typing`) only fan out
-to whoever listens at the moment and are never stored.
+JetStream stream for durable consumers; ephemeral families (`presence`, `typing`, `voice`) only
+fan out to whoever listens at the moment and are never stored.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 PREFIX = "gochat"
 
 DURABLE_FAMILIES = ("user", "guild", "channel", "session")
-EPHEMERAL_FAMILIES = ("presence", "typing")
+EPHEMERAL_FAMILIES = ("presence", "typing", "voice")
 
 
 def user(user_id: int) -> str:
@@ -53,6 +53,13 @@ def guild_presence(guild_id: int) -> str:
 def typing(channel_id: int) -> str:
     """Typing indicators in one channel (ephemeral)."""
     return f"{PREFIX}.typing.{channel_id}"
+
+
+def voice(guild_id: int) -> str:
+    """Voice states, speaking and voice server assignments in a guild (ephemeral), for its
+    members' event streams and channel streams. (`gochat.voice.reports` and
+    `gochat.voice.sfu.*`, between the API and SFUs, are built in `gochat.voice.signals`.)"""
+    return f"{PREFIX}.voice.guild.{guild_id}"
 
 
 def stream_subjects() -> list[str]:

@@ -54,6 +54,9 @@ def guild_of(event: ev.Event) -> Snowflake | None:
             | ev.ReactionAdded(guild_id=g)
             | ev.ReactionRemoved(guild_id=g)
             | ev.TypingStarted(guild_id=g)
+            | ev.VoiceStateUpdated(guild_id=g)
+            | ev.SpeakingUpdated(guild_id=g)
+            | ev.VoiceServerUpdated(guild_id=g)
         ):
             return g
         case ev.GuildUpdated(guild=g):
@@ -101,6 +104,9 @@ def channel_of(event: ev.Event) -> Snowflake | None:
             | ev.ReactionAdded(channel_id=c)
             | ev.ReactionRemoved(channel_id=c)
             | ev.TypingStarted(channel_id=c)
+            | ev.VoiceStateUpdated(channel_id=c)
+            | ev.SpeakingUpdated(channel_id=c)
+            | ev.VoiceServerUpdated(channel_id=c)
         ):
             return c
         case (

@@ -24,6 +24,7 @@ from gochat.ids import Snowflake
 
 NAME_MAX = 100
 TOPIC_MAX = 1024
+USER_LIMIT_MAX = 99
 _TEXT_NAME = re.compile(r"^[\w-]{1,100}$")
 GUILD_TYPES = (ChannelType.TEXT, ChannelType.VOICE, ChannelType.CATEGORY)
 
@@ -66,6 +67,7 @@ class ChannelService:
         parent_id: Snowflake | None,
         private: bool,
         voice_region: str | None,
+        user_limit: int | None = None,
     ) -> Channel:
         view = await self._kit.access.view(viewer, guild_id)
         view.require(Permission.MANAGE_CHANNELS, "create channels")
@@ -98,6 +100,7 @@ class ChannelService:
             private=private,
             voice_region=self._region(voice_region, kind),
             created_at=kit.now().replace(microsecond=0),
+            user_limit=self._user_limit(user_limit, kind),
         )
         pending = Pending()
         created = await kit.store.create_channel(
@@ -130,6 +133,7 @@ class ChannelService:
         clear_parent: bool = False,
         private: bool | None = None,
         voice_region: str | None = None,
+        user_limit: int | None = None,
         sync_with_parent: bool = False,
     ) -> Channel:
         view, channel = await self._kit.access.view_channel(viewer, channel_id)
@@ -151,6 +155,8 @@ class ChannelService:
             values["private"] = private
         if voice_region is not None:
             values["voice_region"] = self._region(voice_region, channel.type)
+        if user_limit is not None:
+            values["user_limit"] = self._user_limit(user_limit, channel.type)
         replace_overwrites = None
         if sync_with_parent:
             parent = values.get("parent_id", channel.parent_id)
@@ -362,6 +368,15 @@ class ChannelService:
         if len(value) > TOPIC_MAX:
             raise BadUserInput(f"a topic has at most {TOPIC_MAX} characters", field="topic")
         return value
+
+    def _user_limit(self, limit: int | None, kind: ChannelType) -> int:
+        if limit is None:
+            return 0
+        if kind != ChannelType.VOICE and limit:
+            raise BadUserInput("only voice channels have a user limit", field="userLimit")
+        if not 0 <= limit <= USER_LIMIT_MAX:
+            raise BadUserInput(f"a user limit is 0 (none) to {USER_LIMIT_MAX}", field="userLimit")
+        return limit
 
     def _region(self, region: str | None, kind: ChannelType) -> str | None:
         if kind != ChannelType.VOICE:

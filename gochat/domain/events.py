@@ -27,6 +27,7 @@ from gochat.domain.records import (
     Role,
     User,
     UserSettings,
+    VoiceState,
 )
 from gochat.ids import Snowflake
 
@@ -397,3 +398,45 @@ class TypingStarted(Event):
 
 
 ALL_EVENT_TYPES = (*ALL_EVENT_TYPES, PresenceUpdated, TypingStarted)
+
+
+# --- voice: ephemeral, on the guild's voice subject, never recorded ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceStateUpdated(Event):
+    """A member's voice state in `channel_id` appeared or changed; `state` None: they left
+    that channel (hung up, moved, disconnected, or their voice server died)."""
+
+    TYPE: ClassVar[str] = "VoiceStateUpdated"
+    guild_id: Snowflake
+    channel_id: Snowflake
+    user_id: Snowflake
+    state: VoiceState | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingUpdated(Event):
+    TYPE: ClassVar[str] = "SpeakingUpdated"
+    guild_id: Snowflake
+    channel_id: Snowflake
+    user_id: Snowflake
+    speaking: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceServerUpdated(Event):
+    """Where one member must connect now (moved by a moderator, or the channel's region
+    changed): delivered to that member alone."""
+
+    TYPE: ClassVar[str] = "VoiceServerUpdated"
+    guild_id: Snowflake
+    channel_id: Snowflake
+    user_id: Snowflake
+    sfu_url: str
+    token: str
+    region: str
+    expires_at: datetime
+
+
+ALL_EVENT_TYPES = (*ALL_EVENT_TYPES, VoiceStateUpdated, SpeakingUpdated, VoiceServerUpdated)

@@ -6,6 +6,9 @@ channel; with them its content may be empty. The uploads are claimed before the 
 stored, under a claim named after the nonce, so a retried send claims the same uploads again
 and never a second time for another message.
 
+A message may carry up to 10 manual embeds (rules in `embeds`); the embedder adds generated
+ones later, which the author or a member with MANAGE_MESSAGES hides with SUPPRESS_EMBEDS.
+
 A nonce makes retries safe: the same nonce from the same author in the same channel within the
 window returns the first message and stores nothing new, even for concurrent retries (the
 store enforces it with a constraint).
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gochat.bus import subjects
+from gochat.domain import embeds as embed_rules
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.channel_access import ChannelAccess, ChannelAccessResolver
@@ -31,7 +35,15 @@ from gochat.domain.events import (
 )
 from gochat.domain.permissions import Permission
 from gochat.domain.publisher import PublishOrder
-from gochat.domain.records import Mentions, Message, MessageType, UploadPurpose, Viewer
+from gochat.domain.records import (
+    Embed,
+    Mentions,
+    Message,
+    MessageFlag,
+    MessageType,
+    UploadPurpose,
+    Viewer,
+)
 from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import DirectStore, MessageStore
@@ -108,11 +120,13 @@ class MessageService:
         nonce: str | None = None,
         reply_to: Snowflake | None = None,
         attachment_ids: Sequence[Snowflake] = (),
+        embeds: Sequence[Embed] = (),
     ) -> tuple[Message, bool]:
         """The message and whether this call created it (False: a retry with a known nonce)."""
         access = await self.channel_access(viewer, channel_id)
         access.require(Permission.SEND_MESSAGES, "send messages here")
         text = content.strip()
+        manual = embed_rules.check_manual(embeds)
         attachment_ids = list(dict.fromkeys(attachment_ids))
         if attachment_ids:
             access.require(Permission.ATTACH_FILES, "attach files")
@@ -120,8 +134,8 @@ class MessageService:
                 raise BadUserInput(
                     f"a message has at most {ATTACHMENTS_MAX} attachments", field="attachments"
                 )
-        if not text and not attachment_ids:
-            raise BadUserInput("a message needs content or attachments", field="content")
+        if not text and not attachment_ids and not manual:
+            raise BadUserInput("a message needs content, attachments or embeds", field="content")
         if len(text) > CONTENT_MAX:
             raise BadUserInput(f"a message has at most {CONTENT_MAX} characters", field="content")
         if nonce is not None and not 1 <= len(nonce) <= NONCE_MAX:
@@ -165,6 +179,7 @@ class MessageService:
             mentions=mentions,
             pinned=False,
             edited_at=None,
+            embeds=manual,
         )
         stored, created = await self._insert(
             message, nonce, kit.now() - NONCE_WINDOW, after_store=bind
@@ -225,23 +240,59 @@ class MessageService:
         )
         await kit.publish(pending)
 
-    async def edit(self, viewer: Viewer, message_id: Snowflake, *, content: str) -> Message:
+    async def edit(
+        self,
+        viewer: Viewer,
+        message_id: Snowflake,
+        *,
+        content: str | None = None,
+        embeds: Sequence[Embed] | None = None,
+        suppress_embeds: bool | None = None,
+    ) -> Message:
+        """Change what is given: content and manual embeds (the author only; a new content
+        drops the generated embeds, made again for it), or SUPPRESS_EMBEDS (the author, or
+        MANAGE_MESSAGES). editedAt moves only when content or embeds change."""
+        if content is None and embeds is None and suppress_embeds is None:
+            raise BadUserInput("give content, embeds or suppressEmbeds", field="input")
         message, access = await self.access(viewer, message_id)
-        if message.author_id != viewer.user_id:
+        is_author = message.author_id == viewer.user_id
+        if (content is not None or embeds is not None) and not is_author:
             raise Forbidden("only the author can edit a message")
-        text = content.strip()
-        if not text:
-            raise BadUserInput("a message needs content", field="content")
-        if len(text) > CONTENT_MAX:
+        if suppress_embeds is not None and not is_author:
+            access.require(Permission.MANAGE_MESSAGES, "suppress embeds of others' messages")
+        manual = None if embeds is None else embed_rules.check_manual(embeds)
+        text = None if content is None else content.strip()
+        if text is not None and len(text) > CONTENT_MAX:
             raise BadUserInput(f"a message has at most {CONTENT_MAX} characters", field="content")
+        remaining_text = message.content if text is None else text
+        remaining_embeds = message.embeds if manual is None else manual
+        if not remaining_text and not remaining_embeds:
+            raise BadUserInput("a message needs content or embeds", field="content")
+        flags = None
+        if suppress_embeds is not None:
+            flags = (
+                message.flags | MessageFlag.SUPPRESS_EMBEDS
+                if suppress_embeds
+                else message.flags & ~MessageFlag.SUPPRESS_EMBEDS
+            )
+            if flags == message.flags:
+                flags = None
+        if text == message.content:
+            text = None
+        if manual == message.embeds:
+            manual = None
+        if text is None and manual is None and flags is None:
+            return message
         kit = self._kit
         pending = Pending()
         edited = await self._store.edit(
             message.channel_id,
             message_id,
             content=text,
-            mentions=await self._mentions(text, access, viewer),
-            edited_at=kit.now(),
+            mentions=None if text is None else await self._mentions(text, access, viewer),
+            embeds=manual,
+            flags=flags,
+            edited_at=None if text is None and manual is None else kit.now(),
             events=kit.events(
                 pending,
                 lambda m, eid: [(MessageUpdated(event_id=eid, message=m), [_subject(m)])],
@@ -251,6 +302,28 @@ class MessageService:
             raise NotFound("message not found")
         await kit.publish(pending)
         return edited
+
+    async def set_generated_embeds_unchecked(
+        self, message: Message, embeds: Sequence[Embed], *, version: str
+    ) -> Message | None:
+        """Store the embeds made for `message`'s content (the embedder) and publish the
+        change; None when nothing was stored (deleted or edited since, or a replay)."""
+        kit = self._kit
+        pending = Pending()
+        changed = await self._store.set_generated_embeds(
+            message.channel_id,
+            message.id,
+            embeds,
+            content=message.content,
+            version=version,
+            events=kit.events(
+                pending,
+                lambda m, eid: [(MessageUpdated(event_id=eid, message=m), [_subject(m)])],
+            ),
+        )
+        if changed is not None:
+            await kit.publish(pending)
+        return changed
 
     async def delete(self, viewer: Viewer, message_id: Snowflake) -> Message:
         message, access = await self.access(viewer, message_id)

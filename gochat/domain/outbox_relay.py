@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from gochat import metrics
 from gochat.bus import EventBus
 from gochat.domain.publisher import Recorder
 from gochat.errors import Unavailable
+from gochat.ids import created_at
 from gochat.storage import OutboxStore
 
 log = structlog.get_logger("gochat.events")
@@ -51,15 +53,20 @@ class OutboxRelay:
         """Republish every row older than the grace period; the number confirmed."""
         relayed = 0
         while True:
+            now = self._clock()
             envelopes = await self._outbox.pending(
-                older_than=self._clock() - self._grace, limit=self._batch_size
+                older_than=now - self._grace, limit=self._batch_size
             )
+            if relayed == 0:
+                oldest = min((created_at(e.event_id) for e in envelopes), default=now)
+                metrics.outbox_backlog_age.set(max(0.0, (now - oldest).total_seconds()))
             if not envelopes:
                 return relayed
             await self._bus.publish(envelopes)
             if self._recorder is not None:
                 await self._recorder(envelopes)
             await self._outbox.mark_published(envelopes)
+            metrics.outbox_relayed.inc(len(envelopes))
             relayed += len(envelopes)
             if len(envelopes) < self._batch_size:
                 return relayed
@@ -70,7 +77,8 @@ class OutboxRelay:
             try:
                 relayed = await self.relay_once()
             except Unavailable as exc:  # the bus or the database is down: next round
-                log.warning("events.relay_failed", reason=exc.message)
+                # (the outage itself is logged once per change by the readiness probes)
+                log.debug("events.relay_failed", reason=exc.message)
             except Exception:  # a bug: logged in full, and retried next round all the same
                 log.warning("events.relay_failed", exc_info=True)
             else:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
+from gochat import metrics
 from gochat.bus import Envelope, EventBus
 from gochat.errors import Unavailable
 from gochat.storage import OutboxStore
@@ -52,14 +54,19 @@ class EventPublisher:
             return
         for listener in self._listeners:
             listener(envelopes)
+        started = time.perf_counter()
         try:
             await self._bus.publish(envelopes)
-        except Unavailable as exc:  # expected during a bus outage: no traceback per change
-            log.warning("events.publish_deferred", count=len(envelopes), reason=exc.message)
+        except Unavailable as exc:  # a bus outage: logged once by the readiness probes
+            log.debug("events.publish_deferred", count=len(envelopes), reason=exc.message)
+            metrics.bus_publish_deferred.inc(len(envelopes))
             return
         except Exception:  # the relay retries whatever failed here
             log.warning("events.publish_deferred", count=len(envelopes), exc_info=True)
+            metrics.bus_publish_deferred.inc(len(envelopes))
             return
+        metrics.bus_publish_seconds.observe(time.perf_counter() - started)
+        metrics.bus_published.inc(len(envelopes))
         self._published.extend(envelopes)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_later())

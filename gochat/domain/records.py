@@ -140,6 +140,7 @@ class Channel:
     private: bool
     voice_region: str | None
     created_at: datetime
+    user_limit: int = 0  # voice channels: most members in voice at once; 0 is no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,9 @@ class Member:
     joined_at: datetime
     role_ids: tuple[Snowflake, ...]
     timeout_until: datetime | None
+    # Server mute and deafen in the guild's voice channels, kept across voice sessions.
+    voice_mute: bool = False
+    voice_deaf: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +239,80 @@ class Mentions:
     everyone: bool = False
 
 
+class MessageFlag(enum.IntFlag):
+    """GoChat's message flag bits."""
+
+    NONE = 0
+    SUPPRESS_EMBEDS = 4
+
+
+class EmbedType(enum.StrEnum):
+    RICH = "rich"
+    IMAGE = "image"
+    VIDEO = "video"
+    GIFV = "gifv"
+    ARTICLE = "article"
+    LINK = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedMedia:
+    """An image, thumbnail or video of an embed. `proxy_url` is the media proxy's path for it,
+    set on generated embeds when the proxy is on."""
+
+    url: str
+    proxy_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedAuthor:
+    name: str
+    url: str | None = None
+    icon_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedFooter:
+    text: str
+    icon_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedProvider:
+    name: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedField:
+    name: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """A rich card on a message: sent by its author (manual) or made from a link in its
+    content (generated)."""
+
+    type: EmbedType = EmbedType.RICH
+    url: str | None = None
+    title: str | None = None
+    description: str | None = None
+    color: int | None = None
+    timestamp: datetime | None = None
+    author: EmbedAuthor | None = None
+    footer: EmbedFooter | None = None
+    image: EmbedMedia | None = None
+    thumbnail: EmbedMedia | None = None
+    video: EmbedMedia | None = None
+    provider: EmbedProvider | None = None
+    fields: tuple[EmbedField, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     id: Snowflake
@@ -247,6 +325,14 @@ class Message:
     mentions: Mentions
     pinned: bool
     edited_at: datetime | None
+    flags: MessageFlag = MessageFlag.NONE
+    embeds: tuple[Embed, ...] = ()
+    """Sent by the author."""
+    generated_embeds: tuple[Embed, ...] = ()
+    """Made by the embedder from links in the content (shown unless SUPPRESS_EMBEDS)."""
+    generated_for: str | None = None
+    """The content version (`embeds.content_version`) the generated embeds were made for;
+    None until the embedder has handled the current content."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,3 +461,24 @@ class FileFacts:
     @property
     def is_image(self) -> bool:
         return self.width is not None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceState:
+    """A user in a voice channel: one per user. `session_id` names one join (a rejoin, or a
+    move, gets a new one); `connected` turns true once the SFU reports the member in its room
+    (before that the state holds the member's place while the client connects)."""
+
+    user_id: Snowflake
+    guild_id: Snowflake
+    channel_id: Snowflake
+    session_id: Snowflake
+    sfu_id: str
+    region: str
+    self_mute: bool = False
+    self_deaf: bool = False
+    server_mute: bool = False
+    server_deaf: bool = False
+    video: bool = False
+    speaking: bool = False
+    connected: bool = False

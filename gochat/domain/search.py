@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from gochat.domain import embeds
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.permissions import Permission
@@ -54,6 +55,8 @@ def document_of(message: Message, attachments: Sequence[Upload], *, version: int
     has = NO_FLAGS
     if _LINK.search(message.content):
         has |= Has.LINK
+    if embeds.visible(message):
+        has |= Has.EMBED
     for upload in attachments:
         has |= Has.ATTACHMENT
         kind = (upload.content_type or upload.declared_type or "").split("/", 1)[0].lower()

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
+from gochat.discovery import SfuRegistry
 from gochat.domain.accounts import AccountService
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
 from gochat.domain.direct_messages import DirectMessageService
+from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
 from gochat.domain.friends import FriendService
 from gochat.domain.guild_access import GuildAccess
@@ -30,6 +32,7 @@ from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.search import SearchService
 from gochat.domain.typing_indicators import TypingService
+from gochat.domain.voice import VoiceService
 from gochat.mail import EmailSender
 from gochat.storage import JobStore, MessageStore, RelationalStore
 
@@ -62,6 +65,10 @@ class Services:
     direct_messages: DirectMessageService
     friends: FriendService
     query_costs: QueryCostService
+    embeds: EmbedService
     search: SearchService
     jobs: JobStore
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
+    voice: VoiceService
+    # Shared with the SFU `gochat serve` runs in-process (embedded discovery).
+    sfu_registry: SfuRegistry

@@ -204,6 +204,7 @@ class GuildMutation:
             else snowflake(input.parent_id, field="parentId"),
             private=input.private,
             voice_region=input.voice_region,
+            user_limit=input.user_limit,
         )
         return CreateChannelPayload(channel=channel_shape(channel))
 
@@ -222,6 +223,7 @@ class GuildMutation:
             clear_parent=input.remove_from_parent,
             private=input.private,
             voice_region=input.voice_region,
+            user_limit=input.user_limit,
             sync_with_parent=input.sync_with_parent,
         )
         return UpdateChannelPayload(channel=channel_shape(channel))

@@ -8,6 +8,7 @@ import strawberry
 
 from gochat.schema.common import LOOKUP_RULE, MUTATION_INPUT, snowflake, to_id
 from gochat.schema.context import Info
+from gochat.schema.embeds import embed_records
 from gochat.schema.messages import (
     AckMessageInput,
     AckMessagePayload,
@@ -62,10 +63,13 @@ class MessageMutation:
             nonce=input.nonce,
             reply_to=None if input.reply_to is None else snowflake(input.reply_to, field="replyTo"),
             attachment_ids=[snowflake(i, field="attachments") for i in input.attachments or ()],
+            embeds=embed_records(input.embeds or []),
         )
         return SendMessagePayload(message=Message(record=message), created=created)
 
-    @strawberry.mutation(description="Edit your own message.")
+    @strawberry.mutation(
+        description="Edit your own message, or suppress a message's generated embeds."
+    )
     async def edit_message(
         self, info: Info, input: Annotated[EditMessageInput, MUTATION_INPUT]
     ) -> EditMessagePayload:
@@ -73,6 +77,8 @@ class MessageMutation:
             await info.context.viewer(),
             snowflake(input.message_id, field="messageId"),
             content=input.content,
+            embeds=None if input.embeds is None else embed_records(input.embeds),
+            suppress_embeds=input.suppress_embeds,
         )
         return EditMessagePayload(message=Message(record=message))
 

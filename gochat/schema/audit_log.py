@@ -35,6 +35,7 @@ _AUDIT_MEANINGS = {
     "MEMBER_BAN": "A user was banned.",
     "MEMBER_UNBAN": "A ban was lifted.",
     "MEMBER_TIMEOUT": "A member was timed out, or a timeout lifted.",
+    "MEMBER_VOICE": "A member was server-muted or deafened in voice, or it was lifted.",
     "INVITE_CREATE": "An invite was created.",
     "INVITE_REVOKE": "An invite was revoked.",
     "EMOJI_CREATE": "A custom emoji was added.",

@@ -35,9 +35,10 @@ def translate(error: GraphQLError, *, request_id: str | None) -> GraphQLError:
     if isinstance(original, GoChatError):
         extensions = original.extensions()
         if original.code in {"INTERNAL", "UNAVAILABLE"}:
-            # A dependency failed (database, bus): worth an operator's look, and the client
-            # needs the request id to report it.
-            log.warning(
+            # The client needs the request id to report it. An outage is logged once per
+            # change of state by the readiness probes (gochat.readiness), not per request.
+            level = log.debug if original.code == "UNAVAILABLE" else log.warning
+            level(
                 "graphql.dependency_failed",
                 request_id=request_id,
                 error=original.message,

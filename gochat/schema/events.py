@@ -33,6 +33,7 @@ from gochat.schema.guilds import (
 from gochat.schema.invites import Invite
 from gochat.schema.messages import Message, ReactionEmoji, ReadState
 from gochat.schema.presence import Presence, PresenceUpdated, TypingStarted
+from gochat.schema.voice import SpeakingUpdated, VoiceServerUpdated, VoiceStateUpdated, voice_event
 
 
 @strawberry.type(description="A user's public profile changed.")
@@ -352,6 +353,10 @@ EventType = (
     | FriendRemoved
     | PresenceUpdated
     | TypingStarted
+    # voice
+    | VoiceStateUpdated
+    | SpeakingUpdated
+    | VoiceServerUpdated
 )
 
 Event = Annotated[
@@ -498,4 +503,4 @@ def _from_message_event(event: events.Event) -> EventType | None:
                 user_id=to_id(u),
                 expires_at=at,
             )
-    return None
+    return voice_event(event)

@@ -117,6 +117,10 @@ class CreateChannelInput:
         ),
     )
     voice_region: str | None = strawberry.field(default=None, description="Voice channels only.")
+    user_limit: int | None = strawberry.field(
+        default=None,
+        description="Voice channels only: most members in voice at once, 0-99; 0 or null: none.",
+    )
 
 
 @strawberry.type(description="The new channel.")
@@ -143,7 +147,15 @@ class UpdateChannelInput:
         default=None, description="New privacy; omitted: unchanged."
     )
     voice_region: str | None = strawberry.field(
-        default=None, description="Voice channels only: new region; omitted: unchanged."
+        default=None,
+        description=(
+            "Voice channels only: new region; omitted: unchanged. Members in voice move to a "
+            "voice server of the new region (each receives VoiceServerUpdated)."
+        ),
+    )
+    user_limit: int | None = strawberry.field(
+        default=None,
+        description="Voice channels only: new user limit, 0 (none) to 99; omitted: unchanged.",
     )
     sync_with_parent: bool = strawberry.field(
         default=False, description="Replace this channel's overwrites with its category's."

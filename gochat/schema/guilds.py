@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -44,6 +44,9 @@ from gochat.schema.messages import (
     history_connection,
 )
 from gochat.schema.pagination import page_args
+
+if TYPE_CHECKING:
+    from gochat.schema.voice import VoiceState
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
@@ -262,6 +265,19 @@ class VoiceChannel(Channel):
     def voice_region(self) -> str | None:
         return self.record.voice_region
 
+    @strawberry.field(description="Most members in voice here at once; 0: no limit.")
+    def user_limit(self) -> int:
+        return self.record.user_limit
+
+    @strawberry.field(description="The members in voice here, by user id.")
+    async def voice_states(
+        self, info: Info
+    ) -> list[Annotated[VoiceState, strawberry.lazy("gochat.schema.voice")]]:
+        states = await info.context.services.voice.list_channel(
+            await info.context.viewer(), self.record.id
+        )
+        return [_voice_state(s) for s in states]
+
 
 @strawberry.type(description="A category: it groups the channels whose parentId is its id.")
 class CategoryChannel(Channel):
@@ -315,6 +331,14 @@ class Member(Node):
     @strawberry.field(description="While in the future, the member cannot send, react or talk.")
     def timeout_until(self) -> datetime | None:
         return self.record.timeout_until
+
+    @strawberry.field(description="Server-muted in voice (VOICE_MUTE_MEMBERS set it).")
+    def server_mute(self) -> bool:
+        return self.record.voice_mute
+
+    @strawberry.field(description="Server-deafened in voice (VOICE_DEAFEN_MEMBERS set it).")
+    def server_deaf(self) -> bool:
+        return self.record.voice_deaf
 
     @strawberry.field(description="Roles besides @everyone, most senior first.")
     async def roles(self, info: Info) -> list[Role]:
@@ -463,6 +487,15 @@ class Guild(Node):
         )
         return [channel_shape(c) for c in view.visible_channels()]
 
+    @strawberry.field(description="Members in voice in the channels you can see, by user id.")
+    async def voice_states(
+        self, info: Info
+    ) -> list[Annotated[VoiceState, strawberry.lazy("gochat.schema.voice")]]:
+        states = await info.context.services.voice.list_guild(
+            await info.context.viewer(), self.record.id
+        )
+        return [_voice_state(s) for s in states]
+
     @strawberry.field(description="Every role, most senior first.")
     async def roles(self, info: Info) -> list[Role]:
         view = await info.context.services.guilds.access(
@@ -595,3 +628,9 @@ class Guild(Node):
             edges=edges,
             page_info=page_info(edges, has_next=len(rows) > size, has_previous=after is not None),
         )
+
+
+def _voice_state(record: records.VoiceState) -> VoiceState:
+    from gochat.schema.voice import VoiceState  # noqa: PLC0415 (the two modules refer to each other)
+
+    return VoiceState.from_record(record)

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from gochat.domain import records
+from gochat.domain.embeds import visible
 from gochat.domain.emoji import emoji_ids_in
 from gochat.domain.reactions import EmojiRef
 from gochat.errors import BadUserInput
@@ -30,6 +31,7 @@ from gochat.schema.common import (
     to_id,
 )
 from gochat.schema.context import Info
+from gochat.schema.embeds import Embed, EmbedInput, MessageFlag, message_flags
 from gochat.schema.pagination import page_args
 
 
@@ -248,6 +250,17 @@ class Message(Node):
         found = await info.context.loaders.attachments_by_message.load(self.record.id)
         return [Attachment(record=u) for u in found]
 
+    @strawberry.field(
+        description="Embeds sent by the author, then those made from links in the content "
+        "(unless SUPPRESS_EMBEDS); at most 10."
+    )
+    def embeds(self) -> list[Embed]:
+        return [Embed(record=e) for e in visible(self.record)]
+
+    @strawberry.field(description="The message's flags.")
+    def flags(self) -> list[MessageFlag]:
+        return message_flags(self.record.flags)
+
     @strawberry.field(description="From the snowflake id.")
     def created_at(self) -> datetime:
         return created_at(self.record.id)
@@ -309,7 +322,8 @@ class SendMessageInput:
     channel_id: strawberry.ID = strawberry.field(description="A text channel or a DM you are in.")
     content: str = strawberry.field(
         default="",
-        description="At most 4000 characters after trimming; empty only with attachments.",
+        description="At most 4000 characters after trimming; empty only with attachments "
+        "or embeds.",
     )
     nonce: str | None = strawberry.field(
         default=None,
@@ -324,6 +338,11 @@ class SendMessageInput:
         description="Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and "
         "unused (ATTACH_FILES); each is checked and becomes an attachment of this message.",
     )
+    embeds: list[EmbedInput] | None = strawberry.field(
+        default=None,
+        description="Up to 10 embeds (type RICH) with 6,000 characters of text in all; links "
+        "in the content get generated embeds besides.",
+    )
 
 
 @strawberry.type(description="The sent message.")
@@ -334,18 +353,29 @@ class SendMessagePayload:
     created: bool = strawberry.field(description="False when a retried nonce returned the first.")
 
 
-@strawberry.input(description="Change your own message.")
+@strawberry.input(
+    description="Change a message: content and embeds of your own, or whether its generated "
+    "embeds show (yours, or any with MANAGE_MESSAGES). Give at least one field."
+)
 class EditMessageInput:
-    message_id: strawberry.ID = strawberry.field(description="Your message.")
-    content: str = strawberry.field(
-        description="The new content: 1-4000 characters after trimming."
+    message_id: strawberry.ID = strawberry.field(description="The message.")
+    content: str | None = strawberry.field(
+        default=None,
+        description="The new content: at most 4000 characters after trimming, empty only when "
+        "the message keeps embeds; its generated embeds are made again.",
+    )
+    embeds: list[EmbedInput] | None = strawberry.field(
+        default=None, description="Replaces the embeds you sent ([] removes them)."
+    )
+    suppress_embeds: bool | None = strawberry.field(
+        default=None, description="Hide (true) or show (false) the generated embeds."
     )
 
 
 @strawberry.type(description="The edited message.")
 class EditMessagePayload:
     message: Message = strawberry.field(
-        description="The message with its new content and editedAt."
+        description="The message as it is now (editedAt moves when content or embeds change)."
     )
 
 

@@ -92,6 +92,8 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("Guild", "bans"): 20,
     ("Guild", "invites"): 10,
     ("Guild", "emoji"): 20,
+    ("Guild", "voiceStates"): 20,
+    ("VoiceChannel", "voiceStates"): 20,
     ("Member", "roles"): 5,
     ("ChannelsReordered", "channels"): 20,
     ("ReorderChannelsPayload", "channels"): 20,

@@ -63,6 +63,9 @@ class RelationalStore(Protocol):
     @property
     def jobs(self) -> JobStore: ...
 
+    def pool_figures(self) -> list[tuple[str, int, int]]:
+        """(pool, connections in use, connections beyond its size) of each connection pool."""
+
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""
 

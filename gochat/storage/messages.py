@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from gochat.domain.records import MentionRef, Mentions, Message, ReactionCount, ReadState
+from gochat.domain.records import (
+    Embed,
+    MentionRef,
+    Mentions,
+    Message,
+    MessageFlag,
+    ReactionCount,
+    ReadState,
+)
 from gochat.ids import Snowflake
 from gochat.storage.events import EventsOf
 
@@ -56,11 +64,30 @@ class MessageStore(Protocol):
         channel_id: Snowflake,
         message_id: Snowflake,
         *,
-        content: str,
-        mentions: Mentions,
-        edited_at: datetime,
+        content: str | None,
+        mentions: Mentions | None,
+        embeds: Sequence[Embed] | None,
+        flags: MessageFlag | None,
+        edited_at: datetime | None,
         events: EventsOf[Message],
-    ) -> Message | None: ...
+    ) -> Message | None:
+        """Change what is not None; None when the message does not exist. A new content also
+        clears the generated embeds and their version (they were made for the old one). With
+        nothing to change, the message as it is and no events."""
+
+    async def set_generated_embeds(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        embeds: Sequence[Embed],
+        *,
+        content: str,
+        version: str,
+        events: EventsOf[Message],
+    ) -> Message | None:
+        """Store the embeds generated for `version` only while the message's content is still
+        `content` and no embeds were stored for that version yet; the changed message, or None
+        when nothing was stored (deleted, edited since, or done already: a replay)."""
 
     async def delete(
         self,

@@ -22,6 +22,7 @@ import structlog
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from gochat import metrics
 from gochat.bus import subjects
 from gochat.domain.events import SessionRevoked
 from gochat.domain.presence import PresenceHandle
@@ -158,6 +159,7 @@ class LiveSocket:
 
     def _overflowed(self) -> None:
         log.warning("ws.slow_consumer", connection=self.serial)
+        metrics.ws_slow_consumers.inc()
         self.close_soon(CLOSE_SLOW, "slow consumer: reconnect and resync")
 
     def _queue(self, frame: str) -> None:

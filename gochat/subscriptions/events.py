@@ -21,7 +21,9 @@ class EventsSubscription:
         "friends and read states, their own profile and settings. TypingStarted comes for DMs "
         "and group DMs only (the viewer's own included, as on `typing`); typing in guild "
         "channels is on `typing(channelId)` and `channelEvents`, so a busy guild's keystrokes "
-        "do not reach every member's stream. Each event is checked against "
+        "do not reach every member's stream. Voice: VoiceStateUpdated and SpeakingUpdated "
+        "for the voice channels you can view, and VoiceServerUpdated (your new voice server "
+        "after a move or a region change) for you alone. Each event is checked against "
         "the viewer's permissions when it is delivered; ChannelVisibilityLost and "
         "ChannelVisibilityGained tell when a permission change hid a channel or showed one. "
         "`ResyncRequired` means events may have "
@@ -43,7 +45,11 @@ class EventsSubscription:
         self,
         info: Info,
         channel_id: Annotated[
-            strawberry.ID, strawberry.argument(description="A text channel or DM.")
+            strawberry.ID,
+            strawberry.argument(
+                description="A text channel or DM; or a voice channel, whose stream is its "
+                "changes, VoiceStateUpdated and SpeakingUpdated."
+            ),
         ],
     ) -> AsyncIterator[Event]:
         context = info.context

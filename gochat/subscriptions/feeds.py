@@ -20,9 +20,9 @@ from gochat.bus.codec import decode
 from gochat.domain import events as ev
 from gochat.domain.audience import AudienceResolver, ChannelVisibility, channel_of, guild_of
 from gochat.domain.presence import PresenceService
-from gochat.domain.records import Viewer
+from gochat.domain.records import ChannelType, Viewer
 from gochat.domain.services import Services
-from gochat.errors import GoChatError, NotFound
+from gochat.errors import BadUserInput, GoChatError, NotFound
 from gochat.ids import Snowflake
 from gochat.schema import events as shapes
 
@@ -87,7 +87,11 @@ class Feed:
 
 
 def _guild_subjects(guild_id: int) -> tuple[str, ...]:
-    return (subjects.guild(guild_id), subjects.guild_presence(guild_id))
+    return (
+        subjects.guild(guild_id),
+        subjects.guild_presence(guild_id),
+        subjects.voice(guild_id),
+    )
 
 
 def _direct_subjects(channel_id: int) -> tuple[str, ...]:
@@ -172,6 +176,8 @@ class EventsFeed(Feed):
                 return Admission(deliver=True, listen=(subjects.presence(f),))
             case ev.FriendRemoved(friend_id=f):
                 return Admission(deliver=True, unlisten=(subjects.presence(f),))
+            case ev.VoiceServerUpdated(user_id=u) if u != me:
+                return SKIP  # another member's voice credentials
         if guild_of(event) is None:
             return DELIVER
         return DELIVER if await self.audience.may_see(me, event) else SKIP
@@ -186,7 +192,23 @@ class ChannelFeed(Feed):
 
     @classmethod
     async def open(cls, services: Services, viewer: Viewer, channel_id: Snowflake) -> ChannelFeed:
-        access = await services.messages.channel_access(viewer, channel_id)
+        try:
+            access = await services.messages.channel_access(viewer, channel_id)
+        except BadUserInput:
+            # Not a message channel: a voice channel's stream is its changes and voice states.
+            _, channel = await services.channels.access(viewer, channel_id)
+            if channel.type != ChannelType.VOICE:
+                raise
+            feed = cls(
+                viewer=viewer,
+                audience=services.audience,
+                channel_id=channel_id,
+                guild_id=channel.guild_id,
+            )
+            feed.subjects.update(
+                (subjects.guild(channel.guild_id), subjects.voice(channel.guild_id))
+            )
+            return feed
         feed = cls(
             viewer=viewer,
             audience=services.audience,
@@ -205,6 +227,8 @@ class ChannelFeed(Feed):
 
     async def admit(self, subject: str, event: ev.Event) -> Admission:
         me = self.viewer.user_id
+        if isinstance(event, ev.VoiceServerUpdated):
+            return SKIP  # one member's credentials: on their own `events` only
         if self.guild_id is None:
             match event:
                 case ev.DirectChannelLeft(channel_id=c, user_id=u) if (

@@ -1,10 +1,11 @@
 """Messages between the API and SFUs over the bus (ephemeral core subjects, JSON bodies).
 
-SFU -> API, on `sfu_reports()`: a member joined or left a room, who is speaking, and a heartbeat
-listing every member an SFU holds (so the API expires the voice states of an SFU that died and
-corrects any state it missed). API -> one SFU, on `sfu_commands(sfu_id)`: apply a server mute or
-deafen, drop a member (kick, ban, timeout, lost VOICE_CONNECT, moved elsewhere), or change what a
-member may send (VOICE_SPEAK / VOICE_VIDEO changed). Both sides ignore kinds they do not know,
+SFU -> API, on `sfu_reports()`: a member joined or left a room, who is speaking, who sends
+video, and a heartbeat listing every member an SFU holds (so the API expires the voice states
+of an SFU that died and corrects any state it missed). API -> one SFU, on
+`sfu_commands(sfu_id)`: apply a server mute or deafen, drop a member (kick, ban, timeout, lost
+VOICE_CONNECT, moved elsewhere), or change what a member may send (VOICE_SPEAK / VOICE_VIDEO
+changed). Both sides ignore kinds they do not know,
 so either may be upgraded first.
 """
 
@@ -61,6 +62,18 @@ class SpeakingChanged(_Signal):
     speaking: bool
 
 
+class VideoChanged(_Signal):
+    """A member started or stopped sending video (the SFU forwards a video track of theirs)."""
+
+    kind: Literal["video"] = "video"
+    sfu_id: str
+    session_id: int
+    user_id: int
+    guild_id: int
+    channel_id: int
+    video: bool
+
+
 class RoomMember(_Signal):
     session_id: int
     user_id: int
@@ -101,7 +114,8 @@ class Disconnect(_Signal):
 
 
 Report = Annotated[
-    MemberJoined | MemberLeft | SpeakingChanged | Heartbeat, Field(discriminator="kind")
+    MemberJoined | MemberLeft | SpeakingChanged | VideoChanged | Heartbeat,
+    Field(discriminator="kind"),
 ]
 Command = Annotated[SetServerState | SetRights | Disconnect, Field(discriminator="kind")]
 _REPORTS: TypeAdapter[Report] = TypeAdapter(Report)

@@ -18,11 +18,13 @@ from typing import Protocol
 
 import structlog
 
+from gochat import metrics
 from gochat.bus import Envelope
 from gochat.bus.codec import UnknownEvent, decode, event_type
 from gochat.domain.events import Event
 from gochat.domain.handlers import EventHandler
 from gochat.errors import Unavailable
+from gochat.ids import created_at
 from gochat.storage.jobs import JobStore, ParkedJob
 
 __all__ = ["Delivery", "EventHandler", "EventWorker", "JobSource", "replay_parked"]
@@ -91,13 +93,19 @@ class EventWorker:
         """Handle batches until the source ends; a source that fails (the store or the bus
         unreachable) is reopened after a pause."""
         name = self.handler.name
+        unavailable = False  # logged once per outage, not once per retry
         while True:
             try:
                 async for batch in self._source.batches(name, self.handler.batch_size):
+                    if unavailable:
+                        log.info("worker.source_recovered", worker=name)
+                        unavailable = False
                     await self.settle(batch)
                 return
             except Unavailable as exc:
-                log.warning("worker.source_unavailable", worker=name, reason=exc.message)
+                level = log.debug if unavailable else log.warning
+                level("worker.source_unavailable", worker=name, reason=exc.message)
+                unavailable = True
             except Exception:  # a bug here must not end the worker for good
                 log.exception("worker.loop_failed", worker=name)
             await asyncio.sleep(RETRY_DELAYS_SECONDS[0])
@@ -123,6 +131,7 @@ class EventWorker:
                 await self._park(delivery, f"cannot decode: {exc}")
         if skipped:
             await self._source.ack(name, skipped)
+            metrics.worker_events.labels(name, "skipped").inc(len(skipped))
         if not wanted:
             return
         try:
@@ -131,6 +140,7 @@ class EventWorker:
             attempts = max(d.attempts for d, _ in wanted)
             log.info("worker.retry", worker=name, count=len(wanted), reason=exc.message)
             await self._source.retry(name, [d for d, _ in wanted], delay=retry_delay(attempts))
+            metrics.worker_events.labels(name, "retried").inc(len(wanted))
             return
         except Exception as exc:  # noqa: BLE001 - a handler failure of any kind is the poison case
             if len(wanted) == 1:
@@ -141,7 +151,16 @@ class EventWorker:
                 await self._handle_alone(delivery, event)
             return
         await self._source.ack(name, [d for d, _ in wanted])
-        self.handled += len(wanted)
+        self._handled([d for d, _ in wanted])
+
+    def _handled(self, deliveries: Sequence[Delivery]) -> None:
+        name = self.handler.name
+        self.handled += len(deliveries)
+        metrics.worker_events.labels(name, "handled").inc(len(deliveries))
+        lag = metrics.worker_lag_seconds.labels(name)
+        now = datetime.now(UTC)
+        for delivery in deliveries:
+            lag.observe(max(0.0, (now - created_at(delivery.envelope.event_id)).total_seconds()))
 
     async def _handle_alone(self, delivery: Delivery, event: Event) -> None:
         name = self.handler.name
@@ -153,7 +172,7 @@ class EventWorker:
             await self._failed(delivery, exc)
         else:
             await self._source.ack(name, [delivery])
-            self.handled += 1
+            self._handled([delivery])
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> None:
         name = self.handler.name
@@ -168,6 +187,7 @@ class EventWorker:
             exc_info=exc,
         )
         await self._source.retry(name, [delivery], delay=retry_delay(delivery.attempts))
+        metrics.worker_events.labels(name, "retried").inc()
 
     async def _park(self, delivery: Delivery, error: str) -> None:
         name = self.handler.name
@@ -183,6 +203,7 @@ class EventWorker:
         )
         await self._source.ack(name, [delivery])
         self.parked += 1
+        metrics.worker_events.labels(name, "parked").inc()
 
 
 async def replay_parked(

@@ -131,7 +131,13 @@ async def test_health_ready_and_request_ids(server: RunningServer) -> None:
             headers={"x-request-id": "abc-123"},
         )
         generated = await http.post(f"{server.url}/graphql", json={"query": "{ __typename }"})
-    assert health.json() == {"status": "ok"} and ready.json() == {"status": "ready"}
+    assert health.json() == {"status": "ok"}
+    body = ready.json()
+    assert ready.status_code == 200 and body["status"] == "ready", body
+    # The embedded defaults: the SQL database (messages included) and blobs on local disk.
+    assert set(body["checks"]) == {"sql", "blobs"}, body
+    for check in body["checks"].values():
+        assert check["ok"] is True and check["error"] is None and check["latencyMs"] >= 0
     assert echoed.headers["x-request-id"] == "abc-123"
     assert len(generated.headers["x-request-id"]) == 32
 
@@ -148,6 +154,10 @@ async def test_ready_reports_unavailable_storage(server: RunningServer) -> None:
         async with httpx.AsyncClient() as http:
             ready = await http.get(f"{server.url}/ready")
         assert ready.status_code == 503
+        body = ready.json()
+        assert body["status"] == "unavailable", body
+        assert body["checks"]["sql"]["ok"] is False and body["checks"]["sql"]["error"], body
+        assert body["checks"]["blobs"]["ok"] is True, body
     finally:
         store.engines = engines  # type: ignore[attr-defined]
         await broken.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,16 @@ from typing import Any
 import pytest
 
 from gochat.config import async_database_url
-from gochat.domain.records import Mentions, Message, MessageType
+from gochat.domain.records import (
+    Embed,
+    EmbedField,
+    EmbedMedia,
+    EmbedType,
+    Mentions,
+    Message,
+    MessageFlag,
+    MessageType,
+)
 from gochat.errors import BadUserInput, Conflict, Unavailable
 from gochat.ids import GOCHAT_EPOCH_MS, Snowflake, SnowflakeGenerator
 from gochat.storage import MessageStore
@@ -260,7 +270,14 @@ async def test_edit_and_delete(store: MessageStore) -> None:
     )
     now = datetime.now(UTC).replace(microsecond=0)
     edited = await store.edit(
-        channel, message.id, content="changed", mentions=Mentions(), edited_at=now, events=no_events
+        channel,
+        message.id,
+        content="changed",
+        mentions=Mentions(),
+        embeds=None,
+        flags=None,
+        edited_at=now,
+        events=no_events,
     )
     assert edited is not None and edited.content == "changed" and edited.edited_at == now
     assert (await store.get(message.id)) == edited
@@ -270,6 +287,8 @@ async def test_edit_and_delete(store: MessageStore) -> None:
             ids.next_id(),
             content="x",
             mentions=Mentions(),
+            embeds=None,
+            flags=None,
             edited_at=now,
             events=no_events,
         )
@@ -451,3 +470,83 @@ async def test_concurrent_retries_of_a_send_cut_off_after_its_claim_store_it_onc
         assert stored == [first]
     finally:
         await session.close()
+
+
+async def test_embeds_flags_and_generated_embeds_round_trip(store: MessageStore) -> None:
+    channel = ids.next_id()
+    manual = (
+        Embed(
+            title="card",
+            color=0x123456,
+            timestamp=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            fields=(EmbedField(name="a", value="b", inline=True),),
+        ),
+    )
+    message = replace(draft(channel, content="see https://x.example"), embeds=manual)
+    stored, created = await store.insert_once(
+        message, nonce="n-embeds", window_start=window(), events=no_events
+    )
+    assert created
+    assert await store.get(message.id) == stored == message
+
+    generated = (
+        Embed(
+            type=EmbedType.LINK,
+            url="https://x.example",
+            title="X",
+            image=EmbedMedia(url="https://x.example/i.png", width=10, height=20),
+        ),
+    )
+    seen: list[Any] = []
+    changed = await store.set_generated_embeds(
+        channel,
+        message.id,
+        generated,
+        content=message.content,
+        version="v1",
+        events=lambda m: seen.append(m) or [],
+    )
+    assert changed is not None and changed.generated_embeds == generated
+    assert changed.generated_for == "v1" and seen == [changed]
+    assert await store.get(message.id) == changed
+    # A replay for the same version, and one for a content the message no longer has, store
+    # nothing and announce nothing.
+    assert (
+        await store.set_generated_embeds(
+            channel, message.id, generated, content=message.content, version="v1", events=no_events
+        )
+        is None
+    )
+    assert (
+        await store.set_generated_embeds(
+            channel, message.id, (), content="old content", version="v0", events=no_events
+        )
+        is None
+    )
+    flagged = await store.edit(
+        channel,
+        message.id,
+        content=None,
+        mentions=None,
+        embeds=None,
+        flags=MessageFlag.SUPPRESS_EMBEDS,
+        edited_at=None,
+        events=no_events,
+    )
+    assert flagged is not None and flagged.flags == MessageFlag.SUPPRESS_EMBEDS
+    assert flagged.generated_embeds == generated and flagged.edited_at is None
+    now = datetime.now(UTC).replace(microsecond=0)
+    rewritten = await store.edit(
+        channel,
+        message.id,
+        content="no links now",
+        mentions=Mentions(),
+        embeds=(),
+        flags=None,
+        edited_at=now,
+        events=no_events,
+    )
+    assert rewritten is not None
+    assert (rewritten.embeds, rewritten.generated_embeds, rewritten.generated_for) == ((), (), None)
+    assert rewritten.flags == MessageFlag.SUPPRESS_EMBEDS
+    assert await store.get(message.id) == rewritten

@@ -703,6 +703,67 @@ def seaweedfs_server() -> Iterator[SeaweedFsServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+class EtcdServer(ServerProcess):
+    """Debian's etcd-server: one member on two free loopback ports (client and peer)."""
+
+    name = "etcd"
+
+    def __init__(self, root: Path, binary: str) -> None:
+        super().__init__(root)
+        self.binary = binary
+        self.port = free_port()
+        self.peer_port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"etcd://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        client = f"http://127.0.0.1:{self.port}"
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        return [
+            self.binary,
+            "--name",
+            "t",
+            "--data-dir",
+            str(self.root / "data"),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"t={peer}",
+        ]
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1) as r:
+                return b"true" in r.read()
+        except (OSError, urllib.error.URLError):
+            return False
+
+
+@contextmanager
+def etcd_server() -> Iterator[EtcdServer]:
+    """An etcd server (Debian's etcd-server) on free loopback ports, stopped afterwards."""
+    binary = shutil.which("etcd")
+    if binary is None:
+        missing_engine("etcd is not installed (apt-get install etcd-server)")
+        return
+    root = Path(tempfile.mkdtemp(prefix="gochat-etcd-"))
+    server = EtcdServer(root, binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 OPENSEARCH_VERSION = "2.19.6"
 OPENSEARCH_POMS = Path(__file__).resolve().parents[2] / "scripts" / "opensearch"
 OPENSEARCH_CACHE = Path(

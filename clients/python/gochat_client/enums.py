@@ -42,6 +42,19 @@ class DirectChannelType(str, Enum):
     GROUP_DM = "GROUP_DM"
 
 
+class EmbedType(str, Enum):
+    RICH = "RICH"
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    GIFV = "GIFV"
+    ARTICLE = "ARTICLE"
+    LINK = "LINK"
+
+
+class MessageFlag(str, Enum):
+    SUPPRESS_EMBEDS = "SUPPRESS_EMBEDS"
+
+
 class MessageType(str, Enum):
     DEFAULT = "DEFAULT"
     REPLY = "REPLY"

@@ -51,6 +51,9 @@ class Events(BaseModel):
         "EventsEventsFriendRemoved",
         "EventsEventsPresenceUpdated",
         "EventsEventsTypingStarted",
+        "EventsEventsVoiceStateUpdated",
+        "EventsEventsSpeakingUpdated",
+        "EventsEventsVoiceServerUpdated",
     ] = Field(discriminator="typename__")
 
 
@@ -237,6 +240,18 @@ class EventsEventsPresenceUpdated(BaseModel):
 
 class EventsEventsTypingStarted(BaseModel):
     typename__: Literal["TypingStarted"] = Field(alias="__typename")
+
+
+class EventsEventsVoiceStateUpdated(BaseModel):
+    typename__: Literal["VoiceStateUpdated"] = Field(alias="__typename")
+
+
+class EventsEventsSpeakingUpdated(BaseModel):
+    typename__: Literal["SpeakingUpdated"] = Field(alias="__typename")
+
+
+class EventsEventsVoiceServerUpdated(BaseModel):
+    typename__: Literal["VoiceServerUpdated"] = Field(alias="__typename")
 
 
 Events.model_rebuild()

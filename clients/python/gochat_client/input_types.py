@@ -145,6 +145,8 @@ class CreateChannelInput(BaseModel):
     "Hide the channel from @everyone; roles or members then need an overwrite allowing VIEW_CHANNELS."
     voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
     "Voice channels only."
+    user_limit: Optional[int] = Field(alias="userLimit", default=None)
+    "Voice channels only: most members in voice at once, 0-99; 0 or null: none."
 
 
 class CreateEmojiInput(BaseModel):
@@ -278,13 +280,89 @@ class DeleteRoleInput(BaseModel):
     "The role (not @everyone)."
 
 
+class DisconnectVoiceMemberInput(BaseModel):
+    """Drop a member from voice (VOICE_MOVE_MEMBERS in the channel)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+
+
 class EditMessageInput(BaseModel):
-    """Change your own message."""
+    """Change a message: content and embeds of your own, or whether its generated embeds show (yours, or any with MANAGE_MESSAGES). Give at least one field."""
 
     message_id: str = Field(alias="messageId")
-    "Your message."
-    content: str
-    "The new content: 1-4000 characters after trimming."
+    "The message."
+    content: Optional[str] = None
+    "The new content: at most 4000 characters after trimming, empty only when the message keeps embeds; its generated embeds are made again."
+    embeds: Optional[list["EmbedInput"]] = None
+    "Replaces the embeds you sent ([] removes them)."
+    suppress_embeds: Optional[bool] = Field(alias="suppressEmbeds", default=None)
+    "Hide (true) or show (false) the generated embeds."
+
+
+class EmbedAuthorInput(BaseModel):
+    """Who an embed is by."""
+
+    name: str
+    "1-256 characters."
+    url: Optional[str] = None
+    "An http(s) link on the name."
+    icon_url: Optional[str] = Field(alias="iconUrl", default=None)
+    "An http(s) image URL."
+
+
+class EmbedFieldInput(BaseModel):
+    """A name and value of an embed's grid."""
+
+    name: str
+    "1-256 characters."
+    value: str
+    "1-1024 characters."
+    inline: bool = False
+    "Beside its neighbours."
+
+
+class EmbedFooterInput(BaseModel):
+    """The footer line of an embed."""
+
+    text: str
+    "1-2048 characters."
+    icon_url: Optional[str] = Field(alias="iconUrl", default=None)
+    "An http(s) image URL."
+
+
+class EmbedInput(BaseModel):
+    """An embed sent with a message (type RICH). A message has at most 10 embeds with 6,000 characters of text in all (titles, descriptions, field names and values, footer texts, author names)."""
+
+    title: Optional[str] = None
+    "At most 256 characters."
+    description: Optional[str] = None
+    "At most 4096 characters."
+    url: Optional[str] = None
+    "An http(s) link on the title."
+    color: Optional[int] = None
+    "0 to 0xFFFFFF (RGB)."
+    timestamp: Optional[datetime] = None
+    "Shown in the footer."
+    author: Optional["EmbedAuthorInput"] = None
+    "Who it is by."
+    footer: Optional["EmbedFooterInput"] = None
+    "The footer."
+    image: Optional["EmbedMediaInput"] = None
+    "A large image."
+    thumbnail: Optional["EmbedMediaInput"] = None
+    "A small image beside the text."
+    fields: Optional[list["EmbedFieldInput"]] = None
+    "At most 25 name/value pairs."
+
+
+class EmbedMediaInput(BaseModel):
+    """An image by its address."""
+
+    url: str
+    "An http(s) URL, at most 2048 characters."
 
 
 class EmojiInput(BaseModel):
@@ -294,6 +372,13 @@ class EmojiInput(BaseModel):
     "A unicode emoji."
     custom_emoji_id: Optional[str] = Field(alias="customEmojiId", default=None)
     "A custom emoji of the message's guild."
+
+
+class JoinVoiceInput(BaseModel):
+    """Join a voice channel (VOICE_CONNECT, within its user limit)."""
+
+    channel_id: str = Field(alias="channelId")
+    "A voice channel you can see."
 
 
 class KickMemberInput(BaseModel):
@@ -328,6 +413,17 @@ class LoginInput(BaseModel):
     "The account's email address (case does not matter)."
     password: str
     "The account's password."
+
+
+class MoveVoiceMemberInput(BaseModel):
+    """Move a member in voice to another voice channel (VOICE_MOVE_MEMBERS in both); they must be allowed to connect there. They receive VoiceServerUpdated on `events`."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+    to_channel_id: str = Field(alias="toChannelId")
+    "The target voice channel."
 
 
 class OpenDirectMessageInput(BaseModel):
@@ -512,13 +608,37 @@ class SendMessageInput(BaseModel):
     channel_id: str = Field(alias="channelId")
     "A text channel or a DM you are in."
     content: str = ""
-    "At most 4000 characters after trimming; empty only with attachments."
+    "At most 4000 characters after trimming; empty only with attachments or embeds."
     nonce: Optional[str] = None
     "1-64 characters chosen by the client: a retry with the same nonce within 10 minutes returns the first message instead of sending another."
     reply_to: Optional[str] = Field(alias="replyTo", default=None)
     "A message of the same channel to reply to."
     attachments: Optional[list[str]] = None
     "Up to 10 ATTACHMENT upload ids of yours for this channel, each filled and unused (ATTACH_FILES); each is checked and becomes an attachment of this message."
+    embeds: Optional[list["EmbedInput"]] = None
+    "Up to 10 embeds (type RICH) with 6,000 characters of text in all; links in the content get generated embeds besides."
+
+
+class ServerDeafenMemberInput(BaseModel):
+    """Server-deafen a member in voice (VOICE_DEAFEN_MEMBERS in the channel)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+    deafen: bool = True
+    "false lifts the deafen."
+
+
+class ServerMuteMemberInput(BaseModel):
+    """Server-mute a member in voice (VOICE_MUTE_MEMBERS in the channel)."""
+
+    guild_id: str = Field(alias="guildId")
+    "The guild."
+    user_id: str = Field(alias="userId")
+    "A member who is in voice there."
+    mute: bool = True
+    "false lifts the mute."
 
 
 class SetChannelPermissionOverwriteInput(BaseModel):
@@ -633,7 +753,9 @@ class UpdateChannelInput(BaseModel):
     private: Optional[bool] = None
     "New privacy; omitted: unchanged."
     voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
-    "Voice channels only: new region; omitted: unchanged."
+    "Voice channels only: new region; omitted: unchanged. Members in voice move to a voice server of the new region (each receives VoiceServerUpdated)."
+    user_limit: Optional[int] = Field(alias="userLimit", default=None)
+    "Voice channels only: new user limit, 0 (none) to 99; omitted: unchanged."
     sync_with_parent: bool = Field(alias="syncWithParent", default=False)
     "Replace this channel's overwrites with its category's."
 
@@ -679,7 +801,19 @@ class UpdateRoleInput(BaseModel):
     "Omitted: unchanged."
 
 
+class UpdateVoiceStateInput(BaseModel):
+    """Your own mute and deafen; omitted fields stay."""
+
+    self_mute: Optional[bool] = Field(alias="selfMute", default=None)
+    "Mute your microphone."
+    self_deaf: Optional[bool] = Field(alias="selfDeaf", default=None)
+    "Turn your sound off."
+
+
 AddReactionInput.model_rebuild()
+EditMessageInput.model_rebuild()
+EmbedInput.model_rebuild()
 RemoveReactionInput.model_rebuild()
 ReorderChannelsInput.model_rebuild()
 ReorderRolesInput.model_rebuild()
+SendMessageInput.model_rebuild()

@@ -14,9 +14,11 @@ from typing import Any
 from cassandra.query import BatchStatement, BatchType
 
 from gochat.domain.records import (
+    Embed,
     MentionRef,
     Mentions,
     Message,
+    MessageFlag,
     ReactionCount,
     ReadState,
 )
@@ -32,6 +34,7 @@ from gochat.storage.cql.sends import (
     message_from_row,
     no_fault,
 )
+from gochat.storage.embeds import embeds_json
 
 __all__ = ["CqlMessageStore", "bucket"]
 
@@ -123,36 +126,83 @@ class CqlMessageStore:
         channel_id: Snowflake,
         message_id: Snowflake,
         *,
-        content: str,
-        mentions: Mentions,
-        edited_at: datetime,
+        content: str | None,
+        mentions: Mentions | None,
+        embeds: Sequence[Embed] | None,
+        flags: MessageFlag | None,
+        edited_at: datetime | None,
         events: EventsOf[Message],
     ) -> Message | None:
         row = await self._row(channel_id, message_id)
         if row is None:
             return None
+        edited = message_from_row(row)
+        values: dict[str, Any] = {}
+        if content is not None:
+            values.update(content=content, generated_embeds="[]", generated_for=None)
+            edited = replace(edited, content=content, generated_embeds=(), generated_for=None)
+        if mentions is not None:
+            values.update(
+                mention_user_ids=list(mentions.user_ids),
+                mention_role_ids=list(mentions.role_ids),
+                mention_everyone=mentions.everyone,
+            )
+            edited = replace(edited, mentions=mentions)
+        if embeds is not None:
+            values["embeds"] = embeds_json(embeds)
+            edited = replace(edited, embeds=tuple(embeds))
+        if flags is not None:
+            values["flags"] = int(flags)
+            edited = replace(edited, flags=flags)
+        if edited_at is not None:
+            values["edited_at"] = edited_at
+            edited = replace(edited, edited_at=edited_at)
+        if not values:
+            return edited
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         batch.add(
             await self._cql.prepare(
-                f"UPDATE {self._t('messages')} SET content = ?, mention_user_ids = ?, mention_role_ids = ?, "
-                "mention_everyone = ?, edited_at = ? WHERE channel_id = ? AND bucket = ? AND id = ?"
+                f"UPDATE {self._t('messages')} SET "
+                + ", ".join(f"{column} = ?" for column in values)
+                + " WHERE channel_id = ? AND bucket = ? AND id = ?"
             ),
-            (
-                content,
-                list(mentions.user_ids),
-                list(mentions.role_ids),
-                mentions.everyone,
-                edited_at,
-                channel_id,
-                bucket(message_id),
-                message_id,
-            ),
+            (*values.values(), channel_id, bucket(message_id), message_id),
         )
-        old = message_from_row(row)
-        edited = replace(old, content=content, mentions=mentions, edited_at=edited_at)
         await self._outbox_statements(batch, events(edited))
         await self._cql.execute(batch)
         return edited
+
+    async def set_generated_embeds(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        embeds: Sequence[Embed],
+        *,
+        content: str,
+        version: str,
+        events: EventsOf[Message],
+    ) -> Message | None:
+        row = await self._row(channel_id, message_id)
+        if row is None or row.generated_for == version or (row.content or "") != content:
+            return None
+        # Conditional on the content, so an edit that lands meanwhile is never given embeds
+        # of its old content; the event goes to the outbox only once the write applied.
+        applied = await self._cql.execute(
+            f"UPDATE {self._t('messages')} SET generated_embeds = ?, generated_for = ? "
+            "WHERE channel_id = ? AND bucket = ? AND id = ? IF content = ?",
+            (embeds_json(embeds), version, channel_id, bucket(message_id), message_id, content),
+        )
+        if not applied or not applied[0].applied:
+            return None
+        changed = replace(
+            message_from_row(row), generated_embeds=tuple(embeds), generated_for=version
+        )
+        envelopes = events(changed)
+        if envelopes:
+            batch = BatchStatement(batch_type=BatchType.LOGGED)
+            await self._outbox_statements(batch, envelopes)
+            await self._cql.execute(batch)
+        return changed
 
     async def delete(
         self,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import socket
 import time
 import uuid
@@ -87,6 +88,8 @@ async def upgrade(cql: CqlSession, *, wait_seconds: float = WAIT_SECONDS) -> lis
             if version in done:
                 continue
             for statement in statements(path):
+                if await _column_added_already(cql, ks, statement):
+                    continue
                 await cql.execute(_qualify(statement, ks), prepared=False)
             await cql.execute(
                 SimpleStatement(
@@ -145,9 +148,27 @@ async def _lease(cql: CqlSession, ks: str, *, wait_seconds: float) -> AsyncItera
             )
 
 
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD (\w+) ", re.IGNORECASE)
+
+
+async def _column_added_already(cql: CqlSession, keyspace: str, statement: str) -> bool:
+    """`ALTER TABLE t ADD c ...` fails when c exists (a run that stopped within a file): such a
+    statement is skipped then. Asked of system_schema, which Cassandra and ScyllaDB share."""
+    match = _ADD_COLUMN.match(statement)
+    if match is None:
+        return False
+    rows = await cql.execute(
+        "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s "
+        "AND table_name = %s AND column_name = %s",
+        (keyspace, match.group(1).lower(), match.group(2).lower()),
+        prepared=False,
+    )
+    return bool(rows)
+
+
 def _qualify(statement: str, keyspace: str) -> str:
     # Statements name bare tables; qualify them with the configured keyspace.
-    for verb in ("CREATE TABLE IF NOT EXISTS ", "CREATE INDEX IF NOT EXISTS "):
+    for verb in ("CREATE TABLE IF NOT EXISTS ", "CREATE INDEX IF NOT EXISTS ", "ALTER TABLE "):
         if statement.startswith(verb):
             return statement.replace(verb, f"{verb}{keyspace}.", 1)
     return statement

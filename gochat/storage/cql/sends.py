@@ -27,12 +27,13 @@ from typing import Any
 import structlog
 from cassandra.query import BatchStatement, BatchType
 
-from gochat.domain.records import Mentions, Message, MessageType
+from gochat.domain.records import Mentions, Message, MessageFlag, MessageType
 from gochat.errors import Conflict, Unavailable
 from gochat.ids import Snowflake
 from gochat.storage import EventsOf
 from gochat.storage.cql import CqlSession
 from gochat.storage.cql.outbox import CqlOutboxStore
+from gochat.storage.embeds import embeds_from_json, embeds_json
 
 log = structlog.get_logger("gochat.storage.cql")
 
@@ -71,12 +72,16 @@ def message_from_row(row: Any) -> Message:
         ),
         pinned=bool(row.pinned),
         edited_at=None if row.edited_at is None else row.edited_at.replace(tzinfo=UTC),
+        flags=MessageFlag(row.flags or 0),
+        embeds=embeds_from_json(row.embeds),
+        generated_embeds=embeds_from_json(row.generated_embeds),
+        generated_for=row.generated_for,
     )
 
 
 _CLAIM_COLUMNS = (
     "message_id, lease_until, guild_id, type, content, reference_id, mention_user_ids, "
-    "mention_role_ids, mention_everyone"
+    "mention_role_ids, mention_everyone, embeds"
 )
 _CLAIM_MARKS = ", ".join("?" for _ in _CLAIM_COLUMNS.split(", "))
 
@@ -92,6 +97,7 @@ def _claim_values(message: Message, lease_until: datetime) -> tuple[Any, ...]:
         list(message.mentions.user_ids),
         list(message.mentions.role_ids),
         message.mentions.everyone,
+        embeds_json(message.embeds),
     )
 
 
@@ -112,6 +118,7 @@ def _claimed_message(claim: Any) -> Message:
         ),
         pinned=False,
         edited_at=None,
+        embeds=embeds_from_json(claim.embeds),
     )
 
 
@@ -283,8 +290,9 @@ class MessageWriter:
         batch.add(
             await self._cql.prepare(
                 f"INSERT INTO {self._t('messages')} (channel_id, bucket, id, guild_id, author_id, type, content, "
-                "reference_id, mention_user_ids, mention_role_ids, mention_everyone, pinned, edited_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "reference_id, mention_user_ids, mention_role_ids, mention_everyone, pinned, edited_at, "
+                "flags, embeds, generated_embeds, generated_for) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             (
                 message.channel_id,
@@ -300,6 +308,10 @@ class MessageWriter:
                 message.mentions.everyone,
                 message.pinned,
                 message.edited_at,
+                int(message.flags),
+                embeds_json(message.embeds),
+                embeds_json(message.generated_embeds),
+                message.generated_for,
             ),
         )
         batch.add(

@@ -39,6 +39,18 @@ class SqlRelationalStore:
         self.files = SqlFileStore(engines)
         self.jobs = SqlJobStore(engines)
 
+    def pool_figures(self) -> list[tuple[str, int, int]]:
+        figures = []
+        pools = {"write": self.engines.write.pool, "read": self.engines.read.pool}
+        for role, pool in pools.items():
+            if role == "read" and pool is pools["write"]:
+                continue
+            in_use = getattr(pool, "checkedout", None)
+            overflow = getattr(pool, "overflow", None)
+            if in_use is not None and overflow is not None:
+                figures.append((role, int(in_use()), max(0, int(overflow()))))
+        return figures
+
     @classmethod
     def from_url(
         cls,

@@ -67,6 +67,7 @@ def channel_of(row: Any) -> Channel:
         private=bool(row.private),
         voice_region=row.voice_region,
         created_at=row.created_at,
+        user_limit=row.user_limit,
     )
 
 
@@ -166,6 +167,8 @@ async def members_tx(
             joined_at=r.joined_at,
             role_ids=tuple(by_user.get(r.user_id, ())),
             timeout_until=r.timeout_until,
+            voice_mute=bool(r.voice_mute),
+            voice_deaf=bool(r.voice_deaf),
         )
         for r in rows
     ]
@@ -220,6 +223,7 @@ async def insert_channel_tx(conn: AsyncConnection, channel: Channel) -> None:
             private=channel.private,
             voice_region=channel.voice_region,
             created_at=channel.created_at,
+            user_limit=channel.user_limit,
         )
     )
     await conn.execute(

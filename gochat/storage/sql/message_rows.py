@@ -8,6 +8,7 @@ from typing import Any
 
 from gochat.domain.records import Mentions, Message
 from gochat.ids import Snowflake
+from gochat.storage.embeds import embeds_json
 
 
 def mention_values(mentions: Mentions) -> dict[str, Any]:
@@ -29,6 +30,10 @@ def message_values(message: Message) -> dict[str, Any]:
         "reference_id": message.reference_id,
         "pinned": message.pinned,
         "edited_at": message.edited_at,
+        "flags": int(message.flags),
+        "embeds": embeds_json(message.embeds),
+        "generated_embeds": embeds_json(message.generated_embeds),
+        "generated_for": message.generated_for,
         **mention_values(message.mentions),
     }
 

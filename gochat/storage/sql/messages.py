@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gochat.domain.records import (
+    Embed,
     MentionRef,
     Mentions,
     Message,
+    MessageFlag,
     MessageType,
     ReactionCount,
     ReadState,
@@ -24,6 +26,7 @@ from gochat.domain.records import (
 from gochat.errors import Conflict, GoChatError
 from gochat.ids import Snowflake, created_at
 from gochat.storage import EventsOf
+from gochat.storage.embeds import embeds_from_json, embeds_json
 from gochat.storage.sql import outbox as outbox_sql
 from gochat.storage.sql import send_statement
 from gochat.storage.sql.engine import Engines
@@ -65,6 +68,10 @@ def _message(row: Any) -> Message:
         ),
         pinned=bool(row.pinned),
         edited_at=row.edited_at,
+        flags=MessageFlag(row.flags),
+        embeds=embeds_from_json(row.embeds),
+        generated_embeds=embeds_from_json(row.generated_embeds),
+        generated_for=row.generated_for,
     )
 
 
@@ -220,17 +227,61 @@ class SqlMessageStore:
         channel_id: Snowflake,
         message_id: Snowflake,
         *,
+        content: str | None,
+        mentions: Mentions | None,
+        embeds: Sequence[Embed] | None,
+        flags: MessageFlag | None,
+        edited_at: datetime | None,
+        events: EventsOf[Message],
+    ) -> Message | None:
+        values: dict[str, Any] = {}
+        if content is not None:
+            values.update(content=content, generated_embeds="[]", generated_for=None)
+        if mentions is not None:
+            values.update(mention_values(mentions))
+        if embeds is not None:
+            values["embeds"] = embeds_json(embeds)
+        if flags is not None:
+            values["flags"] = int(flags)
+        if edited_at is not None:
+            values["edited_at"] = edited_at
+        key = and_(messages.c.channel_id == channel_id, messages.c.id == message_id)
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            if not values:
+                row = (await conn.execute(select(messages).where(key))).first()
+                return None if row is None else _message(row)
+            row = (
+                await conn.execute(update(messages).where(key).values(**values).returning(messages))
+            ).first()
+            if row is None:
+                return None
+            message = _message(row)
+            await outbox_sql.append_tx(conn, events(message))
+            return message
+
+    async def set_generated_embeds(
+        self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        embeds: Sequence[Embed],
+        *,
         content: str,
-        mentions: Mentions,
-        edited_at: datetime,
+        version: str,
         events: EventsOf[Message],
     ) -> Message | None:
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
             row = (
                 await conn.execute(
                     update(messages)
-                    .where(and_(messages.c.channel_id == channel_id, messages.c.id == message_id))
-                    .values(content=content, edited_at=edited_at, **mention_values(mentions))
+                    .where(
+                        and_(
+                            messages.c.channel_id == channel_id,
+                            messages.c.id == message_id,
+                            messages.c.content == content,
+                            func.coalesce(messages.c.generated_for, "") != version,
+                        )
+                    )
+                    .values(generated_embeds=embeds_json(embeds), generated_for=version)
                     .returning(messages)
                 )
             ).first()

@@ -35,9 +35,9 @@ WITH sent AS (
   SELECT * FROM unnest(
     $1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[],
     $7::bigint[], $8::text[], $9::text[], $10::boolean[], $11::boolean[],
-    $12::timestamptz[], $13::varchar[], $14::timestamptz[]
+    $12::timestamptz[], $13::varchar[], $14::timestamptz[], $30::text[]
   ) AS s(channel_id, id, guild_id, author_id, type, content, reference_id, mention_user_ids,
-         mention_role_ids, mention_everyone, pinned, edited_at, nonce, created_at)
+         mention_role_ids, mention_everyone, pinned, edited_at, nonce, created_at, embeds)
 ), claimed AS (
   INSERT INTO message_nonces (channel_id, author_id, nonce, message_id, created_at)
   SELECT channel_id, author_id, nonce, id, created_at FROM sent WHERE nonce IS NOT NULL
@@ -47,9 +47,10 @@ WITH sent AS (
   RETURNING message_id
 ), stored AS (
   INSERT INTO messages (channel_id, id, guild_id, author_id, type, content, reference_id,
-                        mention_user_ids, mention_role_ids, mention_everyone, pinned, edited_at)
+                        mention_user_ids, mention_role_ids, mention_everyone, pinned, edited_at,
+                        embeds)
   SELECT channel_id, id, guild_id, author_id, type, content, reference_id, mention_user_ids,
-         mention_role_ids, mention_everyone, pinned, edited_at
+         mention_role_ids, mention_everyone, pinned, edited_at, embeds
   FROM sent WHERE nonce IS NULL OR id IN (SELECT message_id FROM claimed)
   RETURNING id
 ), user_mentions AS (
@@ -109,11 +110,14 @@ async def insert_messages(
     user_rows: list[tuple[object, ...]] = []
     role_rows: list[tuple[object, ...]] = []
     event_rows: list[tuple[object, ...]] = []
+    # A new message has flags 0 and no generated embeds (the columns' defaults).
+    embed_rows: list[object] = []
     for message, nonce, envelopes in sends:
         row = message_values(message)
         message_rows.append(
             (*(row[column] for column in _MESSAGE_COLUMNS), nonce, created_at(message.id))
         )
+        embed_rows.append(row["embeds"])
         user_rows.extend(
             (user_id, message.channel_id, message.id, message.guild_id, message.author_id)
             for user_id in mentioned_users(message)
@@ -130,6 +134,7 @@ async def insert_messages(
         *_columns(role_rows, 4),
         *_columns(event_rows, 4),
         datetime.now(UTC),
+        embed_rows,
     )
     result = await conn.exec_driver_sql(_SEND, params)
     return {Snowflake(row[0]) for row in result}

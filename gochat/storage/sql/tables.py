@@ -19,6 +19,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 
 from gochat.storage.sql.types import UtcDateTime
@@ -150,6 +152,7 @@ channels = Table(
     Column("private", Boolean, nullable=False),
     Column("voice_region", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("user_limit", Integer, nullable=False, server_default=text("0")),
 )
 
 # Channel id -> guild, for lookups by channel id alone (a small table distributed by channel).
@@ -182,6 +185,8 @@ members = Table(
     Column("nickname", String(64), nullable=True),
     Column("joined_at", UtcDateTime, nullable=False),
     Column("timeout_until", UtcDateTime, nullable=True),
+    Column("voice_mute", Boolean, nullable=False, server_default=false()),
+    Column("voice_deaf", Boolean, nullable=False, server_default=false()),
     Index(None, "user_id"),
 )
 
@@ -275,6 +280,10 @@ messages = Table(
     Column("mention_everyone", Boolean, nullable=False),
     Column("pinned", Boolean, nullable=False),
     Column("edited_at", UtcDateTime, nullable=True),
+    Column("flags", Integer, nullable=False, server_default="0"),
+    Column("embeds", Text, nullable=False, server_default="[]"),
+    Column("generated_embeds", Text, nullable=False, server_default="[]"),
+    Column("generated_for", String(64), nullable=True),
     Index(None, "id"),
 )
 

@@ -63,9 +63,12 @@ export type EventsSubscription = { events:
     | { __typename: 'RoleUpdated' }
     | { __typename: 'RolesReordered' }
     | { __typename: 'SessionRevoked' }
+    | { __typename: 'SpeakingUpdated' }
     | { __typename: 'TypingStarted' }
     | { __typename: 'UserSettingsUpdated' }
     | { __typename: 'UserUpdated' }
+    | { __typename: 'VoiceServerUpdated' }
+    | { __typename: 'VoiceStateUpdated' }
    };
 
 export type HistoryQueryVariables = Exact<{

@@ -6,8 +6,8 @@ and the version of the change it describes; a removed message keeps its row as a
 table keyed by the same rowid on SQLite and in a tsvector column with a GIN index on
 PostgreSQL.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

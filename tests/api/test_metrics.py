@@ -1,0 +1,87 @@
+"""/metrics: Prometheus text, every series named gochat_..., with GraphQL latency and errors by
+code, live sockets and subscriptions, fan-out deliveries and background workers' outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.client import GraphQLClient, ws_connect
+from tests.support.factories import signed_up
+from tests.support.guilds import create_guild
+
+EVENTS = "subscription { events { __typename } }"
+SEND = """mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) {
+  message { id } } }"""
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(client: GraphQLClient) -> tuple[list[str], Samples]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.get(f"{client.base_url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    families = list(text_string_to_metric_families(response.text))
+    samples: Samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples
+    }
+    return [f.name for f in families], samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_metrics_count_operations_errors_sockets_fanout_and_workers(
+    client: GraphQLClient,
+) -> None:
+    _, before = await scrape(client)
+    alice = await signed_up(client)
+    guild = await create_guild(alice)
+    channel = guild["channels"][0]["id"]
+    assert (await client.execute("{ me { id } }")).errors  # signed out: UNAUTHENTICATED
+    async with ws_connect(client.ws_url, payload={"authorization": alice.token}) as ws:
+        op = await ws.subscribe(EVENTS)
+        await ws.barrier()
+        (await alice.client.execute(SEND, {"c": channel, "t": "counted"})).ok()
+        assert (await ws.receive(op))["type"] == "next"
+
+        names, during = await scrape(client)
+        assert names and all(name.startswith("gochat_") for name in names), names
+        assert value(during, "gochat_ws_connections") >= 1
+        assert value(during, "gochat_subscriptions") >= 1
+
+    sends = "gochat_graphql_operation_seconds_count"
+    assert value(during, sends, type="mutation", field="sendMessage") == (
+        value(before, sends, type="mutation", field="sendMessage") + 1
+    )
+    unauthenticated = value(during, "gochat_graphql_errors_total", code="UNAUTHENTICATED")
+    assert (
+        unauthenticated >= value(before, "gochat_graphql_errors_total", code="UNAUTHENTICATED") + 1
+    )
+    assert value(during, "gochat_fanout_deliveries_total") >= 1
+    assert value(during, "gochat_bus_published_events_total") > value(
+        before, "gochat_bus_published_events_total"
+    )
+    assert value(during, "gochat_process_resident_memory_bytes") > 0
+
+    # The media worker settles the message's event (it has no attachments) off the request path.
+    handled = "gochat_worker_events_total"
+    async with asyncio.timeout(30):
+        while True:
+            _, after = await scrape(client)
+            if value(after, handled, worker="media", outcome="handled") > value(
+                before, handled, worker="media", outcome="handled"
+            ):
+                break
+            await asyncio.sleep(0.1)
+    assert value(after, "gochat_worker_lag_seconds_count", worker="media") >= 1
+
+
+async def test_a_client_cannot_grow_the_label_set(client: GraphQLClient) -> None:
+    (await client.execute("{ noSuchField1234 }"))
+    _, samples = await scrape(client)
+    assert not any("noSuchField1234" in str(labels) for _, labels in samples)
