@@ -8,10 +8,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -49,9 +50,13 @@ from gochat.subscriptions.hub import Hub
 from gochat.subscriptions.presence import end_presence, report_presence
 from gochat.subscriptions.sessions import SessionGuard
 from gochat.subscriptions.transport import LiveEndpoint, WsSettings
+from gochat.tracing import HttpTracing, Tracing
 from gochat.web import pages
 from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services, media_fetcher, open_readiness_checks
+
+if TYPE_CHECKING:
+    from gochat.sfu.server import EmbeddedSfu
 
 log = structlog.get_logger("gochat.app")
 
@@ -352,11 +357,24 @@ def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]
             )
 
 
-def create_app(settings: Settings) -> Starlette:
+def embedded_sfu_of(settings: Settings) -> EmbeddedSfu | None:
+    """The SFU `gochat serve` runs on its own port when discovery is in-process (no etcd):
+    voice works after the one command. Imported only then (aiortc is large)."""
+    if not settings.sfu_embedded or settings.discovery_url is not None:
+        return None
+    from gochat.sfu.server import EmbeddedSfu  # noqa: PLC0415 - only when voice is embedded
+
+    return EmbeddedSfu(settings)
+
+
+def create_app(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Starlette:
+    """The application; traced as the settings say, or into `span_exporter` (tests)."""
+    tracing = Tracing.from_settings(settings, exporter=span_exporter)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with (
-            build_services(settings) as services,
+            build_services(settings, tracing=tracing) as services,
             open_readiness_checks(settings, services) as checks,
         ):
             app.state.services = services
@@ -375,21 +393,27 @@ def create_app(settings: Settings) -> Starlette:
             readiness = Readiness(checks)
             readiness.start()
             app.state.readiness = readiness
+            if embedded_sfu is not None:
+                await embedded_sfu.start(services.bus, registry=services.sfu_registry)
             log.info("gochat.started", database=settings.effective_database_url().split(":")[0])
             try:
                 yield
             finally:
+                if embedded_sfu is not None:
+                    await embedded_sfu.stop()
                 await readiness.close()
                 pacing.stop()
                 await guard.close()
                 await live.close()
                 await hub.close()
 
+    embedded_sfu = embedded_sfu_of(settings)
     schema = build_schema(
         max_depth=settings.graphql_max_depth,
         max_tokens=settings.graphql_max_tokens,
         max_aliases=settings.graphql_max_aliases,
         introspection=settings.graphql_introspection,
+        tracer=None if tracing is None else tracing.tracer,
     )
     graphql = GoChatGraphQL(settings, schema)
     live = LiveEndpoint(
@@ -416,6 +440,8 @@ def create_app(settings: Settings) -> Starlette:
             unlimited_prefixes=UNLIMITED_BODY_PREFIXES,
         )
     ]
+    if tracing is not None:
+        middleware.insert(0, Middleware(HttpTracing, tracing=tracing))
     if settings.cors_allowed_origins:
         middleware.append(
             Middleware(
@@ -435,6 +461,7 @@ def create_app(settings: Settings) -> Starlette:
             *file_routes,
             *media_proxy_routes,
             *pages.routes(),
+            *(embedded_sfu.routes() if embedded_sfu is not None else []),
             *([static_mount()] if settings.graphiql else []),
         ],
         middleware=middleware,

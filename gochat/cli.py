@@ -24,20 +24,26 @@ from gochat.app import create_app
 from gochat.bus.codec import event_type
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings, load_settings
 from gochat.domain import permissions
+from gochat.domain.data_export import expired_archives
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.records import Upload
 from gochat.domain.search_rebuild import SearchRebuild
+from gochat.errors import NotFound
 from gochat.graphql_schema import schema_sdl
 from gochat.ids import Snowflake, SnowflakeGenerator, parse_id
 from gochat.logs import configure
+from gochat.sfu import server as sfu_server
 from gochat.storage.sql import migrate as sql_migrate
 from gochat.supervisor import reuse_port_socket
 from gochat.wiring import (
     build_services,
     build_store,
     open_blob_store,
+    open_bus,
+    open_lifecycle,
     open_message_store,
     open_search_index,
+    open_sfu_registry,
 )
 from gochat.workers.runner import replay_parked
 
@@ -153,6 +159,57 @@ def serve(
     except ConfigError as exc:
         _notice(settings, str(exc), error=True)
         sys.exit(2)
+    if not server.started:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="TCP port (default 8001; 0 picks a free one).")
+@click.option("--id", "sfu_id", help="This SFU's id (default sfu-local).")
+@click.option("--region", help="Voice region served (default: the first voice region).")
+@click.option("--public-url", help="Signaling URL clients dial.")
+@click.option("--ice-host", "ice_hosts", multiple=True, help="ICE host candidate address.")
+def sfu(  # noqa: PLR0917 - one parameter per click option
+    host: str | None,
+    port: int | None,
+    sfu_id: str | None,
+    region: str | None,
+    public_url: str | None,
+    ice_hosts: tuple[str, ...],
+) -> None:
+    """Run a voice SFU (WebSocket signaling, WebRTC media) reporting on the bus."""
+    settings = _settings(
+        sfu_host=host,
+        sfu_port=port,
+        sfu_id=sfu_id,
+        sfu_region=region,
+        sfu_public_url=public_url,
+        sfu_ice_hosts=list(ice_hosts) or None,
+    )
+    configure(level=settings.log_level, fmt=settings.log_format)
+    sockets = None
+    bound = settings.sfu_port
+    if bound == 0:
+        listener = _bind(settings.sfu_host)
+        sockets = [listener]
+        bound = listener.getsockname()[1]
+        click.echo(f"gochat: SFU listening on {settings.sfu_host}:{bound}", err=True)
+    app = _guard(
+        lambda: sfu_server.standalone_app(settings, open_bus, open_sfu_registry, port=bound)
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.sfu_host,
+        port=bound,
+        log_level=settings.log_level,
+        lifespan="on",
+        ws="websockets-sansio",
+        loop="auto",
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
     if not server.started:
         sys.exit(1)
 
@@ -314,6 +371,46 @@ def decode_permissions(mask: str) -> None:
         sys.exit(2)
 
 
+@tools.group("users")
+def users_tools() -> None:
+    """Accounts, by user id."""
+
+
+def _set_disabled(user_id: str, *, disabled: bool) -> None:
+    parsed = parse_id(user_id)
+    if parsed is None:
+        click.echo(f"gochat: not a user id: {user_id!r}", err=True)
+        sys.exit(2)
+    settings = _settings()
+
+    async def run() -> None:
+        async with open_lifecycle(settings) as lifecycle:
+            await lifecycle.set_disabled_unchecked(parsed, disabled=disabled)
+
+    try:
+        _guard(lambda: asyncio.run(run()))
+    except NotFound:
+        click.echo(f"gochat: no such user: {parsed}", err=True)
+        sys.exit(1)
+    click.echo(f"user {parsed} {'disabled' if disabled else 'enabled'}")
+
+
+@users_tools.command("disable")
+@click.argument("user_id")
+def users_disable(user_id: str) -> None:
+    """Disable the account USER_ID: its sessions end and its sockets close at once, and
+    neither sign-in, refresh nor a token issued before works until it is enabled again."""
+    _set_disabled(user_id, disabled=True)
+
+
+@users_tools.command("enable")
+@click.argument("user_id")
+def users_enable(user_id: str) -> None:
+    """Enable the account USER_ID again: its owner may sign in (sessions ended by the
+    disable stay ended)."""
+    _set_disabled(user_id, disabled=False)
+
+
 @tools.group("jobs")
 def jobs_tools() -> None:
     """Background workers' queues and the events they parked."""
@@ -380,7 +477,8 @@ def blobs_tools() -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; remove nothing.")
 def blobs_gc(*, dry_run: bool) -> None:
     """Remove files nobody uses: expired unused uploads, files of deleted messages, replaced
-    or deleted images, and blobs that no upload names. Safe to run while serving."""
+    or deleted images, blobs that no upload names, and data exports whose 7-day link expired.
+    Safe to run while serving."""
     settings = _settings()
 
     async def run() -> None:
@@ -403,10 +501,12 @@ def blobs_gc(*, dry_run: bool) -> None:
                     looked_at += len(page)
                     dead += await collector.dead_among(page, now=now)
                 orphans = [key async for key in collector.orphan_keys()]
+                exports = [key async for key in expired_archives(blobs, now=now)]
                 click.echo(
                     f"{looked_at} uploads, {len(dead)} unused "
                     f"({sum(u.size for u in dead)} bytes); {len(orphans)} blobs without an upload"
                 )
+                click.echo(f"{len(exports)} expired data exports")
                 if dry_run:
                     for upload in dead:
                         click.echo(
@@ -414,15 +514,19 @@ def blobs_gc(*, dry_run: bool) -> None:
                         )
                     for key in orphans:
                         click.echo(f"orphan blob {key}")
+                    for key in exports:
+                        click.echo(f"expired data export {key}")
                     return
-                with click.progressbar(length=len(dead) + len(orphans), label="removing") as bar:
+                total = len(dead) + len(orphans) + len(exports)
+                with click.progressbar(length=total, label="removing") as bar:
                     for upload in dead:
                         await collector.remove(upload)
                         bar.update(1)
-                    for key in orphans:
+                    for key in (*orphans, *exports):
                         await blobs.delete(key)
                         bar.update(1)
                 click.echo(f"removed {len(dead)} uploads and {len(orphans)} orphan blobs")
+                click.echo(f"removed {len(exports)} expired data exports")
         finally:
             await store.close()
 

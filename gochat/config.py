@@ -361,6 +361,14 @@ class Settings(BaseSettings):
         default=True,
         description="Serve Prometheus metrics at /metrics (keep it off the public network).",
     )
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (e.g. http://localhost:4318) to export "
+        "OpenTelemetry traces to; unset, nothing is traced.",
+    )
+    otlp_service_name: str = Field(
+        "gochat", min_length=1, description="service.name of the exported traces."
+    )
     workers_in_process: bool = Field(
         default=True,
         description="Run the background workers (media previews, and every other worker kind) "
@@ -370,6 +378,29 @@ class Settings(BaseSettings):
         default_factory=lambda: ["global"],
         min_length=1,
         description="Voice region ids; first is default.",
+    )
+    sfu_id: str = Field(
+        "sfu-local",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="This SFU's id: the audience of its join tokens and its bus subject.",
+    )
+    sfu_embedded: bool = Field(
+        default=True,
+        description="Run an SFU inside `gochat serve` (on its port, path /sfu) when "
+        "GOCHAT_DISCOVERY_URL is unset, so voice works with no other process.",
+    )
+    sfu_region: str | None = Field(None, description="Voice region `gochat sfu` serves.")
+    sfu_public_url: str | None = Field(
+        None,
+        description="Signaling URL clients dial (default ws://SFU_HOST:SFU_PORT/sfu).",
+    )
+    sfu_host: str = Field("127.0.0.1", description="Interface `gochat sfu` listens on.")
+    sfu_port: int = Field(8001, ge=0, le=65535, description="TCP port `gochat sfu` listens on.")
+    sfu_ice_hosts: list[str] = Field(
+        default_factory=list,
+        description="Addresses the SFU offers as ICE host candidates (default: all but loopback).",
     )
     discovery_url: str | None = Field(
         default=None,

@@ -39,6 +39,16 @@ class Conflict(GoChatError):
     code = "CONFLICT"
 
 
+class OwnsGuilds(Conflict):
+    """The account cannot be deleted while it owns guilds: they must be transferred or
+    deleted first (`extensions.reason` OWNS_GUILDS)."""
+
+    def extensions(self) -> dict[str, object]:
+        ext = super().extensions()
+        ext["reason"] = "OWNS_GUILDS"
+        return ext
+
+
 class BadUserInput(GoChatError):
     """Input that can never succeed as sent. `field` names the offending input field."""
 

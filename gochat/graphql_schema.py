@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from graphql import specified_rules
 from graphql.error import GraphQLError
+from opentelemetry.trace import Tracer
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -22,6 +23,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gochat.resolvers.account_lifecycle import AccountLifecycleMutation
 from gochat.resolvers.accounts import AccountMutation, AccountQuery
 from gochat.resolvers.attachments import AttachmentMutation
 from gochat.resolvers.direct_messages import DirectMessageMutation, DirectMessageQuery
@@ -34,6 +36,7 @@ from gochat.resolvers.voice import VoiceMutation, VoiceQuery
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.operation_metrics import OperationMetrics
+from gochat.schema.operation_tracing import OperationTracing
 from gochat.schema.query_limits import QueryCostLimiter
 from gochat.schema.request_checks import RequestChecks
 from gochat.schema.scalars import SCALAR_MAP
@@ -59,6 +62,7 @@ class Query(
 @strawberry.type(description="Everything a client can change.")
 class Mutation(
     AccountMutation,
+    AccountLifecycleMutation,
     GuildMutation,
     MessageMutation,
     DirectMessageMutation,
@@ -99,6 +103,7 @@ def build_schema(
     max_tokens: int = 5000,
     max_aliases: int = 30,
     introspection: bool = True,
+    tracer: Tracer | None = None,
 ) -> GoChatSchema:
     # The limit rules are built once per schema: validation results are then cacheable per
     # document (a fresh rule class per request would defeat ValidationCache's key).
@@ -120,6 +125,9 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    if tracer is not None:
+        # Outermost, so its span covers parsing and validation and sees translated errors.
+        extensions.insert(0, partial(OperationTracing, tracer=tracer))
     schema = GoChatSchema(
         query=Query,
         mutation=Mutation,

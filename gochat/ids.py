@@ -62,6 +62,13 @@ def created_at(snowflake: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def lowest_id_at(when: datetime) -> Snowflake:
+    """The smallest snowflake made at `when` (0 before the epoch): ids at or after it are
+    at least this."""
+    ms = int(when.timestamp() * 1000) - GOCHAT_EPOCH_MS
+    return Snowflake(max(ms, 0) << _TIME_SHIFT)
+
+
 def parse_id(raw: str | int) -> Snowflake | None:
     """A snowflake from client input, or None when it is not a positive 63-bit integer."""
     if isinstance(raw, int):

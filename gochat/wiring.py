@@ -24,6 +24,7 @@ from gochat.config import ConfigError, Settings, parse_rate
 from gochat.discovery import SfuRegistry
 from gochat.discovery.etcd import EtcdSfuRegistry
 from gochat.discovery.memory import MemorySfuRegistry
+from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountPolicy, AccountService, SessionCache
 from gochat.domain.attachments import AttachmentService, FilePolicy
 from gochat.domain.audience import AudienceResolver
@@ -31,6 +32,7 @@ from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
+from gochat.domain.data_export import DATA_EXPORT, DataExportService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
@@ -42,7 +44,7 @@ from gochat.domain.handlers import EventHandler
 from gochat.domain.invites import InviteService
 from gochat.domain.members import MemberService
 from gochat.domain.messages import MessageService
-from gochat.domain.moderation import ModerationService
+from gochat.domain.moderation import BAN_PURGE, ModerationService
 from gochat.domain.outbox_relay import OutboxRelay
 from gochat.domain.pins import PinService
 from gochat.domain.presence import PresencePolicy, PresenceService
@@ -50,13 +52,14 @@ from gochat.domain.publisher import EventPublisher, Recorder
 from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
-from gochat.domain.records import UploadPurpose
+from gochat.domain.records import BackgroundTask, UploadPurpose
 from gochat.domain.roles import RoleService
 from gochat.domain.search import SearchService
 from gochat.domain.services import Services
+from gochat.domain.tasks import TaskHandler, TaskQueue
 from gochat.domain.typing_indicators import TypingService
 from gochat.domain.voice import VoicePolicy, VoiceService
-from gochat.ids import SnowflakeGenerator
+from gochat.ids import MAX_WORKER_ID, SnowflakeGenerator
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
 from gochat.mail.smtp import SmtpEmailSender
@@ -86,13 +89,16 @@ from gochat.storage.cql import parse_url as parse_cql_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.tracing import Tracing, stamp
 from gochat.voice.tokens import VoiceTokens
 from gochat.voicestates import VoiceStateStore
 from gochat.voicestates.memory import MemoryVoiceStateStore
 from gochat.voicestates.redis import RedisVoiceStateStore
+from gochat.workers.background_tasks import BackgroundTaskHandler
 from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.file_sweeper import FileSweeper
 from gochat.workers.indexer import SearchIndexer
+from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
 from gochat.workers.runner import EventWorker, JobSource
 from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
@@ -380,6 +386,85 @@ async def open_unfurl_cache(settings: Settings) -> AsyncIterator[UnfurlCache]:
         await client.aclose()
 
 
+def account_policy(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
+        email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
+        password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
+        settings_max_bytes=settings.settings_max_bytes,
+        public_url=settings.effective_public_url(),
+        rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
+        rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
+        rate_login_per_account=parse_rate(settings.rate_login_per_account),
+        rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
+        rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
+    )
+
+
+@asynccontextmanager
+async def open_lifecycle(settings: Settings) -> AsyncIterator[AccountLifecycleService]:
+    """Account lifecycle operations for the CLI: with NATS its events go out at once; with the
+    in-process bus they stay in the outbox for the running servers' relay to publish."""
+    store = build_store(settings)
+    try:
+        async with AsyncExitStack() as stack:
+            publisher = None
+            if settings.bus_url.startswith("nats://"):
+                bus = await stack.enter_async_context(open_bus(settings))
+                publisher = EventPublisher(bus, store.outbox)
+                stack.push_async_callback(publisher.close)
+            yield AccountLifecycleService(
+                store=store,
+                # The last worker id, so the CLI's event ids do not collide with a server's.
+                ids=SnowflakeGenerator(MAX_WORKER_ID),
+                passwords=Passwords(),
+                mail=build_mail(settings),
+                limits=MemoryRateLimiter(),
+                publisher=publisher,
+                policy=account_policy(settings),
+            )
+    finally:
+        await store.close()
+
+
+def start_task_services(
+    settings: Settings,
+    *,
+    store: SqlRelationalStore,
+    kit: ChangeKit,
+    messages: MessageService,
+    messages_store: MessageStore,
+    blobs: BlobStore,
+    attachments: AttachmentService,
+    mail: EmailSender,
+    stack: AsyncExitStack,
+) -> tuple[ModerationService, DataExportService]:
+    """The services that queue background tasks, and the runner of those tasks in this
+    process (fed after commit, and from the rows not finished yet at start)."""
+    tasks = TaskQueue(store.tasks, kit.ids)
+    moderation = ModerationService(kit, store.accounts, tasks=tasks, messages=messages)
+    exports = DataExportService(
+        store=store,
+        messages=messages_store,
+        blobs=blobs,
+        files=attachments,
+        mail=mail,
+        tasks=tasks,
+        public_url=settings.effective_public_url(),
+    )
+    handlers: dict[str, TaskHandler] = {
+        BAN_PURGE: moderation.purge_banned_unchecked,
+        DATA_EXPORT: exports.build_unchecked,
+    }
+    runner: InProcessRunner[BackgroundTask] = InProcessRunner(
+        BackgroundTaskHandler(store.tasks, handlers)
+    )
+    tasks.add_listener(lambda task: runner.offer([task]))
+    runner.start()
+    stack.push_async_callback(runner.stop)
+    return moderation, exports
+
+
 def event_handlers(
     settings: Settings,
     *,
@@ -407,6 +492,7 @@ def start_workers(
     bus: EventBus,
     jobs: JobStore,
     feed: JobFeed | None,
+    tracing: Tracing | None = None,
 ) -> list[EventWorker]:
     """Run the worker kinds in `names` in this process; every kind's jobs are recorded (by
     the feed embedded) whether it runs here or in a `gochat worker` process."""
@@ -416,7 +502,10 @@ def start_workers(
     if feed is not None:
         for handler in handlers.values():
             feed.route(handler.name, handler.event_types)
-    workers = [EventWorker(handlers[n], worker_source(bus, jobs, feed), jobs) for n in names]
+    workers = [
+        EventWorker(handlers[n], worker_source(bus, jobs, feed), jobs, tracing=tracing)
+        for n in names
+    ]
     for worker in workers:
         worker.start()
     return workers
@@ -496,20 +585,25 @@ async def build_services(
     *,
     migrate: bool | None = None,
     run_workers: Collection[str] | None = None,
+    tracing: Tracing | None = None,
 ) -> AsyncIterator[Services]:
     """Every service, with the worker kinds named in `run_workers` running in this process
-    (None: all of them when GOCHAT_WORKERS_IN_PROCESS, else none)."""
+    (None: all of them when GOCHAT_WORKERS_IN_PROCESS, else none). Traced with `tracing`, else
+    as the settings say (gochat/tracing.py); closes the tracing it was given."""
     store = build_store(settings)
     migrate_now = settings.migrate_on_start if migrate is None else migrate
     stack = AsyncExitStack()
+    tracing = tracing or Tracing.from_settings(settings)
     try:
+        if tracing is not None:
+            tracing.start([store.engines.write, store.engines.read])
+            stack.callback(tracing.close)
         if migrate_now:
             await sql_migrate.upgrade(store.engines.write)
         messages_store, messages_outbox = await stack.enter_async_context(
             open_message_store(settings, store.messages, migrate=migrate_now)
         )
-        mail = build_mail(settings)
-        ids = SnowflakeGenerator(settings.worker_id)
+        mail, ids = build_mail(settings), SnowflakeGenerator(settings.worker_id)
         bus = await stack.enter_async_context(open_bus(settings))
         limits, presence_store, voice_states = await stack.enter_async_context(
             open_shared_state(settings)
@@ -522,7 +616,10 @@ async def build_services(
         # them; on NATS the stream records them for the workers' consumers.
         feed = None if isinstance(bus, NatsEventBus) else JobFeed(store.jobs)
         recorder = None if feed is None else feed.record
-        publishers = [EventPublisher(bus, outbox, recorder=recorder) for outbox in outboxes]
+        publishers = [
+            EventPublisher(bus, outbox, recorder=recorder, stamp=None if tracing is None else stamp)
+            for outbox in outboxes
+        ]
         # The stack closes in reverse: workers, presence, relays, then publishers.
         for each in publishers:
             stack.push_async_callback(each.close)
@@ -536,10 +633,11 @@ async def build_services(
         )
         resolver = ChannelAccessResolver(kit.access, store.direct)
         attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
+        passwords, policy = Passwords(), account_policy(settings)
         accounts = AccountService(
             store=store,
             ids=ids,
-            passwords=Passwords(),
+            passwords=passwords,
             tokens=AccessTokens(
                 secret=settings.signing_secret(),
                 issuer=settings.jwt_issuer,
@@ -549,18 +647,7 @@ async def build_services(
             mail=mail,
             limits=limits,
             publisher=publisher,
-            policy=AccountPolicy(
-                refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
-                email_confirmation_ttl_seconds=settings.email_confirmation_ttl_seconds,
-                password_reset_ttl_seconds=settings.password_reset_ttl_seconds,
-                settings_max_bytes=settings.settings_max_bytes,
-                public_url=settings.effective_public_url(),
-                rate_register_per_ip=parse_rate(settings.rate_register_per_ip),
-                rate_login_per_ip=parse_rate(settings.rate_login_per_ip),
-                rate_login_per_account=parse_rate(settings.rate_login_per_account),
-                rate_reset_per_ip=parse_rate(settings.rate_reset_per_ip),
-                rate_reset_per_account=parse_rate(settings.rate_reset_per_account),
-            ),
+            policy=policy,
             sessions=SessionCache(ttl_seconds=settings.session_cache_seconds),
             files=attachments,
         )
@@ -589,7 +676,9 @@ async def build_services(
         }
         if run_workers is None:
             run_workers = handlers if settings.workers_in_process else ()
-        for worker in start_workers(handlers, run_workers, bus=bus, jobs=store.jobs, feed=feed):
+        for worker in start_workers(
+            handlers, run_workers, bus=bus, jobs=store.jobs, feed=feed, tracing=tracing
+        ):
             stack.push_async_callback(worker.stop)
         start_file_sweeper(
             settings,
@@ -600,6 +689,17 @@ async def build_services(
                 claim_grace_seconds=settings.file_claim_grace_seconds,
             ),
             publisher=publisher,
+            stack=stack,
+        )
+        moderation, exports = start_task_services(
+            settings,
+            store=store,
+            kit=kit,
+            messages=messages,
+            messages_store=messages_store,
+            blobs=blobs,
+            attachments=attachments,
+            mail=mail,
             stack=stack,
         )
         presence = PresenceService(
@@ -636,7 +736,7 @@ async def build_services(
             channels=ChannelService(kit, voice_regions=settings.voice_regions),
             roles=RoleService(kit),
             members=MemberService(kit),
-            moderation=ModerationService(kit, store.accounts),
+            moderation=moderation,
             invites=InviteService(kit, store.accounts, messages),
             emoji=EmojiService(kit, max_per_guild=settings.emoji_max_per_guild, files=attachments),
             audit=AuditService(kit),
@@ -665,6 +765,16 @@ async def build_services(
             jobs=store.jobs,
             workers=handlers,
             embeds=EmbedService(proxy_key=media_proxy_key(settings)),
+            lifecycle=AccountLifecycleService(
+                store=store,
+                ids=ids,
+                passwords=passwords,
+                mail=mail,
+                limits=limits,
+                publisher=publisher,
+                policy=policy,
+            ),
+            exports=exports,
         )
     finally:
         await stack.aclose()

@@ -192,6 +192,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "database_url": database_url,
         "data_dir": data_dir,
         "jwt_secret": "test-secret-" + uuid.uuid4().hex,
+        # Voice tests announce SFUs of their own (tests/sfu/ start real ones); the SFU that
+        # `gochat serve` embeds by default is tested through the real command (tests/cli/).
+        "sfu_embedded": False,
         "log_level": "warning",
         # Every test client comes from 127.0.0.1: per-address limits stay out of the way unless
         # a test is about them (it overrides these).

@@ -8,7 +8,7 @@ serialization as a cluster. Subjects come only from `bus.subjects`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -17,6 +17,9 @@ class Envelope:
     subject: str
     event_id: int
     payload: bytes
+    # The W3C traceparent of the change that published it, when traces are on ("" otherwise):
+    # a NATS header, a job table column, so a worker's span continues the change's trace.
+    trace: str = field(default="", compare=False)
 
 
 class SlowConsumer(Exception):

@@ -36,6 +36,7 @@ log = structlog.get_logger("gochat.bus")
 STREAM = "GOCHAT_EVENTS"
 MSG_ID = "Nats-Msg-Id"
 EVENT_ID = "Gochat-Event-Id"
+TRACEPARENT = "traceparent"
 
 _CLOSED = object()
 _DRIVER_ERRORS = (nats.errors.Error, OSError, TimeoutError)
@@ -43,15 +44,24 @@ _MAX_BACKOFF_EXPONENT = 8
 
 
 def _headers(envelope: Envelope) -> dict[str, str]:
-    return {MSG_ID: f"{envelope.event_id}:{envelope.subject}", EVENT_ID: str(envelope.event_id)}
+    headers = {MSG_ID: f"{envelope.event_id}:{envelope.subject}", EVENT_ID: str(envelope.event_id)}
+    if envelope.trace:
+        headers[TRACEPARENT] = envelope.trace
+    return headers
 
 
 def _envelope(msg: Msg) -> Envelope | None:
+    headers = msg.headers or {}
     try:
-        event_id = int((msg.headers or {})[EVENT_ID])
+        event_id = int(headers[EVENT_ID])
     except (KeyError, ValueError):
         return None
-    return Envelope(subject=msg.subject, event_id=event_id, payload=msg.data)
+    return Envelope(
+        subject=msg.subject,
+        event_id=event_id,
+        payload=msg.data,
+        trace=headers.get(TRACEPARENT, ""),
+    )
 
 
 class _NatsSubscription:

@@ -47,6 +47,8 @@ from gochat.storage import RelationalStore
 
 log = structlog.get_logger("gochat.accounts")
 
+DELETED_HANDLE_PREFIX = "deleted-"
+
 
 @dataclass(frozen=True, slots=True)
 class AccountPolicy:
@@ -148,6 +150,11 @@ class AccountService:
     ) -> Account:
         email = validation.email(email)
         handle = validation.handle(handle)
+        if handle.startswith(DELETED_HANDLE_PREFIX):
+            # Deleted accounts' placeholders are named so; a taken one would block a deletion.
+            raise BadUserInput(
+                f"handles starting with {DELETED_HANDLE_PREFIX!r} are reserved", field="handle"
+            )
         display_name = validation.display_name(display_name)
         password = validation.password(password)
         await self._limit("register:ip", client.ip, self._policy.rate_register_per_ip)
@@ -263,6 +270,8 @@ class AccountService:
         session = await self._store.sessions.get_session(viewer.session_id)
         if session is None or session.revoked_at is not None or session.user_id != viewer.user_id:
             raise Unauthenticated("this session has ended; sign in again")
+        if session.user_disabled:
+            raise Unauthenticated("this account is disabled")
         self._sessions.put(viewer.session_id, viewer.user_id, generation)
 
     def on_published(self, envelopes: Sequence[Envelope]) -> None:
@@ -481,15 +490,7 @@ class AccountService:
     def _session_revoked(
         self, user_id: Snowflake, session_id: Snowflake | None, *, kept: Snowflake | None = None
     ) -> list[Any]:
-        event = SessionRevoked(
-            event_id=self._ids.next_id(),
-            user_id=user_id,
-            session_id=session_id,
-            kept_session_id=kept,
-        )
-        # The user's own subject tells their event streams; the shared one reaches every
-        # process, which closes the session's sockets whether or not anyone streams events.
-        return seal(event, subjects.user(user_id), subjects.sessions_revoked())
+        return session_revoked(self._ids, user_id, session_id, kept=kept)
 
     async def _send_confirmation(self, email: str, token: str) -> None:
         hours = self._policy.email_confirmation_ttl_seconds // 3600
@@ -528,6 +529,22 @@ class AccountService:
                 refusals.append(exc)
         if refusals:
             raise max(refusals, key=lambda r: r.retry_after)
+
+
+def session_revoked(
+    ids: SnowflakeGenerator,
+    user_id: Snowflake,
+    session_id: Snowflake | None,
+    *,
+    kept: Snowflake | None = None,
+) -> list[Envelope]:
+    """The envelopes announcing that a session (None: every session) of the user ended."""
+    event = SessionRevoked(
+        event_id=ids.next_id(), user_id=user_id, session_id=session_id, kept_session_id=kept
+    )
+    # The user's own subject tells their event streams; the shared one reaches every
+    # process, which closes the session's sockets whether or not anyone streams events.
+    return seal(event, subjects.user(user_id), subjects.sessions_revoked())
 
 
 def _now() -> datetime:

@@ -457,6 +457,28 @@ class AttachmentService:
         params["signature"] = self._sign(_download_message(key, params))
         return f"/files/{quote(key)}?{urlencode(params)}"
 
+    async def signed_link(
+        self, key: str, *, filename: str, content_type: str, ttl_seconds: int
+    ) -> str:
+        """A download URL of any stored object for `ttl_seconds` (a data export's link):
+        presigned by the store, or signed for this server's `/files/` endpoint (relative)."""
+        direct = await self._blobs.download_url(
+            key,
+            expires_in_seconds=ttl_seconds,
+            filename=filename,
+            inline=False,
+            content_type=content_type,
+        )
+        if direct is not None:
+            return direct
+        params = {
+            "type": content_type,
+            "name": filename,
+            "expires": str(int(time.time()) + ttl_seconds),
+        }
+        params["signature"] = self._sign(_download_message(key, params))
+        return f"/files/{quote(key)}?{urlencode(params)}"
+
     def public_url(self, upload_id: Snowflake, *, size: int | None = None) -> str:
         """The URL of an avatar, icon, banner or emoji image: public by id (relative)."""
         return f"/files/public/{upload_id}" + ("" if size is None else f"?size={size}")

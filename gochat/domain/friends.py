@@ -171,6 +171,6 @@ class FriendService:
         except BadUserInput:
             raise NotFound("no user with this handle") from None
         user = await self._accounts.get_user_by_handle(value)
-        if user is None:
+        if user is None or user.deleted:
             raise NotFound("no user with this handle")
         return user

@@ -36,6 +36,7 @@ from gochat.domain.events import (
 from gochat.domain.permissions import Permission
 from gochat.domain.publisher import PublishOrder
 from gochat.domain.records import (
+    ChannelType,
     Embed,
     Mentions,
     Message,
@@ -45,7 +46,7 @@ from gochat.domain.records import (
     Viewer,
 )
 from gochat.errors import BadUserInput, Forbidden, NotFound
-from gochat.ids import Snowflake
+from gochat.ids import Snowflake, lowest_id_at
 from gochat.storage import DirectStore, MessageStore
 
 CONTENT_MAX = 4000
@@ -416,6 +417,33 @@ class MessageService:
     ) -> dict[Snowflake, Snowflake]:
         """For channels the caller already reached through an authorized path."""
         return await self._store.last_message_ids(channel_ids)
+
+    async def purge_author_unchecked(
+        self, guild_id: Snowflake, author_id: Snowflake, *, since: datetime
+    ) -> int:
+        """Delete what `author_id` wrote in the guild's channels since `since`, with
+        MessagesDeleted events (no permission check: a ban's history removal). Idempotent;
+        the number deleted."""
+        data = await self._kit.store.load_access(guild_id, author_id)
+        if data is None:
+            return 0
+        floor = Snowflake(max(lowest_id_at(since) - 1, 0))
+        deleted = 0
+        for channel in data.channels.values():
+            if channel.type == ChannelType.CATEGORY:
+                continue
+            after = floor
+            while True:
+                rows = await self._store.page(
+                    channel.id, before=None, after=after, limit=PAGE_MAX, newest_first=False
+                )
+                mine = [m.id for m in rows if m.author_id == author_id]
+                if mine:
+                    deleted += len(await self._delete(channel.id, guild_id, mine))
+                if len(rows) < PAGE_MAX:
+                    break
+                after = rows[-1].id
+        return deleted
 
     async def post_system_unchecked(
         self,

@@ -1,12 +1,16 @@
 """Moderation: kick, ban and unban, timeouts. Each is recorded in the audit log with its reason.
 
-A banned user is removed at once and cannot rejoin by invite until unbanned. A timed-out member
+A banned user is removed at once and cannot rejoin by invite until unbanned. A ban may also
+remove what the user wrote in the guild in the last `delete_message_seconds` (up to 7 days, as
+Discord): a background task (gochat/domain/tasks.py) deletes those messages after the ban, with
+MessagesDeleted events, and does nothing if the ban was lifted meanwhile. A timed-out member
 keeps only VIEW_CHANNELS and READ_MESSAGE_HISTORY until the timeout ends (see permissions).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gochat.bus import subjects
 from gochat.domain.changes import ChangeKit, Pending
@@ -17,8 +21,15 @@ from gochat.errors import BadUserInput, Forbidden, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import AccountStore
 
+if TYPE_CHECKING:
+    from gochat.domain.messages import MessageService
+    from gochat.domain.records import BackgroundTask
+    from gochat.domain.tasks import TaskQueue
+
 REASON_MAX = 512
 TIMEOUT_MAX = timedelta(days=28)
+DELETE_MESSAGE_SECONDS_MAX = 7 * 24 * 3600
+BAN_PURGE = "ban-purge"
 
 
 def _reason(reason: str | None) -> str | None:
@@ -31,9 +42,18 @@ def _reason(reason: str | None) -> str | None:
 
 
 class ModerationService:
-    def __init__(self, kit: ChangeKit, accounts: AccountStore) -> None:
+    def __init__(
+        self,
+        kit: ChangeKit,
+        accounts: AccountStore,
+        *,
+        tasks: TaskQueue | None = None,
+        messages: MessageService | None = None,
+    ) -> None:
         self._kit = kit
         self._accounts = accounts
+        self._tasks = tasks
+        self._messages = messages
 
     async def list_bans(self, viewer: Viewer, guild_id: Snowflake) -> list[Ban]:
         view = await self._kit.access.view(viewer, guild_id)
@@ -52,8 +72,23 @@ class ModerationService:
         await self._remove(viewer, guild_id, user_id, ban=None, reason=_reason(reason))
 
     async def ban(
-        self, viewer: Viewer, guild_id: Snowflake, user_id: Snowflake, *, reason: str | None = None
+        self,
+        viewer: Viewer,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        *,
+        reason: str | None = None,
+        delete_message_seconds: int = 0,
     ) -> Ban:
+        if not 0 <= delete_message_seconds <= DELETE_MESSAGE_SECONDS_MAX:
+            raise BadUserInput(
+                f"deleteMessageSeconds is 0 to {DELETE_MESSAGE_SECONDS_MAX} (7 days)",
+                field="deleteMessageSeconds",
+            )
+        if delete_message_seconds and (self._tasks is None or self._messages is None):
+            raise BadUserInput(
+                "removing messages with a ban is not available here", field="deleteMessageSeconds"
+            )
         view = await self._kit.access.view(viewer, guild_id)
         view.require(Permission.BAN_MEMBERS, "ban members")
         if user_id == viewer.user_id:
@@ -70,8 +105,30 @@ class ModerationService:
             viewer.user_id,
             self._kit.now().replace(microsecond=0),
         )
+        task = None
+        if delete_message_seconds and self._tasks is not None:
+            since = self._kit.now() - timedelta(seconds=delete_message_seconds)
+            task = self._tasks.new(
+                BAN_PURGE, user_id=user_id, guild_id=guild_id, params={"since": since.isoformat()}
+            )
+            # Written before the ban so that it cannot be lost after it; the task re-checks
+            # that the ban exists before deleting anything.
+            await self._tasks.add(task, notify=False)
         await self._remove(viewer, guild_id, user_id, ban=ban, reason=ban.reason)
+        if task is not None and self._tasks is not None:
+            self._tasks.queued(task)
         return ban
+
+    async def purge_banned_unchecked(self, task: BackgroundTask) -> None:
+        """Run a ban's history removal: delete the banned user's messages in the guild since
+        the task's `since`, provided the ban still stands."""
+        if task.guild_id is None or self._messages is None:
+            return
+        bans = await self._kit.store.list_bans(task.guild_id)
+        if not any(b.user_id == task.user_id for b in bans):
+            return
+        since = datetime.fromisoformat(str(task.params["since"]))
+        await self._messages.purge_author_unchecked(task.guild_id, task.user_id, since=since)
 
     async def unban(self, viewer: Viewer, guild_id: Snowflake, user_id: Snowflake) -> Ban:
         view = await self._kit.access.view(viewer, guild_id)

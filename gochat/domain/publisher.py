@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -25,6 +26,8 @@ CONFIRM_BATCH = 500
 # Called with published envelopes before their outbox rows are forgotten: the embedded job
 # feed records them for workers there, so a crash in between leaves them in the outbox.
 Recorder = Callable[[Sequence[Envelope]], Awaitable[None]]
+# Returns the envelopes marked with the publishing change's trace context (when traces are on).
+Stamp = Callable[[Sequence[Envelope]], Sequence[Envelope]]
 
 
 class EventPublisher:
@@ -35,9 +38,11 @@ class EventPublisher:
         *,
         confirm_delay_seconds: float = 0.2,
         recorder: Recorder | None = None,
+        stamp: Stamp | None = None,
     ) -> None:
         self._bus = bus
         self._recorder = recorder
+        self._stamp = stamp
         self._outbox = outbox
         self._delay = confirm_delay_seconds
         self._published: list[Envelope] = []
@@ -52,6 +57,8 @@ class EventPublisher:
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         if not envelopes:
             return
+        if self._stamp is not None:
+            envelopes = self._stamp(envelopes)
         for listener in self._listeners:
             listener(envelopes)
         started = time.perf_counter()
@@ -69,7 +76,9 @@ class EventPublisher:
         metrics.bus_published.inc(len(envelopes))
         self._published.extend(envelopes)
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_later())
+            # Its own context: the flush serves every change published until it runs, not
+            # only the one whose request happened to start it.
+            self._flusher = asyncio.create_task(self._flush_later(), context=contextvars.Context())
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._delay)

@@ -12,6 +12,7 @@ from gochat.ids import Snowflake
 # Purposes of mailed one-time tokens.
 CONFIRM_EMAIL = "confirm_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
+CHANGE_EMAIL = "change_email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class User:
     display_name: str
     created_at: datetime
     avatar_id: Snowflake | None = None  # the used upload that is the avatar
+    deleted: bool = False  # the account was deleted: only this placeholder remains
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class Session:
     user_id: Snowflake
     created_at: datetime
     revoked_at: datetime | None
+    user_disabled: bool = False  # an operator disabled the account (or it was deleted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +464,37 @@ class FileFacts:
     @property
     def is_image(self) -> bool:
         return self.width is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChange:
+    """An applied email change: the address the account left and the one it moved to."""
+
+    user_id: Snowflake
+    old_email: str
+    new_email: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRemoval:
+    """What deleting an account took away with it, for the events that tell others."""
+
+    user: User  # the placeholder that remains
+    guild_ids: tuple[Snowflake, ...]
+    friend_ids: tuple[Snowflake, ...]
+    friend_requests: tuple[tuple[Snowflake, Snowflake], ...]  # (from, to) pairs withdrawn
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundTask:
+    """Work queued off the request path: `kind` names the handler, `params` its input."""
+
+    id: Snowflake
+    kind: str
+    user_id: Snowflake
+    guild_id: Snowflake | None
+    params: dict[str, Any]
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
 from gochat.discovery import SfuRegistry
+from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountService
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
+from gochat.domain.data_export import DataExportService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.embeds import EmbedService
 from gochat.domain.emoji import EmojiService
@@ -69,6 +71,8 @@ class Services:
     search: SearchService
     jobs: JobStore
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
+    lifecycle: AccountLifecycleService
+    exports: DataExportService
     voice: VoiceService
     # Shared with the SFU `gochat serve` runs in-process (embedded discovery).
     sfu_registry: SfuRegistry

@@ -396,7 +396,11 @@ class GuildMutation:
         )
         return KickMemberPayload(user_id=to_id(user_id))
 
-    @strawberry.mutation(description="Ban a user (BAN_MEMBERS).")
+    @strawberry.mutation(
+        description="Ban a user (BAN_MEMBERS). With deleteMessageSeconds, their messages in "
+        "the guild from that many seconds before the ban are removed in the background, each "
+        "channel's announced by MessagesDeleted."
+    )
     async def ban_member(
         self, info: Info, input: Annotated[BanMemberInput, MUTATION_INPUT]
     ) -> BanMemberPayload:
@@ -405,6 +409,7 @@ class GuildMutation:
             snowflake(input.guild_id, field="guildId"),
             snowflake(input.user_id, field="userId"),
             reason=input.reason,
+            delete_message_seconds=input.delete_message_seconds,
         )
         return BanMemberPayload(ban=Ban(record=ban))
 

@@ -28,6 +28,11 @@ class User(Node):
     )
     display_name: str = strawberry.field(description="Shown name, 1-64 characters.")
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+    deleted: bool = strawberry.field(
+        default=False,
+        description="True for a deleted account: the handle is deleted-<id>, the display name "
+        '"Deleted User", and nothing else of it remains.',
+    )
     avatar_id: strawberry.Private[Snowflake | None] = None
 
     @strawberry.field(
@@ -44,6 +49,7 @@ class User(Node):
             handle=user.handle,
             display_name=user.display_name,
             created_at=user.created_at,
+            deleted=user.deleted,
             avatar_id=user.avatar_id,
         )
 

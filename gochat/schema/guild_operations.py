@@ -389,6 +389,12 @@ class BanMemberInput:
     guild_id: strawberry.ID = strawberry.field(description="The guild.")
     user_id: strawberry.ID = strawberry.field(description="The user to ban (a member or not).")
     reason: str | None = strawberry.field(default=None, description="At most 512 characters.")
+    delete_message_seconds: int = strawberry.field(
+        default=0,
+        description="Also remove the user's messages in this guild from this many seconds "
+        "before the ban: 0 (keep them, the default) to 604800 (7 days). The removal runs in "
+        "the background and ends in MessagesDeleted events.",
+    )
 
 
 @strawberry.type(description="The ban.")

@@ -19,6 +19,7 @@ from gochat.storage.jobs import JobStore
 from gochat.storage.messages import MessageStore
 from gochat.storage.outbox import OutboxStore
 from gochat.storage.sessions import SessionStore
+from gochat.storage.tasks import TaskStore
 
 __all__ = [
     "AccountStore",
@@ -34,6 +35,7 @@ __all__ = [
     "OutboxStore",
     "RelationalStore",
     "SessionStore",
+    "TaskStore",
     "no_events",
 ]
 
@@ -62,6 +64,9 @@ class RelationalStore(Protocol):
 
     @property
     def jobs(self) -> JobStore: ...
+
+    @property
+    def tasks(self) -> TaskStore: ...
 
     def pool_figures(self) -> list[tuple[str, int, int]]:
         """(pool, connections in use, connections beyond its size) of each connection pool."""

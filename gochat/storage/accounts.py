@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from gochat.domain.records import Account, Credentials, User, UserSettings
+from gochat.domain.records import (
+    Account,
+    AccountRemoval,
+    Credentials,
+    EmailChange,
+    User,
+    UserSettings,
+)
 from gochat.ids import Snowflake
 from gochat.storage.events import EventsOf
 
@@ -48,10 +55,17 @@ class AccountStore(Protocol):
         """Set the profile fields given (not None); None when the user does not exist."""
 
     async def add_one_time_token(
-        self, *, user_id: Snowflake, purpose: str, digest: str, expires_at: datetime
+        self,
+        *,
+        user_id: Snowflake,
+        purpose: str,
+        digest: str,
+        expires_at: datetime,
+        new_email: str | None = None,
     ) -> None:
-        """Store a confirmation or reset token by digest; older unused tokens of the same
-        purpose for the user stop working."""
+        """Store a confirmation, reset or email-change token by digest (an email change with
+        the address it moves to); older unused tokens of the same purpose for the user stop
+        working."""
 
     async def confirm_email(self, *, digest: str, now: datetime) -> Snowflake | None:
         """Consume a live confirmation token and mark the email verified; the user id, or None
@@ -87,3 +101,30 @@ class AccountStore(Protocol):
     ) -> UserSettings:
         """Replace the document and raise its version by one. Raises Conflict when
         `expected_version` is given and is not the stored version."""
+
+    async def change_email(
+        self, *, digest: str, now: datetime, events: EventsOf[EmailChange]
+    ) -> EmailChange | None:
+        """Consume a live email-change token and move the account to its address (verified);
+        None when the token is unknown, used or expired. Raises Conflict when another account
+        took the address meanwhile (the token stays usable)."""
+
+    async def set_disabled(
+        self, user_id: Snowflake, *, disabled: bool, now: datetime, events: EventsOf[int]
+    ) -> bool:
+        """Set the operator's disabled flag; disabling also revokes every live session (the
+        callback gets their number). False when the user does not exist or was deleted."""
+
+    async def delete_account(
+        self,
+        user_id: Snowflake,
+        *,
+        placeholder: User,
+        tombstone_email: str,
+        now: datetime,
+        events: EventsOf[AccountRemoval],
+    ) -> AccountRemoval | None:
+        """Replace the user by `placeholder` (sign-in impossible, email freed), revoke every
+        session and remove memberships, member overwrites, friendships and friend requests,
+        at once. Messages and DM channels stay. Raises Conflict when the user owns a guild;
+        None when there is no such (live) user."""

@@ -1,7 +1,9 @@
-"""The pages that mailed links open: confirm an email address, choose a new password.
+"""The pages that mailed links open: confirm an email address, choose a new password, confirm
+an email change.
 
 Plain server-rendered HTML with no script, so they work in any browser and mail client. Each
-calls the same domain method as its GraphQL mutation (`confirmEmail`, `resetPassword`). The
+calls the same domain method as its GraphQL mutation (`confirmEmail`, `resetPassword`,
+`confirmEmailChange`). The
 token in the link is the only secret: the reset form carries it in a hidden field and changes
 the password on POST only, so a page elsewhere cannot make a browser reset a password without
 already holding the token. Everything echoed is HTML-escaped; responses are neither cached nor
@@ -17,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from gochat.domain.services import Services
-from gochat.errors import BadUserInput, GoChatError, RateLimited
+from gochat.errors import BadUserInput, Conflict, GoChatError, RateLimited
 
 _HEADERS = {
     "cache-control": "no-store",
@@ -69,6 +71,8 @@ def _failure(exc: GoChatError) -> tuple[str, int]:
     """What to tell the reader, and the status; never an internal detail."""
     if isinstance(exc, BadUserInput):
         return str(exc), 400
+    if isinstance(exc, Conflict):
+        return str(exc), 409
     if isinstance(exc, RateLimited):
         return "Too many attempts. Wait a little and try again.", 429
     return "The server could not do this just now. Try again in a moment.", 503
@@ -94,6 +98,23 @@ async def confirm_email(request: Request) -> Response:
         return _message(title, f"{text[:1].upper()}{text[1:]}.", status=status)
     return _message(
         "Email confirmed", f"Your email address is confirmed: {account.email}. You can close this."
+    )
+
+
+async def confirm_email_change(request: Request) -> Response:
+    """GET /confirm-email-change?token=...: moves the account to the new address."""
+    title = "Confirm your new email"
+    token = _token(request.query_params.get("token"))
+    if token is None:
+        return _message(title, _INCOMPLETE_LINK, status=400)
+    services: Services = request.app.state.services
+    try:
+        account = await services.lifecycle.confirm_email_change(token)
+    except GoChatError as exc:
+        text, status = _failure(exc)
+        return _message(title, f"{text[:1].upper()}{text[1:]}.", status=status)
+    return _message(
+        "Email changed", f"Your account's email is now {account.email}. You can close this."
     )
 
 
@@ -149,4 +170,5 @@ def routes() -> list[Route]:
     return [
         Route("/confirm-email", confirm_email, methods=["GET"]),
         Route("/reset-password", reset_password, methods=["GET", "POST"]),
+        Route("/confirm-email-change", confirm_email_change, methods=["GET"]),
     ]

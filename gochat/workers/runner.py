@@ -26,6 +26,7 @@ from gochat.domain.handlers import EventHandler
 from gochat.errors import Unavailable
 from gochat.ids import created_at
 from gochat.storage.jobs import JobStore, ParkedJob
+from gochat.tracing import Tracing
 
 __all__ = ["Delivery", "EventHandler", "EventWorker", "JobSource", "replay_parked"]
 
@@ -71,8 +72,10 @@ class EventWorker:
         jobs: JobStore,
         *,
         max_attempts: int = MAX_ATTEMPTS,
+        tracing: Tracing | None = None,
     ) -> None:
         self.handler = handler
+        self._tracing = tracing
         self._source = source
         self._jobs = jobs
         self._max_attempts = max_attempts
@@ -135,7 +138,7 @@ class EventWorker:
         if not wanted:
             return
         try:
-            await self.handler.handle([event for _, event in wanted])
+            await self._handle(wanted)
         except Unavailable as exc:
             attempts = max(d.attempts for d, _ in wanted)
             log.info("worker.retry", worker=name, count=len(wanted), reason=exc.message)
@@ -153,6 +156,15 @@ class EventWorker:
         await self._source.ack(name, [d for d, _ in wanted])
         self._handled([d for d, _ in wanted])
 
+    async def _handle(self, wanted: Sequence[tuple[Delivery, Event]]) -> None:
+        events = [event for _, event in wanted]
+        if self._tracing is None:
+            await self.handler.handle(events)
+            return
+        envelopes = [d.envelope for d, _ in wanted]
+        with self._tracing.worker_span(self.handler.name, envelopes):
+            await self.handler.handle(events)
+
     def _handled(self, deliveries: Sequence[Delivery]) -> None:
         name = self.handler.name
         self.handled += len(deliveries)
@@ -165,7 +177,7 @@ class EventWorker:
     async def _handle_alone(self, delivery: Delivery, event: Event) -> None:
         name = self.handler.name
         try:
-            await self.handler.handle([event])
+            await self._handle([(delivery, event)])
         except Unavailable:
             await self._source.retry(name, [delivery], delay=retry_delay(delivery.attempts))
         except Exception as exc:  # noqa: BLE001 - any failure of one event counts toward parking

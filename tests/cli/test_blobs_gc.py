@@ -6,10 +6,12 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
+from gochat.ids import GOCHAT_EPOCH_MS
 from tests.conftest import make_settings
 from tests.support.client import GraphQLClient
 from tests.support.files import png, upload
@@ -49,15 +51,29 @@ async def test_gc_reports_then_removes_orphans_and_keeps_used_files(
         # What a crash between a blob write and its row's removal leaves behind.
         orphan = data / "blobs" / "data" / "uploads" / "123456789"
         orphan.write_bytes(b"left behind")
+        # Data exports: one asked for 8 days ago (link expired), one today.
+        exports = data / "blobs" / "data" / "exports" / w.member.id
+        exports.mkdir(parents=True)
+        old_id = (int((time.time() - 8 * 86400) * 1000) - GOCHAT_EPOCH_MS) << 22
+        new_id = (int(time.time() * 1000) - GOCHAT_EPOCH_MS) << 22
+        expired, fresh = exports / f"{old_id}.json", exports / f"{new_id}.json"
+        expired.write_bytes(b"{}")
+        fresh.write_bytes(b"{}")
 
         report = await asyncio.to_thread(gc, env, "--dry-run")
         assert report.returncode == 0, report.stderr
         assert "1 blobs without an upload" in report.stdout
         assert "orphan blob uploads/123456789" in report.stdout
         assert orphan.exists()
+        assert "1 expired data exports" in report.stdout
+        assert f"expired data export exports/{w.member.id}/{old_id}.json" in report.stdout
+        assert expired.exists()
 
         done = await asyncio.to_thread(gc, env)
         assert done.returncode == 0, done.stderr
         assert "removed 0 uploads and 1 orphan blobs" in done.stdout
         assert not orphan.exists()
+        assert "removed 1 expired data exports" in done.stdout
+        assert not expired.exists()
+        assert fresh.exists()
         assert (await http.get(url)).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -54,7 +55,7 @@ def serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[
         proc.send_signal(signal.SIGTERM)
         try:
             # uvicorn re-raises the signal after a graceful shutdown, so the status is -SIGTERM.
-            assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+            assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
             output = log_path.read_text()
             assert "Application shutdown complete" in output and "Traceback" not in output, output
         finally:
@@ -171,3 +172,47 @@ def test_serve_refuses_a_websocket_message_over_the_request_limit_from_its_heade
                 while True:
                     ws.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_voice_works_after_the_one_command(tmp_path: Path) -> None:
+    """`gochat serve` with no configuration embeds an SFU: joinVoice names it, on the server's
+    own port, and it accepts the token and answers with the room and an offer."""
+    with serve(tmp_path) as url, httpx.Client(timeout=30) as http:
+
+        def gql(query: str, variables: dict[str, object], token: str | None = None) -> dict:
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            body = http.post(
+                f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
+            ).json()
+            assert "errors" not in body, body
+            return body["data"]
+
+        account = {
+            "email": "voice@example.com",
+            "handle": "voicer",
+            "displayName": "Voice",
+            "password": "a good password",
+        }
+        gql(REGISTER, {"i": account})
+        token = gql(LOGIN, {"i": {"email": account["email"], "password": account["password"]}})[
+            "login"
+        ]["session"]["accessToken"]
+        guild = gql(
+            'mutation { createGuild(input: {name: "Talk"}) { guild { channels { id type } } } }',
+            {},
+            token,
+        )["createGuild"]["guild"]
+        voice_channel = next(c["id"] for c in guild["channels"] if c["type"] == "VOICE")
+        joined = gql(
+            "mutation($c: ID!) { joinVoice(input: {channelId: $c}) { sfuUrl token region } }",
+            {"c": voice_channel},
+            token,
+        )["joinVoice"]
+        assert joined["sfuUrl"] == url.replace("http://", "ws://") + "/sfu"
+        with connect(joined["sfuUrl"], open_timeout=10) as sfu:
+            sfu.send(json.dumps({"op": "join", "token": joined["token"]}))
+            first = json.loads(sfu.recv(timeout=30))
+            assert first["op"] == "joined", first
+            assert first["self"]["userId"]
+            second = json.loads(sfu.recv(timeout=30))
+            assert second["op"] == "offer" and second["sdp"].startswith("v=0"), second

@@ -27,6 +27,7 @@ GUILD_ID_ELSEWHERE = {
     "mentions": "one user's mentions across guilds and direct messages, read by that user",
     "uploads": "an upload slot is the uploader's before it belongs anywhere; read by id",
     "channel_directory": "resolves a channel id to its guild from anywhere: a reference table",
+    "background_tasks": "a task is read by id and by the scan of unfinished ones; its guild is input",
 }
 
 # User-scoped tables whose user column has another name: the first of the pair it orders.

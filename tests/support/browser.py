@@ -34,7 +34,7 @@ def chromium_path() -> str | None:
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[BrowserContext]:
+async def chromium(*extra_args: str) -> AsyncIterator[BrowserContext]:
     """A browser context with a fresh profile, closed (with the browser) afterwards."""
     executable = chromium_path()
     if executable is None:
@@ -46,7 +46,10 @@ async def chromium() -> AsyncIterator[BrowserContext]:
     with tempfile.TemporaryDirectory(prefix="gochat-chromium-") as profile:
         async with async_playwright() as playwright:
             context = await playwright.chromium.launch_persistent_context(
-                profile, executable_path=executable, headless=True, args=CHROMIUM_ARGS
+                profile,
+                executable_path=executable,
+                headless=True,
+                args=[*CHROMIUM_ARGS, *extra_args],
             )
             try:
                 yield context

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from gochat.app import create_app
 from gochat.cli import websocket_options
@@ -30,14 +31,17 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def run_server(settings: Settings, **uvicorn_options: Any) -> AsyncIterator[RunningServer]:
-    """The app as `gochat serve` runs it (same WebSocket options), `uvicorn_options` aside."""
+async def run_server(
+    settings: Settings, *, span_exporter: SpanExporter | None = None, **uvicorn_options: Any
+) -> AsyncIterator[RunningServer]:
+    """The app as `gochat serve` runs it (same WebSocket options), `uvicorn_options` aside;
+    traced into `span_exporter` when given."""
     # Bound first, as `gochat serve --port 0` does, so that the settings (and the links in
     # mails, which default to the address served) name the port actually used.
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
         settings = settings.model_copy(update={"host": "127.0.0.1", "port": port})
-        app = create_app(settings)
+        app = create_app(settings, span_exporter=span_exporter)
         config = uvicorn.Config(
             app,
             lifespan="on",

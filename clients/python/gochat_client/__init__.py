@@ -1,6 +1,12 @@
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import GoChatClient
+from .confirm_email_change import (
+    ConfirmEmailChange,
+    ConfirmEmailChangeConfirmEmailChange,
+    ConfirmEmailChangeConfirmEmailChangeUser,
+)
+from .delete_account import DeleteAccount, DeleteAccountDeleteAccount
 from .enums import (
     AuditAction,
     ChannelType,
@@ -95,6 +101,7 @@ from .input_types import (
     CancelFriendRequestInput,
     ChangePasswordInput,
     ChannelPlacementInput,
+    ConfirmEmailChangeInput,
     ConfirmEmailInput,
     CreateChannelInput,
     CreateEmojiInput,
@@ -104,6 +111,7 @@ from .input_types import (
     CreateRoleInput,
     CreateUploadInput,
     DeclineFriendRequestInput,
+    DeleteAccountInput,
     DeleteChannelInput,
     DeleteChannelPermissionOverwriteInput,
     DeleteEmojiInput,
@@ -136,6 +144,7 @@ from .input_types import (
     ReorderChannelsInput,
     ReorderRolesInput,
     ReplaceSettingsInput,
+    RequestEmailChangeInput,
     RequestPasswordResetInput,
     ResetPasswordInput,
     RevokeInviteInput,
@@ -162,6 +171,11 @@ from .input_types import (
     UpdateVoiceStateInput,
 )
 from .login import Login, LoginLogin, LoginLoginSession, LoginLoginUser
+from .request_data_export import RequestDataExport, RequestDataExportRequestDataExport
+from .request_email_change import (
+    RequestEmailChange,
+    RequestEmailChangeRequestEmailChange,
+)
 from .send import Send, SendSendMessage, SendSendMessageMessage
 from .sidebar import (
     Sidebar,
@@ -189,6 +203,10 @@ __all__ = [
     "ChangePasswordInput",
     "ChannelPlacementInput",
     "ChannelType",
+    "ConfirmEmailChange",
+    "ConfirmEmailChangeConfirmEmailChange",
+    "ConfirmEmailChangeConfirmEmailChangeUser",
+    "ConfirmEmailChangeInput",
     "ConfirmEmailInput",
     "CreateChannelInput",
     "CreateEmojiInput",
@@ -198,6 +216,9 @@ __all__ = [
     "CreateRoleInput",
     "CreateUploadInput",
     "DeclineFriendRequestInput",
+    "DeleteAccount",
+    "DeleteAccountDeleteAccount",
+    "DeleteAccountInput",
     "DeleteChannelInput",
     "DeleteChannelPermissionOverwriteInput",
     "DeleteEmojiInput",
@@ -303,6 +324,11 @@ __all__ = [
     "ReorderChannelsInput",
     "ReorderRolesInput",
     "ReplaceSettingsInput",
+    "RequestDataExport",
+    "RequestDataExportRequestDataExport",
+    "RequestEmailChange",
+    "RequestEmailChangeInput",
+    "RequestEmailChangeRequestEmailChange",
     "RequestPasswordResetInput",
     "ResetPasswordInput",
     "RevokeInviteInput",

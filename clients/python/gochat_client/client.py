@@ -3,9 +3,13 @@ from typing import Any, Optional, Union
 
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
+from .confirm_email_change import ConfirmEmailChange
+from .delete_account import DeleteAccount
 from .events import Events
 from .history import History
 from .login import Login
+from .request_data_export import RequestDataExport
+from .request_email_change import RequestEmailChange
 from .send import Send
 from .sidebar import Sidebar
 
@@ -15,6 +19,83 @@ def gql(q: str) -> str:
 
 
 class GoChatClient(AsyncBaseClient):
+    async def request_email_change(
+        self, new_email: str, password: str, **kwargs: Any
+    ) -> RequestEmailChange:
+        query = gql("""
+            mutation RequestEmailChange($newEmail: String!, $password: String!) {
+              requestEmailChange(input: {newEmail: $newEmail, password: $password}) {
+                ok
+              }
+            }
+            """)
+        variables: dict[str, object] = {"newEmail": new_email, "password": password}
+        response = await self.execute(
+            query=query,
+            operation_name="RequestEmailChange",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return RequestEmailChange.model_validate(data)
+
+    async def confirm_email_change(
+        self, token: str, **kwargs: Any
+    ) -> ConfirmEmailChange:
+        query = gql("""
+            mutation ConfirmEmailChange($token: String!) {
+              confirmEmailChange(input: {token: $token}) {
+                user {
+                  id
+                  email
+                  emailVerified
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"token": token}
+        response = await self.execute(
+            query=query,
+            operation_name="ConfirmEmailChange",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return ConfirmEmailChange.model_validate(data)
+
+    async def request_data_export(self, **kwargs: Any) -> RequestDataExport:
+        query = gql("""
+            mutation RequestDataExport {
+              requestDataExport {
+                requestedAt
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query,
+            operation_name="RequestDataExport",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return RequestDataExport.model_validate(data)
+
+    async def delete_account(self, password: str, **kwargs: Any) -> DeleteAccount:
+        query = gql("""
+            mutation DeleteAccount($password: String!) {
+              deleteAccount(input: {password: $password}) {
+                ok
+              }
+            }
+            """)
+        variables: dict[str, object] = {"password": password}
+        response = await self.execute(
+            query=query, operation_name="DeleteAccount", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteAccount.model_validate(data)
+
     async def events(self, **kwargs: Any) -> AsyncIterator[Events]:
         query = gql("""
             subscription Events {

@@ -76,6 +76,8 @@ class BanMemberInput(BaseModel):
     "The user to ban (a member or not)."
     reason: Optional[str] = None
     "At most 512 characters."
+    delete_message_seconds: int = Field(alias="deleteMessageSeconds", default=0)
+    "Also remove the user's messages in this guild from this many seconds before the ban: 0 (keep them, the default) to 604800 (7 days). The removal runs in the background and ends in MessagesDeleted events."
 
 
 class BlockUserInput(BaseModel):
@@ -119,6 +121,13 @@ class ChannelPlacementInput(BaseModel):
     "From 0, within the parent."
     parent_id: Optional[str] = Field(alias="parentId", default=None)
     "Null: top level."
+
+
+class ConfirmEmailChangeInput(BaseModel):
+    """Apply an email change with the token mailed to the new address."""
+
+    token: str
+    "The token from the mail (single use)."
 
 
 class ConfirmEmailInput(BaseModel):
@@ -228,6 +237,13 @@ class DeclineFriendRequestInput(BaseModel):
 
     user_id: str = Field(alias="userId")
     "The other user."
+
+
+class DeleteAccountInput(BaseModel):
+    """Delete the signed-in account for good."""
+
+    password: str
+    "The account's current password."
 
 
 class DeleteChannelInput(BaseModel):
@@ -534,6 +550,15 @@ class ReplaceSettingsInput(BaseModel):
     "A JSON object, at most GOCHAT_SETTINGS_MAX_BYTES."
     expected_version: Optional[int] = Field(alias="expectedVersion", default=None)
     "When given, the replace fails with CONFLICT unless this is the stored version (optimistic concurrency between devices)."
+
+
+class RequestEmailChangeInput(BaseModel):
+    """Ask to move the account to another email address."""
+
+    new_email: str = Field(alias="newEmail")
+    "The address to move to; it receives a confirmation link (single use, valid GOCHAT_EMAIL_CONFIRMATION_TTL_SECONDS)."
+    password: str
+    "The account's current password."
 
 
 class RequestPasswordResetInput(BaseModel):

@@ -25,6 +25,7 @@ from gochat.storage.sql.jobs import SqlJobStore
 from gochat.storage.sql.messages import SqlMessageStore
 from gochat.storage.sql.outbox import SqlOutboxStore
 from gochat.storage.sql.sessions import SqlSessionStore
+from gochat.storage.sql.tasks import SqlTaskStore
 
 
 class SqlRelationalStore:
@@ -38,6 +39,7 @@ class SqlRelationalStore:
         self.direct = SqlDirectStore(engines)
         self.files = SqlFileStore(engines)
         self.jobs = SqlJobStore(engines)
+        self.tasks = SqlTaskStore(engines)
 
     def pool_figures(self) -> list[tuple[str, int, int]]:
         figures = []

@@ -7,26 +7,39 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gochat.domain.records import (
+    CHANGE_EMAIL,
     CONFIRM_EMAIL,
     RESET_PASSWORD,
     Account,
+    AccountRemoval,
     Credentials,
+    EmailChange,
     User,
     UserSettings,
 )
-from gochat.errors import Conflict
+from gochat.errors import Conflict, OwnsGuilds
 from gochat.ids import Snowflake
 from gochat.storage import EventsOf
 from gochat.storage.sql import outbox as outbox_sql
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect, violated_unique
 from gochat.storage.sql.sessions import revoke_sessions_tx
-from gochat.storage.sql.tables import one_time_tokens, user_settings, users
+from gochat.storage.sql.tables import (
+    channel_overwrites,
+    friend_requests,
+    friendships,
+    guilds,
+    member_roles,
+    members,
+    one_time_tokens,
+    user_settings,
+    users,
+)
 
 _USER_COLUMNS = (
     users.c.id,
@@ -34,6 +47,7 @@ _USER_COLUMNS = (
     users.c.display_name,
     users.c.created_at,
     users.c.avatar_id,
+    users.c.deleted_at,
 )
 
 
@@ -44,7 +58,12 @@ def _user(row: Any) -> User:
         display_name=row.display_name,
         created_at=row.created_at,
         avatar_id=None if row.avatar_id is None else Snowflake(row.avatar_id),
+        deleted=row.deleted_at is not None,
     )
+
+
+# Not an argon2 hash: no password ever verifies against it.
+_NO_PASSWORD = "!"  # noqa: S105
 
 
 class SqlAccountStore:
@@ -166,7 +185,13 @@ class SqlAccountStore:
             return user
 
     async def add_one_time_token(
-        self, *, user_id: Snowflake, purpose: str, digest: str, expires_at: datetime
+        self,
+        *,
+        user_id: Snowflake,
+        purpose: str,
+        digest: str,
+        expires_at: datetime,
+        new_email: str | None = None,
     ) -> None:
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
             await conn.execute(
@@ -180,7 +205,11 @@ class SqlAccountStore:
             )
             await conn.execute(
                 one_time_tokens.insert().values(
-                    digest=digest, user_id=user_id, purpose=purpose, expires_at=expires_at
+                    digest=digest,
+                    user_id=user_id,
+                    purpose=purpose,
+                    expires_at=expires_at,
+                    new_email=new_email,
                 )
             )
 
@@ -272,6 +301,153 @@ class SqlAccountStore:
             settings = UserSettings(user_id=user_id, version=int(version), data=data)
             await outbox_sql.append_tx(conn, events(settings))
             return settings
+
+    async def change_email(
+        self, *, digest: str, now: datetime, events: EventsOf[EmailChange]
+    ) -> EmailChange | None:
+        try:
+            async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+                row = (
+                    await conn.execute(
+                        update(one_time_tokens)
+                        .where(
+                            and_(
+                                one_time_tokens.c.digest == digest,
+                                one_time_tokens.c.purpose == CHANGE_EMAIL,
+                                one_time_tokens.c.used_at.is_(None),
+                                one_time_tokens.c.expires_at > now,
+                            )
+                        )
+                        .values(used_at=now)
+                        .returning(one_time_tokens.c.user_id, one_time_tokens.c.new_email)
+                    )
+                ).first()
+                if row is None or row.new_email is None:
+                    return None
+                user_id = Snowflake(row.user_id)
+                old_email = await conn.scalar(
+                    select(users.c.email).where(
+                        and_(users.c.id == user_id, users.c.deleted_at.is_(None))
+                    )
+                )
+                if old_email is None:
+                    return None
+                await conn.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(email=row.new_email, email_verified_at=now)
+                )
+                change = EmailChange(user_id, str(old_email), str(row.new_email))
+                await outbox_sql.append_tx(conn, events(change))
+                return change
+        except IntegrityError as exc:
+            if violated_unique(exc, "email") == "email":
+                raise Conflict("an account with this email already exists") from exc
+            raise
+
+    async def set_disabled(
+        self, user_id: Snowflake, *, disabled: bool, now: datetime, events: EventsOf[int]
+    ) -> bool:
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            result = await conn.execute(
+                update(users)
+                .where(and_(users.c.id == user_id, users.c.deleted_at.is_(None)))
+                .values(disabled=disabled)
+            )
+            if result.rowcount != 1:
+                return False
+            if disabled:
+                count = await revoke_sessions_tx(conn, user_id=user_id, now=now)
+                await outbox_sql.append_tx(conn, events(count))
+            return True
+
+    async def delete_account(
+        self,
+        user_id: Snowflake,
+        *,
+        placeholder: User,
+        tombstone_email: str,
+        now: datetime,
+        events: EventsOf[AccountRemoval],
+    ) -> AccountRemoval | None:
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            owned = await conn.scalar(
+                select(guilds.c.id).where(guilds.c.owner_id == user_id).limit(1)
+            )
+            if owned is not None:
+                raise OwnsGuilds("you own guilds: transfer their ownership or delete them first")
+            result = await conn.execute(
+                update(users)
+                .where(and_(users.c.id == user_id, users.c.deleted_at.is_(None)))
+                .values(
+                    handle=placeholder.handle,
+                    display_name=placeholder.display_name,
+                    email=tombstone_email,
+                    email_verified_at=None,
+                    password_hash=_NO_PASSWORD,
+                    disabled=True,
+                    avatar_id=None,
+                    deleted_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            guild_ids = tuple(
+                Snowflake(g)
+                for g in await conn.scalars(
+                    select(members.c.guild_id).where(members.c.user_id == user_id)
+                )
+            )
+            for guild_id in guild_ids:
+                # Guild by guild, so that each statement stays on one Citus shard.
+                await conn.execute(
+                    delete(member_roles).where(
+                        and_(member_roles.c.guild_id == guild_id, member_roles.c.user_id == user_id)
+                    )
+                )
+                await conn.execute(
+                    delete(channel_overwrites).where(
+                        and_(
+                            channel_overwrites.c.guild_id == guild_id,
+                            channel_overwrites.c.target_type == "member",
+                            channel_overwrites.c.target_id == user_id,
+                        )
+                    )
+                )
+                await conn.execute(
+                    delete(members).where(
+                        and_(members.c.guild_id == guild_id, members.c.user_id == user_id)
+                    )
+                )
+            friend_ids = tuple(
+                Snowflake(f)
+                for f in await conn.scalars(
+                    select(friendships.c.friend_id).where(friendships.c.user_id == user_id)
+                )
+            )
+            await conn.execute(
+                delete(friendships).where(
+                    or_(friendships.c.user_id == user_id, friendships.c.friend_id == user_id)
+                )
+            )
+            involved = or_(friend_requests.c.from_id == user_id, friend_requests.c.to_id == user_id)
+            requests = tuple(
+                (Snowflake(r.from_id), Snowflake(r.to_id))
+                for r in await conn.execute(
+                    select(friend_requests.c.from_id, friend_requests.c.to_id).where(involved)
+                )
+            )
+            await conn.execute(delete(friend_requests).where(involved))
+            await conn.execute(delete(one_time_tokens).where(one_time_tokens.c.user_id == user_id))
+            await conn.execute(
+                update(user_settings)
+                .where(user_settings.c.user_id == user_id)
+                .values(version=user_settings.c.version + 1, data="{}")
+            )
+            await revoke_sessions_tx(conn, user_id=user_id, now=now)
+            removal = AccountRemoval(placeholder, guild_ids, friend_ids, requests)
+            await outbox_sql.append_tx(conn, events(removal))
+            return removal
 
 
 async def _consume_token_tx(

@@ -50,6 +50,7 @@ USER_GROUP = {
     "friend_requests": Distributed("from_id", "user_settings"),
     "blocks": Distributed("user_id", "user_settings"),
     "dm_pairs": Distributed("user_low", "user_settings"),
+    "data_exports": Distributed("user_id", "user_settings"),
 }
 
 # Looked up by a key of their own, never joined by guild or user on a hot path.
@@ -62,6 +63,7 @@ OWN_KEY = {
     "outbox": Distributed("event_id"),
     "worker_jobs": Distributed("event_id"),
     "parked_jobs": Distributed("event_id"),
+    "background_tasks": Distributed("id"),
 }
 
 DISTRIBUTED: dict[str, Distributed] = {**GUILD_GROUP, **CHANNEL_GROUP, **USER_GROUP, **OWN_KEY}

@@ -15,6 +15,7 @@ Unavailable is not retried: the database is down or saturated for every member a
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -48,7 +49,8 @@ class GroupCommit(Generic[ItemT]):
     async def submit(self, item: ItemT) -> Any:
         self._queue.append(item)
         if len(self._tasks) < self._max_in_flight:
-            task = asyncio.create_task(self._drain())
+            # Its own context: a batch commits for several callers, not only the first one.
+            task = asyncio.create_task(self._drain(), context=contextvars.Context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         # A caller that goes away (client disconnect) must not cancel a write that others

@@ -38,6 +38,7 @@ class SqlJobStore:
                 "payload": e.payload,
                 "due_at": now,
                 "attempts": 0,
+                "traceparent": e.trace or None,
             }
             for worker, e in jobs
         }
@@ -61,13 +62,18 @@ class SqlJobStore:
                     update(worker_jobs)
                     .where(c.worker == worker, c.event_id.in_(wanted))
                     .values(due_at=now + timedelta(seconds=lease_seconds), attempts=c.attempts + 1)
-                    .returning(c.event_id, c.subject, c.payload, c.attempts)
+                    .returning(c.event_id, c.subject, c.payload, c.attempts, c.traceparent)
                 )
             ).all()
         jobs = [
             Job(
                 worker=worker,
-                envelope=Envelope(subject=r.subject, event_id=r.event_id, payload=r.payload),
+                envelope=Envelope(
+                    subject=r.subject,
+                    event_id=r.event_id,
+                    payload=r.payload,
+                    trace=r.traceparent or "",
+                ),
                 attempts=r.attempts,
             )
             for r in rows

@@ -13,7 +13,7 @@ from gochat.storage import EventsOf
 from gochat.storage.sql import outbox as outbox_sql
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
-from gochat.storage.sql.tables import refresh_tokens, sessions
+from gochat.storage.sql.tables import refresh_tokens, sessions, users
 
 
 async def revoke_sessions_tx(
@@ -65,12 +65,21 @@ class SqlSessionStore:
                         sessions.c.user_id,
                         sessions.c.created_at,
                         sessions.c.revoked_at,
-                    ).where(sessions.c.id == session_id)
+                        users.c.disabled,
+                    )
+                    .join(users, users.c.id == sessions.c.user_id)
+                    .where(sessions.c.id == session_id)
                 )
             ).first()
         if row is None:
             return None
-        return Session(Snowflake(row.id), Snowflake(row.user_id), row.created_at, row.revoked_at)
+        return Session(
+            Snowflake(row.id),
+            Snowflake(row.user_id),
+            row.created_at,
+            row.revoked_at,
+            user_disabled=bool(row.disabled),
+        )
 
     async def rotate_refresh_token(
         self,
@@ -89,15 +98,17 @@ class SqlSessionStore:
                         refresh_tokens.c.expires_at,
                         sessions.c.user_id,
                         sessions.c.revoked_at,
+                        users.c.disabled,
                     )
                     .join(sessions, sessions.c.id == refresh_tokens.c.session_id)
+                    .join(users, users.c.id == sessions.c.user_id)
                     .where(refresh_tokens.c.digest == old_digest)
                 )
             ).first()
             if row is None:
                 return RefreshOutcome("unknown")
             session_id, user_id = Snowflake(row.session_id), Snowflake(row.user_id)
-            if row.revoked_at is not None:
+            if row.revoked_at is not None or row.disabled:
                 return RefreshOutcome("revoked", session_id, user_id)
             if row.expires_at <= now:
                 return RefreshOutcome("expired", session_id, user_id)

@@ -47,6 +47,7 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("avatar_id", BigInteger, nullable=True),
+    Column("deleted_at", UtcDateTime, nullable=True),
 )
 
 user_settings = Table(
@@ -87,7 +88,31 @@ one_time_tokens = Table(
     Column("purpose", String(32), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime, nullable=True),
+    Column("new_email", String(254), nullable=True),
     Index(None, "user_id", "purpose"),
+)
+
+# One row per user: when their last data export was asked for (one per 24 hours).
+data_exports = Table(
+    "data_exports",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
+# Tasks run off the request path for a command (data exports, message purges after a ban): a row
+# until done. Event-driven workers queue in worker_jobs instead.
+background_tasks = Table(
+    "background_tasks",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("guild_id", BigInteger, nullable=True),
+    Column("params", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index(None, "finished_at"),
 )
 
 outbox = Table(
@@ -110,6 +135,8 @@ worker_jobs = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
+    # The W3C traceparent of the change that published the event (gochat/tracing.py).
+    Column("traceparent", String(64), nullable=True),
     Index(None, "worker", "due_at"),
 )
 

@@ -6,8 +6,8 @@ and the version of the change it describes; a removed message keeps its row as a
 table keyed by the same rowid on SQLite and in a tsvector column with a GIN index on
 PostgreSQL.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "0011"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
