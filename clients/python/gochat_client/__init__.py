@@ -17,6 +17,8 @@ from .enums import (
     OverwriteTarget,
     Permission,
     PresenceStatus,
+    SearchHas,
+    SearchSort,
     UploadPurpose,
 )
 from .events import (
@@ -147,6 +149,7 @@ from .input_types import (
     ResetPasswordInput,
     RevokeInviteInput,
     RolePositionInput,
+    SearchMessagesInput,
     SendFriendRequestInput,
     SendMessageInput,
     ServerDeafenMemberInput,
@@ -330,6 +333,9 @@ __all__ = [
     "ResetPasswordInput",
     "RevokeInviteInput",
     "RolePositionInput",
+    "SearchHas",
+    "SearchMessagesInput",
+    "SearchSort",
     "Send",
     "SendFriendRequestInput",
     "SendMessageInput",
