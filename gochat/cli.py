@@ -1,4 +1,4 @@
-"""`gochat serve | worker | migrate | config | export-schema | tools`."""
+"""`gochat serve | worker | migrate | config | export-schema | search | tools`."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ from gochat.domain import permissions
 from gochat.domain.data_export import expired_archives
 from gochat.domain.file_collection import FileCollector
 from gochat.domain.records import Upload
+from gochat.domain.search_rebuild import SearchRebuild
 from gochat.errors import NotFound
 from gochat.graphql_schema import schema_sdl
-from gochat.ids import parse_id
+from gochat.ids import Snowflake, SnowflakeGenerator, parse_id
 from gochat.logs import configure
 from gochat.sfu import server as sfu_server
 from gochat.storage.sql import migrate as sql_migrate
@@ -41,6 +42,7 @@ from gochat.wiring import (
     open_bus,
     open_lifecycle,
     open_message_store,
+    open_search_index,
     open_sfu_registry,
 )
 from gochat.workers.runner import replay_parked
@@ -525,6 +527,103 @@ def blobs_gc(*, dry_run: bool) -> None:
                         bar.update(1)
                 click.echo(f"removed {len(dead)} uploads and {len(orphans)} orphan blobs")
                 click.echo(f"removed {len(exports)} expired data exports")
+        finally:
+            await store.close()
+
+    _guard(lambda: asyncio.run(run()))
+
+
+@main.group()
+def search() -> None:
+    """The message search index."""
+
+
+# How long writers may go on writing to the served index alone after a new one is added
+# (they cache which indices take writes for this long).
+REBUILD_SETTLE_SECONDS = 6.0
+
+
+def _reindex_cursor(settings: Settings, guild_id: Snowflake | None) -> Path:
+    scope = "all" if guild_id is None else f"guild-{guild_id}"
+    return settings.data_dir / f"search-reindex-{scope}.json"
+
+
+@search.command("reindex")
+@click.option("--guild", "guild", help="Only this guild's channels (its id).")
+@click.option("--restart", is_flag=True, help="Start over instead of resuming a stopped run.")
+def search_reindex(guild: str | None, *, restart: bool) -> None:
+    """Rebuild the search index from the message store: every channel (or one guild's),
+    oldest message first. Safe while serving. Interrupted, it resumes where it stopped
+    (its position is kept in the data directory)."""
+    settings = _settings()
+    guild_id = None if guild is None else parse_id(guild)
+    if guild is not None and guild_id is None:
+        click.echo("gochat: --guild takes a guild id", err=True)
+        sys.exit(2)
+    cursor = _reindex_cursor(settings, guild_id)
+    resume: dict[str, Any] = {}
+    if cursor.exists() and not restart:
+        resume = json.loads(cursor.read_text(encoding="utf-8"))
+        click.echo(f"resuming at channel {resume['channel_id']}")
+
+    async def run() -> None:
+        store = build_store(settings)
+        try:
+            async with (
+                open_message_store(settings, store.messages, migrate=False) as (messages, _),
+                open_search_index(settings, store) as index,
+            ):
+                rebuild = SearchRebuild(
+                    index,
+                    messages=messages,
+                    guilds=store.guilds,
+                    direct=store.direct,
+                    attachments_of=store.files.attachments_of,
+                    ids=SnowflakeGenerator(settings.worker_id),
+                )
+                generation = await index.begin_rebuild()
+                if generation:
+                    if guild_id is not None:
+                        click.echo(
+                            "gochat: the search index needs a full rebuild first (its layout "
+                            "changed): run `gochat search reindex` without --guild",
+                            err=True,
+                        )
+                        sys.exit(2)
+                    click.echo("building a new index beside the one served")
+                    # Writers notice the new index within this time; later changes reach both.
+                    await asyncio.sleep(REBUILD_SETTLE_SECONDS)
+                channels = await rebuild.channels(guild_id)
+                start_channel = int(resume.get("channel_id", 0))
+                indexed = 0
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+                with click.progressbar(
+                    channels,
+                    label=f"reindexing {len(channels)} channels",
+                    item_show_func=lambda _: f"{indexed} messages",
+                ) as bar:
+                    for channel_id in bar:
+                        if channel_id < start_channel:
+                            continue
+                        after = None
+                        if channel_id == start_channel and resume.get("message_id"):
+                            after = Snowflake(int(resume["message_id"]))
+                        async for position in rebuild.channel(channel_id, after=after):
+                            indexed += position.indexed
+                            cursor.write_text(
+                                json.dumps(
+                                    {
+                                        "channel_id": position.channel_id,
+                                        "message_id": position.message_id,
+                                    }
+                                ),
+                                encoding="utf-8",
+                            )
+                await index.refresh()
+                if generation:
+                    await index.finish_rebuild()
+                cursor.unlink(missing_ok=True)
+                click.echo(f"indexed {indexed} messages in {len(channels)} channels")
         finally:
             await store.close()
 

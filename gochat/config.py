@@ -85,6 +85,16 @@ def _check_blobs_url(value: str | None) -> str | None:
     return value
 
 
+def _check_search_url(value: str | None) -> str | None:
+    if value is not None and not re.match(
+        r"^https?://([^@/?#]+@)?[^/?#]+(/[a-z0-9_-]+)?/?$", value
+    ):
+        raise ValueError(
+            "expected http(s)://[user:password@]host:port[/index-prefix] of OpenSearch"
+        )
+    return value
+
+
 def _check_mail_url(value: str) -> str:
     if value.startswith("log:"):
         return value
@@ -208,6 +218,12 @@ class Settings(BaseSettings):
         description="s3://[key:secret@]bucket?endpoint=URL&region=R&style=path|virtual for "
         "files on S3 or an S3-compatible server (credentials from the URL or the AWS "
         "environment); default: the blobs/ directory in data_dir.",
+    )
+    search_url: Annotated[str | None, AfterValidator(_check_search_url)] = Field(
+        None,
+        description="http(s)://[user:password@]host:port[/prefix] of an OpenSearch node for "
+        "message search (indices named <prefix>-messages-v<N>, prefix default gochat); "
+        "default: the relational database's own full text (SQLite FTS5, PostgreSQL tsvector).",
     )
     redis_cluster: bool = Field(
         default=False,
@@ -581,6 +597,7 @@ class Settings(BaseSettings):
         data["bus_url"] = redact_url(self.bus_url)
         data["redis_url"] = redact_url(self.redis_url) if self.redis_url else None
         data["blobs_url"] = redact_url(self.blobs_url) if self.blobs_url else None
+        data["search_url"] = redact_url(self.search_url) if self.search_url else None
         return data
 
 

@@ -31,6 +31,7 @@ from gochat.resolvers.guilds import GuildMutation, GuildQuery
 from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
+from gochat.resolvers.search import SearchMessagesQuery
 from gochat.resolvers.threads import ThreadMutation
 from gochat.resolvers.voice import VoiceMutation, VoiceQuery
 from gochat.schema.channels import CHANNEL_KINDS
@@ -54,6 +55,7 @@ class Query(
     PresenceQuery,
     VoiceQuery,
     NodeQuery,
+    SearchMessagesQuery,
 ):
     pass
 

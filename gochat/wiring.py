@@ -55,6 +55,7 @@ from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.records import BackgroundTask, UploadPurpose
 from gochat.domain.roles import RoleService
+from gochat.domain.search import SearchService
 from gochat.domain.services import Services
 from gochat.domain.tasks import TaskHandler, TaskQueue
 from gochat.domain.threads import ThreadService
@@ -77,6 +78,10 @@ from gochat.ratelimit.memory import MemoryRateLimiter
 from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.readiness import Check
 from gochat.redis_client import redis_client
+from gochat.search import SearchIndex
+from gochat.search.opensearch import OpenSearchIndex
+from gochat.search.postgres import PostgresSearchIndex
+from gochat.search.sqlite import SqliteSearchIndex
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
 from gochat.storage import JobStore, MessageStore, OutboxStore
@@ -94,6 +99,7 @@ from gochat.voicestates.redis import RedisVoiceStateStore
 from gochat.workers.background_tasks import BackgroundTaskHandler
 from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.file_sweeper import FileSweeper
+from gochat.workers.indexer import SearchIndexer
 from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
 from gochat.workers.runner import EventWorker, JobSource
@@ -171,6 +177,28 @@ async def open_blob_store(settings: Settings) -> AsyncIterator[BlobStore]:
         yield store
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def open_search_index(
+    settings: Settings, store: SqlRelationalStore
+) -> AsyncIterator[SearchIndex]:
+    """The relational database's own full text (FTS5 on SQLite, tsvector on PostgreSQL), or
+    OpenSearch when GOCHAT_SEARCH_URL is set."""
+    index: SearchIndex
+    if settings.search_url is not None:
+        try:
+            index = await OpenSearchIndex.connect(settings.search_url)
+        except ValueError as exc:
+            raise ConfigError(f"invalid setting GOCHAT_SEARCH_URL: {exc}") from exc
+    elif store.engines.dialect == "postgresql":
+        index = PostgresSearchIndex(store.engines)
+    else:
+        index = SqliteSearchIndex(store.engines)
+    try:
+        yield index
+    finally:
+        await index.close()
 
 
 @asynccontextmanager
@@ -466,11 +494,13 @@ def event_handlers(
     unfurl_cache: UnfurlCache,
     publisher: EventPublisher,
     ids: SnowflakeGenerator,
+    search: SearchIndex,
 ) -> list[EventHandler]:
     """Every worker kind, by the name `gochat worker NAME` takes (gochat/workers/)."""
     handlers: list[EventHandler] = [MediaHandler(store.files, blobs, messages, publisher, ids)]
     if settings.embedder_enabled:
         handlers.append(embedder_handler(settings, message_service, messages, unfurl_cache))
+    handlers.append(SearchIndexer(search, store.files.attachments_of))
     return handlers
 
 
@@ -664,6 +694,7 @@ async def build_services(
             limits=limits,
             guild_kit=kit,
         )
+        search_index = await stack.enter_async_context(open_search_index(settings, store))
         handlers = {
             h.name: h
             for h in event_handlers(
@@ -675,6 +706,7 @@ async def build_services(
                 unfurl_cache=await stack.enter_async_context(open_unfurl_cache(settings)),
                 publisher=publisher,
                 ids=ids,
+                search=search_index,
             )
         }
         if run_workers is None:
@@ -694,7 +726,6 @@ async def build_services(
             publisher=publisher,
             stack=stack,
         )
-        threads = build_threads(settings, kit, messages_store, messages, stack)
         moderation, exports = start_task_services(
             settings,
             store=store,
@@ -758,8 +789,16 @@ async def build_services(
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
             ),
-            threads=threads,
+            threads=build_threads(settings, kit, messages_store, messages, stack),
             clock=kit.clock,
+            search=SearchService(
+                search_index,
+                messages=messages_store,
+                guilds=kit.access,
+                channels=resolver,
+                direct=store.direct,
+                accounts=store.accounts,
+            ),
             jobs=store.jobs,
             workers=handlers,
             embeds=EmbedService(proxy_key=media_proxy_key(settings)),

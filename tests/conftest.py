@@ -116,6 +116,15 @@ def cassandra_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def opensearch_url() -> Iterator[str]:
+    """A real OpenSearch node for the session; tests use their own index prefix."""
+    from tests.support.engines import opensearch_node
+
+    with opensearch_node() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def postgres_template(postgres_admin_url: str) -> str:
     """A migrated template database; each test clones it (fast) instead of migrating."""
 

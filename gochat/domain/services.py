@@ -33,6 +33,7 @@ from gochat.domain.query_costs import QueryCostService
 from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
+from gochat.domain.search import SearchService
 from gochat.domain.threads import ThreadService
 from gochat.domain.typing_indicators import TypingService
 from gochat.domain.voice import VoiceService
@@ -69,6 +70,7 @@ class Services:
     friends: FriendService
     query_costs: QueryCostService
     embeds: EmbedService
+    search: SearchService
     jobs: JobStore
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
     threads: ThreadService

@@ -54,6 +54,8 @@ from gochat.domain.direct_messages import GROUP_MAX
 from gochat.domain.messages import PAGE_MAX
 from gochat.domain.pins import MAX_PINS
 from gochat.domain.reactions import MAX_EMOJI_PER_MESSAGE
+from gochat.domain.search import PAGE_DEFAULT as SEARCH_PAGE_DEFAULT
+from gochat.domain.search import PAGE_MAX as SEARCH_PAGE_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ PAGES: dict[tuple[str, str], Page] = {
     # Threads of a channel and members of a thread: pages of 1-100, 50 by default.
     ("TextChannel", "threads"): Page(),
     ("ThreadChannel", "members"): Page(),
+    ("Query", "searchMessages"): Page(default=SEARCH_PAGE_DEFAULT, maximum=SEARCH_PAGE_MAX),
 }
 
 # Lists without page arguments: the domain's bound where it has one, else what a busy account

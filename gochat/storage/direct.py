@@ -16,6 +16,9 @@ class DirectStore(Protocol):
     per pair of users (concurrent opens return one channel)."""
 
     async def get_channel(self, channel_id: Snowflake) -> DirectChannel | None: ...
+    async def all_channel_ids(self) -> list[Snowflake]:
+        """Every DM and group DM channel, by id (for operators' tools)."""
+
     async def list_channels_of(self, user_id: Snowflake) -> list[DirectChannel]:
         """The user's DM and group channels, most recent message first."""
 

@@ -3,6 +3,8 @@ list, `last` from its end, both at once are refused, and errors name the argumen
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +70,11 @@ CASES = [
         ("message", "reactors"),
     ),
     Case(
+        "Query.searchMessages",
+        "query($x: ID!, {vars}) { searchMessages(input: {guildId: $x}, {args}) {page} }",
+        ("searchMessages",),
+    ),
+    Case(
         "CurrentUser.mentions",
         "query($x: ID!, {vars}) { me { mentions({args}) {page} } user(id: $x) { id } }",
         ("me", "mentions"),
@@ -131,7 +138,21 @@ async def _three_of_everything(client: GraphQLClient) -> tuple[SignedUpUser, dic
         ).ok()
     for i in range(3):
         (await w.member.client.execute(SEND, {"c": threads[0], "t": f"in thread {i}"})).ok()
+    # The search index follows the sends after commit.
+    deadline = time.monotonic() + 20
+    search = "query($g: ID!) { searchMessages(input: {guildId: $g}) { edges { cursor } } }"
+    while (
+        len(
+            (await w.owner.client.execute(search, {"g": w.guild_id})).ok()["searchMessages"][
+                "edges"
+            ]
+        )
+        < 3
+    ):
+        assert time.monotonic() < deadline, "the messages never became searchable"
+        await asyncio.sleep(0.05)
     return w.owner, {
+        "Query.searchMessages": w.guild_id,
         "TextChannel.messages": w.text_id,
         "ThreadChannel.messages": threads[0],
         "TextChannel.threads": w.text_id,

@@ -762,3 +762,210 @@ def etcd_server() -> Iterator[EtcdServer]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+OPENSEARCH_VERSION = "2.19.6"
+OPENSEARCH_POMS = Path(__file__).resolve().parents[2] / "scripts" / "opensearch"
+OPENSEARCH_CACHE = Path(
+    os.environ.get(
+        "GOCHAT_OPENSEARCH_CACHE",
+        Path.home() / ".cache" / "gochat" / f"opensearch-{OPENSEARCH_VERSION}",
+    )
+)
+# The modules a node needs here: (directory and artifact, plugin class, plugins it extends).
+_OPENSEARCH_MODULES = (
+    ("transport-netty4-client", "org.opensearch.transport.Netty4Plugin", ""),
+    ("lang-painless", "org.opensearch.painless.PainlessPlugin", ""),
+    ("analysis-common", "org.opensearch.analysis.common.CommonAnalysisPlugin", "lang-painless"),
+)
+# Permissions beyond the defaults each module asks of the security manager.
+_OPENSEARCH_POLICIES = {
+    "transport-netty4-client": [
+        'java.net.SocketPermission "*", "accept,connect"',
+        'java.lang.RuntimePermission "setContextClassLoader"',
+        'java.io.FilePermission "/proc/sys/net/core/somaxconn", "read"',
+        'java.util.PropertyPermission "sun.nio.ch.bugLevel", "write"',
+    ],
+    "lang-painless": [
+        'java.lang.RuntimePermission "createClassLoader"',
+        'java.lang.RuntimePermission "getClassLoader"',
+    ],
+}
+
+
+def _maven_copy(pom: Path, into: Path) -> None:
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={into}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+
+
+def _opensearch_home() -> Path | None:
+    """A node's home (lib/ and modules/ from Maven Central, cached), or None without Maven."""
+    home = OPENSEARCH_CACHE
+    if (home / "ready").is_file():
+        return home
+    if not shutil.which("mvn") or not shutil.which("java"):
+        return None
+    shutil.rmtree(home, ignore_errors=True)
+    _maven_copy(OPENSEARCH_POMS / "pom.xml", home / "lib")
+    in_lib = {p.name for p in (home / "lib").iterdir()}
+    for artifact, classname, extended in _OPENSEARCH_MODULES:
+        module = home / "modules" / artifact
+        _maven_copy(OPENSEARCH_POMS / f"module-{artifact}.xml", module)
+        # A jar both in lib/ and in a module fails the node's start (jar hell).
+        for jar in module.iterdir():
+            if jar.name in in_lib:
+                jar.unlink()
+        (module / "plugin-descriptor.properties").write_text(
+            "\n".join(
+                [
+                    f"description={artifact} module of the test node",
+                    f"version={OPENSEARCH_VERSION}",
+                    f"name={artifact}",
+                    f"classname={classname}",
+                    "java.version=17",
+                    f"opensearch.version={OPENSEARCH_VERSION}",
+                    f"extended.plugins={extended}",
+                    "has.native.controller=false",
+                ]
+            )
+            + "\n"
+        )
+        grants = _OPENSEARCH_POLICIES.get(artifact)
+        if grants:
+            (module / "plugin-security.policy").write_text(
+                "grant {\n" + "".join(f"  permission {g};\n" for g in grants) + "};\n"
+            )
+    (home / "ready").write_text(OPENSEARCH_VERSION + "\n")
+    return home
+
+
+class OpenSearchNode(ServerProcess):
+    """A single OpenSearch node (the JVM in the foreground) on free loopback ports, its data
+    in its own directory; `restart()`, `stop()` and `kill()` + `start()` keep data and ports.
+
+    OpenSearch refuses to run as root: as root the node runs as `nobody`."""
+
+    name = "opensearch"
+
+    def __init__(self, root: Path, home: Path) -> None:
+        super().__init__(root)
+        self.home = home
+        self.http_port, self.transport_port = free_port(), free_port()
+        self.config = root / "config"
+        self.config.mkdir(parents=True, exist_ok=True)
+        (root / "data").mkdir(exist_ok=True)
+        (root / "logs").mkdir(exist_ok=True)
+        (self.config / "opensearch.yml").write_text(
+            "\n".join(
+                [
+                    "cluster.name: gochat-test",
+                    "node.name: node-1",
+                    "discovery.type: single-node",
+                    "network.host: 127.0.0.1",
+                    f"http.port: {self.http_port}",
+                    f"transport.port: {self.transport_port}",
+                    f"path.data: {root / 'data'}",
+                    f"path.logs: {root / 'logs'}",
+                    # Tests fill small disks; the default watermarks would block writes.
+                    "cluster.routing.allocation.disk.threshold_enabled: false",
+                ]
+            )
+            + "\n"
+        )
+        (self.config / "log4j2.properties").write_text(
+            "\n".join(
+                [
+                    "status = error",
+                    "appender.console.type = Console",
+                    "appender.console.name = console",
+                    "appender.console.layout.type = PatternLayout",
+                    "appender.console.layout.pattern = [%d{ISO8601}][%-5p][%c{1.}] %m%n",
+                    "rootLogger.level = warn",
+                    "rootLogger.appenderRef.console.ref = console",
+                ]
+            )
+            + "\n"
+        )
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            self.run_as = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            for path in (root, *root.rglob("*")):
+                shutil.chown(path, 65534, 65534)
+            # nobody must be able to walk down to the node's directories and read the jars.
+            for parent in (*root.parents, *home.parents):
+                parent.chmod(parent.stat().st_mode | 0o001)
+            for path in (home, *home.rglob("*")):
+                path.chmod(path.stat().st_mode | (0o005 if path.is_dir() else 0o004))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def command(self) -> list[str]:
+        # The bootstrap wants bin/ and plugins/ under the home, which the cache holds empty.
+        for empty in ("bin", "plugins"):
+            (self.home / empty).mkdir(mode=0o755, exist_ok=True)
+        return [
+            *self.run_as,
+            "java",
+            "-Xms512m",
+            "-Xmx512m",
+            f"-Dopensearch.path.home={self.home}",
+            f"-Dopensearch.path.conf={self.config}",
+            "-Dopensearch.distribution.type=tar",
+            "-cp",
+            f"{self.home}/lib/*",
+            "org.opensearch.bootstrap.OpenSearch",
+        ]
+
+    def ready(self) -> bool:
+        health = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+        try:
+            with urllib.request.urlopen(health, timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def start(self, timeout: float = 120.0) -> None:
+        super().start(timeout)
+
+
+@contextmanager
+def own_opensearch_node() -> Iterator[OpenSearchNode]:
+    """An OpenSearch node that the caller alone uses (it may stop and restart it)."""
+    home = _opensearch_home()
+    if home is None:
+        missing_engine("OpenSearch needs java and mvn (Maven Central) to run")
+        return
+    node = OpenSearchNode(Path(tempfile.mkdtemp(prefix="gochat-opensearch-")), home)
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()
+        shutil.rmtree(node.root, ignore_errors=True)
+
+
+@contextmanager
+def opensearch_node() -> Iterator[str]:
+    """The URL of a running OpenSearch node: GOCHAT_TEST_OPENSEARCH_URL, else one of ours."""
+    given = os.environ.get("GOCHAT_TEST_OPENSEARCH_URL")
+    if given:
+        yield given
+        return
+    with own_opensearch_node() as node:
+        yield node.url

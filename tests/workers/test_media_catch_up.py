@@ -165,4 +165,4 @@ def test_worker_refuses_an_unknown_kind(tmp_path: Path) -> None:
         },
     )
     assert done.returncode == 2
-    assert "no worker named 'nosuch' (known: embedder, media)" in done.stderr
+    assert "no worker named 'nosuch' (known: embedder, indexer, media)" in done.stderr

@@ -22,6 +22,8 @@ from .enums import (
     OverwriteTarget,
     Permission,
     PresenceStatus,
+    SearchHas,
+    SearchSort,
     UploadPurpose,
 )
 from .events import (
@@ -160,6 +162,7 @@ from .input_types import (
     ResetPasswordInput,
     RevokeInviteInput,
     RolePositionInput,
+    SearchMessagesInput,
     SendFriendRequestInput,
     SendMessageInput,
     ServerDeafenMemberInput,
@@ -364,6 +367,9 @@ __all__ = [
     "ResetPasswordInput",
     "RevokeInviteInput",
     "RolePositionInput",
+    "SearchHas",
+    "SearchMessagesInput",
+    "SearchSort",
     "Send",
     "SendFriendRequestInput",
     "SendMessageInput",

@@ -112,6 +112,21 @@ class PresenceStatus(str, Enum):
     OFFLINE = "OFFLINE"
 
 
+class SearchHas(str, Enum):
+    LINK = "LINK"
+    ATTACHMENT = "ATTACHMENT"
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    AUDIO = "AUDIO"
+    FILE = "FILE"
+    EMBED = "EMBED"
+
+
+class SearchSort(str, Enum):
+    NEWEST = "NEWEST"
+    RELEVANCE = "RELEVANCE"
+
+
 class UploadPurpose(str, Enum):
     ATTACHMENT = "ATTACHMENT"
     AVATAR = "AVATAR"

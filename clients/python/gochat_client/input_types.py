@@ -9,6 +9,8 @@ from .enums import (
     OverwriteTarget,
     Permission,
     PresenceStatus,
+    SearchHas,
+    SearchSort,
     UploadPurpose,
 )
 
@@ -633,6 +635,33 @@ class RolePositionInput(BaseModel):
     "A role below your highest (not @everyone)."
     position: int
     "From 1; must stay below your highest role."
+
+
+class SearchMessagesInput(BaseModel):
+    """What to search: exactly one of guildId, channelId and directOnly, then the query and filters (all must hold)."""
+
+    guild_id: Optional[str] = Field(alias="guildId", default=None)
+    "Search a guild you are in: its text channels where you have VIEW_CHANNELS and READ_MESSAGE_HISTORY."
+    channel_id: Optional[str] = Field(alias="channelId", default=None)
+    "Search one text channel (READ_MESSAGE_HISTORY) or one DM you are in."
+    direct_only: bool = Field(alias="directOnly", default=False)
+    "Search your DMs and group DMs."
+    query: str = ""
+    'Words (all must occur; case and accents do not matter; CJK text is found inside longer runs), "quoted phrases", prefix*, from:handle, mentions:handle, has:image (link, attachment, image, video, audio, file, embed), in:channel (name or <#id>), before:YYYY-MM-DD, after:YYYY-MM-DD (UTC days, or ISO 8601 instants) and pinned:true. Other key:value words are plain text. At most 512 characters and 16 words or phrases.'
+    author_ids: Optional[list[str]] = Field(alias="authorIds", default=None)
+    "Sent by any of these users (added to from:)."
+    mentions: Optional[list[str]] = None
+    "Mentioning any of these users (added to mentions:)."
+    has: Optional[list[SearchHas]] = None
+    "Holding all of these (added to has:)."
+    before: Optional[datetime] = None
+    "Sent before this instant."
+    after: Optional[datetime] = None
+    "Sent after this instant."
+    pinned: Optional[bool] = None
+    "true: pinned messages only; false: unpinned only."
+    sort: SearchSort = SearchSort.NEWEST
+    "Newest first (default) or best match first."
 
 
 class SendFriendRequestInput(BaseModel):

@@ -65,6 +65,11 @@ class SqlDirectStore:
             found = await _load_tx(conn, [channel_id])
         return found[0] if found else None
 
+    async def all_channel_ids(self) -> list[Snowflake]:
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            rows = await conn.execute(select(dm_channels.c.id).order_by(dm_channels.c.id))
+            return [Snowflake(r.id) for r in rows]
+
     async def list_channels_of(self, user_id: Snowflake) -> list[DirectChannel]:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
             ids = [

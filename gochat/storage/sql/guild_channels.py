@@ -13,6 +13,7 @@ from gochat.domain.records import Channel, ChannelType
 from gochat.errors import BadUserInput, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import AuditOf, EventsOf
+from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.guild_rows import (
     GuildStoreBase,
     channel_of,
@@ -31,6 +32,13 @@ from gochat.storage.sql.tables import (
 
 class GuildChannelsMixin(GuildStoreBase):
     """Channels, their order and their permission overwrites."""
+
+    async def text_channel_ids(self, guild_id: Snowflake | None) -> list[Snowflake]:
+        query = select(channels.c.id).where(channels.c.type == int(ChannelType.TEXT))
+        if guild_id is not None:
+            query = query.where(channels.c.guild_id == guild_id)
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            return [Snowflake(r.id) for r in await conn.execute(query.order_by(channels.c.id))]
 
     async def create_channel(
         self,

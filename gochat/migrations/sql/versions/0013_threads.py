@@ -1,8 +1,8 @@
 """Threads and channel rules: threads are channel rows (type 5) whose parent is a text channel,
 with their members; text channels gain slowmode, an NSFW flag and a default auto-archive.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from gochat.storage.sql.types import UtcDateTime
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
