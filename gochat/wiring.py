@@ -271,6 +271,9 @@ async def open_readiness_checks(
     if isinstance(services.bus, NatsEventBus):
         checks.append(Check("bus", services.bus.ping, required=False))
     checks.append(Check("blobs", lambda: services.blobs.head("readiness-probe"), required=False))
+    if settings.search_url is not None:
+        # Search down leaves everything else serving (searches answer UNAVAILABLE meanwhile).
+        checks.append(Check("search", services.search.index.ping, required=False))
     if settings.redis_url is None:
         yield checks
         return
