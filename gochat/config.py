@@ -442,6 +442,13 @@ class Settings(BaseSettings):
         le=7 * 86_400,
         description="Life of the signed URLs that serve attachments and previews.",
     )
+    thread_archive_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="How often threads with no message for their auto-archive delay are "
+        "looked for and archived; 0 turns the sweeper off.",
+    )
     file_sweep_interval_seconds: float = Field(
         60.0,
         ge=0,

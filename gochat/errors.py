@@ -8,6 +8,9 @@ the request id and answered as INTERNAL without internals.
 from __future__ import annotations
 
 import math
+from datetime import datetime
+
+from gochat.timestamps import format_rfc3339
 
 
 class GoChatError(Exception):
@@ -84,14 +87,19 @@ class QueryTooComplex(BadUserInput):
 class RateLimited(GoChatError):
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, *, retry_after: float) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float, retry_at: datetime | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.retry_at = retry_at
 
     def extensions(self) -> dict[str, object]:
         ext = super().extensions()
         # Whole seconds, rounded up (as HTTP Retry-After): retrying sooner is refused again.
         ext["retryAfterSeconds"] = max(math.ceil(self.retry_after), 1)
+        if self.retry_at is not None:
+            ext["retryAt"] = format_rfc3339(self.retry_at)
         return ext
 
 

@@ -32,9 +32,10 @@ from gochat.resolvers.messages import MessageMutation, MessageQuery
 from gochat.resolvers.node import NodeQuery
 from gochat.resolvers.presence import PresenceMutation, PresenceQuery
 from gochat.resolvers.search import SearchMessagesQuery
+from gochat.resolvers.threads import ThreadMutation
 from gochat.resolvers.voice import VoiceMutation, VoiceQuery
+from gochat.schema.channels import CHANNEL_KINDS
 from gochat.schema.errors import ErrorTranslation, translate
-from gochat.schema.guilds import CHANNEL_KINDS
 from gochat.schema.operation_metrics import OperationMetrics
 from gochat.schema.operation_tracing import OperationTracing
 from gochat.schema.query_limits import QueryCostLimiter
@@ -68,6 +69,7 @@ class Mutation(
     DirectMessageMutation,
     PresenceMutation,
     AttachmentMutation,
+    ThreadMutation,
     VoiceMutation,
 ):
     pass

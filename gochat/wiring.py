@@ -32,6 +32,7 @@ from gochat.domain.audit import AuditService
 from gochat.domain.changes import ChangeKit
 from gochat.domain.channel_access import ChannelAccessResolver
 from gochat.domain.channels import ChannelService
+from gochat.domain.clock import Clock
 from gochat.domain.data_export import DATA_EXPORT, DataExportService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.embeds import EmbedService
@@ -57,6 +58,7 @@ from gochat.domain.roles import RoleService
 from gochat.domain.search import SearchService
 from gochat.domain.services import Services
 from gochat.domain.tasks import TaskHandler, TaskQueue
+from gochat.domain.threads import ThreadService
 from gochat.domain.typing_indicators import TypingService
 from gochat.domain.voice import VoicePolicy, VoiceService
 from gochat.ids import MAX_WORKER_ID, SnowflakeGenerator
@@ -102,6 +104,7 @@ from gochat.workers.inprocess import InProcessRunner
 from gochat.workers.media import MediaHandler
 from gochat.workers.runner import EventWorker, JobSource
 from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
+from gochat.workers.thread_sweeper import ThreadSweeper
 
 log = structlog.get_logger("gochat.wiring")
 
@@ -333,6 +336,22 @@ def start_file_sweeper(
         publisher.add_listener(sweeper.on_published)
         sweeper.start()
         stack.push_async_callback(sweeper.stop)
+
+
+def build_threads(
+    settings: Settings,
+    kit: ChangeKit,
+    messages_store: MessageStore,
+    messages: MessageService,
+    stack: AsyncExitStack,
+) -> ThreadService:
+    """Threads, with their auto-archive sweeper in every process (gochat/workers/)."""
+    threads = ThreadService(kit, messages_store, messages)
+    if settings.thread_archive_interval_seconds > 0:
+        sweeper = ThreadSweeper(threads, interval_seconds=settings.thread_archive_interval_seconds)
+        sweeper.start()
+        stack.push_async_callback(sweeper.stop)
+    return threads
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -632,7 +651,11 @@ async def build_services(
                 each.add_listener(faults.crash_before_publish)
         start_relays(settings, outboxes, bus, recorder, stack)
         kit = ChangeKit(
-            store=store.guilds, access=GuildAccess(store.guilds), ids=ids, publisher=publisher
+            store=store.guilds,
+            access=GuildAccess(store.guilds),
+            ids=ids,
+            publisher=publisher,
+            clock=Clock(),
         )
         resolver = ChannelAccessResolver(kit.access, store.direct)
         attachments = AttachmentService(kit, store.files, blobs, resolver, file_policy(settings))
@@ -659,9 +682,21 @@ async def build_services(
             each.add_listener(kit.access.on_published)
         # The message store's changes, whose events its own outbox holds.
         messages_kit = ChangeKit(
-            store=store.guilds, access=kit.access, ids=ids, publisher=messages_publisher
+            store=store.guilds,
+            access=kit.access,
+            ids=ids,
+            publisher=messages_publisher,
+            clock=kit.clock,
         )
-        messages = MessageService(messages_kit, messages_store, resolver, store.direct, attachments)
+        messages = MessageService(
+            messages_kit,
+            messages_store,
+            resolver,
+            store.direct,
+            attachments,
+            limits=limits,
+            guild_kit=kit,
+        )
         search_index = await stack.enter_async_context(open_search_index(settings, store))
         handlers = {
             h.name: h
@@ -757,6 +792,8 @@ async def build_services(
                 max_cost=settings.graphql_max_cost,
                 rate=parse_rate(settings.rate_cost_per_user),
             ),
+            threads=build_threads(settings, kit, messages_store, messages, stack),
+            clock=kit.clock,
             search=SearchService(
                 search_index,
                 messages=messages_store,

@@ -37,7 +37,13 @@ _GUILD_PERMISSION: dict[type[ev.Event], Permission] = {
 }
 
 # Judged with the state from before the event: afterwards the channel or member is gone.
-_JUDGED_BEFORE = (ev.ChannelDeleted, ev.MemberRemoved, ev.MemberBanned, ev.GuildDeleted)
+_JUDGED_BEFORE = (
+    ev.ChannelDeleted,
+    ev.ThreadDeleted,
+    ev.MemberRemoved,
+    ev.MemberBanned,
+    ev.GuildDeleted,
+)
 
 
 def guild_of(event: ev.Event) -> Snowflake | None:
@@ -67,6 +73,10 @@ def guild_of(event: ev.Event) -> Snowflake | None:
             ev.ChannelCreated(channel=c)
             | ev.ChannelUpdated(channel=c)
             | ev.ChannelDeleted(channel=c)
+            | ev.ThreadCreated(thread=c)
+            | ev.ThreadUpdated(thread=c)
+            | ev.ThreadDeleted(thread=c)
+            | ev.ThreadMembersUpdated(thread=c)
         ):
             return c.guild_id
         case ev.RoleCreated(role=r) | ev.RoleUpdated(role=r) | ev.RoleDeleted(role=r):
@@ -113,6 +123,10 @@ def channel_of(event: ev.Event) -> Snowflake | None:
             ev.ChannelCreated(channel=c)
             | ev.ChannelUpdated(channel=c)
             | ev.ChannelDeleted(channel=c)
+            | ev.ThreadCreated(thread=c)
+            | ev.ThreadUpdated(thread=c)
+            | ev.ThreadDeleted(thread=c)
+            | ev.ThreadMembersUpdated(thread=c)
         ):
             return c.id
         case ev.OverwriteUpdated(overwrite=o) | ev.OverwriteDeleted(overwrite=o):
@@ -186,6 +200,9 @@ class AudienceResolver:
                 | ev.RolesReordered()
                 | ev.OverwriteUpdated()
                 | ev.OverwriteDeleted()
+                | ev.ThreadCreated()
+                | ev.ThreadUpdated()
+                | ev.ThreadDeleted()
             ):
                 self.forget_guild(guild_id)
 
@@ -267,8 +284,10 @@ class AudienceResolver:
             record = channel
         now = datetime.now(UTC)
         timed_out = member.timeout_until is not None and member.timeout_until > now
-        personal = user_id == state.owner_id or (record.id, user_id) in state.own_overwrites
-        key = (record.id, member.role_ids, user_id if personal else 0, timed_out)
+        # A thread's permissions are its parent's: the parent's overwrites decide.
+        scope = record.parent_id if record.is_thread and record.parent_id else record.id
+        personal = user_id == state.owner_id or (scope, user_id) in state.own_overwrites
+        key = (scope, member.role_ids, user_id if personal else 0, timed_out)
         found = state.memo.get(key)
         if found is None:
             found = GuildView(data=state.data, member=member, now=now).permissions_in(record)
@@ -330,6 +349,11 @@ class AudienceResolver:
             channel: Channel | Snowflake = channel_id
             if isinstance(event, ev.ChannelCreated | ev.ChannelUpdated | ev.ChannelDeleted):
                 channel = event.channel
+            elif isinstance(
+                event,
+                ev.ThreadCreated | ev.ThreadUpdated | ev.ThreadDeleted | ev.ThreadMembersUpdated,
+            ):
+                channel = event.thread
             return await self.can_view_channel(guild_id, user_id, channel)
         needed = _GUILD_PERMISSION.get(type(event))
         if needed is not None:
@@ -340,6 +364,7 @@ class AudienceResolver:
 # Events after which a member may see other channels than before.
 _CHANGES_VISIBILITY = (
     ev.ChannelCreated,
+    ev.ThreadCreated,
     ev.ChannelUpdated,
     ev.OverwriteUpdated,
     ev.OverwriteDeleted,
@@ -352,6 +377,7 @@ _CHANGES_VISIBILITY = (
 _MAY_CHANGE_VISIBILITY = (
     *_CHANGES_VISIBILITY,
     ev.ChannelDeleted,
+    ev.ThreadDeleted,
     ev.GuildCreated,
     ev.GuildDeleted,
     ev.MemberJoined,
@@ -412,9 +438,10 @@ class ChannelVisibility:
         if before is None:
             await self.track(guild_id)
             return NO_CHANGE
-        if isinstance(event, ev.ChannelDeleted):
+        if isinstance(event, ev.ChannelDeleted | ev.ThreadDeleted):
             # Judged before the state forgets it; the deletion itself tells the viewer.
-            self._visible[guild_id] = before - {event.channel.id}
+            gone = event.channel if isinstance(event, ev.ChannelDeleted) else event.thread
+            self._visible[guild_id] = before - {gone.id}
             return NO_CHANGE
         if not isinstance(event, _CHANGES_VISIBILITY):
             return NO_CHANGE
@@ -422,8 +449,9 @@ class ChannelVisibility:
             return NO_CHANGE
         current = await self._audience.visible_channels(guild_id, self._user_id)
         self._visible[guild_id] = frozenset(current)
-        if isinstance(event, ev.ChannelCreated):
-            return NO_CHANGE  # a new channel arrives as ChannelCreated, when visible
+        if isinstance(event, ev.ChannelCreated | ev.ThreadCreated):
+            # A new channel arrives as ChannelCreated (or ThreadCreated), when visible.
+            return NO_CHANGE
         lost = tuple(sorted(c for c in before if c not in current))
         gained = tuple(
             sorted(

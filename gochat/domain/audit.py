@@ -37,6 +37,9 @@ ACTIONS = (
     "EMOJI_CREATE",
     "EMOJI_UPDATE",
     "EMOJI_DELETE",
+    "THREAD_CREATE",
+    "THREAD_UPDATE",
+    "THREAD_DELETE",
 )
 
 

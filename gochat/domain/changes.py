@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from gochat.bus import Envelope, subjects
 from gochat.bus.codec import seal
+from gochat.domain.clock import Clock
 from gochat.domain.events import Event
 from gochat.domain.guild_access import GuildAccess
 from gochat.domain.publisher import EventPublisher
@@ -38,14 +39,16 @@ class ChangeKit:
         access: GuildAccess,
         ids: SnowflakeGenerator,
         publisher: EventPublisher,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.access = access
         self.ids = ids
         self.publisher = publisher
+        self.clock = clock or Clock()
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self.clock.now()
 
     def events(
         self,

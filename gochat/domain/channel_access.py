@@ -1,4 +1,4 @@
-"""What a viewer may do in a message channel, whether a guild text channel or a DM.
+"""What a viewer may do in a message channel, whether a guild text channel, a thread or a DM.
 
 Guild channels resolve through the guild's permission rule; DM and group DM participants hold a
 fixed set (no one manages others' messages there), and a 1:1 DM between users where either
@@ -24,6 +24,18 @@ DM_PERMISSIONS = (
     | Permission.ADD_REACTIONS
     | Permission.ATTACH_FILES
 )
+
+
+def thread_permissions(parent: Permission, thread: Channel) -> Permission:
+    """What the parent's permissions allow in one of its threads: sending there takes
+    SEND_MESSAGES_IN_THREADS (it stands for SEND_MESSAGES), and a locked thread takes
+    MANAGE_THREADS as well."""
+    mask = parent & ~Permission.SEND_MESSAGES
+    if parent & Permission.SEND_MESSAGES_IN_THREADS and (
+        not thread.locked or parent & Permission.MANAGE_THREADS
+    ):
+        mask |= Permission.SEND_MESSAGES
+    return Permission(mask)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +74,15 @@ class ChannelAccessResolver:
             view, channel = await self._guilds.view_channel(viewer, channel_id)
         except NotFound:
             return await self._direct_access(viewer, channel_id)
-        if channel.type != ChannelType.TEXT:
-            raise BadUserInput("messages live in text channels", field="channelId")
+        if channel.type not in (ChannelType.TEXT, ChannelType.THREAD):
+            raise BadUserInput("messages live in text channels and threads", field="channelId")
+        permissions = view.permissions_in(channel)
+        if channel.is_thread:
+            permissions = thread_permissions(permissions, channel)
         return ChannelAccess(
             channel_id=channel.id,
             guild_id=channel.guild_id,
-            permissions=view.permissions_in(channel),
+            permissions=permissions,
             guild_view=view,
             guild_channel=channel,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gochat.domain import validation
 from gochat.domain.changes import ChangeKit, Pending
@@ -27,6 +27,48 @@ TOPIC_MAX = 1024
 USER_LIMIT_MAX = 99
 _TEXT_NAME = re.compile(r"^[\w-]{1,100}$")
 GUILD_TYPES = (ChannelType.TEXT, ChannelType.VOICE, ChannelType.CATEGORY)
+SLOWMODE_MAX_SECONDS = 21_600  # 6 hours
+AUTO_ARCHIVE_MINUTES = (60, 1440, 4320, 10080)  # 1 hour, 1 day, 3 days, 1 week
+
+
+def auto_archive_minutes(value: int, *, field: str) -> int:
+    if value not in AUTO_ARCHIVE_MINUTES:
+        choices = ", ".join(str(m) for m in AUTO_ARCHIVE_MINUTES)
+        raise BadUserInput(f"auto-archive is one of {choices} minutes", field=field)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRules:
+    """Text channel settings; None leaves one as it is (or at its default on creation)."""
+
+    rate_limit_per_user: int | None = None
+    nsfw: bool | None = None
+    default_auto_archive_minutes: int | None = None
+
+    def values(self, kind: ChannelType) -> dict[str, object]:
+        """The validated column values these rules set."""
+        found: dict[str, object] = {}
+        if self.rate_limit_per_user is not None:
+            if not 0 <= self.rate_limit_per_user <= SLOWMODE_MAX_SECONDS:
+                raise BadUserInput(
+                    f"slowmode is 0 to {SLOWMODE_MAX_SECONDS} seconds", field="rateLimitPerUser"
+                )
+            found["rate_limit_per_user"] = self.rate_limit_per_user
+        if self.nsfw is not None:
+            found["nsfw"] = self.nsfw
+        if self.default_auto_archive_minutes is not None:
+            found["default_auto_archive_minutes"] = auto_archive_minutes(
+                self.default_auto_archive_minutes, field="defaultAutoArchiveMinutes"
+            )
+        if found and kind != ChannelType.TEXT:
+            field = {
+                "rate_limit_per_user": "rateLimitPerUser",
+                "nsfw": "nsfw",
+                "default_auto_archive_minutes": "defaultAutoArchiveMinutes",
+            }[next(iter(found))]
+            raise BadUserInput("only text channels have these settings", field=field)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +90,15 @@ def channel_name(raw: str, kind: ChannelType) -> str:
     return validation.name(raw, field="name", max_length=NAME_MAX)
 
 
+def _not_thread(channel: Channel) -> None:
+    if channel.is_thread:
+        raise BadUserInput(
+            "a thread changes through updateThread and deleteThread, and takes its parent's "
+            "permissions",
+            field="channelId",
+        )
+
+
 class ChannelService:
     def __init__(self, kit: ChangeKit, *, voice_regions: Sequence[str]) -> None:
         self._kit = kit
@@ -67,6 +118,7 @@ class ChannelService:
         parent_id: Snowflake | None,
         private: bool,
         voice_region: str | None,
+        rules: ChannelRules = ChannelRules(),
         user_limit: int | None = None,
     ) -> Channel:
         view = await self._kit.access.view(viewer, guild_id)
@@ -102,6 +154,7 @@ class ChannelService:
             created_at=kit.now().replace(microsecond=0),
             user_limit=self._user_limit(user_limit, kind),
         )
+        channel = replace(channel, **rules.values(kind))  # type: ignore[arg-type]
         pending = Pending()
         created = await kit.store.create_channel(
             channel,
@@ -135,8 +188,10 @@ class ChannelService:
         voice_region: str | None = None,
         user_limit: int | None = None,
         sync_with_parent: bool = False,
+        rules: ChannelRules = ChannelRules(),
     ) -> Channel:
         view, channel = await self._kit.access.view_channel(viewer, channel_id)
+        _not_thread(channel)
         view.require_in(channel, Permission.MANAGE_CHANNELS, "change this channel")
         values: dict[str, object] = {}
         if name is not None:
@@ -155,6 +210,7 @@ class ChannelService:
             values["private"] = private
         if voice_region is not None:
             values["voice_region"] = self._region(voice_region, channel.type)
+        values.update(rules.values(channel.type))
         if user_limit is not None:
             values["user_limit"] = self._user_limit(user_limit, channel.type)
         replace_overwrites = None
@@ -196,6 +252,7 @@ class ChannelService:
 
     async def delete(self, viewer: Viewer, channel_id: Snowflake) -> Channel:
         view, channel = await self._kit.access.view_channel(viewer, channel_id)
+        _not_thread(channel)
         view.require_in(channel, Permission.MANAGE_CHANNELS, "delete this channel")
         kit = self._kit
         pending = Pending()
@@ -231,7 +288,7 @@ class ChannelService:
                 raise BadUserInput("a channel appears twice", field="channels")
             seen.add(p.channel_id)
             channel = view.data.channels.get(p.channel_id)
-            if channel is None:
+            if channel is None or channel.is_thread:
                 raise NotFound("channel not found")
             if p.position < 0:
                 raise BadUserInput("positions start at 0", field="channels")
@@ -283,6 +340,7 @@ class ChannelService:
         deny: int,
     ) -> Overwrite:
         view, channel = await self._kit.access.view_channel(viewer, channel_id)
+        _not_thread(channel)
         view.require_in(channel, Permission.MANAGE_ROLES, "change channel permissions")
         try:
             allow_mask, deny_mask = parse_mask(allow), parse_mask(deny)
@@ -335,6 +393,7 @@ class ChannelService:
         self, viewer: Viewer, channel_id: Snowflake, *, target_type: str, target_id: Snowflake
     ) -> Overwrite:
         view, channel = await self._kit.access.view_channel(viewer, channel_id)
+        _not_thread(channel)
         view.require_in(channel, Permission.MANAGE_ROLES, "change channel permissions")
         kit = self._kit
         pending = Pending()

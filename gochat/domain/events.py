@@ -377,6 +377,46 @@ ALL_EVENT_TYPES = (
 )
 
 
+# --- threads: channels under a text channel, seen by whoever can see the parent -----------
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCreated(Event):
+    TYPE: ClassVar[str] = "ThreadCreated"
+    thread: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadUpdated(Event):
+    """Renamed, archived or unarchived, locked or unlocked, auto-archive changed."""
+
+    TYPE: ClassVar[str] = "ThreadUpdated"
+    thread: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadDeleted(Event):
+    TYPE: ClassVar[str] = "ThreadDeleted"
+    thread: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMembersUpdated(Event):
+    TYPE: ClassVar[str] = "ThreadMembersUpdated"
+    thread: Channel
+    added_user_ids: tuple[Snowflake, ...] = ()
+    removed_user_ids: tuple[Snowflake, ...] = ()
+
+
+ALL_EVENT_TYPES = (
+    *ALL_EVENT_TYPES,
+    ThreadCreated,
+    ThreadUpdated,
+    ThreadDeleted,
+    ThreadMembersUpdated,
+)
+
+
 # --- presence and typing: ephemeral, fanned out to whoever listens, never recorded ---------
 
 

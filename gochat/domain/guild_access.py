@@ -27,6 +27,7 @@ from gochat.domain.events import (
 )
 from gochat.domain.permissions import (
     ALL,
+    NONE,
     MemberGrants,
     Overwrite,
     Permission,
@@ -97,6 +98,12 @@ class GuildView:
         return [ow for ow in self.data.overwrites if ow.channel_id == channel_id]
 
     def permissions_in(self, channel: Channel, member: Member | None = None) -> Permission:
+        if channel.is_thread:
+            # A thread takes its parent's permissions, the parent's overwrites included.
+            parent = self.data.channels.get(channel.parent_id) if channel.parent_id else None
+            if parent is None:
+                return NONE
+            channel = parent
         return channel_permissions(
             self.grants_of(member or self.member),
             self.channel_overwrites(channel.id),
@@ -120,10 +127,12 @@ class GuildView:
         return channel
 
     def visible_channels(self) -> list[Channel]:
+        """The guild's channels the member can see, threads aside (they are listed per
+        parent)."""
         found = [
             c
             for c in self.data.channels.values()
-            if self.permissions_in(c) & Permission.VIEW_CHANNELS
+            if not c.is_thread and self.permissions_in(c) & Permission.VIEW_CHANNELS
         ]
         return sorted(found, key=lambda c: (c.position, c.id))
 

@@ -16,6 +16,7 @@ store enforces it with a constraint).
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -45,8 +46,10 @@ from gochat.domain.records import (
     UploadPurpose,
     Viewer,
 )
-from gochat.errors import BadUserInput, Forbidden, NotFound
+from gochat.domain.thread_state import update_thread
+from gochat.errors import BadUserInput, Forbidden, NotFound, RateLimited
 from gochat.ids import Snowflake, lowest_id_at
+from gochat.ratelimit import RateLimiter
 from gochat.storage import DirectStore, MessageStore
 
 CONTENT_MAX = 4000
@@ -101,12 +104,18 @@ class MessageService:
         channels: ChannelAccessResolver,
         direct: DirectStore,
         files: AttachmentService,
+        *,
+        limits: RateLimiter,
+        guild_kit: ChangeKit | None = None,
     ) -> None:
         self._kit = kit
+        # Thread rows live in the guild store, whose events its own outbox holds.
+        self._guild_kit = guild_kit or kit
         self._store = store
         self._channels = channels
         self._direct = direct
         self._files = files
+        self._limits = limits
         self._order = PublishOrder()
 
     async def channel_access(self, viewer: Viewer, channel_id: Snowflake) -> ChannelAccess:
@@ -148,6 +157,17 @@ class MessageService:
                 raise NotFound("the message replied to is not in this channel")
             kind = MessageType.REPLY
         kit = self._kit
+        await self._slowmode(viewer, access, nonce)
+        thread = access.guild_channel
+        if thread is not None and thread.is_thread and thread.archived:
+            # Sending reopens an archived thread (a locked one only for MANAGE_THREADS, which
+            # its permissions already required).
+            await update_thread(
+                self._guild_kit,
+                thread,
+                {"archived": False, "archived_at": None},
+                actor_id=viewer.user_id,
+            )
         mentions = await self._mentions(text, access, viewer)
         # Same nonce, same claim: a retry finds its uploads already claimed by itself.
         claim = (
@@ -191,6 +211,32 @@ class MessageService:
                 await self._direct.touch(channel_id, stored.id)
             await self._mark_read_by_author(stored)
         return stored, created
+
+    async def _slowmode(self, viewer: Viewer, access: ChannelAccess, nonce: str | None) -> None:
+        """One message per `rate_limit_per_user` seconds per member in a channel with
+        slowmode; MANAGE_MESSAGES or MANAGE_CHANNELS there lifts it. Counted across processes
+        by the shared rate limiter. A retry with the nonce of the send that took the slot
+        passes, and the store then returns the first message."""
+        channel = access.guild_channel
+        if channel is None or channel.rate_limit_per_user <= 0:
+            return
+        if access.has(Permission.MANAGE_MESSAGES) or access.has(Permission.MANAGE_CHANNELS):
+            return
+        now = self._kit.now()
+        try:
+            await self._limits.space(
+                f"slowmode:{channel.id}:{viewer.user_id}",
+                interval_seconds=channel.rate_limit_per_user,
+                now=now.timestamp(),
+                token=nonce,
+            )
+        except RateLimited as exc:
+            wait = exc.retry_after
+            raise RateLimited(
+                f"slowmode is on here: you may send again in {math.ceil(wait)} s",
+                retry_after=wait,
+                retry_at=now + timedelta(seconds=wait),
+            ) from None
 
     async def _insert(
         self,
@@ -453,8 +499,10 @@ class MessageService:
         author_id: Snowflake,
         kind: MessageType,
         reference_id: Snowflake | None = None,
+        content: str = "",
     ) -> Message:
-        """A system message (member joined, message pinned): no permission check, no content."""
+        """A system message (member joined, message pinned, thread started): no permission
+        check."""
         kit = self._kit
         message = Message(
             id=kit.ids.next_id(),
@@ -462,7 +510,7 @@ class MessageService:
             guild_id=guild_id,
             author_id=author_id,
             type=kind,
-            content="",
+            content=content,
             reference_id=reference_id,
             mentions=Mentions(),
             pinned=False,

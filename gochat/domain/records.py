@@ -144,6 +144,29 @@ class Channel:
     voice_region: str | None
     created_at: datetime
     user_limit: int = 0  # voice channels: most members in voice at once; 0 is no limit
+    # Channel rules (text channels; a thread keeps its own slowmode).
+    rate_limit_per_user: int = 0  # slowmode, seconds between one member's messages
+    nsfw: bool = False
+    default_auto_archive_minutes: int = 1440  # for threads created in the channel
+    # Threads only: `parent_id` is the text channel, whose permissions the thread takes.
+    owner_id: Snowflake | None = None
+    origin_message_id: Snowflake | None = None  # the parent's message it was started from
+    auto_archive_minutes: int = 0
+    archived: bool = False
+    archived_at: datetime | None = None
+    locked: bool = False
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type == ChannelType.THREAD
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMember:
+    guild_id: Snowflake
+    thread_id: Snowflake
+    user_id: Snowflake
+    joined_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +256,8 @@ class MessageType(enum.IntEnum):
     REPLY = 1
     MEMBER_JOINED = 2
     MESSAGE_PINNED = 3
+    THREAD_CREATED = 4
+    THREAD_STARTER = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from gochat.domain.attachments import AttachmentService
 from gochat.domain.audience import AudienceResolver
 from gochat.domain.audit import AuditService
 from gochat.domain.channels import ChannelService
+from gochat.domain.clock import Clock
 from gochat.domain.data_export import DataExportService
 from gochat.domain.direct_messages import DirectMessageService
 from gochat.domain.embeds import EmbedService
@@ -33,6 +34,7 @@ from gochat.domain.reactions import ReactionService
 from gochat.domain.read_states import ReadStateService
 from gochat.domain.roles import RoleService
 from gochat.domain.search import SearchService
+from gochat.domain.threads import ThreadService
 from gochat.domain.typing_indicators import TypingService
 from gochat.domain.voice import VoiceService
 from gochat.mail import EmailSender
@@ -71,6 +73,8 @@ class Services:
     search: SearchService
     jobs: JobStore
     workers: Mapping[str, EventHandler]  # every worker kind by name, running here or not
+    threads: ThreadService
+    clock: Clock  # the time the services go by; tests move it forward
     lifecycle: AccountLifecycleService
     exports: DataExportService
     voice: VoiceService

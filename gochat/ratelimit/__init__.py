@@ -12,3 +12,12 @@ class RateLimiter(Protocol):
         raise RateLimited, with the seconds until the window resets, when the window's total
         would then exceed `limit`. A refused hit is not counted, so a costly refusal leaves
         what remains of the window to cheaper requests."""
+
+    async def space(
+        self, key: str, *, interval_seconds: float, now: float, token: str | None = None
+    ) -> None:
+        """Allow one action per `interval_seconds` for `key` (slowmode): raise RateLimited,
+        with the seconds left, when the last allowed action was less than that before `now`
+        (seconds since the epoch, from the caller's clock); otherwise record `now`. A refused
+        action is not recorded. An action carrying the `token` of the one allowed last (a
+        retry of it) passes without recording anything."""

@@ -30,3 +30,18 @@ class FallbackRateLimiter:
         if self.degraded:
             log.info("ratelimit.recovered")
             self.degraded = False
+
+    async def space(
+        self, key: str, *, interval_seconds: float, now: float, token: str | None = None
+    ) -> None:
+        try:
+            await self._shared.space(key, interval_seconds=interval_seconds, now=now, token=token)
+        except Unavailable:
+            if not self.degraded:
+                log.warning("ratelimit.degraded", detail="shared rate limit store unreachable")
+            self.degraded = True
+            await self._local.space(key, interval_seconds=interval_seconds, now=now, token=token)
+            return
+        if self.degraded:
+            log.info("ratelimit.recovered")
+            self.degraded = False

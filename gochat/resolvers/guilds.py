@@ -7,9 +7,10 @@ from typing import Annotated
 
 import strawberry
 
-from gochat.domain.channels import Placement
+from gochat.domain.channels import ChannelRules, Placement
 from gochat.domain.records import ChannelType
 from gochat.schema.accounts import User
+from gochat.schema.channels import Channel, PermissionOverwrite, channel_shape
 from gochat.schema.common import LOOKUP_RULE, MUTATION_INPUT, mask_from_names, snowflake, to_id
 from gochat.schema.context import Info
 from gochat.schema.guild_operations import (
@@ -72,16 +73,7 @@ from gochat.schema.guild_operations import (
     UpdateRoleInput,
     UpdateRolePayload,
 )
-from gochat.schema.guilds import (
-    Ban,
-    Channel,
-    Emoji,
-    Guild,
-    Member,
-    PermissionOverwrite,
-    Role,
-    channel_shape,
-)
+from gochat.schema.guilds import Ban, Emoji, Guild, Member, Role
 from gochat.schema.invites import Invite, InvitePreview
 
 
@@ -205,6 +197,11 @@ class GuildMutation:
             private=input.private,
             voice_region=input.voice_region,
             user_limit=input.user_limit,
+            rules=ChannelRules(
+                rate_limit_per_user=input.rate_limit_per_user,
+                nsfw=input.nsfw,
+                default_auto_archive_minutes=input.default_auto_archive_minutes,
+            ),
         )
         return CreateChannelPayload(channel=channel_shape(channel))
 
@@ -225,6 +222,11 @@ class GuildMutation:
             voice_region=input.voice_region,
             user_limit=input.user_limit,
             sync_with_parent=input.sync_with_parent,
+            rules=ChannelRules(
+                rate_limit_per_user=input.rate_limit_per_user,
+                nsfw=input.nsfw,
+                default_auto_archive_minutes=input.default_auto_archive_minutes,
+            ),
         )
         return UpdateChannelPayload(channel=channel_shape(channel))
 

@@ -13,10 +13,11 @@ from gochat.domain.records import Viewer
 from gochat.errors import BadUserInput, NotFound
 from gochat.ids import Snowflake, parse_id
 from gochat.schema.accounts import User
+from gochat.schema.channels import channel_shape
 from gochat.schema.common import LOOKUP_RULE, Node, parse_member_id
 from gochat.schema.context import Info
 from gochat.schema.direct_messages import DirectMessageChannel
-from gochat.schema.guilds import Emoji, Guild, Member, Role, channel_shape
+from gochat.schema.guilds import Emoji, Guild, Member, Role
 from gochat.schema.invites import Invite
 from gochat.schema.messages import Message
 

@@ -41,6 +41,9 @@ _AUDIT_MEANINGS = {
     "EMOJI_CREATE": "A custom emoji was added.",
     "EMOJI_UPDATE": "A custom emoji was renamed.",
     "EMOJI_DELETE": "A custom emoji was deleted.",
+    "THREAD_CREATE": "A thread was started.",
+    "THREAD_UPDATE": "A thread changed (name, archived, locked, auto-archive).",
+    "THREAD_DELETE": "A thread was deleted.",
 }
 
 AuditAction = strawberry.enum(

@@ -17,22 +17,21 @@ from gochat.domain import events
 from gochat.domain.audience import VisibilityChange
 from gochat.ids import Snowflake
 from gochat.schema.accounts import User, UserSettings, load_user
+from gochat.schema.channels import Channel, PermissionOverwrite, channel_shape
 from gochat.schema.common import to_id
 from gochat.schema.context import Info
 from gochat.schema.direct_messages import DirectMessageChannel
-from gochat.schema.guilds import (
-    Ban,
-    Channel,
-    Emoji,
-    Guild,
-    Member,
-    PermissionOverwrite,
-    Role,
-    channel_shape,
-)
+from gochat.schema.guilds import Ban, Emoji, Guild, Member, Role
 from gochat.schema.invites import Invite
 from gochat.schema.messages import Message, ReactionEmoji, ReadState
 from gochat.schema.presence import Presence, PresenceUpdated, TypingStarted
+from gochat.schema.threads import (
+    ThreadCreated,
+    ThreadDeleted,
+    ThreadMembersUpdated,
+    ThreadUpdated,
+    from_thread_event,
+)
 from gochat.schema.voice import SpeakingUpdated, VoiceServerUpdated, VoiceStateUpdated, voice_event
 
 
@@ -353,6 +352,11 @@ EventType = (
     | FriendRemoved
     | PresenceUpdated
     | TypingStarted
+    # threads
+    | ThreadCreated
+    | ThreadUpdated
+    | ThreadDeleted
+    | ThreadMembersUpdated
     # voice
     | VoiceStateUpdated
     | SpeakingUpdated
@@ -443,7 +447,7 @@ def from_domain(event: events.Event) -> EventType | None:
             return EmojiUpdated(emoji=Emoji(record=e))
         case events.EmojiDeleted(emoji=e):
             return EmojiDeleted(emoji=Emoji(record=e))
-    return _from_message_event(event)
+    return from_thread_event(event) or _from_message_event(event)
 
 
 def _from_message_event(event: events.Event) -> EventType | None:

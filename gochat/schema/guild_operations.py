@@ -7,18 +7,9 @@ from datetime import datetime
 
 import strawberry
 
+from gochat.schema.channels import Channel, ChannelType, OverwriteTarget, PermissionOverwrite
 from gochat.schema.common import PermissionName
-from gochat.schema.guilds import (
-    Ban,
-    Channel,
-    ChannelType,
-    Emoji,
-    Guild,
-    Member,
-    OverwriteTarget,
-    PermissionOverwrite,
-    Role,
-)
+from gochat.schema.guilds import Ban, Emoji, Guild, Member, Role
 from gochat.schema.invites import Invite
 
 PermissionList = list[PermissionName]  # type: ignore[valid-type]
@@ -117,6 +108,19 @@ class CreateChannelInput:
         ),
     )
     voice_region: str | None = strawberry.field(default=None, description="Voice channels only.")
+    rate_limit_per_user: int | None = strawberry.field(
+        default=None,
+        description="Text channels: slowmode, 0-21600 seconds between one member's messages "
+        "(0: off); MANAGE_MESSAGES or MANAGE_CHANNELS lift it. Default 0.",
+    )
+    nsfw: bool | None = strawberry.field(
+        default=None, description="Text channels: for adults only. Default false."
+    )
+    default_auto_archive_minutes: int | None = strawberry.field(
+        default=None,
+        description="Text channels: auto-archive of threads started without one: 60, 1440, "
+        "4320 or 10080 minutes. Default 1440.",
+    )
     user_limit: int | None = strawberry.field(
         default=None,
         description="Voice channels only: most members in voice at once, 0-99; 0 or null: none.",
@@ -159,6 +163,19 @@ class UpdateChannelInput:
     )
     sync_with_parent: bool = strawberry.field(
         default=False, description="Replace this channel's overwrites with its category's."
+    )
+    rate_limit_per_user: int | None = strawberry.field(
+        default=None,
+        description="Text channels: slowmode, 0-21600 seconds between one member's messages "
+        "(0: off); MANAGE_MESSAGES or MANAGE_CHANNELS lift it. Omitted: unchanged.",
+    )
+    nsfw: bool | None = strawberry.field(
+        default=None, description="Text channels: for adults only. Omitted: unchanged."
+    )
+    default_auto_archive_minutes: int | None = strawberry.field(
+        default=None,
+        description="Text channels: auto-archive of threads started without one: 60, 1440, "
+        "4320 or 10080 minutes. Omitted: unchanged.",
     )
 
 

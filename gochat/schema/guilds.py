@@ -1,20 +1,19 @@
-"""GraphQL types for guilds, channels, roles, members, overwrites, bans, invites, emoji and
-the audit log. Fields that need the viewer resolve through domain services, which authorize."""
+"""GraphQL types for guilds, roles, members, bans, invites, emoji and the audit log
+(channels are in `schema.channels`). Fields that need the viewer resolve through domain
+services, which authorize."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gochat.domain import permissions as perms
 from gochat.domain import records
-from gochat.ids import Snowflake
 from gochat.schema.accounts import User, load_user
 from gochat.schema.attachments import public_file_url
 from gochat.schema.audit_log import AuditAction, AuditLogConnection, AuditLogEdge, AuditLogEntry
+from gochat.schema.channels import Channel, channel_shape, voice_state_shape
 from gochat.schema.common import (
     EDGE_CURSOR,
     EDGE_NODE,
@@ -31,40 +30,11 @@ from gochat.schema.common import (
 )
 from gochat.schema.context import Info
 from gochat.schema.invites import Invite
-from gochat.schema.messages import (
-    HistoryAfter,
-    HistoryAround,
-    HistoryBefore,
-    HistoryFirst,
-    HistoryLast,
-    Message,
-    MessageConnection,
-    SizeArgument,
-    emoji_size,
-    history_connection,
-)
+from gochat.schema.messages import SizeArgument, emoji_size
 from gochat.schema.pagination import page_args
 
 if TYPE_CHECKING:
     from gochat.schema.voice import VoiceState
-
-
-@strawberry.enum(description="Channel kinds, with GoChat's numbers.")
-class ChannelType(enum.Enum):
-    _value_: int
-    TEXT = strawberry.enum_value(0, description="A guild text channel (TextChannel).")
-    VOICE = strawberry.enum_value(1, description="A guild voice channel (VoiceChannel).")
-    CATEGORY = strawberry.enum_value(2, description="A guild category (CategoryChannel).")
-    DM = strawberry.enum_value(3, description="A 1:1 DM (DirectMessageChannel).")
-    GROUP_DM = strawberry.enum_value(4, description="A group DM (DirectMessageChannel).")
-    THREAD = strawberry.enum_value(5, description="Reserved for threads; not created yet.")
-
-
-@strawberry.enum(description="What a permission overwrite applies to.")
-class OverwriteTarget(enum.Enum):
-    _value_: str
-    ROLE = strawberry.enum_value(perms.ROLE, description="The overwrite applies to a role.")
-    MEMBER = strawberry.enum_value(perms.MEMBER, description="The overwrite applies to one member.")
 
 
 @strawberry.type(description="A role in a guild. @everyone has the guild's id and position 0.")
@@ -106,195 +76,6 @@ class Role(Node):
     @strawberry.field(description="When the role was created (for @everyone: when the guild was).")
     def created_at(self) -> datetime:
         return self.record.created_at
-
-
-@strawberry.type(description="An allow/deny pair on one channel for a role or a member.")
-class PermissionOverwrite:
-    record: strawberry.Private[perms.Overwrite]
-
-    @strawberry.field(description="The channel the overwrite is on.")
-    def channel_id(self) -> strawberry.ID:
-        return to_id(self.record.channel_id)
-
-    @strawberry.field(description="Whether `targetId` is a role or a member.")
-    def target_type(self) -> OverwriteTarget:
-        return OverwriteTarget(self.record.target_type)
-
-    @strawberry.field(description="Role id or user id.")
-    def target_id(self) -> strawberry.ID:
-        return to_id(self.record.target_id)
-
-    @strawberry.field(description="Permissions granted in this channel over what the roles give.")
-    def allow(self) -> Permissions:
-        return Permissions.from_mask(self.record.allow)
-
-    @strawberry.field(description="Permissions taken away in this channel.")
-    def deny(self) -> Permissions:
-        return Permissions.from_mask(self.record.deny)
-
-
-@strawberry.interface(
-    description="A guild channel. Fields every kind has are here; select the rest with "
-    "`... on TextChannel` (history, unread counts, pins), `... on VoiceChannel` or "
-    "`... on CategoryChannel`. `type` tells the kind too."
-)
-class Channel(Node):
-    record: strawberry.Private[records.Channel]
-
-    @strawberry.field(description="Snowflake id of the channel.")
-    def id(self) -> strawberry.ID:
-        return to_id(self.record.id)
-
-    @strawberry.field(description="The guild the channel belongs to.")
-    def guild_id(self) -> strawberry.ID:
-        return to_id(self.record.guild_id)
-
-    @strawberry.field(
-        description="The channel's kind; the same as its GraphQL type (TEXT, VOICE or CATEGORY)."
-    )
-    def type(self) -> ChannelType:
-        return ChannelType(int(self.record.type))
-
-    @strawberry.field(
-        description="Text channels: 1-100 lower-case letters (any script), digits, - or _; "
-        "others: 1-100 characters."
-    )
-    def name(self) -> str:
-        return self.record.name
-
-    @strawberry.field(description="At most 1024 characters.")
-    def topic(self) -> str:
-        return self.record.topic
-
-    @strawberry.field(description="The category holding this channel.")
-    def parent_id(self) -> strawberry.ID | None:
-        return None if self.record.parent_id is None else to_id(self.record.parent_id)
-
-    @strawberry.field(description="Order among the channels of the same parent, from 0.")
-    def position(self) -> int:
-        return self.record.position
-
-    @strawberry.field(description="Hidden from @everyone unless an overwrite allows viewing.")
-    def private(self) -> bool:
-        return self.record.private
-
-    @strawberry.field(description="When the channel was created.")
-    def created_at(self) -> datetime:
-        return self.record.created_at
-
-    @strawberry.field(description="The signed-in user's permissions in this channel.")
-    async def my_permissions(self, info: Info) -> Permissions:
-        viewer = await info.context.viewer()
-        view, channel = await info.context.services.channels.access(viewer, self.record.id)
-        return Permissions.from_mask(view.permissions_in(channel))
-
-    @strawberry.field(description="Overwrites on this channel.")
-    async def overwrites(self, info: Info) -> list[PermissionOverwrite]:
-        viewer = await info.context.viewer()
-        view, _ = await info.context.services.channels.access(viewer, self.record.id)
-        return [PermissionOverwrite(record=o) for o in view.channel_overwrites(self.record.id)]
-
-    @strawberry.field(
-        description="Usable invites to this channel; null with FORBIDDEN without MANAGE_CHANNELS."
-    )
-    async def invites(self, info: Info) -> list[Invite] | None:
-        viewer = await info.context.viewer()
-        found = await info.context.services.invites.list_for_channel(viewer, self.record.id)
-        return [Invite(record=i) for i in found]
-
-
-@strawberry.type(description="A text channel: it holds messages.")
-class TextChannel(Channel):
-    @strawberry.field(
-        description="History as a connection, oldest first. `first` reads forward from the "
-        "oldest message or from `after`; `last` (default 50) reads back from the newest or from "
-        "`before`; `around` centers on a message. Pages hold at most 100. Null with FORBIDDEN "
-        "without READ_MESSAGE_HISTORY."
-    )
-    async def messages(
-        self,
-        info: Info,
-        *,
-        first: HistoryFirst = None,
-        after: HistoryAfter = None,
-        last: HistoryLast = None,
-        before: HistoryBefore = None,
-        around: HistoryAround = None,
-    ) -> MessageConnection | None:
-        return await history_connection(
-            info, self.record.id, first=first, after=after, last=last, before=before, around=around
-        )
-
-    @strawberry.field(description="The newest message's id; null in an empty channel.")
-    async def last_message_id(self, info: Info) -> strawberry.ID | None:
-        found = await info.context.loaders.last_message_by_channel.load(Snowflake(self.record.id))
-        return None if found is None else to_id(found)
-
-    @strawberry.field(
-        description="Pinned messages, newest first; null with FORBIDDEN without "
-        "READ_MESSAGE_HISTORY."
-    )
-    async def pins(self, info: Info) -> list[Message] | None:
-        found = await info.context.services.pins.list_pins(
-            await info.context.viewer(), self.record.id
-        )
-        return [Message(record=m) for m in found]
-
-    @strawberry.field(
-        description="Messages after your read marker (counted up to 1000); 0 when you cannot "
-        "read the history."
-    )
-    async def unread_count(self, info: Info) -> int:
-        return await info.context.services.read_states.unread_count(
-            await info.context.viewer(), self.record.id
-        )
-
-    @strawberry.field(
-        description="Unread messages mentioning you, your roles or @everyone (up to 1000); 0 "
-        "when you cannot read the history."
-    )
-    async def mention_count(self, info: Info) -> int:
-        return await info.context.services.read_states.mention_count(
-            await info.context.viewer(), self.record.id
-        )
-
-
-@strawberry.type(description="A voice channel: members talk there through an SFU.")
-class VoiceChannel(Channel):
-    @strawberry.field(description="Where the voice server runs; null: chosen automatically.")
-    def voice_region(self) -> str | None:
-        return self.record.voice_region
-
-    @strawberry.field(description="Most members in voice here at once; 0: no limit.")
-    def user_limit(self) -> int:
-        return self.record.user_limit
-
-    @strawberry.field(description="The members in voice here, by user id.")
-    async def voice_states(
-        self, info: Info
-    ) -> list[Annotated[VoiceState, strawberry.lazy("gochat.schema.voice")]]:
-        states = await info.context.services.voice.list_channel(
-            await info.context.viewer(), self.record.id
-        )
-        return [_voice_state(s) for s in states]
-
-
-@strawberry.type(description="A category: it groups the channels whose parentId is its id.")
-class CategoryChannel(Channel):
-    pass
-
-
-# Reached only through the interface: the schema is told about them (`types=`).
-CHANNEL_KINDS = (TextChannel, VoiceChannel, CategoryChannel)
-
-
-def channel_shape(record: records.Channel) -> Channel:
-    """The GraphQL object of a guild channel's kind."""
-    if record.type == records.ChannelType.VOICE:
-        return VoiceChannel(record=record)
-    if record.type == records.ChannelType.CATEGORY:
-        return CategoryChannel(record=record)
-    return TextChannel(record=record)
 
 
 @strawberry.type(description="A user's membership in a guild.")
@@ -494,7 +275,7 @@ class Guild(Node):
         states = await info.context.services.voice.list_guild(
             await info.context.viewer(), self.record.id
         )
-        return [_voice_state(s) for s in states]
+        return [voice_state_shape(s) for s in states]
 
     @strawberry.field(description="Every role, most senior first.")
     async def roles(self, info: Info) -> list[Role]:
@@ -628,9 +409,3 @@ class Guild(Node):
             edges=edges,
             page_info=page_info(edges, has_next=len(rows) > size, has_previous=after is not None),
         )
-
-
-def _voice_state(record: records.VoiceState) -> VoiceState:
-    from gochat.schema.voice import VoiceState  # noqa: PLC0415 (the two modules refer to each other)
-
-    return VoiceState.from_record(record)

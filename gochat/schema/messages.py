@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -34,6 +34,9 @@ from gochat.schema.context import Info
 from gochat.schema.embeds import Embed, EmbedInput, MessageFlag, message_flags
 from gochat.schema.pagination import page_args
 
+if TYPE_CHECKING:
+    from gochat.schema.channels import ThreadChannel
+
 
 @strawberry.enum(description="GoChat's message types.")
 class MessageType(enum.Enum):
@@ -45,6 +48,16 @@ class MessageType(enum.Enum):
     )
     MESSAGE_PINNED = strawberry.enum_value(
         3, description="System message: authorId pinned the message named by referenceId."
+    )
+    THREAD_CREATED = strawberry.enum_value(
+        4,
+        description="System message in a thread's parent: authorId started the thread named "
+        "by referenceId; content is its name at creation.",
+    )
+    THREAD_STARTER = strawberry.enum_value(
+        5,
+        description="System message opening a thread started from a message: referenceId "
+        "names that message, in the parent channel.",
     )
 
 
@@ -231,6 +244,20 @@ class Message(Node):
     @strawberry.field(description="True while the message is pinned in its channel.")
     def pinned(self) -> bool:
         return self.record.pinned
+
+    @strawberry.field(
+        description="The thread started from this message, or the one a THREAD_CREATED notice "
+        "announces; null otherwise."
+    )
+    async def thread(
+        self, info: Info
+    ) -> Annotated[ThreadChannel, strawberry.lazy("gochat.schema.channels")] | None:
+        from gochat.schema.channels import ThreadChannel as Type  # noqa: PLC0415 - import cycle
+
+        found = await info.context.services.threads.thread_of_message(
+            await info.context.viewer(), self.record
+        )
+        return None if found is None else Type(record=found)
 
     @strawberry.field(description="When the content last changed; null if never edited.")
     def edited_at(self) -> datetime | None:

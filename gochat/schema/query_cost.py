@@ -69,6 +69,9 @@ class Page:
 
 # Connection fields whose page differs from Page(); every other *Connection uses Page().
 PAGES: dict[tuple[str, str], Page] = {
+    # Threads of a channel and members of a thread: pages of 1-100, 50 by default.
+    ("TextChannel", "threads"): Page(),
+    ("ThreadChannel", "members"): Page(),
     ("Query", "searchMessages"): Page(default=SEARCH_PAGE_DEFAULT, maximum=SEARCH_PAGE_MAX),
 }
 
@@ -76,7 +79,7 @@ PAGES: dict[tuple[str, str], Page] = {
 # or guild plausibly holds (the cost is an estimate; the budget leaves room above it).
 LIST_SIZES: dict[tuple[str, str], int] = {
     ("Message", "reactions"): MAX_EMOJI_PER_MESSAGE,
-    ("TextChannel", "pins"): MAX_PINS,
+    ("TextBasedChannel", "pins"): MAX_PINS,  # text channels and threads
     ("DirectMessageChannel", "recipients"): GROUP_MAX,
     ("Channel", "overwrites"): 10,
     ("Channel", "invites"): 10,

@@ -9,9 +9,9 @@ import strawberry
 from gochat.domain import events, records
 from gochat.errors import NotFound
 from gochat.schema.accounts import User, load_user
+from gochat.schema.channels import Channel, channel_shape
 from gochat.schema.common import to_id
 from gochat.schema.context import Info
-from gochat.schema.guilds import Channel, channel_shape
 
 
 @strawberry.type(

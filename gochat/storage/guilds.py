@@ -9,7 +9,17 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from gochat.domain.permissions import Overwrite
-from gochat.domain.records import AuditEntry, Ban, Channel, Emoji, Guild, Invite, Member, Role
+from gochat.domain.records import (
+    AuditEntry,
+    Ban,
+    Channel,
+    Emoji,
+    Guild,
+    Invite,
+    Member,
+    Role,
+    ThreadMember,
+)
 from gochat.ids import Snowflake
 from gochat.storage.events import AuditOf, EventsOf
 
@@ -142,8 +152,47 @@ class GuildStore(Protocol):
         events: EventsOf[Channel],
         audit: AuditOf[Channel],
     ) -> Channel:
-        """Also drops its overwrites and invites, orphans its children, unsets the system
-        channel if it was that."""
+        """Also drops its overwrites and invites and its threads, orphans its other children,
+        unsets the system channel if it was that."""
+
+    async def create_thread(
+        self,
+        thread: Channel,
+        *,
+        creator: ThreadMember,
+        events: EventsOf[Channel],
+        audit: AuditOf[Channel],
+    ) -> Channel:
+        """A thread under its parent text channel (BadUserInput when the parent is not one),
+        with its creator as its first member."""
+
+    async def add_thread_member(
+        self, member: ThreadMember, *, events: EventsOf[tuple[ThreadMember, bool]]
+    ) -> tuple[ThreadMember, bool]:
+        """Join; False when already a member (then `events` should name none)."""
+
+    async def remove_thread_member(
+        self,
+        guild_id: Snowflake,
+        thread_id: Snowflake,
+        user_id: Snowflake,
+        *,
+        events: EventsOf[bool],
+    ) -> bool:
+        """Leave; False when not a member."""
+
+    async def thread_members(
+        self,
+        guild_id: Snowflake,
+        thread_id: Snowflake,
+        *,
+        after_user_id: Snowflake | None,
+        limit: int,
+    ) -> list[ThreadMember]:
+        """Members by user id."""
+
+    async def open_threads(self, *, after_id: Snowflake | None, limit: int) -> list[Channel]:
+        """Threads not archived, of every guild, by id (for the auto-archive sweeper)."""
 
     async def set_channel_positions(
         self,

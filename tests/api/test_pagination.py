@@ -33,6 +33,22 @@ CASES = [
         backward=True,
     ),
     Case(
+        "ThreadChannel.messages",
+        "query($x: ID!, {vars}) { channel(id: $x) { ... on ThreadChannel { messages({args}) {page} } } }",
+        ("channel", "messages"),
+        backward=True,
+    ),
+    Case(
+        "TextChannel.threads",
+        "query($x: ID!, {vars}) { channel(id: $x) { ... on TextChannel { threads({args}) {page} } } }",
+        ("channel", "threads"),
+    ),
+    Case(
+        "ThreadChannel.members",
+        "query($x: ID!, {vars}) { channel(id: $x) { ... on ThreadChannel { members({args}) {page} } } }",
+        ("channel", "members"),
+    ),
+    Case(
         "DirectMessageChannel.messages",
         "query($x: ID!, {vars}) { directMessageChannel(id: $x) { messages({args}) {page} } }",
         ("directMessageChannel", "messages"),
@@ -106,6 +122,22 @@ async def _three_of_everything(client: GraphQLClient) -> tuple[SignedUpUser, dic
     ]["id"]
     for i in range(3):
         (await w.owner.client.execute(SEND, {"c": dm, "t": f"dm {i}"})).ok()
+    start = "mutation($c: ID!, $n: String!) { createThread(input: {channelId: $c, name: $n}) { thread { id } } }"
+    threads = [
+        (await w.owner.client.execute(start, {"c": w.text_id, "n": f"t{i}"})).ok()["createThread"][
+            "thread"
+        ]["id"]
+        for i in range(3)
+    ]
+    for user in (w.member, third):
+        (
+            await user.client.execute(
+                "mutation($t: ID!) { joinThread(input: {threadId: $t}) { thread { id } } }",
+                {"t": threads[0]},
+            )
+        ).ok()
+    for i in range(3):
+        (await w.member.client.execute(SEND, {"c": threads[0], "t": f"in thread {i}"})).ok()
     # The search index follows the sends after commit.
     deadline = time.monotonic() + 20
     search = "query($g: ID!) { searchMessages(input: {guildId: $g}) { edges { cursor } } }"
@@ -122,6 +154,9 @@ async def _three_of_everything(client: GraphQLClient) -> tuple[SignedUpUser, dic
     return w.owner, {
         "Query.searchMessages": w.guild_id,
         "TextChannel.messages": w.text_id,
+        "ThreadChannel.messages": threads[0],
+        "TextChannel.threads": w.text_id,
+        "ThreadChannel.members": threads[0],
         "DirectMessageChannel.messages": dm,
         "Guild.members": w.guild_id,
         "Guild.auditLog": w.guild_id,

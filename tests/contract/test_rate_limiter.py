@@ -161,3 +161,75 @@ async def test_the_fallback_counts_costs_in_this_process_while_redis_is_down() -
         await limiter.hit("k", limit=10, window_seconds=60, cost=2)
     finally:
         await client.aclose()
+
+
+# --- spacing (slowmode): one action per interval, by the caller's clock ------------------
+
+
+async def test_spacing_refuses_until_the_interval_has_passed_by_the_callers_clock(
+    limiter: RateLimiter,
+) -> None:
+    start = 1_000_000.0
+    await limiter.space("slow:1", interval_seconds=10, now=start)
+    with pytest.raises(RateLimited) as caught:
+        await limiter.space("slow:1", interval_seconds=10, now=start + 4)
+    assert caught.value.retry_after == pytest.approx(6, abs=0.01)
+    # A refused action is not recorded: the wait still counts from the first one.
+    await limiter.space("slow:1", interval_seconds=10, now=start + 10)
+    with pytest.raises(RateLimited):
+        await limiter.space("slow:1", interval_seconds=10, now=start + 19)
+
+
+async def test_a_retry_of_the_allowed_action_passes_and_records_nothing(
+    limiter: RateLimiter,
+) -> None:
+    await limiter.space("slow:t", interval_seconds=10, now=100.0, token="nonce 1")
+    await limiter.space("slow:t", interval_seconds=10, now=105.0, token="nonce 1")
+    for other in ("nonce 2", None):
+        with pytest.raises(RateLimited) as caught:
+            await limiter.space("slow:t", interval_seconds=10, now=105.0, token=other)
+        assert caught.value.retry_after == pytest.approx(5, abs=0.01)
+    await limiter.space("slow:t", interval_seconds=10, now=110.0, token="nonce 2")
+
+
+async def test_spacing_keys_are_apart(limiter: RateLimiter) -> None:
+    await limiter.space("slow:a", interval_seconds=60, now=5.0)
+    await limiter.space("slow:b", interval_seconds=60, now=5.0)
+    with pytest.raises(RateLimited):
+        await limiter.space("slow:a", interval_seconds=60, now=6.0)
+
+
+async def test_concurrent_spaced_actions_let_one_through(limiter: RateLimiter) -> None:
+    async def attempt() -> bool:
+        try:
+            await limiter.space("slow:race", interval_seconds=60, now=100.0)
+        except RateLimited:
+            return False
+        return True
+
+    results = await asyncio.gather(*(attempt() for _ in range(20)))
+    assert results.count(True) == 1
+
+
+async def test_two_redis_limiters_share_one_spacing(redis_engine: RedisServer) -> None:
+    prefix = f"test:{secrets.token_hex(6)}:"
+    first, second = Redis.from_url(redis_engine.url), Redis.from_url(redis_engine.url)
+    try:
+        await RedisRateLimiter(first, prefix=prefix).space("k", interval_seconds=30, now=50.0)
+        with pytest.raises(RateLimited):
+            await RedisRateLimiter(second, prefix=prefix).space("k", interval_seconds=30, now=51.0)
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_the_fallback_spaces_in_this_process_while_redis_is_down() -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    limiter = FallbackRateLimiter(RedisRateLimiter(client), MemoryRateLimiter())
+    try:
+        await limiter.space("k", interval_seconds=30, now=10.0)
+        assert limiter.degraded
+        with pytest.raises(RateLimited):
+            await limiter.space("k", interval_seconds=30, now=11.0)
+    finally:
+        await client.aclose()

@@ -4,6 +4,7 @@ from typing import Any, Optional, Union
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
 from .confirm_email_change import ConfirmEmailChange
+from .create_thread import CreateThread
 from .delete_account import DeleteAccount
 from .events import Events
 from .history import History
@@ -12,6 +13,7 @@ from .request_data_export import RequestDataExport
 from .request_email_change import RequestEmailChange
 from .send import Send
 from .sidebar import Sidebar
+from .threads import Threads
 
 
 def gql(q: str) -> str:
@@ -255,3 +257,82 @@ class GoChatClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Sidebar.model_validate(data)
+
+    async def create_thread(
+        self,
+        channel_id: str,
+        name: str,
+        from_message_id: Union[Optional[str], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> CreateThread:
+        query = gql("""
+            mutation CreateThread($channelId: ID!, $name: String!, $fromMessageId: ID) {
+              createThread(
+                input: {channelId: $channelId, name: $name, fromMessageId: $fromMessageId}
+              ) {
+                thread {
+                  id
+                  name
+                  parentId
+                  archived
+                  locked
+                  autoArchiveMinutes
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "channelId": channel_id,
+            "name": name,
+            "fromMessageId": from_message_id,
+        }
+        response = await self.execute(
+            query=query, operation_name="CreateThread", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CreateThread.model_validate(data)
+
+    async def threads(
+        self,
+        channel_id: str,
+        archived: Union[Optional[bool], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> Threads:
+        query = gql("""
+            query Threads($channelId: ID!, $archived: Boolean, $after: String) {
+              channel(id: $channelId) {
+                __typename
+                id
+                ... on TextChannel {
+                  rateLimitPerUser
+                  threads(archived: $archived, first: 50, after: $after) {
+                    edges {
+                      cursor
+                      node {
+                        id
+                        name
+                        archived
+                        messageCount
+                        lastMessageId
+                      }
+                    }
+                    pageInfo {
+                      hasNextPage
+                      endCursor
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "channelId": channel_id,
+            "archived": archived,
+            "after": after,
+        }
+        response = await self.execute(
+            query=query, operation_name="Threads", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Threads.model_validate(data)

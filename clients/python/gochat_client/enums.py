@@ -26,6 +26,9 @@ class AuditAction(str, Enum):
     EMOJI_CREATE = "EMOJI_CREATE"
     EMOJI_UPDATE = "EMOJI_UPDATE"
     EMOJI_DELETE = "EMOJI_DELETE"
+    THREAD_CREATE = "THREAD_CREATE"
+    THREAD_UPDATE = "THREAD_UPDATE"
+    THREAD_DELETE = "THREAD_DELETE"
 
 
 class ChannelType(str, Enum):
@@ -60,6 +63,8 @@ class MessageType(str, Enum):
     REPLY = "REPLY"
     MEMBER_JOINED = "MEMBER_JOINED"
     MESSAGE_PINNED = "MESSAGE_PINNED"
+    THREAD_CREATED = "THREAD_CREATED"
+    THREAD_STARTER = "THREAD_STARTER"
 
 
 class OverwriteTarget(str, Enum):

@@ -51,6 +51,10 @@ class Events(BaseModel):
         "EventsEventsFriendRemoved",
         "EventsEventsPresenceUpdated",
         "EventsEventsTypingStarted",
+        "EventsEventsThreadCreated",
+        "EventsEventsThreadUpdated",
+        "EventsEventsThreadDeleted",
+        "EventsEventsThreadMembersUpdated",
         "EventsEventsVoiceStateUpdated",
         "EventsEventsSpeakingUpdated",
         "EventsEventsVoiceServerUpdated",
@@ -240,6 +244,22 @@ class EventsEventsPresenceUpdated(BaseModel):
 
 class EventsEventsTypingStarted(BaseModel):
     typename__: Literal["TypingStarted"] = Field(alias="__typename")
+
+
+class EventsEventsThreadCreated(BaseModel):
+    typename__: Literal["ThreadCreated"] = Field(alias="__typename")
+
+
+class EventsEventsThreadUpdated(BaseModel):
+    typename__: Literal["ThreadUpdated"] = Field(alias="__typename")
+
+
+class EventsEventsThreadDeleted(BaseModel):
+    typename__: Literal["ThreadDeleted"] = Field(alias="__typename")
+
+
+class EventsEventsThreadMembersUpdated(BaseModel):
+    typename__: Literal["ThreadMembersUpdated"] = Field(alias="__typename")
 
 
 class EventsEventsVoiceStateUpdated(BaseModel):

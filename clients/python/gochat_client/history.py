@@ -16,9 +16,9 @@ class History(BaseModel):
 
 
 class HistoryChannelChannel(BaseModel):
-    typename__: Literal["CategoryChannel", "Channel", "VoiceChannel"] = Field(
-        alias="__typename"
-    )
+    typename__: Literal[
+        "CategoryChannel", "Channel", "ThreadChannel", "VoiceChannel"
+    ] = Field(alias="__typename")
     id: str
     name: str
 

@@ -154,6 +154,14 @@ class CreateChannelInput(BaseModel):
     "Hide the channel from @everyone; roles or members then need an overwrite allowing VIEW_CHANNELS."
     voice_region: Optional[str] = Field(alias="voiceRegion", default=None)
     "Voice channels only."
+    rate_limit_per_user: Optional[int] = Field(alias="rateLimitPerUser", default=None)
+    "Text channels: slowmode, 0-21600 seconds between one member's messages (0: off); MANAGE_MESSAGES or MANAGE_CHANNELS lift it. Default 0."
+    nsfw: Optional[bool] = None
+    "Text channels: for adults only. Default false."
+    default_auto_archive_minutes: Optional[int] = Field(
+        alias="defaultAutoArchiveMinutes", default=None
+    )
+    "Text channels: auto-archive of threads started without one: 60, 1440, 4320 or 10080 minutes. Default 1440."
     user_limit: Optional[int] = Field(alias="userLimit", default=None)
     "Voice channels only: most members in voice at once, 0-99; 0 or null: none."
 
@@ -213,6 +221,21 @@ class CreateRoleInput(BaseModel):
     "Show its members separately in member lists."
     mentionable: bool = False
     "Let anyone mention the role."
+
+
+class CreateThreadInput(BaseModel):
+    """Start a thread in a text channel (CREATE_THREADS there), on its own or from one of the channel's messages; a THREAD_CREATED notice is posted in the channel."""
+
+    channel_id: str = Field(alias="channelId")
+    "The parent text channel."
+    name: str
+    "1-100 characters."
+    from_message_id: Optional[str] = Field(alias="fromMessageId", default=None)
+    "A message of the channel to start the thread from (one thread per message: CONFLICT for a second); null: a thread of its own."
+    auto_archive_minutes: Optional[int] = Field(
+        alias="autoArchiveMinutes", default=None
+    )
+    "60, 1440, 4320 or 10080 minutes without a message before it is archived; null: the channel's defaultAutoArchiveMinutes."
 
 
 class CreateUploadInput(BaseModel):
@@ -294,6 +317,13 @@ class DeleteRoleInput(BaseModel):
     "The guild."
     role_id: str = Field(alias="roleId")
     "The role (not @everyone)."
+
+
+class DeleteThreadInput(BaseModel):
+    """Delete a thread and its messages (MANAGE_THREADS)."""
+
+    thread_id: str = Field(alias="threadId")
+    "The thread to delete."
 
 
 class DisconnectVoiceMemberInput(BaseModel):
@@ -390,6 +420,13 @@ class EmojiInput(BaseModel):
     "A custom emoji of the message's guild."
 
 
+class JoinThreadInput(BaseModel):
+    """Join a thread you can see; joining twice changes nothing."""
+
+    thread_id: str = Field(alias="threadId")
+    "The thread."
+
+
 class JoinVoiceInput(BaseModel):
     """Join a voice channel (VOICE_CONNECT, within its user limit)."""
 
@@ -420,6 +457,13 @@ class LeaveGuildInput(BaseModel):
 
     guild_id: str = Field(alias="guildId")
     "The guild to leave."
+
+
+class LeaveThreadInput(BaseModel):
+    """Leave a thread; leaving one you are not in changes nothing."""
+
+    thread_id: str = Field(alias="threadId")
+    "The thread."
 
 
 class LoginInput(BaseModel):
@@ -783,6 +827,14 @@ class UpdateChannelInput(BaseModel):
     "Voice channels only: new user limit, 0 (none) to 99; omitted: unchanged."
     sync_with_parent: bool = Field(alias="syncWithParent", default=False)
     "Replace this channel's overwrites with its category's."
+    rate_limit_per_user: Optional[int] = Field(alias="rateLimitPerUser", default=None)
+    "Text channels: slowmode, 0-21600 seconds between one member's messages (0: off); MANAGE_MESSAGES or MANAGE_CHANNELS lift it. Omitted: unchanged."
+    nsfw: Optional[bool] = None
+    "Text channels: for adults only. Omitted: unchanged."
+    default_auto_archive_minutes: Optional[int] = Field(
+        alias="defaultAutoArchiveMinutes", default=None
+    )
+    "Text channels: auto-archive of threads started without one: 60, 1440, 4320 or 10080 minutes. Omitted: unchanged."
 
 
 class UpdateGuildInput(BaseModel):
@@ -824,6 +876,23 @@ class UpdateRoleInput(BaseModel):
     "Omitted: unchanged."
     mentionable: Optional[bool] = None
     "Omitted: unchanged."
+
+
+class UpdateThreadInput(BaseModel):
+    """Change a thread: MANAGE_THREADS, or its creator while it is not locked. Omitted fields stay."""
+
+    thread_id: str = Field(alias="threadId")
+    "The thread."
+    name: Optional[str] = None
+    "New name, 1-100 characters."
+    archived: Optional[bool] = None
+    "Archive (true) or reopen (false) the thread."
+    locked: Optional[bool] = None
+    "Lock (true): only MANAGE_THREADS may then send, reopen or change it; unlock (false)."
+    auto_archive_minutes: Optional[int] = Field(
+        alias="autoArchiveMinutes", default=None
+    )
+    "60, 1440, 4320 or 10080 minutes without a message before it is archived."
 
 
 class UpdateVoiceStateInput(BaseModel):

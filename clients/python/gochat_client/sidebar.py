@@ -34,9 +34,9 @@ class SidebarMeGuilds(BaseModel):
 
 
 class SidebarMeGuildsChannelsChannel(BaseModel):
-    typename__: Literal["CategoryChannel", "Channel", "VoiceChannel"] = Field(
-        alias="__typename"
-    )
+    typename__: Literal[
+        "CategoryChannel", "Channel", "ThreadChannel", "VoiceChannel"
+    ] = Field(alias="__typename")
     id: str
     name: str
     type_: ChannelType = Field(alias="type")

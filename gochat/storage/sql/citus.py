@@ -28,6 +28,7 @@ GUILD_GROUP = {
     "bans": Distributed("guild_id", "guilds"),
     "emoji": Distributed("guild_id", "guilds"),
     "audit_log": Distributed("guild_id", "guilds"),
+    "thread_members": Distributed("guild_id", "guilds"),
 }
 
 # Messages and what hangs off them, by channel (guild channels and direct messages alike): a

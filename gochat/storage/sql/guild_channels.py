@@ -26,6 +26,7 @@ from gochat.storage.sql.tables import (
     channels,
     guilds,
     invites,
+    thread_members,
 )
 
 
@@ -135,6 +136,31 @@ class GuildChannelsMixin(GuildStoreBase):
                     and_(invites.c.guild_id == guild_id, invites.c.channel_id == channel_id)
                 )
             )
+            # A thread goes with its parent (its messages stay, unreachable, as a deleted
+            # channel's do); other children are orphaned.
+            thread_rows = await conn.execute(
+                delete(channels)
+                .where(
+                    and_(
+                        channels.c.guild_id == guild_id,
+                        channels.c.parent_id == channel_id,
+                        channels.c.type == int(ChannelType.THREAD),
+                    )
+                )
+                .returning(channels.c.id)
+            )
+            gone = [channel_id, *(r.id for r in thread_rows)]
+            await conn.execute(
+                delete(channel_directory).where(channel_directory.c.channel_id.in_(gone))
+            )
+            await conn.execute(
+                delete(thread_members).where(
+                    and_(
+                        thread_members.c.guild_id == guild_id,
+                        thread_members.c.thread_id.in_(gone),
+                    )
+                )
+            )
             await conn.execute(
                 update(channels)
                 .where(and_(channels.c.guild_id == guild_id, channels.c.parent_id == channel_id))
@@ -168,7 +194,14 @@ class GuildChannelsMixin(GuildStoreBase):
                 )
                 if result.rowcount != 1:
                     raise NotFound(f"channel {channel_id} not found")
-            rows = await conn.execute(select(channels).where(channels.c.guild_id == guild_id))
+            rows = await conn.execute(
+                select(channels).where(
+                    and_(
+                        channels.c.guild_id == guild_id,
+                        channels.c.type != int(ChannelType.THREAD),
+                    )
+                )
+            )
             return [channel_of(r) for r in rows]
 
         return await self._mutate(guild_id, work, events=events, audit=audit)

@@ -68,6 +68,17 @@ def channel_of(row: Any) -> Channel:
         voice_region=row.voice_region,
         created_at=row.created_at,
         user_limit=row.user_limit,
+        rate_limit_per_user=row.rate_limit_per_user,
+        nsfw=bool(row.nsfw),
+        default_auto_archive_minutes=row.default_auto_archive_minutes,
+        owner_id=None if row.owner_id is None else Snowflake(row.owner_id),
+        origin_message_id=(
+            None if row.origin_message_id is None else Snowflake(row.origin_message_id)
+        ),
+        auto_archive_minutes=row.auto_archive_minutes,
+        archived=bool(row.archived),
+        archived_at=row.archived_at,
+        locked=bool(row.locked),
     )
 
 
@@ -224,6 +235,15 @@ async def insert_channel_tx(conn: AsyncConnection, channel: Channel) -> None:
             voice_region=channel.voice_region,
             created_at=channel.created_at,
             user_limit=channel.user_limit,
+            rate_limit_per_user=channel.rate_limit_per_user,
+            nsfw=channel.nsfw,
+            default_auto_archive_minutes=channel.default_auto_archive_minutes,
+            owner_id=channel.owner_id,
+            origin_message_id=channel.origin_message_id,
+            auto_archive_minutes=channel.auto_archive_minutes,
+            archived=channel.archived,
+            archived_at=channel.archived_at,
+            locked=channel.locked,
         )
     )
     await conn.execute(

@@ -39,6 +39,7 @@ from gochat.storage.sql.guild_rows import (
     role_of,
     role_values,
 )
+from gochat.storage.sql.guild_threads import GuildThreadsMixin
 from gochat.storage.sql.tables import (
     audit_log,
     bans,
@@ -55,7 +56,12 @@ from gochat.storage.sql.tables import (
 
 
 class SqlGuildStore(
-    GuildChannelsMixin, GuildRolesMixin, GuildMembersMixin, GuildInvitesMixin, GuildEmojiMixin
+    GuildChannelsMixin,
+    GuildThreadsMixin,
+    GuildRolesMixin,
+    GuildMembersMixin,
+    GuildInvitesMixin,
+    GuildEmojiMixin,
 ):
     async def get_guild(self, guild_id: Snowflake) -> Guild | None:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:

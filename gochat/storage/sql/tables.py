@@ -180,6 +180,29 @@ channels = Table(
     Column("voice_region", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("user_limit", Integer, nullable=False, server_default=text("0")),
+    Column("rate_limit_per_user", Integer, nullable=False, server_default="0"),
+    Column("nsfw", Boolean, nullable=False, server_default=false()),
+    Column("default_auto_archive_minutes", Integer, nullable=False, server_default="1440"),
+    # Threads (type 5): a channel row whose parent is a text channel.
+    Column("owner_id", BigInteger, nullable=True),
+    Column("origin_message_id", BigInteger, nullable=True),
+    Column("auto_archive_minutes", Integer, nullable=False, server_default="0"),
+    Column("archived", Boolean, nullable=False, server_default=false()),
+    Column("archived_at", UtcDateTime, nullable=True),
+    Column("locked", Boolean, nullable=False, server_default=false()),
+    # The auto-archive sweeper reads the open threads of every guild.
+    Index("ix_channels_open_threads", "type", "archived"),
+    # One thread per message.
+    Index("uq_channels_origin_message", "guild_id", "origin_message_id", unique=True),
+)
+
+thread_members = Table(
+    "thread_members",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True),
+    Column("thread_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("joined_at", UtcDateTime, nullable=False),
 )
 
 # Channel id -> guild, for lookups by channel id alone (a small table distributed by channel).
