@@ -8,16 +8,10 @@ configuration at all, GoChat runs in one process on SQLite under `./gochat-data/
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
-import secrets
-import stat
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     AfterValidator,
     Field,
@@ -26,110 +20,38 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-ENV_PREFIX = "GOCHAT_"
-CONFIG_FILE_ENV = "GOCHAT_CONFIG_FILE"
-SECRET_FILE_NAME = "jwt-secret"  # noqa: S105 - a file name, not a secret
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s?\s*$")
+from gochat.config_values import (
+    CONFIG_FILE_ENV,
+    ENV_PREFIX,
+    SECRET_FILE_NAME,
+    ConfigError,
+    ConfigFileSource,
+    Rate,
+    async_database_url,
+    check_blobs_url,
+    check_bus_url,
+    check_database_url,
+    check_mail_url,
+    check_messages_url,
+    check_public_url,
+    check_redis_url,
+    check_search_url,
+    check_secret,
+    ensure_secret_file,
+    parse_rate,
+    redact_url,
+)
 
-
-def _check_rate(value: str) -> str:
-    match = _RATE.match(value)
-    if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
-        raise ValueError("expected COUNT/SECONDS, for example 10/60")
-    return value
-
-
-Rate = Annotated[str, AfterValidator(_check_rate)]
-
-
-def _check_database_url(value: str | None) -> str | None:
-    if value is not None and not value.startswith(
-        (
-            "sqlite://",
-            "sqlite+aiosqlite://",
-            "postgresql://",
-            "postgres://",
-            "postgresql+asyncpg://",
-        )
-    ):
-        raise ValueError("expected a sqlite:// or postgresql:// URL")
-    return value
-
-
-def _check_messages_url(value: str | None) -> str | None:
-    if value is not None and not re.match(r"^cql://[^/]+/[a-z][a-z0-9_]{0,47}(\?.*)?$", value):
-        raise ValueError("expected cql://host1,host2[:port]/keyspace")
-    return value
-
-
-def _check_bus_url(value: str) -> str:
-    if value != "memory://" and not re.match(r"^nats://[^/?#]+/?$", value):
-        raise ValueError("expected memory:// or nats://[user:pass@]host:port")
-    return value
-
-
-def _check_redis_url(value: str | None) -> str | None:
-    if value is not None and not re.match(r"^rediss?://[^/?#]+(/\d+)?(\?.*)?$", value):
-        raise ValueError("expected redis://[user:pass@]host:port[/db] or rediss://...")
-    return value
-
-
-def _check_blobs_url(value: str | None) -> str | None:
-    if value is not None and not re.match(
-        r"^s3://([^@/?#]+@)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\?[^#]*)?$", value
-    ):
-        raise ValueError("expected s3://[key:secret@]bucket?endpoint=URL&region=R&style=path")
-    return value
-
-
-def _check_search_url(value: str | None) -> str | None:
-    if value is not None and not re.match(
-        r"^https?://([^@/?#]+@)?[^/?#]+(/[a-z0-9_-]+)?/?$", value
-    ):
-        raise ValueError(
-            "expected http(s)://[user:password@]host:port[/index-prefix] of OpenSearch"
-        )
-    return value
-
-
-def _check_mail_url(value: str) -> str:
-    if value.startswith("log:"):
-        return value
-    if not value.startswith("smtp://"):
-        raise ValueError("expected log:// or smtp://user:pass@host:port?tls=starttls|implicit|none")
-    tls = re.search(r"[?&]tls=([^&]*)", value)
-    if tls and tls.group(1) not in {"starttls", "implicit", "none"}:
-        raise ValueError("tls must be starttls, implicit or none")
-    return value
-
-
-def _check_public_url(value: str | None) -> str | None:
-    if value is None:
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError("expected http(s)://host[:port][/path], with no query or fragment")
-    return value.rstrip("/")
-
-
-def _check_secret(value: SecretStr | None) -> SecretStr | None:
-    if value is not None and len(value.get_secret_value()) < 32:
-        raise ValueError("a signing key needs at least 32 characters")
-    return value
-
-
-def parse_rate(value: str) -> tuple[int, int]:
-    """`"10/60"` -> (10 requests, 60 seconds)."""
-    match = _RATE.match(value)
-    assert match is not None  # validated on load
-    return int(match.group(1)), int(match.group(2))
-
-
-class ConfigError(Exception):
-    """A setting has a bad value; the message is one line naming it."""
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "ConfigError",
+    "Settings",
+    "async_database_url",
+    "load_settings",
+    "parse_rate",
+]
 
 
 class Settings(BaseSettings):
@@ -152,7 +74,7 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long /ready answers 503 while the process still serves "
         "as before, so that load balancers stop routing to it before it stops accepting.",
     )
-    database_url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
+    database_url: Annotated[str | None, AfterValidator(check_database_url)] = Field(
         None,
         description="sqlite:///path or postgresql://user:pass@host/db; default SQLite in data_dir.",
     )
@@ -169,7 +91,7 @@ class Settings(BaseSettings):
         description="Longest wait for a free pooled connection before a request gets "
         "UNAVAILABLE (retryable).",
     )
-    messages_url: Annotated[str | None, AfterValidator(_check_messages_url)] = Field(
+    messages_url: Annotated[str | None, AfterValidator(check_messages_url)] = Field(
         None,
         description="cql://host1,host2[:port]/keyspace for Cassandra/ScyllaDB messages; "
         "default: the SQL database.",
@@ -188,7 +110,7 @@ class Settings(BaseSettings):
         "reactions, read states): local_serial within the local data center, serial across "
         "all of them.",
     )
-    bus_url: Annotated[str, AfterValidator(_check_bus_url)] = Field(
+    bus_url: Annotated[str, AfterValidator(check_bus_url)] = Field(
         "memory://",
         description="memory:// delivers events inside this process; nats://host:port shares "
         "them with every process (JetStream stream GOCHAT_EVENTS).",
@@ -208,18 +130,18 @@ class Settings(BaseSettings):
         description="Longest pause between attempts to reconnect to NATS (jittered exponential "
         "backoff from 0.1 s): how long events may lag after NATS is back.",
     )
-    redis_url: Annotated[str | None, AfterValidator(_check_redis_url)] = Field(
+    redis_url: Annotated[str | None, AfterValidator(check_redis_url)] = Field(
         None,
         description="redis://host:port/db for presence and rate limits shared by every "
         "process; default: in this process.",
     )
-    blobs_url: Annotated[str | None, AfterValidator(_check_blobs_url)] = Field(
+    blobs_url: Annotated[str | None, AfterValidator(check_blobs_url)] = Field(
         None,
         description="s3://[key:secret@]bucket?endpoint=URL&region=R&style=path|virtual for "
         "files on S3 or an S3-compatible server (credentials from the URL or the AWS "
         "environment); default: the blobs/ directory in data_dir.",
     )
-    search_url: Annotated[str | None, AfterValidator(_check_search_url)] = Field(
+    search_url: Annotated[str | None, AfterValidator(check_search_url)] = Field(
         None,
         description="http(s)://[user:password@]host:port[/prefix] of an OpenSearch node for "
         "message search (indices named <prefix>-messages-v<N>, prefix default gochat); "
@@ -244,7 +166,7 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(default=True, description="Apply SQL migrations when serving.")
     worker_id: int = Field(0, ge=0, le=1023, description="Snowflake worker id, unique per process.")
 
-    jwt_secret: Annotated[SecretStr | None, AfterValidator(_check_secret)] = Field(
+    jwt_secret: Annotated[SecretStr | None, AfterValidator(check_secret)] = Field(
         None, description="HS256 signing key; generated into data_dir (mode 0600) when unset."
     )
     jwt_issuer: str = Field("gochat", min_length=1, description="`iss` of access tokens, checked.")
@@ -269,13 +191,13 @@ class Settings(BaseSettings):
     )
     password_reset_ttl_seconds: int = Field(3600, ge=60, description="Reset link lifetime.")
 
-    mail_url: Annotated[str, AfterValidator(_check_mail_url)] = Field(
+    mail_url: Annotated[str, AfterValidator(check_mail_url)] = Field(
         "log://", description="log:// keeps mail in the log; smtp://user:pass@host:port?tls=..."
     )
     mail_from: str = Field(
         "GoChat <no-reply@localhost>", min_length=3, description="From header of mails."
     )
-    public_url: Annotated[str | None, AfterValidator(_check_public_url)] = Field(
+    public_url: Annotated[str | None, AfterValidator(check_public_url)] = Field(
         None,
         description="Base URL of the links in mails (confirm email, reset password), as users "
         "reach this server; default http://HOST:PORT of the address `gochat serve` listens on. "
@@ -563,7 +485,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+        return (init_settings, env_settings, ConfigFileSource(settings_cls))
 
     def effective_database_url(self) -> str:
         """The SQLAlchemy async URL, with the embedded SQLite default filled in."""
@@ -601,42 +523,6 @@ class Settings(BaseSettings):
         return data
 
 
-class _ConfigFileSource(PydanticBaseSettingsSource):
-    """Reads the TOML or YAML file named by GOCHAT_CONFIG_FILE (keys without the prefix)."""
-
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        self._data = _read_config_file(os.environ.get(CONFIG_FILE_ENV))
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if v is not None}
-
-
-def _read_config_file(name: str | None) -> dict[str, Any]:
-    if not name:
-        return {}
-    path = Path(name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {exc.strerror}") from exc
-    try:
-        if path.suffix == ".toml":
-            data: object = tomllib.loads(text)
-        elif path.suffix in {".yaml", ".yml"}:
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"{CONFIG_FILE_ENV}: {path} must end in .toml, .yaml or .yml")
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{CONFIG_FILE_ENV}: {path} is not valid: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{CONFIG_FILE_ENV}: {path} must hold a table of settings")
-    return {str(k).lower().removeprefix("gochat_"): v for k, v in data.items()}
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Settings from every source; a bad value raises ConfigError naming the setting."""
     try:
@@ -652,41 +538,3 @@ def load_settings(**overrides: Any) -> Settings:
         elif isinstance(shown, str | int | float | bool) and "secret" not in name:
             detail += f" (got {shown!r})"
         raise ConfigError(f"invalid setting {label}: {detail}") from exc
-
-
-def async_database_url(url: str) -> str:
-    """Accept plain sqlite:// and postgresql:// URLs and select the async drivers."""
-    for prefix, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("postgres://", "postgresql+asyncpg://"),
-    ):
-        if url.startswith(prefix):
-            return driver + url.removeprefix(prefix)
-    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        return url
-    raise ConfigError(
-        f"invalid setting {ENV_PREFIX}DATABASE_URL: expected sqlite:// or postgresql:// URL"
-    )
-
-
-def redact_url(url: str) -> str:
-    return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
-
-
-def ensure_secret_file(path: Path) -> str:
-    """Read a secret key file, creating it with 64 random bytes (mode 0600) if missing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise ConfigError(
-                f"{path} is readable by other users (mode {mode:o}); run chmod 600 on it"
-            ) from None
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        secret = secrets.token_urlsafe(64)
-        handle.write(secret + "\n")
-    return secret

@@ -222,11 +222,7 @@ class Sfu:
         await self._broadcast(room, {"op": "member_joined", **member.describe()}, but=member)
         await self._report(
             signals.MemberJoined(
-                sfu_id=self.config.sfu_id,
-                session_id=member.session_id,
-                user_id=member.user_id,
-                guild_id=member.grant.guild_id,
-                channel_id=member.grant.channel_id,
+                **self._about(member),
             )
         )
         log.info("sfu.joined", session=member.session_id, channel=member.grant.channel_id)
@@ -248,11 +244,7 @@ class Sfu:
             await member.close()
         await self._report(
             signals.MemberLeft(
-                sfu_id=self.config.sfu_id,
-                session_id=member.session_id,
-                user_id=member.user_id,
-                guild_id=member.grant.guild_id,
-                channel_id=member.grant.channel_id,
+                **self._about(member),
             )
         )
         log.info("sfu.left", session=member.session_id, channel=member.grant.channel_id)
@@ -337,18 +329,10 @@ class Sfu:
                 if speaking == member.speaking:
                     continue
                 member.speaking = speaking
-                room = self.rooms.get(member.grant.channel_id)
-                if room is not None:
-                    await self._broadcast(room, {"op": "speaking", **member.describe()})
-                await self._report(
-                    signals.SpeakingChanged(
-                        sfu_id=self.config.sfu_id,
-                        session_id=member.session_id,
-                        user_id=member.user_id,
-                        guild_id=member.grant.guild_id,
-                        channel_id=member.grant.channel_id,
-                        speaking=speaking,
-                    )
+                await self._announce(
+                    member,
+                    "speaking",
+                    signals.SpeakingChanged(**self._about(member), speaking=speaking),
                 )
 
     async def _check_video(self, member: Member, now: int) -> None:
@@ -361,19 +345,26 @@ class Sfu:
         if video == member.video:
             return
         member.video = video
+        await self._announce(
+            member, "video", signals.VideoChanged(**self._about(member), video=video)
+        )
+
+    def _about(self, member: Member) -> dict[str, Any]:
+        """Who a report is about: the fields every member report carries."""
+        return {
+            "sfu_id": self.config.sfu_id,
+            "session_id": member.session_id,
+            "user_id": member.user_id,
+            "guild_id": member.grant.guild_id,
+            "channel_id": member.grant.channel_id,
+        }
+
+    async def _announce(self, member: Member, op: str, report: signals.Report) -> None:
+        """Tell the member's room (op) and the API (report) that the member changed."""
         room = self.rooms.get(member.grant.channel_id)
         if room is not None:
-            await self._broadcast(room, {"op": "video", **member.describe()})
-        await self._report(
-            signals.VideoChanged(
-                sfu_id=self.config.sfu_id,
-                session_id=member.session_id,
-                user_id=member.user_id,
-                guild_id=member.grant.guild_id,
-                channel_id=member.grant.channel_id,
-                video=video,
-            )
-        )
+            await self._broadcast(room, {"op": op, **member.describe()})
+        await self._report(report)
 
     async def _report(self, report: signals.Report) -> None:
         envelope = Envelope(

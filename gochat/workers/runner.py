@@ -5,7 +5,7 @@ source (a JetStream pull consumer at scale, shared by every process of the same 
 the relational store's job table embedded, see gochat/workers/sources.py), skips the event types
 the handler does not name, settles a batch only after `handle` returned, retries with backoff on
 Unavailable, and parks an event that keeps failing otherwise where `gochat tools jobs` lists
-and replays it. Handlers are registered in gochat/wiring.py (`event_handlers`).
+and replays it. Handlers are registered in gochat/wiring/background.py (`event_handlers`).
 """
 
 from __future__ import annotations

