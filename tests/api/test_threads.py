@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.client import GraphQLClient, ws_connect
+from tests.support.factories import signed_up
 from tests.support.guilds import World, grant, invite_and_join, make_world
 from tests.support.server import RunningServer
 
@@ -333,6 +334,38 @@ async def test_members_join_and_leave(client: GraphQLClient) -> None:
     assert [e["node"]["userId"] for e in members] == [w.owner.id]
     # A channel id is not a thread.
     (await w.member.client.execute(JOIN, {"t": w.text_id})).error("NOT_FOUND")
+
+
+KICK = "mutation($g: ID!, $u: ID!) { kickMember(input: {guildId: $g, userId: $u}) { userId } }"
+LEAVE_GUILD = "mutation($g: ID!) { leaveGuild(input: {guildId: $g}) { guildId } }"
+DELETE_ACCOUNT = "mutation($p: String!) { deleteAccount(input: {password: $p}) { ok } }"
+
+
+async def _thread_member_ids(w: World, thread: str) -> list[str]:
+    members = (await _thread_state(w.owner.client, thread))["members"]["edges"]
+    return sorted(e["node"]["userId"] for e in members)
+
+
+async def test_leaving_the_guild_in_any_way_ends_thread_memberships(
+    client: GraphQLClient,
+) -> None:
+    w = await make_world(client)
+    thread = (await _thread(w))["id"]
+    (await w.member.client.execute(JOIN, {"t": thread})).ok()
+    (await w.owner.client.execute(KICK, {"g": w.guild_id, "u": w.member.id})).ok()
+    assert await _thread_member_ids(w, thread) == [w.owner.id]
+
+    other = await signed_up(client)
+    await invite_and_join(w.owner, other, w.text_id)
+    (await other.client.execute(JOIN, {"t": thread})).ok()
+    (await other.client.execute(LEAVE_GUILD, {"g": w.guild_id})).ok()
+    assert await _thread_member_ids(w, thread) == [w.owner.id]
+
+    gone = await signed_up(client)
+    await invite_and_join(w.owner, gone, w.text_id)
+    (await gone.client.execute(JOIN, {"t": thread})).ok()
+    (await gone.client.execute(DELETE_ACCOUNT, {"p": gone.password})).ok()
+    assert await _thread_member_ids(w, thread) == [w.owner.id]
 
 
 async def test_idle_threads_are_archived_after_their_delay(

@@ -28,13 +28,12 @@ from gochat.storage import EventsOf
 from gochat.storage.sql import outbox as outbox_sql
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect, violated_unique
+from gochat.storage.sql.guild_rows import end_membership_tx
 from gochat.storage.sql.sessions import revoke_sessions_tx
 from gochat.storage.sql.tables import (
-    channel_overwrites,
     friend_requests,
     friendships,
     guilds,
-    member_roles,
     members,
     one_time_tokens,
     user_settings,
@@ -399,26 +398,7 @@ class SqlAccountStore:
                 )
             )
             for guild_id in guild_ids:
-                # Guild by guild, so that each statement stays on one Citus shard.
-                await conn.execute(
-                    delete(member_roles).where(
-                        and_(member_roles.c.guild_id == guild_id, member_roles.c.user_id == user_id)
-                    )
-                )
-                await conn.execute(
-                    delete(channel_overwrites).where(
-                        and_(
-                            channel_overwrites.c.guild_id == guild_id,
-                            channel_overwrites.c.target_type == "member",
-                            channel_overwrites.c.target_id == user_id,
-                        )
-                    )
-                )
-                await conn.execute(
-                    delete(members).where(
-                        and_(members.c.guild_id == guild_id, members.c.user_id == user_id)
-                    )
-                )
+                await end_membership_tx(conn, guild_id, user_id)
             friend_ids = tuple(
                 Snowflake(f)
                 for f in await conn.scalars(

@@ -14,8 +14,8 @@ from gochat.errors import Conflict, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import AuditOf, EventsOf
 from gochat.storage.sql.errors import unavailable_on_disconnect
-from gochat.storage.sql.guild_rows import GuildStoreBase, ban_of, members_tx
-from gochat.storage.sql.tables import bans, channel_overwrites, guilds, member_roles, members, users
+from gochat.storage.sql.guild_rows import GuildStoreBase, ban_of, end_membership_tx, members_tx
+from gochat.storage.sql.tables import bans, guilds, members, users
 
 
 class GuildMembersMixin(GuildStoreBase):
@@ -112,25 +112,7 @@ class GuildMembersMixin(GuildStoreBase):
             owner = await conn.scalar(select(guilds.c.owner_id).where(guilds.c.id == guild_id))
             if owner == user_id:
                 raise Conflict("the owner cannot be removed; transfer ownership first")
-            await conn.execute(
-                delete(member_roles).where(
-                    and_(member_roles.c.guild_id == guild_id, member_roles.c.user_id == user_id)
-                )
-            )
-            await conn.execute(
-                delete(channel_overwrites).where(
-                    and_(
-                        channel_overwrites.c.guild_id == guild_id,
-                        channel_overwrites.c.target_type == "member",
-                        channel_overwrites.c.target_id == user_id,
-                    )
-                )
-            )
-            await conn.execute(
-                delete(members).where(
-                    and_(members.c.guild_id == guild_id, members.c.user_id == user_id)
-                )
-            )
+            await end_membership_tx(conn, guild_id, user_id)
             if ban is not None:
                 try:
                     async with conn.begin_nested():

@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gochat.domain.permissions import Overwrite
@@ -31,10 +31,12 @@ from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.tables import (
     audit_log,
     channel_directory,
+    channel_overwrites,
     channels,
     guilds,
     member_roles,
     members,
+    thread_members,
 )
 from gochat.timestamps import json_default
 
@@ -183,6 +185,34 @@ async def members_tx(
         )
         for r in rows
     ]
+
+
+async def end_membership_tx(conn: AsyncConnection, guild_id: Snowflake, user_id: Snowflake) -> None:
+    """Everything of one member in one guild goes with the membership: roles, member
+    overwrites, thread memberships and the member row (kick, ban, leave, account deletion).
+    Every statement names the guild, so each stays on one Citus shard."""
+    await conn.execute(
+        delete(member_roles).where(
+            and_(member_roles.c.guild_id == guild_id, member_roles.c.user_id == user_id)
+        )
+    )
+    await conn.execute(
+        delete(channel_overwrites).where(
+            and_(
+                channel_overwrites.c.guild_id == guild_id,
+                channel_overwrites.c.target_type == "member",
+                channel_overwrites.c.target_id == user_id,
+            )
+        )
+    )
+    await conn.execute(
+        delete(thread_members).where(
+            and_(thread_members.c.guild_id == guild_id, thread_members.c.user_id == user_id)
+        )
+    )
+    await conn.execute(
+        delete(members).where(and_(members.c.guild_id == guild_id, members.c.user_id == user_id))
+    )
 
 
 async def append_audit_tx(conn: AsyncConnection, entries: Sequence[AuditEntry]) -> None:
