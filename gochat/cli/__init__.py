@@ -20,6 +20,7 @@ import uvicorn
 
 from gochat import supervisor
 from gochat.app import create_app
+from gochat.cli.bench import bench
 from gochat.cli.common import guarded, settings_or_exit
 from gochat.cli.tools import search, tools
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings
@@ -322,3 +323,4 @@ def export_schema(output: Path | None) -> None:
 
 main.add_command(tools)
 main.add_command(search)
+main.add_command(bench)
