@@ -23,6 +23,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -109,6 +110,18 @@ class MetricsEndpoint:
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self._registry), CONTENT_TYPE_LATEST
+
+    def serve_in_thread(self, host: str, port: int) -> Callable[[], None]:
+        """Serve the exposition on host:port from a thread, for a process with no HTTP app
+        (`gochat worker`); returns what stops it."""
+        server, thread = start_http_server(port, host, registry=self._registry)
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+        return stop
 
 
 class _Shared(Collector):
