@@ -22,6 +22,7 @@ from gochat.cli import main as gochat_cli
 from gochat.config import Settings
 from tests.ops.stack import (
     CADDYFILE,
+    COMPOSE_FILE,
     DASHBOARD_FILE,
     DOCKERFILE,
     GRAFANA_PROVISIONING,
@@ -75,6 +76,15 @@ def test_every_gochat_variable_is_a_setting_and_its_value_loads(
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         Settings()  # raises on a value the setting does not accept
+
+
+def test_every_gochat_variable_read_from_the_host_is_a_setting() -> None:
+    used = set(re.findall(r"\$\{(GOCHAT_\w+)", COMPOSE_FILE.read_text(encoding="utf-8")))
+    assert "GOCHAT_JWT_SECRET" in used
+    unknown = sorted(
+        k for k in used if k.removeprefix("GOCHAT_").lower() not in Settings.model_fields
+    )
+    assert unknown == [], "name host variables that are not settings without GOCHAT_"
 
 
 def test_every_gochat_command_is_a_cli_command() -> None:
