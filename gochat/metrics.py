@@ -81,6 +81,17 @@ worker_lag_seconds = Histogram(
 )
 
 
+# What `gochat sfu` reads of its rooms when scraped (gochat/sfu/service.py), all gauges.
+SFU_FIGURES = {
+    "gochat_sfu_rooms": "Rooms (voice channels) with members on this SFU.",
+    "gochat_sfu_members": "Members connected to this SFU.",
+    "gochat_sfu_streams_received": "Media streams members send to this SFU.",
+    "gochat_sfu_streams_forwarded": "Media streams this SFU forwards to members.",
+    "gochat_sfu_packets_received": "RTP packets received on the streams open now.",
+    "gochat_sfu_packets_lost": "RTP packets lost on their way in, on the streams open now.",
+}
+
+
 class ScrapeTimeFigures(Collector):
     """Figures one process keeps anyway, read when scraped: `read()` returns
     (name, documentation, kind, value) tuples, kind "counter" or "gauge"."""

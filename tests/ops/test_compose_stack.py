@@ -200,7 +200,16 @@ def _worker_targets() -> set[str]:
     return {f"{name}:{port}" for name, port in ports.items()}
 
 
-def test_prometheus_scrapes_every_api_and_worker_process() -> None:
+def _sfu_targets() -> set[str]:
+    services = gochat_services(load_compose())
+    return {
+        f"{name}:{environment_of(s).get('GOCHAT_SFU_PORT', '8001')}"
+        for name, s in services.items()
+        if command_of(s)[:1] == ["sfu"]
+    }
+
+
+def test_prometheus_scrapes_every_api_worker_and_sfu_process() -> None:
     config = yaml.safe_load(PROMETHEUS_FILE.read_text(encoding="utf-8"))
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
 
@@ -210,6 +219,7 @@ def test_prometheus_scrapes_every_api_and_worker_process() -> None:
 
     assert targets("gochat-api") == _serve_targets()
     assert targets("gochat-workers") == _worker_targets()
+    assert targets("gochat-sfu") == _sfu_targets()
     services = load_compose()["services"]
     for job in jobs.values():
         for group in job.get("static_configs", []):

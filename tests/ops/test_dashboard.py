@@ -1,7 +1,7 @@
 """Every series the Grafana dashboard queries is one GoChat exports: read from a running
 server's /metrics (on PostgreSQL, as the compose stack runs), or, for series that only appear
-once something happened (a retry, a slow consumer), from the instruments gochat/metrics.py
-defines."""
+once something happened (a retry, a slow consumer) or only in an SFU process, from what
+gochat/metrics.py defines."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ def dashboard_series() -> set[str]:
 
 
 def defined_series() -> set[str]:
-    """Sample names of the instruments in gochat/metrics.py, whether observed yet or not."""
-    names = set()
+    """Sample names of the instruments in gochat/metrics.py, whether observed yet or not, and
+    of the figures only `gochat sfu` exports (tests/sfu/test_cli.py scrapes those)."""
+    names = set(metrics.SFU_FIGURES)
     for instrument in vars(metrics).values():
         if isinstance(instrument, MetricWrapperBase):
             for family in instrument.describe():
@@ -82,6 +83,9 @@ def test_the_dashboard_queries_every_kind_of_series() -> None:
         "gochat_worker_lag_seconds_bucket",
         "gochat_worker_events_total",
         "gochat_db_write_pool_in_use",
+        "gochat_sfu_rooms",
+        "gochat_sfu_streams_forwarded",
+        "gochat_sfu_packets_lost",
     ):
         assert needed in used, needed
 
