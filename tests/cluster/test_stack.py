@@ -83,6 +83,14 @@ async def test_stack_up_serves_a_user_and_down_leaves_nothing(tmp_path: Path) ->
         recorded = json.loads(state_path.read_text())["processes"]
     try:
         assert up.returncode == 0, f"{up.stdout}\n{up.stderr}"
+        status = await asyncio.to_thread(_stack, "status", "--dir", str(state_dir))
+        assert status.returncode == 0, status.stdout
+        assert [line.split()[:2] for line in status.stdout.splitlines()] == [
+            [p["name"], "alive"] for p in recorded
+        ]
+        again = await asyncio.to_thread(_stack, "up", "--dir", str(state_dir))
+        assert again.returncode == 1
+        assert "already running" in again.stderr
         await _use_the_stack(up.stdout, state_dir)
     finally:
         # The engines' data is thrown away: no need to wait long for the JVMs' shutdown.
