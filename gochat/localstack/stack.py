@@ -121,7 +121,7 @@ class State:
         temporary.replace(path)
 
 
-def _start_ticks(pid: int) -> int | None:
+def start_ticks(pid: int) -> int | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -134,7 +134,7 @@ def _start_ticks(pid: int) -> int | None:
 
 
 def alive(process: Process) -> bool:
-    return _start_ticks(process.pid) == process.started
+    return start_ticks(process.pid) == process.started
 
 
 def port_open(port: int) -> bool:
@@ -214,7 +214,7 @@ class Stack:
     def _record_server(self, name: str, server: ServerProcess, ports: list[int]) -> None:
         pid = server.pid
         assert pid is not None
-        self._record(Process(name, pid, ports, str(server.log_file), _start_ticks(pid) or 0))
+        self._record(Process(name, pid, ports, str(server.log_file), start_ticks(pid) or 0))
 
     def _server(self, name: str, make: Callable[[Path], S]) -> S:
         (self.root / name).mkdir()
@@ -233,7 +233,7 @@ class Stack:
         cluster.start()
         pid = cluster.pid
         assert pid is not None
-        ticks = _start_ticks(pid) or 0
+        ticks = start_ticks(pid) or 0
         log = str(cluster.log_path)
         self._record(Process("postgres", pid, [cluster.port], log, ticks, group=False))
         return {"GOCHAT_DATABASE_URL": cluster.url}
@@ -351,7 +351,7 @@ class Stack:
                 start_new_session=True,
             )
         process = Process(
-            name, child.pid, [port] if port else [], str(log), _start_ticks(child.pid) or 0, url
+            name, child.pid, [port] if port else [], str(log), start_ticks(child.pid) or 0, url
         )
         self._record(process)
         # Our child only until `up` returns: reap it if it dies while we wait for it.

@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gochat.localstack.stack import missing_engines, port_open
+from gochat.localstack.stack import Process, State, alive, missing_engines, port_open, start_ticks
 from tests.api.test_search import until
 from tests.support.client import GraphQLClient, ws_connect
 from tests.support.cluster import EventStream, prime, update_profile
@@ -104,7 +105,7 @@ async def test_stack_up_serves_a_user_and_down_leaves_nothing(tmp_path: Path) ->
         *("postgres", "cassandra", "nats", "redis", "opensearch", "s3", "etcd"),
         *("api-1", "api-2", "worker-media", "worker-embedder", "worker-indexer", "sfu"),
     }
-    still_running = [p["name"] for p in recorded if Path(f"/proc/{p['pid']}").exists()]
+    still_running = [p["name"] for p in recorded if alive(Process(**p))]
     assert still_running == []
     listening = [(p["name"], port) for p in recorded for port in p["ports"] if port_open(port)]
     assert listening == []
@@ -185,3 +186,46 @@ async def _use_the_stack(printed: str, state_dir: Path) -> None:
         ]
         assert joined["sfuUrl"] == settings["STACK_SFU_URL"]
         assert joined["token"]
+
+
+def test_down_stops_recorded_process_groups_and_spares_a_reused_pid(tmp_path: Path) -> None:
+    """No engines: two `sleep` processes recorded as a stack's. One is recorded with another
+    start time, as when its pid was reused after the stack died: `down` leaves it alone. The
+    other, with a child in its process group, is stopped with its child."""
+    stranger = subprocess.Popen(["sleep", "60"])
+    leader = subprocess.Popen(
+        ["sh", "-c", "sleep 60 & echo $! > child; wait"], cwd=tmp_path, start_new_session=True
+    )
+    try:
+        while not (tmp_path / "child").exists() or not (tmp_path / "child").read_text():
+            time.sleep(0.02)
+        child = int((tmp_path / "child").read_text())
+        ticks = start_ticks(leader.pid)
+        assert ticks is not None
+        ours = Process("api-1", leader.pid, [], str(tmp_path / "log"), ticks)
+        reused = Process("redis", stranger.pid, [], str(tmp_path / "log"), 1)
+        state_dir = tmp_path / "stack"
+        state_dir.mkdir()
+        State([reused, ours]).save(state_dir / "state.json")
+
+        down = _stack("down", "--dir", str(state_dir), "--timeout", "5")
+
+        assert down.returncode == 0, down.stderr
+        assert leader.wait(5) is not None
+        assert not Path(f"/proc/{child}").exists() or "Z" in _proc_state(child)
+        assert stranger.poll() is None
+        assert not (state_dir / "state.json").exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
+        if leader.poll() is None:
+            os.killpg(leader.pid, 9)
+            leader.wait()
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "gone"
+    return stat[stat.rindex(")") + 2 :].split()[0]
