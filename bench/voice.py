@@ -566,6 +566,11 @@ def run_scenario(
         "sfu_cpu_share": round(cpu / (wall1 - wall0), 2),
         "sfu_idle_cpu_share": round(idle_share, 3),
         "load_cpu_share": round(load_cpu / (wall1 - wall0), 2),
+        # how late the load processes' senders sent (the Go client reports it): their own
+        # scheduling delay, which the latencies include
+        "load_send_late_p99_ms": max(
+            (r.get("send_late_p99_ms", float("nan")) for r in results), default=float("nan")
+        ),
         "cpu_per_forwarded_packet_us": round(per_packet_us, 1),
         "cpu_per_forwarded_packet_with_idle_us": round(total_us, 1),
         # a core, less the room's idle cost, over what each stream's 50 packets/s add
@@ -628,9 +633,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"load client: {args.client}, load average {os.getloadavg()[0]:.1f}")
             print(
                 "| scenario | streams | forwarded | SFU CPU per forwarded packet (with idle)"
-                " | SFU idle | streams/core | p50 | p99 | loss | load CPU |"
+                " | SFU idle | streams/core | p50 | p99 | loss | load CPU | sends late p99 |"
             )
-            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
             for name in args.only.split(","):
                 r = run_scenario(name, args.seconds, args.procs, voiceload, work)
                 print(
@@ -640,7 +645,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f" ({r['cpu_per_forwarded_packet_with_idle_us']} us)"
                     f" | {r['sfu_idle_cpu_share']:.1%} of a core | {r['streams_per_core']}"
                     f" | {r['latency_p50_ms']:.1f} ms | {r['latency_p99_ms']:.1f} ms"
-                    f" | {r['loss_pct']:.2f} % | {r['load_cpu_share']:.0%} of a core |",
+                    f" | {r['loss_pct']:.2f} % | {r['load_cpu_share']:.0%} of a core"
+                    f" | {r['load_send_late_p99_ms']:.1f} ms |",
                     flush=True,
                 )
                 print(json.dumps(r), file=sys.stderr, flush=True)

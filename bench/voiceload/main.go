@@ -55,6 +55,10 @@ type result struct {
 	Received  map[string]int `json:"received"`
 	Listening map[string]int `json:"listening"`
 	Latencies []float64      `json:"latencies"`
+	// How late the senders sent, in ms (p50, p99): the load process's own scheduling delay,
+	// which the latencies include.
+	SendLateP50 float64 `json:"send_late_p50_ms"`
+	SendLateP99 float64 `json:"send_late_p99_ms"`
 }
 
 func main() {
@@ -189,10 +193,14 @@ func collect(members []*member, senders map[string]*sender) result {
 		Latencies: []float64{},
 	}
 	sentAt := map[string][]time.Time{}
+	var late []float64
 	for user, s := range senders {
-		sentAt[user] = s.sendTimes()
-		out.Sent[user] = len(sentAt[user])
+		times, lags := s.sendTimes()
+		sentAt[user] = times
+		late = append(late, lags...)
+		out.Sent[user] = len(times)
 	}
+	out.SendLateP50, out.SendLateP99 = percentile(late, 0.5), percentile(late, 0.99)
 	for _, m := range members {
 		out.Listening[m.spec.User] = m.listening()
 		for source, got := range m.sources() {

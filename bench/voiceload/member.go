@@ -66,6 +66,7 @@ type sender struct {
 	phase    float64
 	mu       sync.Mutex
 	sentAt   []time.Time
+	late     []float64 // ms each packet went out after its planned time: this process's lag
 }
 
 // run sends from begin until stop: packet k at sendTime(begin, phase, k), RTP timestamp
@@ -95,8 +96,10 @@ func (s *sender) run(begin time.Time, stop <-chan struct{}) {
 			},
 			Payload: s.payloads[k%len(s.payloads)],
 		}
+		now := time.Now()
 		s.mu.Lock()
-		s.sentAt = append(s.sentAt, time.Now())
+		s.sentAt = append(s.sentAt, now)
+		s.late = append(s.late, roundMillis(now.Sub(at)))
 		s.mu.Unlock()
 		if err := s.track.WriteRTP(packet); err != nil {
 			log.Printf("voiceload: send: %v", err)
@@ -104,10 +107,10 @@ func (s *sender) run(begin time.Time, stop <-chan struct{}) {
 	}
 }
 
-func (s *sender) sendTimes() []time.Time {
+func (s *sender) sendTimes() ([]time.Time, []float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.sentAt...)
+	return append([]time.Time(nil), s.sentAt...), append([]float64(nil), s.late...)
 }
 
 // member is one voice client: a signaling socket and a peer connection answering the SFU.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"sort"
 	"sync"
 	"time"
 )
@@ -86,4 +87,19 @@ func roundMillis(d time.Duration) float64 {
 func sendTime(begin time.Time, phase float64, k int) time.Time {
 	period := time.Second / 50
 	return begin.Add(time.Duration(phase*float64(period)) + time.Duration(k)*period)
+}
+
+// percentile is the value below which a fraction q of the values lie (nearest rank, as
+// bench/voice.py computes its p99: sorted[int(n x q)]); 0 for no values.
+func percentile(values []float64, q float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	sorted := append([]float64(nil), values...)
+	sort.Float64s(sorted)
+	i := int(float64(len(sorted)) * q)
+	if i >= len(sorted) {
+		i = len(sorted) - 1
+	}
+	return sorted[i]
 }

@@ -99,3 +99,22 @@ func TestArrivalsSnapshotIsACopy(t *testing.T) {
 		t.Errorf("snapshot has %d, log has %d; want 1 and 2", len(snap), len(a.snapshot()))
 	}
 }
+
+func TestPercentile(t *testing.T) {
+	values := make([]float64, 100)
+	for i := range values {
+		values[i] = float64(100 - i) // 100 .. 1, unsorted
+	}
+	if got := percentile(values, 0.99); got != 100 {
+		t.Errorf("p99 = %v, want 100", got)
+	}
+	if got := percentile(values, 0.5); got != 51 {
+		t.Errorf("p50 = %v, want 51", got)
+	}
+	if got := percentile(nil, 0.99); got != 0 {
+		t.Errorf("p99 of nothing = %v, want 0", got)
+	}
+	if values[0] != 100 {
+		t.Error("percentile sorted its argument")
+	}
+}
