@@ -16,7 +16,10 @@
 //
 // aiortc's load process spends ~50 µs of Python per received packet, so at 400 streams (20,000
 // packets/s) it needs more than the two cores it shares with the SFU, and its own queueing
-// becomes the measured latency; Pion spends a few µs.
+// becomes the measured latency; this process spends ~10-20 µs per packet on the same machine
+// and can use both cores. Senders also record how late each packet went out against its
+// schedule (RESULT's send_late_p50_ms and send_late_p99_ms): the part of the latency that is
+// this process's own scheduling.
 package main
 
 import (
@@ -64,6 +67,7 @@ type result struct {
 func main() {
 	path := flag.String("config", "", "JSON file written by bench/voice.py")
 	connectTimeout := flag.Duration("connect-timeout", 180*time.Second, "for every member to connect")
+	quiet := flag.Duration("quiet", 2*time.Second, "no offer for this long before READY")
 	flag.Parse()
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	if *path == "" {
@@ -81,12 +85,12 @@ func main() {
 	if len(cfg.Payloads) == 0 {
 		log.Fatalf("voiceload: %s has no Opus payloads", *path)
 	}
-	if err := run(cfg, *connectTimeout); err != nil {
+	if err := run(cfg, *connectTimeout, *quiet); err != nil {
 		log.Fatalf("voiceload: %v", err)
 	}
 }
 
-func run(cfg config, connectTimeout time.Duration) error {
+func run(cfg config, connectTimeout, quiet time.Duration) error {
 	api, err := newAPI()
 	if err != nil {
 		return err
@@ -128,9 +132,10 @@ func run(cfg config, connectTimeout time.Duration) error {
 			return fmt.Errorf("user %s: join: %w", spec.User, err)
 		}
 	}
-	if err := awaitReady(ctx, members, cfg.Senders); err != nil {
+	if err := awaitReady(ctx, members, cfg.Senders, quiet); err != nil {
 		return err
 	}
+	log.Printf("voiceload: ready: %d members, %d offers answered", len(members), offers(members))
 	fmt.Println("READY")
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		return fmt.Errorf("waiting for GO: %w", err)
@@ -150,6 +155,7 @@ func run(cfg config, connectTimeout time.Duration) error {
 		<-done
 	}
 	fmt.Println("STOP")
+	log.Printf("voiceload: stopped: %d offers answered", offers(members))
 	time.Sleep(time.Second) // drain
 	out, err := json.Marshal(collect(members, senders))
 	if err != nil {
@@ -159,7 +165,15 @@ func run(cfg config, connectTimeout time.Duration) error {
 	return nil
 }
 
-func awaitReady(ctx context.Context, members []*member, senders int) error {
+func offers(members []*member) int {
+	total := 0
+	for _, m := range members {
+		total += m.answeredOffers()
+	}
+	return total
+}
+
+func awaitReady(ctx context.Context, members []*member, senders int, quiet time.Duration) error {
 	for {
 		all := true
 		for _, m := range members {
@@ -167,7 +181,7 @@ func awaitReady(ctx context.Context, members []*member, senders int) error {
 			if m.sender != nil {
 				expected--
 			}
-			ok, err := m.ready(expected)
+			ok, err := m.ready(expected, quiet)
 			if err != nil {
 				return err
 			}

@@ -121,13 +121,15 @@ type member struct {
 	ws     *websocket.Conn
 	sender *sender // nil for a listener
 
-	mu        sync.Mutex
-	mids      map[string]string    // MID of a forwarded m-line -> the user it carries
-	heard     map[string]*arrivals // source user -> what arrived from it
-	answered  bool                 // the SFU's first offer is answered
-	attached  bool                 // our audio rides the SFU's upstream m-line
-	connected bool
-	failure   error
+	mu         sync.Mutex
+	mids       map[string]string    // MID of a forwarded m-line -> the user it carries
+	heard      map[string]*arrivals // source user -> what arrived from it
+	answered   bool                 // the SFU's first offer is answered
+	attached   bool                 // our audio rides the SFU's upstream m-line
+	connected  bool
+	failure    error
+	offers     int       // the SFU's offers answered
+	lastAnswer time.Time // when the latest was
 }
 
 type signal struct {
@@ -270,11 +272,16 @@ func (m *member) answer(ctx context.Context, offer signal) error {
 	if video, ok := offer.Upstream["video"]; ok {
 		text = inactive(text, video)
 	}
+	if audio, ok := offer.Upstream["audio"]; ok && m.sender == nil {
+		text = inactive(text, audio)
+	}
 	if err := m.send(ctx, signal{Op: "answer", SDP: text}); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	m.answered = true
+	m.offers++
+	m.lastAnswer = time.Now()
 	m.mu.Unlock()
 	return nil
 }
@@ -339,11 +346,20 @@ func (m *member) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	}
 }
 
-// ready: connected, and every expected source has its m-line negotiated.
-func (m *member) ready(expected int) (bool, error) {
+// ready: connected, every expected source has its m-line negotiated, and no offer came for
+// `quiet`: the SFU re-offers as sources appear, and an SFU still renegotiating when the
+// benchmark measures its idle cost would inflate it.
+func (m *member) ready(expected int, quiet time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.connected && m.answered && len(m.mids) >= expected, m.failure
+	settled := time.Since(m.lastAnswer) >= quiet
+	return m.connected && m.answered && len(m.mids) >= expected && settled, m.failure
+}
+
+func (m *member) answeredOffers() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.offers
 }
 
 func (m *member) listening() int {

@@ -4,10 +4,11 @@ import "strings"
 
 // inactive rewrites the direction of the m-section whose MID is mid to "inactive".
 //
-// The SFU offers every member a receive-only video m-line for its camera. Pion answers an
-// offered recvonly m-line it has no track for as "sendonly" (with no SSRC), and the SFU would
-// then fan an empty video source out to every other member (one more m-line each); a client
-// without a camera answers it inactive, as the Python client does.
+// The SFU offers every member receive-only m-lines for its microphone and camera. Pion answers
+// an offered recvonly m-line it has no track for as "sendonly" (with no SSRC), and the SFU
+// then takes the member for a source and links it to every other member: an m-line, a sender
+// and its RTCP reports each, and a renegotiation of the whole room. A listener answers its
+// audio m-line, and every member its video m-line, inactive, as the Python client does.
 func inactive(sdp, mid string) string {
 	lines := strings.SplitAfter(sdp, "\n")
 	start := -1
