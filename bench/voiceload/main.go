@@ -14,12 +14,12 @@
 // distinct packets received per "receiver<source", sources negotiated per receiver, and the
 // latencies in milliseconds.
 //
-// aiortc's load process spends ~50 µs of Python per received packet, so at 400 streams (20,000
-// packets/s) it needs more than the two cores it shares with the SFU, and its own queueing
-// becomes the measured latency; this process spends ~10-20 µs per packet on the same machine
-// and can use both cores. Senders also record how late each packet went out against its
-// schedule (RESULT's send_late_p50_ms and send_late_p99_ms): the part of the latency that is
-// this process's own scheduling.
+// aiortc's load process spends ~50 µs of Python per received packet on one core, so at 400
+// streams (20,000 packets/s) it needs more than the two cores it shares with the SFU, and its
+// own queueing becomes the measured latency; this process spent 22-26 µs per packet it sent or
+// received at 400 streams on the same (shared) machine, on both cores. Senders also record how
+// late each packet went out against its schedule (RESULT's send_late_p50_ms and
+// send_late_p99_ms): the part of the latency that is this process's own scheduling.
 package main
 
 import (
