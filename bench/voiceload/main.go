@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -84,6 +85,17 @@ func main() {
 	}
 	if len(cfg.Payloads) == 0 {
 		log.Fatalf("voiceload: %s has no Opus payloads", *path)
+	}
+	// A CPU profile of this process (bench/voice.py has VOICE_BENCH_PROFILE for the SFU's).
+	if profile := os.Getenv("VOICELOAD_CPUPROFILE"); profile != "" {
+		out, err := os.Create(profile)
+		if err != nil {
+			log.Fatalf("voiceload: %v", err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			log.Fatalf("voiceload: %v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := run(cfg, *connectTimeout, *quiet); err != nil {
 		log.Fatalf("voiceload: %v", err)
