@@ -133,8 +133,15 @@ class Member:
             self._dirty = False
             loop = asyncio.get_running_loop()
             fresh = [link for link in self.links.values() if not link.ready]
-            offer = await self.pc.createOffer()
-            await self.pc.setLocalDescription(offer)
+            # The connection closes on its own when the client closed its side (its DTLS
+            # transports ended): there is nothing left to offer, and the member leaves soon.
+            if self.pc.connectionState == "closed":
+                return
+            try:
+                offer = await self.pc.createOffer()
+                await self.pc.setLocalDescription(offer)
+            except InvalidStateError:
+                return
             self._answer = loop.create_future()
             try:
                 await self.send(
@@ -187,8 +194,12 @@ class Member:
         self.closed = True
         if self._negotiation is not None:
             self._negotiation.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._negotiation
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # a failed offer must not keep the member from leaving
+                log.warning("sfu.negotiation_failed", session=self.session_id, exc_info=True)
         for link in self.links.values():
             if link.sender.track is not None:
                 link.sender.track.stop()

@@ -294,3 +294,29 @@ async def test_lost_video_packets_are_asked_for_and_retransmitted(voice: Voice) 
     finally:
         for client in (a, c):
             await client.close()
+
+
+async def test_a_member_whose_peer_connection_closed_first_still_leaves_cleanly(
+    voice: Voice,
+) -> None:
+    """A client that closes its peer connection before its signaling socket: the SFU's side of
+    that connection closes on its own, and a renegotiation for it (another member leaving)
+    must neither fail nor keep the member's departure from being reported."""
+    async with members(voice, {}, {}, {}) as clients:
+        (gone, _, gone_session), (leaver, _, leaver_session), _ = clients
+        await wait_until(lambda: all(len(c.loud) == 2 for c, _, _ in clients), what="all hear all")
+        await gone.pc.close()
+        await wait_until(
+            lambda: voice.sfu.members[gone_session].pc.connectionState == "closed",
+            what="the SFU's side closed",
+        )
+        await leaver.send({"op": "leave"})  # the others are offered one link fewer
+        await wait_until(
+            lambda: bool(voice.reported(signals.MemberLeft, session_id=leaver_session))
+        )
+        await gone.send({"op": "leave"})
+        await wait_until(
+            lambda: bool(voice.reported(signals.MemberLeft, session_id=gone_session)),
+            what="the member with the closed connection reported gone",
+        )
+        assert gone_session not in voice.sfu.members
