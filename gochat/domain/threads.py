@@ -179,11 +179,13 @@ class ThreadService:
         view.require_in(thread, Permission.MANAGE_THREADS, "delete threads")
         kit = self._kit
         pending = Pending()
-        deleted = await kit.store.delete_channel(
+        removal = await kit.store.delete_channel(
             thread.guild_id,
             thread.id,
             events=kit.guild_events(
-                pending, thread.guild_id, lambda c, eid: ThreadDeleted(event_id=eid, thread=c)
+                pending,
+                thread.guild_id,
+                lambda r, eid: ThreadDeleted(event_id=eid, thread=r.channel),
             ),
             audit=kit.audit(
                 guild_id=thread.guild_id,
@@ -196,7 +198,7 @@ class ThreadService:
         )
         kit.access.forget(viewer)
         await kit.publish(pending)
-        return deleted
+        return removal.channel
 
     async def join(self, viewer: Viewer, thread_id: Snowflake) -> Channel:
         _, thread = await self.access(viewer, thread_id)

@@ -13,6 +13,7 @@ from gochat.domain.records import (
     AuditEntry,
     Ban,
     Channel,
+    ChannelRemoval,
     Emoji,
     Guild,
     Invite,
@@ -149,11 +150,11 @@ class GuildStore(Protocol):
         guild_id: Snowflake,
         channel_id: Snowflake,
         *,
-        events: EventsOf[Channel],
-        audit: AuditOf[Channel],
-    ) -> Channel:
-        """Also drops its overwrites and invites and its threads, orphans its other children,
-        unsets the system channel if it was that."""
+        events: EventsOf[ChannelRemoval],
+        audit: AuditOf[ChannelRemoval],
+    ) -> ChannelRemoval:
+        """Also drops its overwrites and invites and its threads (returned, oldest first,
+        as they were), orphans its other children, unsets the system channel if it was that."""
 
     async def create_thread(
         self,
