@@ -37,6 +37,14 @@ class GuildAccessData:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenThread:
+    """A thread not archived, as the auto-archive sweeper reads it."""
+
+    thread: Channel
+    last_activity_at: datetime | None  # its last send or reopening; None: none since created
+
+
+@dataclass(frozen=True, slots=True)
 class InviteAcceptance:
     """status: joined | already_member | unknown | revoked | expired | used_up | banned."""
 
@@ -192,8 +200,17 @@ class GuildStore(Protocol):
     ) -> list[ThreadMember]:
         """Members by user id."""
 
-    async def open_threads(self, *, after_id: Snowflake | None, limit: int) -> list[Channel]:
+    async def open_threads(self, *, after_id: Snowflake | None, limit: int) -> list[OpenThread]:
         """Threads not archived, of every guild, by id (for the auto-archive sweeper)."""
+
+    async def touch_thread(self, guild_id: Snowflake, thread_id: Snowflake, at: datetime) -> bool:
+        """Record activity (a send) in an open thread; False when it is archived or gone."""
+
+    async def archive_idle_thread(
+        self, seen: OpenThread, *, archived_at: datetime, events: EventsOf[Channel]
+    ) -> Channel | None:
+        """Archive a thread only if it is still open with the last activity `seen` holds
+        (one conditional write); None, and no events, when anything changed."""
 
     async def set_channel_positions(
         self,
