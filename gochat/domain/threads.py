@@ -324,9 +324,21 @@ class ThreadService:
         found = by_origin.get(message.id)
         return found if isinstance(found, Channel) else None
 
-    async def message_count(self, viewer: Viewer, thread_id: Snowflake, *, cap: int) -> int:
-        await self.access(viewer, thread_id)
-        return await self._store.count_after(thread_id, None, cap=cap)
+    async def message_counts(
+        self, viewer: Viewer, thread_ids: Sequence[Snowflake], *, cap: int
+    ) -> dict[Snowflake, int | NotFound]:
+        """How many messages each thread holds (up to `cap`), read together; NotFound for a
+        thread the viewer cannot see."""
+        found: dict[Snowflake, int | NotFound] = {}
+        for thread_id in thread_ids:
+            try:
+                await self.access(viewer, thread_id)
+            except NotFound as exc:
+                found[thread_id] = exc
+        visible = [t for t in thread_ids if t not in found]
+        counts = await self._store.message_counts(visible, cap=cap) if visible else {}
+        found.update({t: counts.get(t, 0) for t in visible})
+        return found
 
     async def archive_inactive(self, *, now: datetime | None = None) -> int:
         """Archive the threads that had no message for their auto-archive delay; how many."""
