@@ -64,7 +64,8 @@ class GuildStore(Protocol):
         overwrites; None when the guild does not exist."""
 
     async def text_channel_ids(self, guild_id: Snowflake | None) -> list[Snowflake]:
-        """The text channels of one guild (of every guild when None), by id."""
+        """The text channels and threads (the channels that hold messages) of one guild (of
+        every guild when None), by id."""
 
     async def channel_guild(self, channel_id: Snowflake) -> Snowflake | None:
         """The guild of a guild channel; None for unknown channels."""

@@ -34,7 +34,9 @@ class GuildChannelsMixin(GuildStoreBase):
     """Channels, their order and their permission overwrites."""
 
     async def text_channel_ids(self, guild_id: Snowflake | None) -> list[Snowflake]:
-        query = select(channels.c.id).where(channels.c.type == int(ChannelType.TEXT))
+        query = select(channels.c.id).where(
+            channels.c.type.in_([int(ChannelType.TEXT), int(ChannelType.THREAD)])
+        )
         if guild_id is not None:
             query = query.where(channels.c.guild_id == guild_id)
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
