@@ -59,12 +59,15 @@ async def _archived_threads(w: World, count: int, prefix: str) -> None:
 
 
 async def _statements(server: RunningServer, w: World, archived: bool | None) -> list[str]:
-    # Warm what a request needs anyway (the member's session, the guild's data), so both
-    # counts start alike; then count one listing.
-    (await w.member.client.execute(LIST, {"c": w.text_id, "a": archived})).ok()
-    with _counted(server) as seen:
-        (await w.member.client.execute(LIST, {"c": w.text_id, "a": archived})).ok()
-    return list(seen)
+    """The statements of one listing, the fewest of three: a request may also find the
+    member's session or the guild's data dropped from the process caches (they expire after
+    seconds, and change events drop them), which adds reads that are not the list's."""
+    runs = []
+    for _ in range(3):
+        with _counted(server) as seen:
+            (await w.member.client.execute(LIST, {"c": w.text_id, "a": archived})).ok()
+        runs.append(list(seen))
+    return min(runs, key=len)
 
 
 async def test_listing_archived_threads_costs_the_same_statements_for_2_or_12(
