@@ -187,6 +187,8 @@ class AudienceResolver:
                 self._remember(g, u, None)
             case ev.MemberBanned(ban=b):
                 self._remember(b.guild_id, b.user_id, None)
+            case ev.ThreadDeleted(thread=t):
+                self._drop_thread(t)
             case (
                 ev.GuildUpdated()
                 | ev.GuildDeleted()
@@ -202,9 +204,19 @@ class AudienceResolver:
                 | ev.OverwriteDeleted()
                 | ev.ThreadCreated()
                 | ev.ThreadUpdated()
-                | ev.ThreadDeleted()
             ):
                 self.forget_guild(guild_id)
+
+    def _drop_thread(self, thread: Channel) -> None:
+        """A thread's deletion changes nobody's permissions (it has no overwrites): the state
+        keeps everything else, so the threads deleted with their parent, announced before the
+        parent's own deletion, are all judged against the parent as it was."""
+        guild_id = thread.guild_id
+        self._generations[guild_id] = self._generations.get(guild_id, 0) + 1
+        state = self._states.get(guild_id)
+        if state is not None:
+            channels = {k: c for k, c in state.data.channels.items() if k != thread.id}
+            state.data = replace(state.data, channels=channels)
 
     def forget_guild(self, guild_id: Snowflake) -> None:
         self._generations[guild_id] = self._generations.get(guild_id, 0) + 1

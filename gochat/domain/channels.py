@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from gochat.bus import subjects
 from gochat.domain import validation
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.events import (
@@ -13,12 +14,14 @@ from gochat.domain.events import (
     ChannelDeleted,
     ChannelsReordered,
     ChannelUpdated,
+    Event,
     OverwriteDeleted,
     OverwriteUpdated,
+    ThreadDeleted,
 )
 from gochat.domain.guild_access import GuildView
 from gochat.domain.permissions import MEMBER, ROLE, Overwrite, Permission, parse_mask
-from gochat.domain.records import Channel, ChannelType, Viewer
+from gochat.domain.records import Channel, ChannelRemoval, ChannelType, Viewer
 from gochat.errors import BadUserInput, NotFound
 from gochat.ids import Snowflake
 
@@ -256,12 +259,22 @@ class ChannelService:
         view.require_in(channel, Permission.MANAGE_CHANNELS, "delete this channel")
         kit = self._kit
         pending = Pending()
-        deleted = await kit.store.delete_channel(
+        subject = subjects.guild(channel.guild_id)
+
+        def removed(r: ChannelRemoval, first_id: Snowflake) -> list[tuple[Event, list[str]]]:
+            # Each thread first: whoever could see the parent is judged while it still exists.
+            event_ids = [first_id, *(kit.ids.next_id() for _ in r.threads)]
+            found: list[tuple[Event, list[str]]] = [
+                (ThreadDeleted(event_id=eid, thread=t), [subject])
+                for eid, t in zip(event_ids, r.threads, strict=False)
+            ]
+            found.append((ChannelDeleted(event_id=event_ids[-1], channel=r.channel), [subject]))
+            return found
+
+        removal = await kit.store.delete_channel(
             channel.guild_id,
             channel_id,
-            events=kit.guild_events(
-                pending, channel.guild_id, lambda c, eid: ChannelDeleted(event_id=eid, channel=c)
-            ),
+            events=kit.events(pending, removed),
             audit=kit.audit(
                 guild_id=channel.guild_id,
                 actor_id=viewer.user_id,
@@ -273,7 +286,7 @@ class ChannelService:
         )
         kit.access.forget(viewer)
         await kit.publish(pending)
-        return deleted
+        return removal.channel
 
     async def reorder(
         self, viewer: Viewer, guild_id: Snowflake, placements: Sequence[Placement]

@@ -20,7 +20,7 @@ import math
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from gochat.bus import subjects
@@ -37,6 +37,7 @@ from gochat.domain.events import (
 from gochat.domain.permissions import Permission
 from gochat.domain.publisher import PublishOrder
 from gochat.domain.records import (
+    Channel,
     ChannelType,
     Embed,
     Mentions,
@@ -159,15 +160,8 @@ class MessageService:
         kit = self._kit
         await self._slowmode(viewer, access, nonce)
         thread = access.guild_channel
-        if thread is not None and thread.is_thread and thread.archived:
-            # Sending reopens an archived thread (a locked one only for MANAGE_THREADS, which
-            # its permissions already required).
-            await update_thread(
-                self._guild_kit,
-                thread,
-                {"archived": False, "archived_at": None},
-                actor_id=viewer.user_id,
-            )
+        if thread is not None and thread.is_thread:
+            await self._keep_thread_open(viewer, thread)
         mentions = await self._mentions(text, access, viewer)
         # Same nonce, same claim: a retry finds its uploads already claimed by itself.
         claim = (
@@ -211,6 +205,23 @@ class MessageService:
                 await self._direct.touch(channel_id, stored.id)
             await self._mark_read_by_author(stored)
         return stored, created
+
+    async def _keep_thread_open(self, viewer: Viewer, thread: Channel) -> None:
+        """Record the send as the thread's activity before the message is stored, so an
+        auto-archive sweep that read the thread earlier leaves it open; reopen it when it is
+        archived (also when that happened after this operation read it). A locked thread
+        reopens only for MANAGE_THREADS, which its permissions already required."""
+        kit = self._guild_kit
+        if not thread.archived and await kit.store.touch_thread(
+            thread.guild_id, thread.id, kit.now()
+        ):
+            return
+        await update_thread(
+            kit,
+            replace(thread, archived=True),
+            {"archived": False, "archived_at": None},
+            actor_id=viewer.user_id,
+        )
 
     async def _slowmode(self, viewer: Viewer, access: ChannelAccess, nonce: str | None) -> None:
         """One message per `rate_limit_per_user` seconds per member in a channel with

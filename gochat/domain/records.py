@@ -162,6 +162,14 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRemoval:
+    """A deleted channel and the threads that went with it."""
+
+    channel: Channel
+    threads: tuple[Channel, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadMember:
     guild_id: Snowflake
     thread_id: Snowflake

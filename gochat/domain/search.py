@@ -1,9 +1,10 @@
 """Message search: the documents the indexer writes, and queries answered for a viewer.
 
 Who may see what is decided here, at query time, never by what was indexed: a search names
-one guild (its text channels where the viewer has VIEW_CHANNELS and READ_MESSAGE_HISTORY), one
-channel (the same rule, or a DM the viewer is in), or the viewer's DMs; those channel ids go
-into the index query, so a permission change applies to the next search without reindexing.
+one guild (its text channels and their threads where the viewer has VIEW_CHANNELS and
+READ_MESSAGE_HISTORY), one channel (the same rule, or a DM the viewer is in), or the viewer's
+DMs; those channel ids go into the index query, so a permission change applies to the next
+search without reindexing.
 Hits are read again from the message store: a deleted message never shows, and a message
 shows with its current text (one whose current text no longer matches is left out, for the
 moment between an edit and its indexing). The snippet and its highlights come from that text.
@@ -47,6 +48,7 @@ _WORD = re.compile(r"[^\W_]+")
 _USER_REF = re.compile(r"^<@!?(\d{1,19})>$")
 _CHANNEL_REF = re.compile(r"^<#(\d{1,19})>$")
 _READ = Permission.VIEW_CHANNELS | Permission.READ_MESSAGE_HISTORY
+_SEARCHED = frozenset({ChannelType.TEXT, ChannelType.THREAD})
 _TIME_SHIFT = WORKER_BITS + SEQUENCE_BITS
 
 
@@ -219,10 +221,11 @@ class SearchService:
             )
         if guild_id is not None:
             view = await self._guilds.view(viewer, guild_id)
+            # Threads too: a thread takes its parent's permissions.
             return {
                 c.id: c.name
-                for c in view.visible_channels()
-                if c.type == ChannelType.TEXT and view.permissions_in(c) & _READ == _READ
+                for c in view.data.channels.values()
+                if c.type in _SEARCHED and view.permissions_in(c) & _READ == _READ
             }
         if channel_id is not None:
             access = await self._channels.message_channel(viewer, channel_id)

@@ -52,8 +52,8 @@ class SearchRebuild:
         self._ids = ids
 
     async def channels(self, guild_id: Snowflake | None) -> list[Snowflake]:
-        """The channels a rebuild walks: one guild's text channels, or every text channel
-        and every DM."""
+        """The channels a rebuild walks: one guild's text channels and threads, or every
+        text channel, thread and DM."""
         found = await self._guilds.text_channel_ids(guild_id)
         if guild_id is None:
             found += await self._direct.all_channel_ids()

@@ -34,10 +34,15 @@ async def update_thread(
             changes={k: [getattr(thread, k), v] for k, v in values.items()},
         )
     )
+    stored = dict(values)
+    if values.get("archived") is False:
+        # Reopening restarts the auto-archive delay, and makes a sweep that read the thread
+        # before it leave the thread open.
+        stored["last_activity_at"] = kit.now()
     updated = await kit.store.update_channel(
         thread.guild_id,
         thread.id,
-        values,
+        stored,
         replace_overwrites=None,
         events=kit.guild_events(
             pending, thread.guild_id, lambda c, eid: ThreadUpdated(event_id=eid, thread=c)

@@ -10,7 +10,9 @@ THREAD_STARTER message naming it; every new thread posts a THREAD_CREATED notice
 Archiving, locking, renaming and the auto-archive delay are for MANAGE_THREADS or the thread's
 creator; once locked, only MANAGE_THREADS changes the thread, and only MANAGE_THREADS sends in
 it. A send by a member who may send reopens an archived thread. A thread with no message for its
-auto-archive delay is archived by the sweeper (`archive_inactive`). Deleting a thread takes
+auto-archive delay is archived by the sweeper (`archive_inactive`); its delay runs from the
+last message, send or reopening, and the sweeper's write is conditional on the activity it
+read, so a thread that came back to life meanwhile stays open. Deleting a thread takes
 MANAGE_THREADS. Joining and leaving are each member's own choice; membership lists who follows.
 """
 
@@ -25,7 +27,12 @@ from gochat.bus import subjects
 from gochat.domain import validation
 from gochat.domain.changes import ChangeKit, Pending
 from gochat.domain.channels import NAME_MAX, auto_archive_minutes
-from gochat.domain.events import ThreadCreated, ThreadDeleted, ThreadMembersUpdated
+from gochat.domain.events import (
+    ThreadCreated,
+    ThreadDeleted,
+    ThreadMembersUpdated,
+    ThreadUpdated,
+)
 from gochat.domain.guild_access import GuildView
 from gochat.domain.messages import MessageService
 from gochat.domain.permissions import Permission
@@ -33,9 +40,15 @@ from gochat.domain.records import Channel, ChannelType, Message, MessageType, Th
 from gochat.domain.thread_state import update_thread
 from gochat.errors import BadUserInput, Conflict, Forbidden, NotFound
 from gochat.ids import Snowflake
-from gochat.storage import MessageStore
+from gochat.storage import MessageStore, OpenThread
 
 SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class IdlePage:
+    idle: list[OpenThread]
+    last_id: Snowflake | None  # the batch's last thread; None: no thread left to look at
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +192,13 @@ class ThreadService:
         view.require_in(thread, Permission.MANAGE_THREADS, "delete threads")
         kit = self._kit
         pending = Pending()
-        deleted = await kit.store.delete_channel(
+        removal = await kit.store.delete_channel(
             thread.guild_id,
             thread.id,
             events=kit.guild_events(
-                pending, thread.guild_id, lambda c, eid: ThreadDeleted(event_id=eid, thread=c)
+                pending,
+                thread.guild_id,
+                lambda r, eid: ThreadDeleted(event_id=eid, thread=r.channel),
             ),
             audit=kit.audit(
                 guild_id=thread.guild_id,
@@ -196,7 +211,7 @@ class ThreadService:
         )
         kit.access.forget(viewer)
         await kit.publish(pending)
-        return deleted
+        return removal.channel
 
     async def join(self, viewer: Viewer, thread_id: Snowflake) -> Channel:
         _, thread = await self.access(viewer, thread_id)
@@ -309,41 +324,78 @@ class ThreadService:
         found = by_origin.get(message.id)
         return found if isinstance(found, Channel) else None
 
-    async def message_count(self, viewer: Viewer, thread_id: Snowflake, *, cap: int) -> int:
-        await self.access(viewer, thread_id)
-        return await self._store.count_after(thread_id, None, cap=cap)
+    async def message_counts(
+        self, viewer: Viewer, thread_ids: Sequence[Snowflake], *, cap: int
+    ) -> dict[Snowflake, int | NotFound]:
+        """How many messages each thread holds (up to `cap`), read together; NotFound for a
+        thread the viewer cannot see."""
+        found: dict[Snowflake, int | NotFound] = {}
+        for thread_id in thread_ids:
+            try:
+                await self.access(viewer, thread_id)
+            except NotFound as exc:
+                found[thread_id] = exc
+        visible = [t for t in thread_ids if t not in found]
+        counts = await self._store.message_counts(visible, cap=cap) if visible else {}
+        found.update({t: counts.get(t, 0) for t in visible})
+        return found
 
     async def archive_inactive(self, *, now: datetime | None = None) -> int:
         """Archive the threads that had no message for their auto-archive delay; how many."""
-        kit = self._kit
-        moment = now or kit.now()
+        moment = now or self._kit.now()
         archived = 0
         after: Snowflake | None = None
         while True:
-            batch = await kit.store.open_threads(after_id=after, limit=SWEEP_BATCH)
-            if not batch:
+            page = await self.find_idle(after_id=after, now=moment)
+            if page.last_id is None:
                 return archived
-            after = batch[-1].id
-            last = await self._store.last_message_ids([t.id for t in batch])
-            for thread in _inactive(batch, last, moment):
-                await update_thread(
-                    kit, thread, {"archived": True, "archived_at": moment}, actor_id=None
-                )
-                archived += 1
+            after = page.last_id
+            archived += await self.archive_idle(page.idle, now=moment)
+
+    async def find_idle(self, *, after_id: Snowflake | None, now: datetime) -> IdlePage:
+        """The sweeper's read: one batch of open threads (after `after_id`, by id), and those
+        of them idle for their auto-archive delay at `now`."""
+        batch = await self._kit.store.open_threads(after_id=after_id, limit=SWEEP_BATCH)
+        if not batch:
+            return IdlePage(idle=[], last_id=None)
+        last = await self._store.last_message_ids([o.thread.id for o in batch])
+        return IdlePage(idle=_inactive(batch, last, now), last_id=batch[-1].thread.id)
+
+    async def archive_idle(self, idle: Sequence[OpenThread], *, now: datetime) -> int:
+        """The sweeper's write: archive the threads `find_idle` found, each only if it is still
+        open with the activity read then (a send or a reopening since keeps it open); how
+        many were archived."""
+        kit = self._kit
+        archived = 0
+        for seen in idle:
+            pending = Pending()
+            done = await kit.store.archive_idle_thread(
+                seen,
+                archived_at=now,
+                events=kit.guild_events(
+                    pending,
+                    seen.thread.guild_id,
+                    lambda c, eid: ThreadUpdated(event_id=eid, thread=c),
+                ),
+            )
+            await kit.publish(pending)
+            archived += done is not None
+        return archived
 
 
 def _inactive(
-    threads: Sequence[Channel], last: dict[Snowflake, Snowflake], now: datetime
-) -> list[Channel]:
+    threads: Sequence[OpenThread], last: dict[Snowflake, Snowflake], now: datetime
+) -> list[OpenThread]:
     found = []
-    for thread in threads:
-        active = thread.created_at
+    for seen in threads:
+        thread = seen.thread
+        active = max(thread.created_at, seen.last_activity_at or thread.created_at)
         if thread.id in last:
             active = max(active, ids.created_at(last[thread.id]))
         if thread.auto_archive_minutes > 0 and now - active >= timedelta(
             minutes=thread.auto_archive_minutes
         ):
-            found.append(thread)
+            found.append(seen)
     return found
 
 

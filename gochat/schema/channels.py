@@ -28,6 +28,7 @@ from gochat.schema.common import (
 )
 from gochat.schema.context import Info
 from gochat.schema.invites import Invite
+from gochat.schema.loaders import THREAD_COUNT_CAP
 from gochat.schema.messages import (
     HistoryAfter,
     HistoryAround,
@@ -42,9 +43,6 @@ from gochat.schema.pagination import page_args
 
 if TYPE_CHECKING:
     from gochat.schema.voice import VoiceState
-
-# Counted up to this many: a thread's messageCount.
-THREAD_COUNT_CAP = 100_000
 
 
 @strawberry.enum(description="Channel kinds, with GoChat's numbers.")
@@ -378,9 +376,7 @@ class ThreadChannel(TextBasedChannel):
         description=f"How many messages the thread holds (counted up to {THREAD_COUNT_CAP})."
     )
     async def message_count(self, info: Info) -> int:
-        return await info.context.services.threads.message_count(
-            await info.context.viewer(), self.record.id, cap=THREAD_COUNT_CAP
-        )
+        return await info.context.loaders.message_count_by_thread.load(self.record.id)
 
     @strawberry.field(description="Members who joined the thread, by user id.")
     async def members(

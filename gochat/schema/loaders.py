@@ -13,6 +13,9 @@ from gochat.domain.records import Emoji, ReactionCount, Upload, User, Viewer
 from gochat.domain.services import Services
 from gochat.ids import Snowflake
 
+# Counted up to this many: a thread's messageCount.
+THREAD_COUNT_CAP = 100_000
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -66,6 +69,19 @@ class LastMessageByChannelLoader(SharedLoader[Snowflake, Snowflake | None]):
         super().__init__(load_fn=load)
 
 
+class MessageCountByThreadLoader(SharedLoader[Snowflake, int]):
+    """Threads' message counts (up to `cap`), one store read per operation."""
+
+    def __init__(
+        self, services: Services, viewer: Callable[[], Awaitable[Viewer]], *, cap: int
+    ) -> None:
+        async def load(keys: Sequence[Snowflake]) -> list[int | BaseException]:
+            found = await services.threads.message_counts(await viewer(), list(keys), cap=cap)
+            return [found[k] for k in keys]
+
+        super().__init__(load_fn=load)
+
+
 class AttachmentsByMessageLoader(DataLoader[Snowflake, list[Upload]]):
     """Only for messages the caller already reached through an authorized path."""
 
@@ -91,5 +107,8 @@ class Loaders:
         self.user_by_id = UserByIdLoader(services)
         self.reactions_by_message = ReactionsByMessageLoader(services, viewer)
         self.last_message_by_channel = LastMessageByChannelLoader(services, viewer)
+        self.message_count_by_thread = MessageCountByThreadLoader(
+            services, viewer, cap=THREAD_COUNT_CAP
+        )
         self.attachments_by_message = AttachmentsByMessageLoader(services)
         self.emoji_by_id = EmojiByIdLoader(services)

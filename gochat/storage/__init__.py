@@ -14,7 +14,7 @@ from gochat.storage.accounts import AccountStore
 from gochat.storage.direct import DirectStore
 from gochat.storage.events import AuditOf, EventsOf, no_events
 from gochat.storage.files import FileStore
-from gochat.storage.guilds import GuildAccessData, GuildStore, InviteAcceptance
+from gochat.storage.guilds import GuildAccessData, GuildStore, InviteAcceptance, OpenThread
 from gochat.storage.jobs import JobStore
 from gochat.storage.messages import MessageStore
 from gochat.storage.outbox import OutboxStore
@@ -32,6 +32,7 @@ __all__ = [
     "InviteAcceptance",
     "JobStore",
     "MessageStore",
+    "OpenThread",
     "OutboxStore",
     "RelationalStore",
     "SessionStore",

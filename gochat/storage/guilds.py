@@ -13,6 +13,7 @@ from gochat.domain.records import (
     AuditEntry,
     Ban,
     Channel,
+    ChannelRemoval,
     Emoji,
     Guild,
     Invite,
@@ -36,6 +37,14 @@ class GuildAccessData:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenThread:
+    """A thread not archived, as the auto-archive sweeper reads it."""
+
+    thread: Channel
+    last_activity_at: datetime | None  # its last send or reopening; None: none since created
+
+
+@dataclass(frozen=True, slots=True)
 class InviteAcceptance:
     """status: joined | already_member | unknown | revoked | expired | used_up | banned."""
 
@@ -55,7 +64,8 @@ class GuildStore(Protocol):
         overwrites; None when the guild does not exist."""
 
     async def text_channel_ids(self, guild_id: Snowflake | None) -> list[Snowflake]:
-        """The text channels of one guild (of every guild when None), by id."""
+        """The text channels and threads (the channels that hold messages) of one guild (of
+        every guild when None), by id."""
 
     async def channel_guild(self, channel_id: Snowflake) -> Snowflake | None:
         """The guild of a guild channel; None for unknown channels."""
@@ -149,11 +159,11 @@ class GuildStore(Protocol):
         guild_id: Snowflake,
         channel_id: Snowflake,
         *,
-        events: EventsOf[Channel],
-        audit: AuditOf[Channel],
-    ) -> Channel:
-        """Also drops its overwrites and invites and its threads, orphans its other children,
-        unsets the system channel if it was that."""
+        events: EventsOf[ChannelRemoval],
+        audit: AuditOf[ChannelRemoval],
+    ) -> ChannelRemoval:
+        """Also drops its overwrites and invites and its threads (returned, oldest first,
+        as they were), orphans its other children, unsets the system channel if it was that."""
 
     async def create_thread(
         self,
@@ -191,8 +201,17 @@ class GuildStore(Protocol):
     ) -> list[ThreadMember]:
         """Members by user id."""
 
-    async def open_threads(self, *, after_id: Snowflake | None, limit: int) -> list[Channel]:
+    async def open_threads(self, *, after_id: Snowflake | None, limit: int) -> list[OpenThread]:
         """Threads not archived, of every guild, by id (for the auto-archive sweeper)."""
+
+    async def touch_thread(self, guild_id: Snowflake, thread_id: Snowflake, at: datetime) -> bool:
+        """Record activity (a send) in an open thread; False when it is archived or gone."""
+
+    async def archive_idle_thread(
+        self, seen: OpenThread, *, archived_at: datetime, events: EventsOf[Channel]
+    ) -> Channel | None:
+        """Archive a thread only if it is still open with the last activity `seen` holds
+        (one conditional write); None, and no events, when anything changed."""
 
     async def set_channel_positions(
         self,

@@ -171,6 +171,12 @@ class MessageStore(Protocol):
     ) -> int:
         """Messages newer than `after_id` (all when None), counting at most `cap`."""
 
+    async def message_counts(
+        self, channel_ids: Sequence[Snowflake], *, cap: int
+    ) -> dict[Snowflake, int]:
+        """How many messages each channel holds, each counted up to `cap`, in one read
+        (channels without messages are left out)."""
+
     async def count_mentions_after(
         self,
         user_id: Snowflake,

@@ -1,12 +1,12 @@
 """The search indexer: keeps the search index in step with the message store, as a handler of
 the worker runner (gochat/workers/runner.py).
 
-A batch becomes at most one bulk write, one bulk removal, then the channel and guild removals
-(last, so a channel's deletion wins over a late write of one of its messages in the same
-batch). Each document carries the id of the event that produced it as its version, so the
-index keeps the newest of events that arrive twice or out of order, and a removal outranks
-the writes that came before it. Only messages users write are indexed (system notices have no
-text).
+A batch becomes at most one bulk write, one bulk removal, then the channel (threads included)
+and guild removals (last, so a channel's deletion wins over a late write of one of its messages
+in the same batch). Each document carries the id of the event that produced it as its
+version, so the index keeps the newest of events that arrive twice or out of order, and a
+removal outranks the writes that came before it. Only messages users write are indexed
+(system notices have no text).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from gochat.domain.events import (
     MessagePinned,
     MessagesDeleted,
     MessageUpdated,
+    ThreadDeleted,
 )
 from gochat.domain.records import Message, MessageType, Upload
 from gochat.domain.search import document_of
@@ -41,6 +42,7 @@ class SearchIndexer:
             MessagePinned,
             MessagesDeleted,
             ChannelDeleted,
+            ThreadDeleted,
             GuildDeleted,
         )
     )
@@ -65,6 +67,8 @@ class SearchIndexer:
                 )
             elif isinstance(event, ChannelDeleted):
                 channels.append(event.channel.id)
+            elif isinstance(event, ThreadDeleted):
+                channels.append(event.thread.id)
             elif isinstance(event, GuildDeleted):
                 guilds.append(event.guild_id)
         if written:

@@ -177,16 +177,23 @@ async def test_deleting_an_account_leaves_no_way_in_and_keeps_what_others_see(
     (await member.client.execute(FRIEND, {"h": outsider.handle})).ok()
     before = (await owner.client.execute(MEMBERS, {"g": w.guild_id})).ok()["guild"]["memberCount"]
 
+    # A second session of the member, on another device: it ends too.
+    other_device = (
+        await client.execute(LOGIN, {"input": {"email": member.email, "password": PASSWORD}})
+    ).ok()["login"]["session"]
     member_socket = {"authorization": f"Bearer {member.token}"}
+    other_socket = {"authorization": f"Bearer {other_device['accessToken']}"}
     owner_socket = {"authorization": f"Bearer {owner.token}"}
     async with (
         ws_connect(client.ws_url, payload=member_socket) as mine,
+        ws_connect(client.ws_url, payload=other_socket) as elsewhere,
         ws_connect(client.ws_url, payload=owner_socket) as theirs,
     ):
         watching = await theirs.subscribe(EVENTS)
         await theirs.barrier()
         (await member.client.execute(DELETE, {"p": PASSWORD})).ok()
         assert await close_code(mine.socket) == 4401
+        assert await close_code(elsewhere.socket) == 4401
         seen = set()
         while len(seen) < 2:
             event = (await theirs.receive(watching))["payload"]["data"]["events"]
@@ -202,8 +209,12 @@ async def test_deleting_an_account_leaves_no_way_in_and_keeps_what_others_see(
 
     # No way back in: the token, the refresh token, the password.
     assert (await member.client.execute(ME)).codes == ["UNAUTHENTICATED"]
-    refresh = await client.execute(REFRESH, {"t": member.refresh_token})
-    assert refresh.codes == ["UNAUTHENTICATED"]
+    for refresh_token in (member.refresh_token, other_device["refreshToken"]):
+        refresh = await client.execute(REFRESH, {"t": refresh_token})
+        assert refresh.codes == ["UNAUTHENTICATED"]
+    assert (await client.as_user(other_device["accessToken"]).execute(ME)).codes == [
+        "UNAUTHENTICATED"
+    ]
     login = await client.execute(LOGIN, {"input": {"email": member.email, "password": PASSWORD}})
     assert login.codes == ["UNAUTHENTICATED"]
     # What others see: messages under the placeholder, the DM, no membership or friendship.
@@ -252,3 +263,14 @@ async def test_deleting_an_account_leaves_no_way_in_and_keeps_what_others_see(
     assert taken.error("BAD_USER_INPUT")["extensions"]["field"] == "handle"
     # The email is free for a new account.
     await register(client, email=member.email)
+
+
+async def test_signed_out_callers_cannot_change_an_email_or_delete_an_account(
+    client: GraphQLClient, server: RunningServer
+) -> None:
+    alice = await signed_up(client)
+    asked = await client.execute(REQUEST_CHANGE, {"e": "elsewhere@example.org", "p": PASSWORD})
+    assert asked.codes == ["UNAUTHENTICATED"]
+    assert (await client.execute(DELETE, {"p": PASSWORD})).codes == ["UNAUTHENTICATED"]
+    assert mails(server, "elsewhere@example.org", "Confirm your new GoChat email") == []
+    assert (await alice.client.execute(ME)).ok()["me"]["email"] == alice.email

@@ -28,7 +28,7 @@ SEND = """mutation($c: ID!, $t: String!) {
   sendMessage(input: {channelId: $c, content: $t}) { message { id } } }"""
 CREATE_CHANNEL = """mutation($g: ID!) { createChannel(input: {guildId: $g, name: "second",
   type: TEXT}) { channel { id } } }"""
-HISTORY = """query($c: ID!) { channel(id: $c) { ... on TextChannel {
+HISTORY = """query($c: ID!) { channel(id: $c) { ... on TextBasedChannel {
   messages(last: 100) { edges { node { content } } } } } }"""
 EVENTS = """subscription { events { __typename
   ... on MessagesDeleted { channelId guildId messageIds } } }"""
@@ -68,6 +68,12 @@ async def test_a_ban_removes_the_recent_messages_of_the_banned_user_live(
     second = (await w.owner.client.execute(CREATE_CHANNEL, {"g": w.guild_id})).ok()[
         "createChannel"
     ]["channel"]["id"]
+    thread = (
+        await w.owner.client.execute(
+            'mutation($c: ID!) { createThread(input: {channelId: $c, name: "t"}) { thread { id } } }',
+            {"c": second},
+        )
+    ).ok()["createThread"]["thread"]["id"]
     old = await send(w.member.client, w.text_id, "old one")
     # Messages more than 3 s old stay with a 2 s window.
     await older_than(old, 3.0)
@@ -76,6 +82,7 @@ async def test_a_ban_removes_the_recent_messages_of_the_banned_user_live(
         await send(w.member.client, w.text_id, "recent two"),
     ]
     elsewhere = await send(w.member.client, second, "recent elsewhere")
+    in_thread = await send(w.member.client, thread, "recent in a thread")
     await send(w.owner.client, w.text_id, "the owner's")
 
     async with ws_connect(
@@ -86,15 +93,16 @@ async def test_a_ban_removes_the_recent_messages_of_the_banned_user_live(
         banned = await w.owner.client.execute(BAN, {"g": w.guild_id, "u": w.member.id, "s": 2})
         assert banned.ok()["banMember"]["ban"]["userId"] == w.member.id
         deleted: dict[str, set[str]] = {}
-        while sum(len(v) for v in deleted.values()) < 3:
+        while sum(len(v) for v in deleted.values()) < 4:
             event = (await ws.receive(watching, timeout=30))["payload"]["data"]["events"]
             if event["__typename"] != "MessagesDeleted":
                 continue
             assert event["guildId"] == w.guild_id
             deleted.setdefault(event["channelId"], set()).update(event["messageIds"])
-    assert deleted == {w.text_id: set(recent), second: {elsewhere}}
+    assert deleted == {w.text_id: set(recent), second: {elsewhere}, thread: {in_thread}}
     assert await contents(w.owner.client, w.text_id) == ["old one", "the owner's"]
-    assert await contents(w.owner.client, second) == []
+    assert await contents(w.owner.client, second) == ["t"]  # the owner's thread notice
+    assert await contents(w.owner.client, thread) == []
 
 
 async def test_a_ban_without_deleteMessageSeconds_keeps_every_message(

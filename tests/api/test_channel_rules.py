@@ -100,6 +100,16 @@ async def test_manage_messages_or_manage_channels_lift_slowmode(client: GraphQLC
         (await w.member.client.execute(SEND, {"c": w.text_id, "t": "moderator"})).ok()
 
 
+async def test_manage_channels_alone_lifts_slowmode(client: GraphQLClient) -> None:
+    w = await make_world(client)
+    (await w.owner.client.execute(RULES, {"c": w.text_id, "r": 600})).ok()
+    (await w.member.client.execute(SEND, {"c": w.text_id, "t": "one"})).ok()
+    (await w.member.client.execute(SEND, {"c": w.text_id, "t": "two"})).error("RATE_LIMITED")
+    await grant(w, w.member, ["MANAGE_CHANNELS"])
+    for _ in range(3):
+        (await w.member.client.execute(SEND, {"c": w.text_id, "t": "channel manager"})).ok()
+
+
 async def test_slowmode_off_again_lets_messages_through(
     client: GraphQLClient, server: RunningServer
 ) -> None:

@@ -59,6 +59,13 @@ async def test_the_export_holds_the_users_data_and_only_their_messages(
         for i in range(3)
     ]
     (await owner.client.execute(SEND, {"c": w.text_id, "t": "not mine"})).ok()
+    thread = (
+        await owner.client.execute(
+            'mutation($c: ID!) { createThread(input: {channelId: $c, name: "t"}) { thread { id } } }',
+            {"c": w.text_id},
+        )
+    ).ok()["createThread"]["thread"]["id"]
+    (await member.client.execute(SEND, {"c": thread, "t": "mine in a thread"})).ok()
     dm = (await member.client.execute(OPEN_DM, {"u": owner.id})).ok()["openDirectMessage"]
     dm_id = dm["channel"]["id"]
     (await member.client.execute(SEND, {"c": dm_id, "t": "mine in a dm"})).ok()
@@ -96,7 +103,8 @@ async def test_the_export_holds_the_users_data_and_only_their_messages(
     assert [f["id"] for f in archive["friends"]] == [owner.id]
     assert [c["id"] for c in archive["directMessageChannels"]] == [dm_id]
     texts = {m["content"]: m for m in archive["messages"] if m["content"]}
-    assert set(texts) == {"mine 0", "mine 1", "mine 2", "mine in a dm"}
+    assert set(texts) == {"mine 0", "mine 1", "mine 2", "mine in a thread", "mine in a dm"}
+    assert texts["mine in a thread"]["channelId"] == thread
     assert [texts[f"mine {i}"]["id"] for i in range(3)] == sent
     assert texts["mine 0"]["channelId"] == w.text_id
     assert texts["mine 0"]["guildId"] == w.guild_id

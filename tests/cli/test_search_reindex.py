@@ -46,7 +46,19 @@ async def test_reindex_fills_an_empty_index_and_resumes_from_its_position(
             ]["message"]["id"]
             for n in range(3)
         ]
-        await until(w.owner.client, lambda ids: len(ids) == 3, guildId=w.guild_id, query="archived")
+        # A thread's messages are rebuilt with its parent's.
+        thread = (
+            await w.owner.client.execute(
+                'mutation($c: ID!) { createThread(input: {channelId: $c, name: "t"}) { thread { id } } }',
+                {"c": w.text_id},
+            )
+        ).ok()["createThread"]["thread"]["id"]
+        sent.append(
+            (
+                await w.owner.client.execute(SEND, {"c": thread, "t": "archived note in a thread"})
+            ).ok()["sendMessage"]["message"]["id"]
+        )
+        await until(w.owner.client, lambda ids: len(ids) == 4, guildId=w.guild_id, query="archived")
 
     # A new, empty index (a new cluster, or a lost one): nothing is found until a rebuild.
     empty_index = f"{opensearch_url}/t{uuid.uuid4().hex[:12]}"
@@ -74,8 +86,8 @@ async def test_reindex_fills_an_empty_index_and_resumes_from_its_position(
 
         done = await asyncio.to_thread(reindex, env, "--guild", w.guild_id)
         assert done.returncode == 0, done.stderr
-        assert "indexed 3 messages" in done.stdout
-        found = await until(client, lambda ids: len(ids) == 3, guildId=w.guild_id, query="archived")
+        assert "indexed 4 messages" in done.stdout
+        found = await until(client, lambda ids: len(ids) == 4, guildId=w.guild_id, query="archived")
         assert sorted(ids_of(found)) == sorted(sent)
 
         refused = await asyncio.to_thread(reindex, env, "--guild", "general")

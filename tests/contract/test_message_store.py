@@ -371,6 +371,18 @@ async def test_read_marker_only_moves_forward_and_counts(store: MessageStore) ->
     assert await store.count_after(channel, None, cap=3) == 3
 
 
+async def test_message_counts_are_read_for_many_channels_at_once(store: MessageStore) -> None:
+    busy, quiet, empty = ids.next_id(), ids.next_id(), ids.next_id()
+    for channel, n in ((busy, 4), (quiet, 1)):
+        for _ in range(n):
+            await store.insert_once(
+                draft(channel), nonce=None, window_start=window(), events=no_events
+            )
+    assert await store.message_counts([busy, quiet, empty], cap=100) == {busy: 4, quiet: 1}
+    assert await store.message_counts([busy, quiet], cap=3) == {busy: 3, quiet: 1}
+    assert await store.message_counts([], cap=3) == {}
+
+
 async def test_mentions_are_found_and_counted(store: MessageStore) -> None:
     channel = ids.next_id()
     user, role = Snowflake(ids.next_id()), Snowflake(ids.next_id())

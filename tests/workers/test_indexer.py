@@ -16,6 +16,7 @@ from gochat.domain.events import (
     MessagePinned,
     MessagesDeleted,
     MessageUpdated,
+    ThreadDeleted,
 )
 from gochat.domain.records import Channel, ChannelType, Mentions, Message, MessageType
 from gochat.ids import Snowflake, SnowflakeGenerator
@@ -156,3 +157,28 @@ async def test_channel_and_guild_deletion_remove_their_documents(
     assert await hits(search, "alpha") == [there.id]
     await indexer.handle([GuildDeleted(event_id=ids.next_id(), guild_id=GUILD)])
     assert await search.count() == 0
+
+
+async def test_a_deleted_threads_documents_are_removed(
+    index: tuple[SearchIndex, SearchIndexer],
+) -> None:
+    search, indexer = index
+    in_thread, elsewhere = message("beta", channel=602), message("beta")
+    await indexer.handle(
+        [MessageCreated(event_id=ids.next_id(), message=m) for m in (in_thread, elsewhere)]
+    )
+    assert sorted(await hits(search, "beta")) == sorted([in_thread.id, elsewhere.id])
+    thread = Channel(
+        id=Snowflake(602),
+        guild_id=GUILD,
+        type=ChannelType.THREAD,
+        name="talk",
+        topic="",
+        parent_id=CHANNEL,
+        position=0,
+        private=False,
+        voice_region=None,
+        created_at=datetime.now(UTC),
+    )
+    await indexer.handle([ThreadDeleted(event_id=ids.next_id(), thread=thread)])
+    assert await hits(search, "beta") == [elsewhere.id]

@@ -5,6 +5,7 @@ Sending (the nonce claim and the message's logged batch) is in `sends`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -443,6 +444,15 @@ class CqlMessageStore:
             channel_id, before=None, after=after_id, limit=cap, newest_first=True
         )
         return len(rows)
+
+    async def message_counts(
+        self, channel_ids: Sequence[Snowflake], *, cap: int
+    ) -> dict[Snowflake, int]:
+        # A channel's messages span its time buckets: each is counted on its own partitions,
+        # all of them at once.
+        unique = list(dict.fromkeys(channel_ids))
+        counts = await asyncio.gather(*(self.count_after(c, None, cap=cap) for c in unique))
+        return {c: n for c, n in zip(unique, counts, strict=True) if n}
 
     async def count_mentions_after(
         self,

@@ -9,7 +9,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gochat.domain.permissions import Overwrite
-from gochat.domain.records import Channel, ChannelType
+from gochat.domain.records import Channel, ChannelRemoval, ChannelType
 from gochat.errors import BadUserInput, NotFound
 from gochat.ids import Snowflake
 from gochat.storage import AuditOf, EventsOf
@@ -34,7 +34,9 @@ class GuildChannelsMixin(GuildStoreBase):
     """Channels, their order and their permission overwrites."""
 
     async def text_channel_ids(self, guild_id: Snowflake | None) -> list[Snowflake]:
-        query = select(channels.c.id).where(channels.c.type == int(ChannelType.TEXT))
+        query = select(channels.c.id).where(
+            channels.c.type.in_([int(ChannelType.TEXT), int(ChannelType.THREAD)])
+        )
         if guild_id is not None:
             query = query.where(channels.c.guild_id == guild_id)
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
@@ -107,10 +109,10 @@ class GuildChannelsMixin(GuildStoreBase):
         guild_id: Snowflake,
         channel_id: Snowflake,
         *,
-        events: EventsOf[Channel],
-        audit: AuditOf[Channel],
-    ) -> Channel:
-        async def work(conn: AsyncConnection) -> Channel:
+        events: EventsOf[ChannelRemoval],
+        audit: AuditOf[ChannelRemoval],
+    ) -> ChannelRemoval:
+        async def work(conn: AsyncConnection) -> ChannelRemoval:
             row = (
                 await conn.execute(
                     delete(channels)
@@ -138,18 +140,24 @@ class GuildChannelsMixin(GuildStoreBase):
             )
             # A thread goes with its parent (its messages stay, unreachable, as a deleted
             # channel's do); other children are orphaned.
-            thread_rows = await conn.execute(
-                delete(channels)
-                .where(
-                    and_(
-                        channels.c.guild_id == guild_id,
-                        channels.c.parent_id == channel_id,
-                        channels.c.type == int(ChannelType.THREAD),
+            threads = sorted(
+                (
+                    channel_of(r)
+                    for r in await conn.execute(
+                        delete(channels)
+                        .where(
+                            and_(
+                                channels.c.guild_id == guild_id,
+                                channels.c.parent_id == channel_id,
+                                channels.c.type == int(ChannelType.THREAD),
+                            )
+                        )
+                        .returning(channels)
                     )
-                )
-                .returning(channels.c.id)
+                ),
+                key=lambda t: t.id,
             )
-            gone = [channel_id, *(r.id for r in thread_rows)]
+            gone = [channel_id, *(t.id for t in threads)]
             await conn.execute(
                 delete(channel_directory).where(channel_directory.c.channel_id.in_(gone))
             )
@@ -171,7 +179,7 @@ class GuildChannelsMixin(GuildStoreBase):
                 .where(and_(guilds.c.id == guild_id, guilds.c.system_channel_id == channel_id))
                 .values(system_channel_id=None)
             )
-            return channel_of(row)
+            return ChannelRemoval(channel_of(row), tuple(threads))
 
         return await self._mutate(guild_id, work, events=events, audit=audit)
 

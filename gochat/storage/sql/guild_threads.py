@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, insert, select
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gochat.bus import Envelope
 from gochat.domain.records import Channel, ChannelType, ThreadMember
 from gochat.errors import BadUserInput, Conflict, NotFound
 from gochat.ids import Snowflake
-from gochat.storage import AuditOf, EventsOf
+from gochat.storage import AuditOf, EventsOf, OpenThread
 from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.guild_rows import GuildStoreBase, channel_of, insert_channel_tx
 from gochat.storage.sql.tables import channels, thread_members
@@ -131,7 +135,7 @@ class GuildThreadsMixin(GuildStoreBase):
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
             return [_member_of(r) for r in await conn.execute(query)]
 
-    async def open_threads(self, *, after_id: Snowflake | None, limit: int) -> list[Channel]:
+    async def open_threads(self, *, after_id: Snowflake | None, limit: int) -> list[OpenThread]:
         query = select(channels).where(
             and_(channels.c.type == int(ChannelType.THREAD), channels.c.archived.is_(False))
         )
@@ -139,4 +143,56 @@ class GuildThreadsMixin(GuildStoreBase):
             query = query.where(channels.c.id > after_id)
         query = query.order_by(channels.c.id).limit(limit)
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
-            return [channel_of(r) for r in await conn.execute(query)]
+            return [
+                OpenThread(channel_of(r), r.last_activity_at) for r in await conn.execute(query)
+            ]
+
+    async def touch_thread(self, guild_id: Snowflake, thread_id: Snowflake, at: datetime) -> bool:
+        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            result = await conn.execute(
+                update(channels)
+                .where(
+                    and_(
+                        channels.c.guild_id == guild_id,
+                        channels.c.id == thread_id,
+                        channels.c.type == int(ChannelType.THREAD),
+                        channels.c.archived.is_(False),
+                    )
+                )
+                .values(last_activity_at=at)
+            )
+            return bool(result.rowcount)
+
+    async def archive_idle_thread(
+        self, seen: OpenThread, *, archived_at: datetime, events: EventsOf[Channel]
+    ) -> Channel | None:
+        thread = seen.thread
+        activity = channels.c.last_activity_at
+        unchanged = (
+            activity.is_(None)
+            if seen.last_activity_at is None
+            else activity == seen.last_activity_at
+        )
+
+        async def work(conn: AsyncConnection) -> Channel | None:
+            row = (
+                await conn.execute(
+                    update(channels)
+                    .where(
+                        and_(
+                            channels.c.guild_id == thread.guild_id,
+                            channels.c.id == thread.id,
+                            channels.c.archived.is_(False),
+                            unchanged,
+                        )
+                    )
+                    .values(archived=True, archived_at=archived_at)
+                    .returning(channels)
+                )
+            ).first()
+            return None if row is None else channel_of(row)
+
+        def announce(result: Channel | None) -> Sequence[Envelope]:
+            return [] if result is None else events(result)
+
+        return await self._mutate(thread.guild_id, work, events=announce)

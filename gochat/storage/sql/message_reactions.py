@@ -197,6 +197,19 @@ class SqlReactionsAndReads:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
             return int(await conn.scalar(select(func.count()).select_from(capped)) or 0)
 
+    async def message_counts(
+        self, channel_ids: Sequence[Snowflake], *, cap: int
+    ) -> dict[Snowflake, int]:
+        if not channel_ids:
+            return {}
+        async with unavailable_on_disconnect(), self._engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(messages.c.channel_id, func.count().label("n"))
+                .where(messages.c.channel_id.in_(list(dict.fromkeys(channel_ids))))
+                .group_by(messages.c.channel_id)
+            )
+            return {Snowflake(r.channel_id): min(int(r.n), cap) for r in rows}
+
     async def count_mentions_after(
         self,
         user_id: Snowflake,

@@ -190,6 +190,8 @@ channels = Table(
     Column("archived", Boolean, nullable=False, server_default=false()),
     Column("archived_at", UtcDateTime, nullable=True),
     Column("locked", Boolean, nullable=False, server_default=false()),
+    # A send or a reopening; the sweeper archives only if it is still what it read.
+    Column("last_activity_at", UtcDateTime, nullable=True),
     # The auto-archive sweeper reads the open threads of every guild.
     Index("ix_channels_open_threads", "type", "archived"),
     # One thread per message.
