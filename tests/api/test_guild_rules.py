@@ -397,13 +397,22 @@ async def test_channel_permissions_for_many_channels_cost_a_fixed_number_of_quer
                 event.remove(target, "before_cursor_execute", on_execute)
         return statements
 
-    # Both counts find the member's session cached (this first read caches it) and follow a
-    # change to the guild, so both start with its cached data dropped.
-    (await w.member.client.execute(query, {"g": w.guild_id})).ok()
-    (
-        await w.owner.client.execute(CREATE_CHANNEL, {"g": w.guild_id, "t": "TEXT", "n": "first"})
-    ).ok()
-    few = await count()
+    async def after_a_change(name: str) -> int:
+        """One listing right after a change to the guild (its cached data dropped), the fewest
+        statements of three: a session cached for seconds may also have expired meanwhile on
+        a slow machine, which adds a read that is not the listing's."""
+        runs = []
+        for n in range(3):
+            (
+                await w.owner.client.execute(
+                    CREATE_CHANNEL, {"g": w.guild_id, "t": "TEXT", "n": f"{name}-{n}"}
+                )
+            ).ok()
+            runs.append(await count())
+        return min(runs)
+
+    (await w.member.client.execute(query, {"g": w.guild_id})).ok()  # caches the session
+    few = await after_a_change("first")
     assert few > 0  # the request's own reads are seen
     for n in range(15):
         (
@@ -411,4 +420,4 @@ async def test_channel_permissions_for_many_channels_cost_a_fixed_number_of_quer
                 CREATE_CHANNEL, {"g": w.guild_id, "t": "TEXT", "n": f"room-{n}"}
             )
         ).ok()
-    assert await count() == few
+    assert await after_a_change("last") == few
