@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -56,6 +55,8 @@ from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services, media_fetcher, open_readiness_checks
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
     from gochat.sfu.server import EmbeddedSfu
 
 log = structlog.get_logger("gochat.app")
