@@ -96,3 +96,8 @@ def test_a_server_on_nats_and_redis_imports_their_clients_and_no_others(
     )
     assert {"nats", "redis"} <= imported
     assert imported & (SCALE_DRIVERS - {"nats", "redis"} | MEDIA) == set()
+
+
+def test_a_restart_on_a_migrated_database_leaves_alembic_out(tmp_path: Path) -> None:
+    assert "alembic" in imported_after_start(tmp_path)  # the first start migrates
+    assert "alembic" not in imported_after_start(tmp_path)
