@@ -6,8 +6,9 @@ answers, per configuration, the median of several starts.
 Configurations: `embedded` (no settings: SQLite, in-process bus, presence and SFU),
 `postgresql`, `postgresql+nats+redis`, `postgresql+cassandra`. The engines start the way the
 tests start them (tests/support/engines.py); each start gets a database (and keyspace) of its
-own, which the server migrates, as a first `gochat serve` does. VmRSS is read from /proc
-`--settle` seconds after /ready first answers, and printed in MiB.
+own, which the server migrates, as a first `gochat serve` does; a second start on the same
+database is a restart (nothing to migrate). VmRSS is read from /proc `--settle` seconds after
+/ready first answers, and printed in MiB.
 """
 
 from __future__ import annotations
@@ -132,16 +133,18 @@ def main() -> None:
     print(f"machine={platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
     print(f"command: {args.gochat} serve")
     for config in configs:
+        first: list[float] = []
+        again: list[float] = []
         with engines(config) as settings:
-            figures = [
-                idle_rss(args.gochat, settings(f"rss_{config.replace('+', '_')}_{n}"), args.settle)
-                / 1024
-                for n in range(args.starts)
-            ]
-        print(
-            f"  {config}: idle VmRSS median {statistics.median(figures):.1f} MiB"
-            f" (starts: {', '.join(f'{f:.1f}' for f in figures)})"
-        )
+            for n in range(args.starts):
+                env = settings(f"rss_{config.replace('+', '_')}_{n}")
+                first.append(idle_rss(args.gochat, env, args.settle) / 1024)
+                again.append(idle_rss(args.gochat, env, args.settle) / 1024)
+        for label, figures in (("first start", first), ("restart", again)):
+            print(
+                f"  {config}, {label}: idle VmRSS median {statistics.median(figures):.1f} MiB"
+                f" (starts: {', '.join(f'{f:.1f}' for f in figures)})"
+            )
 
 
 if __name__ == "__main__":

@@ -414,6 +414,7 @@ def create_app(settings: Settings, *, span_exporter: SpanExporter | None = None)
         max_tokens=settings.graphql_max_tokens,
         max_aliases=settings.graphql_max_aliases,
         introspection=settings.graphql_introspection,
+        document_cache_size=settings.graphql_document_cache_size,
         tracer=None if tracing is None else tracing.tracer,
     )
     graphql = GoChatGraphQL(settings, schema)
@@ -431,6 +432,7 @@ def create_app(settings: Settings, *, span_exporter: SpanExporter | None = None)
         ),
         validation_rules=schema.live_validation_rules,
         max_tokens=schema.live_max_tokens,
+        document_cache_size=settings.graphql_document_cache_size,
     )
     live.on_open.append(report_presence)
     live.on_close.append(end_presence)
