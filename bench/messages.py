@@ -3,6 +3,12 @@ latency at depth in one channel.
 
     python bench/messages.py --backend sqlite|postgresql|cassandra [--runs 3] [--seconds 10]
         [--concurrency 32] [--depth 100000] [--client go|python] [--profile DIR]
+        [--workers 1,2]
+
+`--workers 1,2` serves with `gochat serve --workers N` for each N in turn within every run
+(NATS and Redis then join the database, as several processes need them, for every N alike),
+and prints each N's sends/s with the median of the per-run ratios to the first N. The server's
+CPU is the supervisor's and its children's.
 
 The server runs as a separate `gochat serve` process (as in production). sendMessage load
 comes from bench/sendload (Go, built here with `go build`) unless `--client python`: the httpx
@@ -58,8 +64,31 @@ def _free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU of a process and of its live descendants (`serve --workers N` children)."""
+    total = 0.0
+    for each in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def py_spy(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
@@ -77,7 +106,14 @@ class Server:
 
 
 @contextmanager
-def serve(database_url: str, data_dir: Path, messages_url: str | None = None) -> Iterator[Server]:
+def serve(
+    database_url: str,
+    data_dir: Path,
+    messages_url: str | None = None,
+    *,
+    processes: int = 1,
+    shared: dict[str, str] | None = None,
+) -> Iterator[Server]:
     port = _free_port()
     env = {
         **os.environ,
@@ -91,8 +127,10 @@ def serve(database_url: str, data_dir: Path, messages_url: str | None = None) ->
     }
     if messages_url:
         env["GOCHAT_MESSAGES_URL"] = messages_url
+    env.update(shared or {})
     gochat = Path(sys.executable).with_name("gochat")
-    proc = subprocess.Popen([str(gochat), "serve", "--port", str(port)], env=env)
+    command = [str(gochat), "serve", "--port", str(port), "--workers", str(processes)]
+    proc = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -285,88 +323,130 @@ async def user_id_of(url: str, token: str) -> int:
 
 def run(backend: str, args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="gochat-bench-"))
+    counts: list[int] = args.workers
     try:
-        with _database(backend, work) as (database_url, messages_url):
-            rates: list[float] = []
+        with _database(backend, work) as (database_url, messages_url), _shared(counts) as shared:
+            rates: dict[int, list[float]] = {n: [] for n in counts}
             latencies: list[float] = []
-            shares: list[tuple[float, float]] = []
+            shares: dict[int, list[tuple[float, float]]] = {n: [] for n in counts}
             sendload = build_sendload(work) if args.client == "go" else None
             for n in range(args.runs):
-                with serve(database_url, work / "data", messages_url) as server:
-                    url = server.url
-                    token, guild, channel = asyncio.run(setup_user_and_channel(url))
-                    spy = None
-                    if args.profile is not None and n == 0:
-                        args.profile.mkdir(parents=True, exist_ok=True)
-                        spy = py_spy(server.pid, args.seconds, args.profile / f"send-{backend}.txt")
-                    cpu_server, cpu_client = cpu_seconds(server.pid), client_cpu_seconds()
-                    started = time.perf_counter()
-                    if sendload is not None:
-                        rate = measure_send_go(
-                            sendload,
-                            url,
-                            token,
-                            channel,
-                            seconds=args.seconds,
-                            concurrency=args.concurrency,
-                        )
-                    else:
-                        rate = asyncio.run(
-                            measure_send(
+                for processes in counts:
+                    first = processes == counts[0]
+                    with serve(
+                        database_url,
+                        work / "data",
+                        messages_url,
+                        processes=processes,
+                        shared=shared,
+                    ) as server:
+                        url = server.url
+                        token, guild, channel = asyncio.run(setup_user_and_channel(url))
+                        spy = None
+                        if args.profile is not None and n == 0 and first:
+                            args.profile.mkdir(parents=True, exist_ok=True)
+                            spy = py_spy(
+                                server.pid, args.seconds, args.profile / f"send-{backend}.txt"
+                            )
+                        cpu_server, cpu_client = cpu_seconds(server.pid), client_cpu_seconds()
+                        started = time.perf_counter()
+                        if sendload is not None:
+                            rate = measure_send_go(
+                                sendload,
                                 url,
                                 token,
                                 channel,
                                 seconds=args.seconds,
                                 concurrency=args.concurrency,
                             )
+                        else:
+                            rate = asyncio.run(
+                                measure_send(
+                                    url,
+                                    token,
+                                    channel,
+                                    seconds=args.seconds,
+                                    concurrency=args.concurrency,
+                                )
+                            )
+                        rates[processes].append(rate)
+                        elapsed = time.perf_counter() - started
+                        shares[processes].append(
+                            (
+                                (cpu_seconds(server.pid) - cpu_server) / elapsed,
+                                (client_cpu_seconds() - cpu_client) / elapsed,
+                            )
                         )
-                    rates.append(rate)
-                    elapsed = time.perf_counter() - started
-                    shares.append(
-                        (
-                            (cpu_seconds(server.pid) - cpu_server) / elapsed,
-                            (client_cpu_seconds() - cpu_client) / elapsed,
+                        if spy is not None:
+                            spy.wait(60)
+                        if not first:
+                            continue
+                        if n == 0:
+                            me = asyncio.run(user_id_of(url, token))
+                            filled = asyncio.run(
+                                fill_history(database_url, int(guild), int(channel), me, args.depth)
+                            )
+                            history_channel = channel
+                            history_token = token
+                        if spy is not None:
+                            spy = py_spy(server.pid, 5, args.profile / f"history-{backend}.txt")
+                        latencies += asyncio.run(
+                            measure_history(
+                                url, history_token, history_channel, filled, requests=args.requests
+                            )
                         )
-                    )
-                    if spy is not None:
-                        spy.wait(60)
-                    if n == 0:
-                        me = asyncio.run(user_id_of(url, token))
-                        filled = asyncio.run(
-                            fill_history(database_url, int(guild), int(channel), me, args.depth)
-                        )
-                        history_channel = channel
-                        history_token = token
-                    if spy is not None:
-                        spy = py_spy(server.pid, 5, args.profile / f"history-{backend}.txt")
-                    latencies += asyncio.run(
-                        measure_history(
-                            url, history_token, history_channel, filled, requests=args.requests
-                        )
-                    )
-                    if spy is not None:
-                        spy.wait(60)
+                        if spy is not None:
+                            spy.wait(60)
             print(
                 f"backend={backend} client={args.client} machine={platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}"
             )
-            print(
-                f"  sendMessage/s per run: {', '.join(f'{r:.0f}' for r in rates)}  median={statistics.median(rates):.0f}"
-            )
-            print(
-                "  CPU share of a core while sending (server/client): "
-                + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in shares)
-            )
-            per_send = [share / rate * 1000 for (share, _), rate in zip(shares, rates, strict=True)]
-            print(
-                "  API process CPU per send: "
-                + ", ".join(f"{ms:.2f}" for ms in per_send)
-                + f" ms  median={statistics.median(per_send):.2f} ms"
-            )
+            for processes in counts:
+                label = f" workers={processes}" if len(counts) > 1 or processes > 1 else ""
+                print(
+                    f" {label} sendMessage/s per run: {', '.join(f'{r:.0f}' for r in rates[processes])}  median={statistics.median(rates[processes]):.0f}"
+                )
+                print(
+                    "  CPU share of a core while sending (server/client): "
+                    + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in shares[processes])
+                )
+                per_send = [
+                    share / rate * 1000
+                    for (share, _), rate in zip(shares[processes], rates[processes], strict=True)
+                ]
+                print(
+                    "  API process CPU per send: "
+                    + ", ".join(f"{ms:.2f}" for ms in per_send)
+                    + f" ms  median={statistics.median(per_send):.2f} ms"
+                )
+                if processes != counts[0]:
+                    ratios = [
+                        b / a for a, b in zip(rates[counts[0]], rates[processes], strict=True)
+                    ]
+                    print(
+                        f"  workers={processes} / workers={counts[0]}: {', '.join(f'{r:.2f}' for r in ratios)}  median={statistics.median(ratios):.2f}x"
+                    )
             print(
                 f"  history page (50 at depth {args.depth}): p50={pct(latencies, 0.5):.2f} ms p99={pct(latencies, 0.99):.2f} ms over {len(latencies)} requests"
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def _shared(counts: list[int]) -> Iterator[dict[str, str]]:
+    """The bus and Redis that several processes behind one port need (for every count)."""
+    if max(counts) == 1:
+        yield {}
+        return
+    from tests.support.engines import nats_server, redis_server
+
+    with nats_server() as nats, redis_server() as redis:
+        # The processes must share one signing secret: a token from one is checked by another.
+        yield {
+            "GOCHAT_BUS_URL": nats.url,
+            "GOCHAT_REDIS_URL": redis.url,
+            "GOCHAT_JWT_SECRET": "bench-" + os.urandom(16).hex(),
+        }
 
 
 @contextmanager
@@ -409,6 +489,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile", type=Path, help="py-spy the server in the first run into this directory"
+    )
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1],
+        help="API processes behind the port (`serve --workers N`); a list compares them",
     )
     args = parser.parse_args()
     print(f"started {datetime.now(UTC).isoformat(timespec='seconds')}")

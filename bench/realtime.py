@@ -2,7 +2,7 @@
 graphql-transport-ws, on PostgreSQL + NATS + Redis as in scale mode.
 
     python bench/realtime.py [--runs 3] [--seconds 10] [--scenarios latency,fanout,held]
-        [--profile DIR]
+        [--profile DIR] [--workers 1,2]
 
 Figures are medians over the runs:
   latency  (a) send-to-receive p50/p99 at steady --rates (100/s, and 20/s for contrast) to
@@ -11,6 +11,8 @@ Figures are medians over the runs:
   fanout   (b) `next` frames the clients received per second per server process, one process,
            1,000 subscribers on one channel; (d) the same with GOCHAT_WS_FANOUT=per-subscriber
            right after it, reported as the shared/naive ratio of each pair
+  workers  events/s through `gochat serve --workers N` on one port for each N of --workers
+           (not in the default scenarios), with each run's ratio to the first N
   held     (c) server VmRSS before and after --held (10,000) initialized, subscribed, idle
            sockets, per socket; then (b) at 10,000 in --runs windows on those same sockets
            (opening 10,000 sockets takes minutes here, so it is done once)
@@ -101,7 +103,9 @@ class Engines:
 class Server:
     """One `gochat serve` process."""
 
-    def __init__(self, engines: Engines, worker_id: int, data_dir: Path, fanout: str) -> None:
+    def __init__(
+        self, engines: Engines, worker_id: int, data_dir: Path, fanout: str, processes: int = 1
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/graphql"
@@ -123,7 +127,8 @@ class Server:
             "GOCHAT_RATE_COST_PER_USER": "1000000000/60",
         }
         gochat = Path(sys.executable).with_name("gochat")
-        self.proc = subprocess.Popen([str(gochat), "serve", "--port", str(self.port)], env=env)
+        command = [str(gochat), "serve", "--port", str(self.port), "--workers", str(processes)]
+        self.proc = subprocess.Popen(command, env=env)
         self.pid = self.proc.pid
 
     def wait_ready(self) -> None:
@@ -157,20 +162,46 @@ class Server:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU of a process and of its live descendants (`serve --workers N` children)."""
+    total = 0.0
+    for each in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-_worker_ids = iter(range(1, 1000))
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+_worker_ids = iter(range(1, 128))
 
 
 @contextmanager
-def servers(engines: Engines, data_dir: Path, count: int, fanout: str) -> Iterator[list[Server]]:
+def servers(
+    engines: Engines, data_dir: Path, count: int, fanout: str, processes: int = 1
+) -> Iterator[list[Server]]:
     started: list[Server] = []
     try:
         # One at a time: each applies the migrations on start.
         for _ in range(count):
-            server = Server(engines, next(_worker_ids), data_dir, fanout)
+            # `serve --workers N` numbers its children from the id it is given.
+            server = Server(engines, next(_worker_ids) * 8, data_dir, fanout, processes)
             started.append(server)
             server.wait_ready()
         yield started
@@ -441,6 +472,21 @@ class Bench:
         check_counts(result, f"fan-out {fanout}, {sockets:,} sockets")
         return result
 
+    def workers_run(self, sockets: int, processes: int) -> dict[str, Any]:
+        """Fan-out through `serve --workers N` on one port: the kernel spreads the sockets
+        over the N processes; frames/s is the whole port's."""
+        data = self.work / "data"
+        with servers(self.engines, data, 1, "shared", processes) as (server,):
+            load = Load(
+                self.binary, self.audience, self.token_file, urls=[server.ws_url],
+                send_url=f"{server.url}/graphql", sockets=sockets, mode="throughput",
+                extra=["-window", str(self.args.window), *self.timing()],
+            )  # fmt: skip
+            result = load.measure([server], seconds=self.args.seconds)
+            load.proc.wait(60)
+        check_counts(result, f"fan-out, {sockets:,} sockets, serve --workers {processes}")
+        return result
+
     def held_runs(self, sockets: int, runs: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """One process, `sockets` idle subscribed sockets: RSS before and after (memory), then
         `runs` fan-out windows on those same sockets. Opening 10,000 sockets takes minutes
@@ -590,6 +636,34 @@ def summarize(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace
                 "met" if med(ratios) >= TARGETS["shared_over_naive"] else "MISSED",
             )
         )
+    counts = [n for n in args.workers if results.get(f"workers-{n}")]
+    for n in counts:
+        rates = [r["frames_per_second"] for r in results[f"workers-{n}"]]
+        rows.append(
+            (
+                f"events/s on one port, serve --workers {n}, {args.subscribers:,} subscribers",
+                fmt_runs(rates, ",.0f"),
+                f"{med(rates):,.0f}",
+                "-",
+                "",
+            )
+        )
+        if n != counts[0]:
+            ratios = [
+                b["frames_per_second"] / a["frames_per_second"]
+                for a, b in zip(
+                    results[f"workers-{counts[0]}"], results[f"workers-{n}"], strict=True
+                )
+            ]
+            rows.append(
+                (
+                    f"    --workers {n} / --workers {counts[0]}, same run",
+                    fmt_runs(ratios, ".2f"),
+                    f"{med(ratios):.2f}x",
+                    "-",
+                    "",
+                )
+            )
     width = max(len(r[0]) for r in rows) if rows else 10
     print()
     print(f"{'figure':<{width}}  {'runs':<28} {'median':>12}  {'target':>12}  verdict")
@@ -626,7 +700,14 @@ def main() -> None:
     parser.add_argument(
         "--scenarios",
         default="latency,fanout,held",
-        help="latency: (a); fanout: (b) and (d) at --subscribers; held: (c) and (b) at --held",
+        help="latency: (a); fanout: (b) and (d) at --subscribers; held: (c) and (b) at --held;"
+        " workers: events/s through `serve --workers N` for each N of --workers",
+    )
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2],
+        help="process counts for the workers scenario",
     )
     parser.add_argument(
         "--rates",
@@ -697,6 +778,11 @@ def main() -> None:
                 results.setdefault(f"naive-{small}", []).append(
                     bench.fanout_run(small, "per-subscriber")
                 )
+            if "workers" in scenarios:
+                for processes in args.workers:
+                    results.setdefault(f"workers-{processes}", []).append(
+                        bench.workers_run(small, processes)
+                    )
         if "held" in scenarios:
             print(f"{args.held:,} held sockets", flush=True)
             memory, windows = bench.held_runs(args.held, args.runs)

@@ -2,7 +2,8 @@
 under a permission filter, and send-to-searchable lag through a running server.
 
     python bench/search.py [--messages 100000] [--channels 200] [--visible 150]
-                           [--engines sqlite,opensearch] [--queries 200] [--lag-seconds 15]
+                           [--engines sqlite,postgresql,opensearch] [--queries 200]
+                           [--lag-seconds 15] [--lag-rate 200]
 
 - Corpus: `--messages` messages in `--channels` channels of one guild, from 500 authors; words
   drawn from a 30,000-word vocabulary with Zipf-like frequencies (weight 1/rank^1.07, as in
@@ -12,7 +13,9 @@ under a permission filter, and send-to-searchable lag through a running server.
 - Queries: p50 and p99 over `--queries` runs of each shape, each limited to `--visible` random
   channels (what the domain hands the index for a viewer): a common word, a rare word, two
   words, a phrase, a prefix, and filters without text (an author and has:link).
-- Lag (embedded server only): `gochat serve` on SQLite; messages sent at 200/s over GraphQL for
+- Engines: `sqlite` (FTS5, the embedded default), `postgresql` (full text in the relational
+  store, a throwaway PostgreSQL cluster), `opensearch` (a node started from the Maven jars).
+- Lag (embedded server only): `gochat serve` on SQLite; messages sent at --lag-rate over GraphQL for
   `--lag-seconds`, while the index is read beside the server every 5 ms; p50/p99 of the time
   from a send's answer to its document being in the index (searchable).
 """
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import itertools
 import os
 import random
 import sqlite3
@@ -43,11 +48,12 @@ from gochat.domain.records import Mentions, Message, MessageType
 from gochat.ids import Snowflake, SnowflakeGenerator
 from gochat.search import Has, SearchIndex, SearchQuery, Term
 from gochat.search.opensearch import OpenSearchIndex
+from gochat.search.postgres import PostgresSearchIndex
 from gochat.search.sqlite import SqliteSearchIndex
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
 from gochat.workers.indexer import SearchIndexer
-from tests.support.engines import free_port, own_opensearch_node
+from tests.support.engines import free_port, own_opensearch_node, postgres_server
 
 GUILD = Snowflake(1)
 SENDERS = 16  # concurrent senders, each paced, so slow answers do not lower the rate
@@ -61,14 +67,17 @@ def vocabulary(size: int, rng: random.Random) -> list[str]:
     return sorted(words, key=lambda w: (len(w), w))
 
 
-def corpus(count: int, channels: int, rng: random.Random) -> tuple[list[Message], list[str]]:
+@functools.cache
+def corpus(count: int, channels: int, seed: int) -> tuple[list[Message], list[str]]:
+    rng = random.Random(seed)
     words = vocabulary(30_000, rng)
-    weights = [1 / (rank + 1) ** 1.07 for rank in range(len(words))]
+    # Cumulative once: choices() with plain weights sums all 30,000 of them on every call.
+    cumulative = list(itertools.accumulate(1 / (rank + 1) ** 1.07 for rank in range(len(words))))
     ids = SnowflakeGenerator(900)
     channel_ids = [Snowflake(1000 + c) for c in range(channels)]
     messages = []
     for _ in range(count):
-        text = " ".join(rng.choices(words, weights, k=rng.randint(3, 30)))
+        text = " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(3, 30)))
         if rng.random() < 0.05:
             text += f" https://example.com/{rng.choice(words)}"
         mentioned = (Snowflake(rng.randint(1, 500)),) if rng.random() < 0.1 else ()
@@ -154,18 +163,24 @@ def engine(kind: str, root: Path) -> Iterator[tuple[str, str | None]]:
     if kind == "sqlite":
         yield database, None
         return
+    if kind == "postgresql":
+        with postgres_server() as url:
+            yield url, None
+        return
     with own_opensearch_node() as node:
         yield database, f"{node.url}/bench{uuid.uuid4().hex[:8]}"
 
 
 async def bench_engine(kind: str, args: argparse.Namespace) -> None:
     rng = random.Random(7)
-    messages, words = corpus(args.messages, args.channels, rng)
+    messages, words = corpus(args.messages, args.channels, 7)
     with tempfile.TemporaryDirectory() as tmp, engine(kind, Path(tmp)) as (database, search_url):
         store = SqlRelationalStore.from_url(async_database_url(database))
         await sql_migrate.upgrade(store.engines.write)
         index: SearchIndex
-        if search_url is None:
+        if kind == "postgresql":
+            index = PostgresSearchIndex(store.engines)
+        elif search_url is None:
             index = SqliteSearchIndex(store.engines)
         else:
             index = await OpenSearchIndex.connect(search_url)
@@ -351,11 +366,12 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,opensearch")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--lag-seconds", type=float, default=15.0)
+    parser.add_argument("--lag-rate", type=float, default=200.0, help="sends/s for the lag")
     args = parser.parse_args()
     for kind in filter(None, args.engines.split(",")):
         asyncio.run(bench_engine(kind, args))
     if args.lag_seconds > 0:
-        asyncio.run(lag(args.lag_seconds, 200.0))
+        asyncio.run(lag(args.lag_seconds, args.lag_rate))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,24 @@
 """Voice SFU benchmark (not a test): forwarded Opus streams per core, CPU per forwarded packet,
 added latency and loss, for GoChat's RTP forwarding and for aiortc's own relays in the same run.
 
-    python bench/voice.py [--seconds 10] [--only rtp-large,rtp-small,...]
+    python bench/voice.py [--seconds 10] [--only rtp-large,rtp-small,...] [--client go|python]
 
 A stream is one sender heard by one receiver (a room of N members with S senders carries
 S x (N - 1) streams). Each scenario starts one SFU process (`serve` below: the `Sfu` class with
-the in-process bus, on loopback) and one load process (`clients` below: aiortc peer
-connections, one per member, ICE on 127.0.0.1). Senders send pre-encoded 20 ms Opus packets
-of a 440 Hz tone (aiortc's pack path: no encoding in the load process); receivers read RTP
-packets below aiortc's jitter buffer (no decoding), so the load process costs about what the
-SFU costs per packet. Modes:
+the in-process bus, on loopback) and one load process (`--procs` for more) holding every
+member, one peer connection each, ICE on 127.0.0.1:
+
+- `--client go` (the default when `go` is on PATH): bench/voiceload, Pion peer connections,
+  built here with `go build`; its members, their SFU tokens and the Opus packets are handed
+  to it in a JSON file. Its senders start at phases spread evenly over the 20 ms period, as
+  independent clients would;
+- `--client python`: `clients` below, aiortc peer connections. Receiving costs it about as
+  much Python per packet as the SFU spends, so past ~100 streams on a shared 2-core machine
+  its own queueing is what the latency figures show.
+
+Senders send pre-encoded 20 ms Opus packets of a 440 Hz tone (encoded once here by aiortc's
+encoder: no encoding in the load process); receivers read RTP packets without decoding (below
+aiortc's jitter buffer in the Python client). Modes:
 
 - `rtp`: GoChat's SFU as shipped, RTP packets rewritten and forwarded (gochat.sfu.forwarding);
 - `relay`: aiortc's default: each received track decoded, fanned out by `MediaRelay` and
@@ -18,9 +27,10 @@ SFU costs per packet. Modes:
   that returns the jitter buffer's frame), `MediaRelay` fans them out and each sender
   re-packetizes them: no codec, but the audio jitter buffer stays in the path.
 
-Figures: the SFU process's CPU seconds (from /proc) over the sending window divided by the
-packets the senders sent times the receivers they had (CPU per forwarded packet), and
-streams per core = 1 / (that x 50 packets/s). Latency is sender -> SFU -> receiver over
+Figures: the SFU process's CPU seconds (from /proc) over the sending window, less its idle
+share measured for 3 s before, divided by the packets the SFU forwarded (CPU per forwarded
+packet), and streams per core = (1 - idle share) / (that x 50 packets/s); the load processes'
+CPU share over the same window is printed beside them. Latency is sender -> SFU -> receiver over
 loopback, in one load process (one clock): the receiver maps each packet to the send time of
 the sender's packet of the same index (RTP timestamp / 960 since the stream's first packet).
 It includes the load process's own queueing, so on a loaded machine it is an upper bound of
@@ -31,15 +41,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import fractions
 import itertools
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +64,7 @@ import aioice.ice
 import av
 from aiortc import MediaStreamTrack
 
+ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-voice-secret-" + "x" * 32
 ISSUER = "gochat-bench"
 SFU_ID = "sfu-bench"
@@ -170,6 +184,36 @@ async def serve(mode: str) -> None:
 
 
 # -- the load process ---------------------------------------------------------------------
+
+
+def _member_specs(
+    rooms: int, members: int, senders: int, procs: int, proc: int
+) -> list[dict[str, Any]]:
+    """This load process's members (every `procs`-th user, from `proc`) with their SFU tokens:
+    users are numbered from 1, room by room; the first `senders` of a room send."""
+    from gochat.voice.tokens import VoiceTokens
+
+    tokens = VoiceTokens(secret=SECRET, issuer=ISSUER)
+    ids = itertools.count(1)
+    specs: list[dict[str, Any]] = []
+    for room in range(rooms):
+        for index in range(members):
+            user = next(ids)
+            if user % procs != proc:
+                continue
+            token, _ = tokens.issue(
+                user_id=user,
+                guild_id=1,
+                channel_id=1000 + room,
+                sfu_id=SFU_ID,
+                session_id=user,
+                can_speak=True,
+                can_video=False,
+            )
+            specs.append(
+                {"user": str(user), "room": room, "token": token, "sender": index < senders}
+            )
+    return specs
 
 
 def _opus_packets() -> list[bytes]:
@@ -305,32 +349,15 @@ async def clients(
     url: str, rooms: int, members: int, senders: int, seconds: float, procs: int, proc: int
 ) -> None:
     """This load process's share of the members (every `procs`-th, from `proc`)."""
-    from gochat.voice.tokens import VoiceTokens
-
-    tokens = VoiceTokens(secret=SECRET, issuer=ISSUER)
     payloads = _opus_packets()
     go, stop = asyncio.Event(), asyncio.Event()
-    ids = itertools.count(1)
     mine: list[Member] = []
     tracks: dict[str, Any] = {}
-    for room in range(rooms):
-        for index in range(members):
-            user = next(ids)
-            if user % procs != proc:
-                continue
-            token, _ = tokens.issue(
-                user_id=user,
-                guild_id=1,
-                channel_id=1000 + room,
-                sfu_id=SFU_ID,
-                session_id=user,
-                can_speak=True,
-                can_video=False,
-            )
-            track = OpusTrack(payloads, go, stop) if index < senders else None
-            if track is not None:
-                tracks[str(user)] = track
-            mine.append(Member(url, token, str(user), track))
+    for spec in _member_specs(rooms, members, senders, procs, proc):
+        track = OpusTrack(payloads, go, stop) if spec["sender"] else None
+        if track is not None:
+            tracks[spec["user"]] = track
+        mine.append(Member(url, spec["token"], spec["user"], track))
     for member in mine:
         await member.join()
     deadline = time.monotonic() + 180
@@ -390,7 +417,64 @@ def _line(proc: subprocess.Popen[str], prefix: str) -> str:
     raise SystemExit(f"process ended before {prefix!r}")
 
 
-def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
+def build_voiceload(into: Path) -> Path:
+    binary = into / "voiceload"
+    subprocess.run(
+        ["go", "build", "-o", str(binary), "."], cwd=ROOT / "bench" / "voiceload", check=True
+    )
+    return binary
+
+
+def _load_command(
+    voiceload: Path | None,
+    work: Path,
+    url: str,
+    scenario: tuple[str, int, int, int],
+    seconds: float,
+    procs: int,
+    proc: int,
+) -> list[str]:
+    """The command of one load process: bench/voiceload (Go) with its members, tokens and
+    Opus payloads in a JSON file, or this script's `clients` (aiortc)."""
+    _, rooms, members, senders = scenario
+    if voiceload is not None:
+        config = work / f"voiceload-{proc}.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "url": url,
+                    "seconds": seconds,
+                    "senders": senders,
+                    "members": _member_specs(rooms, members, senders, procs, proc),
+                    "payloads": [base64.b64encode(p).decode() for p in _opus_packets()],
+                }
+            )
+        )
+        return [str(voiceload), f"-config={config}"]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "clients",
+        "--url",
+        url,
+        "--rooms",
+        str(rooms),
+        "--members",
+        str(members),
+        "--senders",
+        str(senders),
+        "--seconds",
+        str(seconds),
+        "--procs",
+        str(procs),
+        "--proc",
+        str(proc),
+    ]
+
+
+def run_scenario(
+    name: str, seconds: float, procs: int, voiceload: Path | None, work: Path
+) -> dict[str, Any]:
     mode, rooms, members, senders = SCENARIOS[name]
     me = str(Path(__file__).resolve())
     server = subprocess.Popen(
@@ -399,32 +483,11 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
     loads: list[subprocess.Popen[str]] = []
     try:
         port = int(_line(server, "READY").split()[1])
+        url = f"ws://127.0.0.1:{port}/sfu"
         for proc in range(procs):
+            command = _load_command(voiceload, work, url, SCENARIOS[name], seconds, procs, proc)
             loads.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        me,
-                        "clients",
-                        "--url",
-                        f"ws://127.0.0.1:{port}/sfu",
-                        "--rooms",
-                        str(rooms),
-                        "--members",
-                        str(members),
-                        "--senders",
-                        str(senders),
-                        "--seconds",
-                        str(seconds),
-                        "--procs",
-                        str(procs),
-                        "--proc",
-                        str(proc),
-                    ],
-                    stdout=subprocess.PIPE,
-                    stdin=subprocess.PIPE,
-                    text=True,
-                )
+                subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
             )
         for load in loads:
             _line(load, "READY")
@@ -434,6 +497,7 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
         time.sleep(IDLE_SECONDS)
         idle_share = (_cpu_seconds(server.pid) - idle0) / (time.monotonic() - idle_wall0)
         forwarded0 = _forwarded(server)
+        load_cpu0 = sum(_cpu_seconds(load.pid) for load in loads)
         cpu0, wall0 = _cpu_seconds(server.pid), time.monotonic()
         for load in loads:
             assert load.stdin is not None
@@ -442,6 +506,7 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
         for load in loads:
             _line(load, "STOP")
         cpu1, wall1 = _cpu_seconds(server.pid), time.monotonic()
+        load_cpu = sum(_cpu_seconds(load.pid) for load in loads) - load_cpu0
         forwarded1 = _forwarded(server)
         results = [json.loads(_line(load, "RESULT").split(" ", 1)[1]) for load in loads]
         for load in loads:
@@ -483,6 +548,7 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
     return {
         "scenario": name,
         "mode": mode,
+        "client": "python" if voiceload is None else "go",
         "rooms": rooms,
         "members": members,
         "senders": senders,
@@ -499,6 +565,12 @@ def run_scenario(name: str, seconds: float, procs: int) -> dict[str, Any]:
         "sfu_cpu_seconds": round(cpu, 2),
         "sfu_cpu_share": round(cpu / (wall1 - wall0), 2),
         "sfu_idle_cpu_share": round(idle_share, 3),
+        "load_cpu_share": round(load_cpu / (wall1 - wall0), 2),
+        # how late the load processes' senders sent (the Go client reports it): their own
+        # scheduling delay, which the latencies include
+        "load_send_late_p99_ms": max(
+            (r.get("send_late_p99_ms", float("nan")) for r in results), default=float("nan")
+        ),
         "cpu_per_forwarded_packet_us": round(per_packet_us, 1),
         "cpu_per_forwarded_packet_with_idle_us": round(total_us, 1),
         # a core, less the room's idle cost, over what each stream's 50 packets/s add
@@ -527,6 +599,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--procs", type=int, default=1, help="load processes")
     parser.add_argument("--only", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--client",
+        choices=["go", "python"],
+        default="go" if shutil.which("go") else "python",
+        help="load processes: bench/voiceload (Go, Pion) or `clients` below (aiortc)",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         profile = os.environ.get("VOICE_BENCH_PROFILE")  # a file for the SFU's cProfile stats
@@ -549,24 +627,32 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         )
     else:
-        print(
-            "| scenario | streams | forwarded | SFU CPU per forwarded packet (with idle)"
-            " | SFU idle | streams/core | p50 | p99 | loss |"
-        )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for name in args.only.split(","):
-            r = run_scenario(name, args.seconds, args.procs)
+        work = Path(tempfile.mkdtemp(prefix="gochat-bench-"))
+        try:
+            voiceload = build_voiceload(work) if args.client == "go" else None
+            print(f"load client: {args.client}, load average {os.getloadavg()[0]:.1f}")
             print(
-                f"| {name} ({r['rooms']} x {r['members']} members, {r['senders']} senders)"
-                f" | {r['streams']} | {r['packets_forwarded']} in {r['seconds']} s"
-                f" | {r['cpu_per_forwarded_packet_us']} us"
-                f" ({r['cpu_per_forwarded_packet_with_idle_us']} us)"
-                f" | {r['sfu_idle_cpu_share']:.1%} of a core | {r['streams_per_core']}"
-                f" | {r['latency_p50_ms']:.1f} ms | {r['latency_p99_ms']:.1f} ms"
-                f" | {r['loss_pct']:.2f} % |",
-                flush=True,
+                "| scenario | streams | forwarded | SFU CPU per forwarded packet (with idle)"
+                " | SFU idle | streams/core | p50 | p99 | loss | load CPU | sends late p99 |"
             )
-            print(json.dumps(r), file=sys.stderr, flush=True)
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            for name in args.only.split(","):
+                r = run_scenario(name, args.seconds, args.procs, voiceload, work)
+                print(
+                    f"| {name} ({r['rooms']} x {r['members']} members, {r['senders']} senders)"
+                    f" | {r['streams']} | {r['packets_forwarded']} in {r['seconds']} s"
+                    f" | {r['cpu_per_forwarded_packet_us']} us"
+                    f" ({r['cpu_per_forwarded_packet_with_idle_us']} us)"
+                    f" | {r['sfu_idle_cpu_share']:.1%} of a core | {r['streams_per_core']}"
+                    f" | {r['latency_p50_ms']:.1f} ms | {r['latency_p99_ms']:.1f} ms"
+                    f" | {r['loss_pct']:.2f} % | {r['load_cpu_share']:.0%} of a core"
+                    f" | {r['load_send_late_p99_ms']:.1f} ms |",
+                    flush=True,
+                )
+                print(json.dumps(r), file=sys.stderr, flush=True)
+            print(f"load average {os.getloadavg()[0]:.1f}")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

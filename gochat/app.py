@@ -341,6 +341,12 @@ def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]
         )
     if live is not None:
         yield "gochat_ws_connections", "Open WebSockets.", "gauge", len(live.sockets)
+        yield (
+            "gochat_presence_sessions",
+            "Presence sessions this process reports (its signed-in WebSockets).",
+            "gauge",
+            sum(1 for socket in live.sockets if socket.presence_session is not None),
+        )
     if services is not None:
         for role, in_use, overflow in services.store.pool_figures():
             yield (

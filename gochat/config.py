@@ -290,6 +290,13 @@ class Settings(BaseSettings):
         default=True,
         description="Serve Prometheus metrics at /metrics (keep it off the public network).",
     )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="TCP port where `gochat worker` serves its /metrics (on GOCHAT_HOST; a "
+        "worker has no API to serve them on); unset: none.",
+    )
     otlp_endpoint: str | None = Field(
         None,
         description="OTLP/HTTP collector base URL (e.g. http://localhost:4318) to export "

@@ -23,6 +23,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -80,6 +81,17 @@ worker_lag_seconds = Histogram(
 )
 
 
+# What `gochat sfu` reads of its rooms when scraped (gochat/sfu/service.py), all gauges.
+SFU_FIGURES = {
+    "gochat_sfu_rooms": "Rooms (voice channels) with members on this SFU.",
+    "gochat_sfu_members": "Members connected to this SFU.",
+    "gochat_sfu_streams_received": "Media streams members send to this SFU.",
+    "gochat_sfu_streams_forwarded": "Media streams this SFU forwards to members.",
+    "gochat_sfu_packets_received": "RTP packets received on the streams open now.",
+    "gochat_sfu_packets_lost": "RTP packets lost on their way in, on the streams open now.",
+}
+
+
 class ScrapeTimeFigures(Collector):
     """Figures one process keeps anyway, read when scraped: `read()` returns
     (name, documentation, kind, value) tuples, kind "counter" or "gauge"."""
@@ -109,6 +121,18 @@ class MetricsEndpoint:
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self._registry), CONTENT_TYPE_LATEST
+
+    def serve_in_thread(self, host: str, port: int) -> Callable[[], None]:
+        """Serve the exposition on host:port from a thread, for a process with no HTTP app
+        (`gochat worker`); returns what stops it."""
+        server, thread = start_http_server(port, host, registry=self._registry)
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+        return stop
 
 
 class _Shared(Collector):

@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -20,11 +21,13 @@ import uvicorn
 
 from gochat import supervisor
 from gochat.app import create_app
+from gochat.cli.bench import bench
 from gochat.cli.common import guarded, settings_or_exit
 from gochat.cli.tools import search, tools
 from gochat.config import CONFIG_FILE_ENV, ConfigError, Settings
 from gochat.graphql_schema import schema_sdl
 from gochat.logs import configure
+from gochat.metrics import MetricsEndpoint, ScrapeTimeFigures
 from gochat.storage.sql import migrate as sql_migrate
 from gochat.supervisor import reuse_port_socket
 from gochat.wiring import (
@@ -265,10 +268,28 @@ def worker(name: str) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with build_services(settings, run_workers=[name]):
+            stop_metrics = _worker_metrics(settings)
             click.echo(f"gochat: worker {name} running", err=True)
-            await stop.wait()
+            try:
+                await stop.wait()
+            finally:
+                await asyncio.to_thread(stop_metrics)
 
     guarded(lambda: asyncio.run(run()))
+
+
+def _worker_metrics(settings: Settings) -> Callable[[], None]:
+    """A worker's /metrics on GOCHAT_WORKER_METRICS_PORT (it has no API to serve them on)."""
+    if settings.worker_metrics_port is None:
+        return lambda: None
+    endpoint = MetricsEndpoint(ScrapeTimeFigures(lambda: ()))
+    try:
+        return endpoint.serve_in_thread(settings.host, settings.worker_metrics_port)
+    except OSError as exc:
+        raise ConfigError(
+            f"invalid setting GOCHAT_WORKER_METRICS_PORT: cannot listen on "
+            f"{settings.host}:{settings.worker_metrics_port} ({exc})"
+        ) from exc
 
 
 @main.command()
@@ -322,3 +343,4 @@ def export_schema(output: Path | None) -> None:
 
 main.add_command(tools)
 main.add_command(search)
+main.add_command(bench)

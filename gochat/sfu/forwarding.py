@@ -107,6 +107,15 @@ class MediaSource:
         self._tasks: set[asyncio.Task[None]] = set()
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
 
+    def packet_counts(self) -> tuple[int, int]:
+        """(received, lost) RTP packets of this source, as its receiver reports them."""
+        received = lost = 0
+        for statistics in self._statistics.values():
+            if statistics.base_seq is not None:
+                received += statistics.packets_received
+                lost += statistics.packets_lost
+        return received, lost
+
     async def _on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         mime = self._mime_by_pt.get(packet.payload_type)
         if mime is None:

@@ -16,13 +16,14 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from gochat.bus import EventBus
 from gochat.config import Settings
 from gochat.discovery import SfuRegistry
+from gochat.metrics import MetricsEndpoint, ScrapeTimeFigures
 from gochat.sfu.service import Sfu, SfuConfig
 from gochat.voice.tokens import VoiceTokens
 
@@ -140,10 +141,19 @@ def standalone_app(
             finally:
                 await sfu.stop()
 
+    metrics = MetricsEndpoint(
+        ScrapeTimeFigures(lambda: holder["sfu"].figures() if "sfu" in holder else ())
+    )
+
+    async def serve_metrics(_: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
     config = sfu_config(settings, port=port)
     routes: list[BaseRoute] = [
         WebSocketRoute(config.path, serve_socket),
         Route("/healthz", health),
+        *([Route("/metrics", serve_metrics)] if settings.metrics_enabled else []),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -12,7 +12,7 @@ import importlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from gochat.bus import Envelope, EventBus, SlowConsumer, Subscription
 from gochat.discovery import SfuRegistry
 from gochat.discovery.registration import SfuRegistration
 from gochat.errors import GoChatError, Unauthenticated
+from gochat.metrics import SFU_FIGURES
 from gochat.voice import signals
 from gochat.voice.tokens import VoiceTokens
 
@@ -122,6 +123,24 @@ class Sfu:
         for member in list(self.members.values()):
             await self._hang_up(member, CLOSE_SHUTDOWN, "shutdown")
             await self._leave(member)
+
+    def figures(self) -> Iterator[tuple[str, str, str, float]]:
+        """What /metrics reads of this SFU when scraped (gochat.metrics.SFU_FIGURES)."""
+        sources = [s for m in self.members.values() for s in m.sources.values()]
+        received = lost = 0
+        for source in sources:
+            counts = source.packet_counts()
+            received, lost = received + counts[0], lost + counts[1]
+        values = {
+            "gochat_sfu_rooms": len(self.rooms),
+            "gochat_sfu_members": len(self.members),
+            "gochat_sfu_streams_received": len(sources),
+            "gochat_sfu_streams_forwarded": sum(len(m.links) for m in self.members.values()),
+            "gochat_sfu_packets_received": received,
+            "gochat_sfu_packets_lost": lost,
+        }
+        for name, documentation in SFU_FIGURES.items():
+            yield name, documentation, "gauge", values[name]
 
     # -- signaling -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gochat.discovery import SfuInstance
 from gochat.discovery.etcd import EtcdSfuRegistry
@@ -88,6 +89,21 @@ async def test_gochat_sfu_serves_members_from_its_own_process(
             clients.append(client)
             assert (await client.join())["op"] == "joined"
         await wait_until(lambda: clients[0].loud["2"] >= 10 and clients[1].loud["1"] >= 10)
+        # Its /metrics: rooms, members, the streams it receives and forwards, their packets.
+        async with httpx.AsyncClient() as http:
+            scraped = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        figures = {
+            s.name: s.value
+            for family in text_string_to_metric_families(scraped)
+            for s in family.samples
+        }
+        assert figures["gochat_sfu_rooms"] == 1
+        assert figures["gochat_sfu_members"] == 2
+        assert figures["gochat_sfu_streams_received"] >= 2  # each member's audio
+        assert figures["gochat_sfu_streams_forwarded"] >= 2  # to the other member
+        assert figures["gochat_sfu_packets_received"] >= 20
+        assert figures["gochat_sfu_packets_lost"] >= 0
+        assert figures["gochat_process_resident_memory_bytes"] > 0
         # It announced itself in etcd, where the API picks SFUs, with its members as load.
         registry = EtcdSfuRegistry.from_url(discovery)
         try:
