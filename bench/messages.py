@@ -15,7 +15,7 @@ comes from bench/sendload (Go, built here with `go build`) unless `--client pyth
 client costs about a millisecond of CPU per request, on the core the server does not use, and
 became the bottleneck once the server got faster. History pages are read by this process, one
 at a time. The CPU share of a core that the server and the client used while sending is
-printed with the rate. History depth is filled through the message store directly (sending 100,000 messages
+printed with the rate, and the server's CPU per send (its share over the rate). History depth is filled through the message store directly (sending 100,000 messages
 through GraphQL would measure the send path again), then pages of 50 are read through GraphQL
 at random depths. Figures are medians over the runs; latency percentiles pool every request.
 """
@@ -408,6 +408,15 @@ def run(backend: str, args: argparse.Namespace) -> None:
                 print(
                     "  CPU share of a core while sending (server/client): "
                     + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in shares[processes])
+                )
+                per_send = [
+                    share / rate * 1000
+                    for (share, _), rate in zip(shares[processes], rates[processes], strict=True)
+                ]
+                print(
+                    "  API process CPU per send: "
+                    + ", ".join(f"{ms:.2f}" for ms in per_send)
+                    + f" ms  median={statistics.median(per_send):.2f} ms"
                 )
                 if processes != counts[0]:
                     ratios = [

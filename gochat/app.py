@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -56,6 +55,8 @@ from gochat.web.graphiql import graphiql_page, static_mount
 from gochat.wiring import build_services, media_fetcher, open_readiness_checks
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
     from gochat.sfu.server import EmbeddedSfu
 
 log = structlog.get_logger("gochat.app")
@@ -419,6 +420,7 @@ def create_app(settings: Settings, *, span_exporter: SpanExporter | None = None)
         max_tokens=settings.graphql_max_tokens,
         max_aliases=settings.graphql_max_aliases,
         introspection=settings.graphql_introspection,
+        document_cache_size=settings.graphql_document_cache_size,
         tracer=None if tracing is None else tracing.tracer,
     )
     graphql = GoChatGraphQL(settings, schema)
@@ -436,6 +438,7 @@ def create_app(settings: Settings, *, span_exporter: SpanExporter | None = None)
         ),
         validation_rules=schema.live_validation_rules,
         max_tokens=schema.live_max_tokens,
+        document_cache_size=settings.graphql_document_cache_size,
     )
     live.on_open.append(report_presence)
     live.on_close.append(end_presence)

@@ -207,6 +207,13 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(12, ge=2, le=100, description="Deepest selection allowed.")
     graphql_max_tokens: int = Field(5000, ge=50, description="Most tokens in one document.")
     graphql_max_aliases: int = Field(30, ge=1, description="Most aliases in one document.")
+    graphql_document_cache_size: int = Field(
+        256,
+        ge=1,
+        description="Parsed and validated documents kept per process, by text (HTTP and "
+        "WebSocket each), so a repeated operation skips parsing and validation; documents over "
+        "8,192 characters are not kept, so each cache holds at most about 0.75 MB per entry.",
+    )
     graphql_max_cost: int = Field(
         5000,
         ge=1,

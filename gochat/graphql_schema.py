@@ -15,10 +15,8 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -35,6 +33,7 @@ from gochat.resolvers.search import SearchMessagesQuery
 from gochat.resolvers.threads import ThreadMutation
 from gochat.resolvers.voice import VoiceMutation, VoiceQuery
 from gochat.schema.channels import CHANNEL_KINDS
+from gochat.schema.document_cache import DocumentParserCache, DocumentValidationCache
 from gochat.schema.errors import ErrorTranslation, translate
 from gochat.schema.operation_metrics import OperationMetrics
 from gochat.schema.operation_tracing import OperationTracing
@@ -105,6 +104,7 @@ def build_schema(
     max_tokens: int = 5000,
     max_aliases: int = 30,
     introspection: bool = True,
+    document_cache_size: int = 256,
     tracer: Tracer | None = None,
 ) -> GoChatSchema:
     # The limit rules are built once per schema: validation results are then cacheable per
@@ -118,8 +118,8 @@ def build_schema(
         ErrorTranslation,
         partial(MaxTokensLimiter, max_token_count=max_tokens),
         partial(AddValidationRules, rules),
-        partial(ParserCache, maxsize=1024),
-        partial(ValidationCache, maxsize=1024),
+        partial(DocumentParserCache, maxsize=document_cache_size),
+        partial(DocumentValidationCache, maxsize=document_cache_size),
         # After the validation cache, whose errors it extends.
         RequestChecks,
         # After validation, before execution: the cost needs the variables' values.

@@ -23,10 +23,6 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.redis import RedisInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
@@ -115,6 +111,12 @@ class Tracing:
         as SQLAlchemy runs them; instrumenting asyncpg as well would trace each twice)."""
         if self._started:
             return
+        # The instrumentations load with tracing: they import their libraries (redis among
+        # them) whether or not this process uses them.
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor  # noqa: PLC0415
+        from opentelemetry.instrumentation.redis import RedisInstrumentor  # noqa: PLC0415
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor  # noqa: PLC0415
+
         self._started = True
         if importlib.util.find_spec("httpx") is not None:  # a client library, when installed
             HTTPXClientInstrumentor().instrument(tracer_provider=self.provider)
@@ -129,6 +131,12 @@ class Tracing:
     def close(self) -> None:
         """Remove the instrumentation and export what is left."""
         if self._started:
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor  # noqa: PLC0415
+            from opentelemetry.instrumentation.redis import RedisInstrumentor  # noqa: PLC0415
+            from opentelemetry.instrumentation.sqlalchemy import (  # noqa: PLC0415
+                SQLAlchemyInstrumentor,
+            )
+
             self._started = False
             SQLAlchemyInstrumentor().uninstrument()
             RedisInstrumentor().uninstrument()
@@ -165,6 +173,8 @@ class HttpTracing:
     left alone: one span as long as a socket lives would say nothing."""
 
     def __init__(self, app: ASGIApp, *, tracing: Tracing) -> None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware  # noqa: PLC0415
+
         self._app = app
         self._traced = OpenTelemetryMiddleware(
             app,

@@ -10,23 +10,22 @@ padded. Everything here is synchronous and CPU-bound: callers run it in a worker
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import filetype
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from gochat.domain.records import FileFacts
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Enough for every signature `filetype` knows, and for an image header.
 SNIFF_BYTES = 8192
 # Pixels an image may have (a 48-megapixel photo fits); more is refused before decoding.
 MAX_PIXELS = 50_000_000
-# Pillow's own guard raises past twice its limit and warns past it: keep it above ours so our
-# check, with its clear message, always comes first.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 2
-ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Image formats we serve as images: decoded and checked here, shown inline by clients.
 IMAGE_TYPES = {
     "PNG": "image/png",
@@ -42,6 +41,18 @@ class BadFile(ValueError):
     in words for the uploader."""
 
 
+@functools.cache
+def load_pillow() -> None:
+    """Load Pillow with our limits (every user of Pillow calls this first): from the first
+    image on, so that a process that decodes none never loads it."""
+    from PIL import Image, ImageFile  # noqa: PLC0415
+
+    # Pillow's own guard raises past twice its limit and warns past it: keep it above ours so
+    # our check, with its clear message, always comes first.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 2
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def sniff(head: bytes) -> str:
     """The media type the first bytes show, or application/octet-stream when unknown."""
     found = filetype.guess_mime(head)
@@ -54,6 +65,9 @@ def inspect(file: IO[bytes], head: bytes) -> FileFacts:
     found = sniff(head)
     if found not in IMAGE_TYPES.values():
         return FileFacts(content_type=found)
+    load_pillow()
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -78,6 +92,9 @@ def inspect(file: IO[bytes], head: bytes) -> FileFacts:
 def webp_preview(file: IO[bytes], max_side: int, *, keep_animation: bool = False) -> bytes:
     """A WebP no larger than `max_side` on either side, oriented as the camera held it and
     without EXIF or other metadata; animated images stay animated when asked."""
+    load_pillow()
+    from PIL import Image, ImageOps  # noqa: PLC0415
+
     with Image.open(file, formats=list(IMAGE_TYPES)) as image:
         if image.width * image.height > MAX_PIXELS:
             raise BadFile(f"the image has more than {MAX_PIXELS} pixels")

@@ -1,25 +1,15 @@
 """What a link unfurled to, per normalized URL: an embed for 6 hours, "nothing to show" (a
 failure, a refusal, a page without metadata) for 30 minutes. In process when embedded; in Redis
-at scale, so every embedder process shares one cache."""
+at scale (`gochat.outbound.redis_cache`), so every embedder process shares one cache."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import structlog
-from pydantic import TypeAdapter
+from typing import Protocol
 
 from gochat.domain.records import Embed
-from gochat.redis_client import REDIS_ERRORS
-
-log = structlog.get_logger("gochat.outbound.cache")
-
-_EMBED: TypeAdapter[Embed | None] = TypeAdapter(Embed | None)
-KEY_PREFIX = "gochat:unfurl:v1:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,36 +50,3 @@ class MemoryUnfurlCache:
         self._entries.move_to_end(url)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
-
-
-class RedisUnfurlCache:
-    def __init__(self, client: Any) -> None:
-        """`client`: from gochat.redis_client (a server or a cluster)."""
-        self._redis = client
-
-    @staticmethod
-    def _key(url: str) -> str:
-        return KEY_PREFIX + hashlib.sha256(url.encode()).hexdigest()
-
-    async def get(self, url: str) -> Cached | None:
-        try:
-            raw = await self._redis.get(self._key(url))
-        except REDIS_ERRORS:
-            log.warning("unfurl_cache.unavailable")
-            return None
-        if raw is None:
-            return None
-        try:
-            return Cached(_EMBED.validate_json(raw))
-        except ValueError:
-            return None
-
-    async def put(self, url: str, embed: Embed | None, *, ttl_seconds: float) -> None:
-        try:
-            await self._redis.set(
-                self._key(url),
-                _EMBED.dump_json(embed, exclude_none=True),
-                px=max(1, int(ttl_seconds * 1000)),
-            )
-        except REDIS_ERRORS:
-            log.warning("unfurl_cache.unavailable")

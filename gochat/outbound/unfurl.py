@@ -20,11 +20,10 @@ from typing import Any
 
 import httpx
 import structlog
-from PIL import Image
-from selectolax.lexbor import LexborHTMLParser
 
 from gochat.domain.embeds import URL_MAX
 from gochat.domain.records import Embed, EmbedAuthor, EmbedMedia, EmbedProvider, EmbedType
+from gochat.media import load_pillow
 from gochat.outbound.cache import UnfurlCache
 from gochat.outbound.fetch import Fetched, Fetcher, FetchError
 
@@ -61,6 +60,9 @@ def normalize(url: str) -> str | None:
 
 def image_size(data: bytes) -> tuple[int, int] | None:
     """Width and height from an image's first bytes (its header), or None."""
+    load_pillow()
+    from PIL import Image  # noqa: PLC0415
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -101,6 +103,9 @@ class PageMeta:
 
 
 def read_meta(html: str, base: str) -> PageMeta:
+    # The HTML parser loads with the first page: a process that unfurls none never needs it.
+    from selectolax.lexbor import LexborHTMLParser  # noqa: PLC0415
+
     tree = LexborHTMLParser(html)
     found: dict[str, str] = {}
     for node in tree.css("meta"):
@@ -165,6 +170,8 @@ def _color(value: str | None) -> int | None:
 def _iframe_src(html: Any) -> str | None:
     if not isinstance(html, str) or not html:
         return None
+    from selectolax.lexbor import LexborHTMLParser  # noqa: PLC0415
+
     node = LexborHTMLParser(html).css_first("iframe")
     return None if node is None else node.attributes.get("src")
 

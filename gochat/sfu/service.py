@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import itertools
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioice.ice
 import structlog
-from aiortc.clock import current_ms
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -26,9 +25,13 @@ from gochat.discovery import SfuRegistry
 from gochat.discovery.registration import SfuRegistration
 from gochat.errors import GoChatError, Unauthenticated
 from gochat.metrics import SFU_FIGURES
-from gochat.sfu.rooms import Member, Room, peer_connection
 from gochat.voice import signals
 from gochat.voice.tokens import VoiceTokens
+
+if TYPE_CHECKING:
+    # aiortc and its codecs (about 50 MB resident) load with the first member (`_media`): an
+    # SFU that `gochat serve` embeds costs nothing until someone joins voice.
+    from gochat.sfu.rooms import Member, Room
 
 log = structlog.get_logger("gochat.sfu")
 
@@ -85,6 +88,8 @@ class Sfu:
 
     async def start(self) -> None:
         if self.config.ice_hosts:
+            import aioice.ice  # noqa: PLC0415
+
             hosts = list(self.config.ice_hosts)
             # aioice has no option for it; the SFU owns the process's ICE host candidates.
             aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: hosts
@@ -158,6 +163,9 @@ class Sfu:
             await _refuse(websocket, CLOSE_UNAUTHENTICATED, exc.code, str(exc))
             return
 
+        await _media()
+        from gochat.sfu.rooms import Member, peer_connection  # noqa: PLC0415
+
         async def send(message: dict[str, Any]) -> None:
             if websocket.application_state != WebSocketState.CONNECTED:
                 raise ConnectionError("signaling socket closed")
@@ -225,6 +233,8 @@ class Sfu:
         if previous is not None:
             await self._hang_up(previous, CLOSE_REPLACED, "replaced")
             await self._leave(previous)
+        from gochat.sfu.rooms import Room  # noqa: PLC0415 - loaded before the member was made
+
         room = self.rooms.setdefault(member.grant.channel_id, Room(member.grant.channel_id))
         others = list(room.members.values())
         self.members[member.session_id] = member
@@ -336,6 +346,11 @@ class Sfu:
     async def _watch_speaking(self) -> None:
         while True:
             await asyncio.sleep(SPEAKING_TICK_SECONDS)
+            if not self.members:
+                continue
+            # The clock that stamps the sources' packets; loaded with the first member.
+            from aiortc.clock import current_ms  # noqa: PLC0415
+
             now = current_ms()
             for member in list(self.members.values()):
                 await self._check_video(member, now)
@@ -408,6 +423,12 @@ class Sfu:
 
 def _nothing() -> None:
     return None
+
+
+async def _media() -> None:
+    """Load the media stack (aiortc) off the event loop: the first join waits for it, the API
+    sharing this process goes on serving meanwhile."""
+    await asyncio.to_thread(importlib.import_module, "gochat.sfu.rooms")
 
 
 async def _receive(websocket: WebSocket) -> dict[str, Any]:

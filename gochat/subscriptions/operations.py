@@ -18,6 +18,7 @@ from graphql.pyutils import is_awaitable
 
 from gochat.domain.events import SessionRevoked
 from gochat.errors import GoChatError
+from gochat.schema.document_cache import cacheable
 from gochat.subscriptions.executor import EventExecutor
 from gochat.subscriptions.feeds import Feed, FeedStream
 from gochat.subscriptions.protocol import result_payload
@@ -30,9 +31,10 @@ if TYPE_CHECKING:
 
 class DocumentCache:
     """Parsed and validated documents by text, so a thousand sockets subscribing with the same
-    document cost one parse and one validation."""
+    document cost one parse and one validation (within the bound gochat.schema.document_cache
+    explains)."""
 
-    def __init__(self, endpoint: LiveEndpoint, *, size: int = 1024) -> None:
+    def __init__(self, endpoint: LiveEndpoint, *, size: int = 256) -> None:
         self._endpoint = endpoint
         self._size = size
         self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = (
@@ -52,7 +54,8 @@ class DocumentCache:
         else:
             errors = validate(endpoint.graphql_schema, document, rules=endpoint.validation_rules)
             entry = (None, list(errors)) if errors else (document, [])
-        self._entries[query] = entry
+        if cacheable(query):
+            self._entries[query] = entry
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return entry

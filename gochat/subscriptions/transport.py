@@ -56,6 +56,7 @@ class LiveEndpoint:
         *,
         validation_rules: list[Any],
         max_tokens: int,
+        document_cache_size: int = 256,
     ) -> None:
         self.schema = schema
         self.graphql_schema = schema._schema
@@ -63,7 +64,7 @@ class LiveEndpoint:
         self.max_outbox_frames = settings.max_outbox_frames
         self.validation_rules = validation_rules
         self.max_tokens = max_tokens
-        self.documents = DocumentCache(self)
+        self.documents = DocumentCache(self, size=document_cache_size)
         self.flusher = Flusher()
         self.sockets: set[LiveSocket] = set()
         self.serials = itertools.count(1)

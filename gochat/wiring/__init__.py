@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from gochat import faults
-from gochat.bus.nats import NatsEventBus
 from gochat.config import Settings, parse_rate
 from gochat.domain.account_lifecycle import AccountLifecycleService
 from gochat.domain.accounts import AccountService, SessionCache
@@ -65,6 +64,7 @@ from gochat.wiring.engines import (
     open_search_index,
     open_sfu_registry,
     open_shared_state,
+    uses_nats,
 )
 from gochat.wiring.features import (
     account_policy,
@@ -146,7 +146,7 @@ async def build_services(
         outboxes = [store.outbox] + ([messages_outbox] if messages_outbox is not None else [])
         # Embedded, workers' jobs are recorded from published events before the outbox forgets
         # them; on NATS the stream records them for the workers' consumers.
-        feed = None if isinstance(bus, NatsEventBus) else JobFeed(store.jobs)
+        feed = None if uses_nats(settings) else JobFeed(store.jobs)
         recorder = None if feed is None else feed.record
         publishers = [
             EventPublisher(bus, outbox, recorder=recorder, stamp=None if tracing is None else stamp)

@@ -10,7 +10,6 @@ from contextlib import AsyncExitStack
 
 from gochat.blobs import BlobStore
 from gochat.bus import EventBus
-from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit
@@ -143,11 +142,14 @@ def start_workers(
 
 
 def worker_source(bus: EventBus, jobs: JobStore, feed: JobFeed | None) -> JobSource:
-    """JetStream when the bus is NATS (it recorded the events); else the job table."""
-    if isinstance(bus, NatsEventBus):
-        return JetStreamSource(bus)
-    assert feed is not None
-    return JobTableSource(jobs, feed.waker())
+    """The job table, fed by `feed` (the in-process bus); without a feed, JetStream (the bus
+    is NATS, and its stream recorded the events)."""
+    if feed is not None:
+        return JobTableSource(jobs, feed.waker())
+    from gochat.bus.nats import NatsEventBus  # noqa: PLC0415 - only a NATS process has no feed
+
+    assert isinstance(bus, NatsEventBus)
+    return JetStreamSource(bus)
 
 
 def start_task_services(

@@ -8,48 +8,44 @@ from contextlib import asynccontextmanager
 from gochat import faults
 from gochat.blobs import BlobStore
 from gochat.blobs.local import LocalBlobStore
-from gochat.blobs.s3 import S3BlobStore
 from gochat.bus import EventBus
 from gochat.bus.memory import MemoryEventBus
-from gochat.bus.nats import NatsEventBus
 from gochat.config import ConfigError, Settings
 from gochat.discovery import SfuRegistry
-from gochat.discovery.etcd import EtcdSfuRegistry
 from gochat.discovery.memory import MemorySfuRegistry
 from gochat.domain.services import Services
 from gochat.mail import EmailSender
 from gochat.mail.log import LogEmailSender
-from gochat.mail.smtp import SmtpEmailSender
 from gochat.presence import PresenceStore
-from gochat.presence.fallback import FallbackPresenceStore
 from gochat.presence.memory import MemoryPresenceStore
-from gochat.presence.redis import RedisPresenceStore
 from gochat.ratelimit import RateLimiter
-from gochat.ratelimit.fallback import FallbackRateLimiter
 from gochat.ratelimit.memory import MemoryRateLimiter
-from gochat.ratelimit.redis import RedisRateLimiter
 from gochat.readiness import Check
-from gochat.redis_client import redis_client
 from gochat.search import SearchIndex
-from gochat.search.opensearch import OpenSearchIndex
 from gochat.search.postgres import PostgresSearchIndex
 from gochat.search.sqlite import SqliteSearchIndex
 from gochat.storage import MessageStore, OutboxStore
-from gochat.storage.cql import CqlSession
-from gochat.storage.cql import migrate as cql_migrate
-from gochat.storage.cql import parse_url as parse_cql_url
-from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql import SqlRelationalStore
 from gochat.storage.sql import migrate as sql_migrate
 from gochat.voicestates import VoiceStateStore
 from gochat.voicestates.memory import MemoryVoiceStateStore
-from gochat.voicestates.redis import RedisVoiceStateStore
+
+# The scale adapters are imported in the branch that picks them (the `noqa: PLC0415`s below):
+# their clients (cassandra-driver, nats-py, redis-py, opensearch-py, aioboto3, aetcd) weigh
+# tens of megabytes each, resident in every process that merely imported them.
+
+
+def uses_nats(settings: Settings) -> bool:
+    """Whether the bus is NATS (JetStream keeps the workers' events) or this process."""
+    return settings.bus_url.startswith("nats://")
 
 
 def build_mail(settings: Settings) -> EmailSender:
     if settings.mail_url.startswith("log:"):
         return LogEmailSender()
     if settings.mail_url.startswith("smtp:"):
+        from gochat.mail.smtp import SmtpEmailSender  # noqa: PLC0415
+
         try:
             return SmtpEmailSender(settings.mail_url, sender=settings.mail_from)
         except ValueError as exc:
@@ -84,6 +80,11 @@ async def open_message_store(
     if settings.messages_url is None:
         yield fallback, None
         return
+    from gochat.storage.cql import CqlSession  # noqa: PLC0415
+    from gochat.storage.cql import migrate as cql_migrate  # noqa: PLC0415
+    from gochat.storage.cql import parse_url as parse_cql_url  # noqa: PLC0415
+    from gochat.storage.cql.messages import CqlMessageStore  # noqa: PLC0415
+
     session = CqlSession(
         parse_cql_url(settings.messages_url),
         consistency=settings.cql_consistency,
@@ -109,6 +110,8 @@ async def open_blob_store(settings: Settings) -> AsyncIterator[BlobStore]:
     if settings.blobs_url is None:
         store = LocalBlobStore(settings.data_dir / "blobs")
     else:
+        from gochat.blobs.s3 import S3BlobStore  # noqa: PLC0415
+
         store = await S3BlobStore.connect(settings.blobs_url)
     try:
         yield store
@@ -124,6 +127,8 @@ async def open_search_index(
     OpenSearch when GOCHAT_SEARCH_URL is set."""
     index: SearchIndex
     if settings.search_url is not None:
+        from gochat.search.opensearch import OpenSearchIndex  # noqa: PLC0415
+
         try:
             index = await OpenSearchIndex.connect(settings.search_url)
         except ValueError as exc:
@@ -142,7 +147,9 @@ async def open_search_index(
 async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
     """The in-process bus, or NATS when GOCHAT_BUS_URL is nats://."""
     bus: EventBus
-    if settings.bus_url.startswith("nats://"):
+    if uses_nats(settings):
+        from gochat.bus.nats import NatsEventBus  # noqa: PLC0415
+
         bus = await NatsEventBus.connect(
             settings.bus_url,
             name=f"gochat-{settings.worker_id}",
@@ -167,6 +174,13 @@ async def open_shared_state(
     if settings.redis_url is None:
         yield MemoryRateLimiter(), MemoryPresenceStore(), MemoryVoiceStateStore()
         return
+    from gochat.presence.fallback import FallbackPresenceStore  # noqa: PLC0415
+    from gochat.presence.redis import RedisPresenceStore  # noqa: PLC0415
+    from gochat.ratelimit.fallback import FallbackRateLimiter  # noqa: PLC0415
+    from gochat.ratelimit.redis import RedisRateLimiter  # noqa: PLC0415
+    from gochat.redis_client import redis_client  # noqa: PLC0415
+    from gochat.voicestates.redis import RedisVoiceStateStore  # noqa: PLC0415
+
     # Short timeouts: a Redis that hangs must degrade presence, not stall every request.
     client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
     try:
@@ -187,6 +201,8 @@ async def open_sfu_registry(url: str | None) -> AsyncIterator[SfuRegistry]:
     if url is None:
         registry = MemorySfuRegistry()
     else:
+        from gochat.discovery.etcd import EtcdSfuRegistry  # noqa: PLC0415
+
         try:
             registry = EtcdSfuRegistry.from_url(url)
         except ValueError as exc:
@@ -205,7 +221,10 @@ async def open_readiness_checks(
     checks = [Check("sql", services.store.ping)]
     if services.message_store is not services.store.messages:
         checks.append(Check("cql", services.message_store.ping))
-    if isinstance(services.bus, NatsEventBus):
+    if uses_nats(settings):
+        from gochat.bus.nats import NatsEventBus  # noqa: PLC0415
+
+        assert isinstance(services.bus, NatsEventBus)
         checks.append(Check("bus", services.bus.ping, required=False))
     checks.append(Check("blobs", lambda: services.blobs.head("readiness-probe"), required=False))
     if settings.search_url is not None:
@@ -214,6 +233,8 @@ async def open_readiness_checks(
     if settings.redis_url is None:
         yield checks
         return
+    from gochat.redis_client import redis_client  # noqa: PLC0415
+
     # A client of its own: the shared one's errors are absorbed by the fallbacks.
     client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
     checks.append(Check("redis", client.ping, required=False))

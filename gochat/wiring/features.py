@@ -19,14 +19,13 @@ from gochat.domain.publisher import EventPublisher
 from gochat.domain.records import UploadPurpose
 from gochat.domain.threads import ThreadService
 from gochat.ids import MAX_WORKER_ID, SnowflakeGenerator
-from gochat.outbound.cache import MemoryUnfurlCache, RedisUnfurlCache, UnfurlCache
+from gochat.outbound.cache import MemoryUnfurlCache, UnfurlCache
 from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
 from gochat.outbound.unfurl import Unfurler, UnfurlPolicy
 from gochat.ratelimit.memory import MemoryRateLimiter
-from gochat.redis_client import redis_client
 from gochat.security.passwords import Passwords
 from gochat.storage import MessageStore
-from gochat.wiring.engines import build_mail, build_store, open_bus
+from gochat.wiring.engines import build_mail, build_store, open_bus, uses_nats
 from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.thread_sweeper import ThreadSweeper
 
@@ -94,6 +93,9 @@ async def open_unfurl_cache(settings: Settings) -> AsyncIterator[UnfurlCache]:
     if settings.redis_url is None:
         yield MemoryUnfurlCache()
         return
+    from gochat.outbound.redis_cache import RedisUnfurlCache  # noqa: PLC0415
+    from gochat.redis_client import redis_client  # noqa: PLC0415
+
     client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=1.0)
     try:
         yield RedisUnfurlCache(client)
@@ -124,7 +126,7 @@ async def open_lifecycle(settings: Settings) -> AsyncIterator[AccountLifecycleSe
     try:
         async with AsyncExitStack() as stack:
             publisher = None
-            if settings.bus_url.startswith("nats://"):
+            if uses_nats(settings):
                 bus = await stack.enter_async_context(open_bus(settings))
                 publisher = EventPublisher(bus, store.outbox)
                 stack.push_async_callback(publisher.close)

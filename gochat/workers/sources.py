@@ -8,13 +8,17 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gochat.bus import Envelope, subjects
 from gochat.bus.codec import event_type
-from gochat.bus.nats import JobAck, NatsEventBus
 from gochat.errors import Unavailable
 from gochat.storage.jobs import Job, JobStore
 from gochat.workers.runner import Delivery
+
+if TYPE_CHECKING:
+    # Only a process whose bus is NATS builds a JetStreamSource, with the bus it opened.
+    from gochat.bus.nats import JobAck, NatsEventBus
 
 
 class JobFeed:

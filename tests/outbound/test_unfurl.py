@@ -7,8 +7,9 @@ import json
 import uuid
 
 from gochat.domain.records import Embed, EmbedField, EmbedType
-from gochat.outbound.cache import Cached, MemoryUnfurlCache, RedisUnfurlCache
+from gochat.outbound.cache import Cached, MemoryUnfurlCache
 from gochat.outbound.fetch import Fetcher, FetchPolicy, parse_networks
+from gochat.outbound.redis_cache import RedisUnfurlCache
 from gochat.outbound.unfurl import Unfurler, UnfurlPolicy, normalize
 from gochat.redis_client import redis_client
 from tests.support.engines import RedisServer
