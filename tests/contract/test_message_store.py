@@ -4,6 +4,7 @@ Apache Cassandra node (ScyllaDB speaks the same protocol)."""
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -369,6 +370,39 @@ async def test_read_marker_only_moves_forward_and_counts(store: MessageStore) ->
     assert [s.last_read_id for s in await store.read_states(user)] == [sent[2].id]
     assert await store.count_after(channel, sent[2].id, cap=100) == 2
     assert await store.count_after(channel, None, cap=3) == 3
+
+
+async def test_a_read_marker_announces_only_its_moves_under_concurrent_acks(
+    store: MessageStore,
+) -> None:
+    """The send path acks every message for its author, so one author's concurrent sends ack
+    concurrently and out of order: the marker ends at the newest, and only a call that moved
+    it writes an event."""
+    channel = ids.next_id()
+    user = Snowflake(ids.next_id())
+    message_ids = [Snowflake(ids.next_id()) for _ in range(12)]
+    moves: list[int] = []
+
+    def record(state: Any) -> list[Any]:
+        moves.append(state.last_read_id)
+        return []
+
+    await store.ack(user, channel, message_ids[5], events=record)
+    assert moves == [message_ids[5]]
+    moves.clear()
+    # Behind the marker, all at once: nothing moves, nothing is announced.
+    behind = await asyncio.gather(
+        *(store.ack(user, channel, m, events=record) for m in message_ids[:5])
+    )
+    assert {s.last_read_id for s in behind} == {message_ids[5]}
+    assert moves == []
+    # Ahead of it, in shuffled order and all at once: it ends at the newest.
+    ahead = message_ids[6:]
+    random.Random(3).shuffle(ahead)
+    await asyncio.gather(*(store.ack(user, channel, m, events=record) for m in ahead))
+    assert [s.last_read_id for s in await store.read_states(user)] == [message_ids[-1]]
+    assert message_ids[-1] in moves
+    assert len(moves) == len(set(moves)) <= len(ahead)
 
 
 async def test_message_counts_are_read_for_many_channels_at_once(store: MessageStore) -> None:

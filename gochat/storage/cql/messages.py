@@ -404,21 +404,29 @@ class CqlMessageStore:
         *,
         events: EventsOf[ReadState],
     ) -> ReadState:
-        created = await self._cql.execute(
-            f"INSERT INTO {self._t('read_states')} (user_id, channel_id, last_read_id) VALUES (?, ?, ?) IF NOT EXISTS",
-            (user_id, channel_id, message_id),
+        # The marker usually exists and is behind (an author's own sends ack each message):
+        # one conditional update, a Paxos round; a second one only for a channel's first ack.
+        result = await self._cql.execute(
+            f"UPDATE {self._t('read_states')} SET last_read_id = ? WHERE user_id = ? AND channel_id = ? IF last_read_id < ?",
+            (message_id, user_id, channel_id, message_id),
         )
-        moved = bool(created[0].applied)
-        if not moved:
-            result = await self._cql.execute(
-                f"UPDATE {self._t('read_states')} SET last_read_id = ? WHERE user_id = ? AND channel_id = ? IF last_read_id < ?",
-                (message_id, user_id, channel_id, message_id),
+        moved = bool(result[0].applied)
+        if not moved and getattr(result[0], "last_read_id", None) is None:  # no marker yet
+            created = await self._cql.execute(
+                f"INSERT INTO {self._t('read_states')} (user_id, channel_id, last_read_id) VALUES (?, ?, ?) IF NOT EXISTS",
+                (user_id, channel_id, message_id),
             )
-            moved = bool(result[0].applied)
-        current = (await self.read_states(user_id, [channel_id]))[0]
+            moved = bool(created[0].applied)
+            if not moved:  # a concurrent first ack created it meanwhile
+                result = await self._cql.execute(
+                    f"UPDATE {self._t('read_states')} SET last_read_id = ? WHERE user_id = ? AND channel_id = ? IF last_read_id < ?",
+                    (message_id, user_id, channel_id, message_id),
+                )
+                moved = bool(result[0].applied)
         if moved:
-            await self._write_outbox(events(current))
-        return current
+            # The event carries the move this call made (a later one announces its own).
+            await self._write_outbox(events(ReadState(user_id, channel_id, message_id)))
+        return (await self.read_states(user_id, [channel_id]))[0]
 
     async def read_states(
         self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from gochat.domain.records import (
@@ -144,35 +145,27 @@ class SqlReactionsAndReads:
         events: EventsOf[ReadState],
     ) -> ReadState:
         key = and_(read_states.c.user_id == user_id, read_states.c.channel_id == channel_id)
+        # One statement whether the marker is new, behind (moved) or at or past the message
+        # (left alone: no row comes back). The send path acks every message its author sends,
+        # and concurrent sends of one author used to race an update, an insert in a savepoint
+        # and a second update.
+        dialect = postgresql if self._engines.write.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(read_states).values(
+            user_id=user_id, channel_id=channel_id, last_read_id=message_id
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[read_states.c.user_id, read_states.c.channel_id],
+            set_={"last_read_id": upsert.excluded.last_read_id},
+            where=read_states.c.last_read_id < upsert.excluded.last_read_id,
+        ).returning(read_states.c.last_read_id)
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            moved = await conn.execute(
-                update(read_states)
-                .where(and_(key, read_states.c.last_read_id < message_id))
-                .values(last_read_id=message_id)
-            )
-            if moved.rowcount == 0:
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(
-                            insert(read_states).values(
-                                user_id=user_id, channel_id=channel_id, last_read_id=message_id
-                            )
-                        )
-                except IntegrityError:
-                    # The marker exists and is already at or past message_id (or a concurrent
-                    # ack just created it): move it forward only if still behind.
-                    moved = await conn.execute(
-                        update(read_states)
-                        .where(and_(key, read_states.c.last_read_id < message_id))
-                        .values(last_read_id=message_id)
-                    )
-                else:
-                    moved = None  # type: ignore[assignment]
-            current = await conn.scalar(select(read_states.c.last_read_id).where(key))
-            state = ReadState(user_id, channel_id, Snowflake(int(current or message_id)))
-            if moved is None or moved.rowcount == 1:
+            moved = await conn.scalar(upsert)
+            if moved is not None:
+                state = ReadState(user_id, channel_id, Snowflake(int(moved)))
                 await outbox_sql.append_tx(conn, events(state))
-            return state
+                return state
+            current = await conn.scalar(select(read_states.c.last_read_id).where(key))
+            return ReadState(user_id, channel_id, Snowflake(int(current or message_id)))
 
     async def read_states(
         self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None
