@@ -328,6 +328,19 @@ def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]
         )
         yield "gochat_fanout_resyncs", "Subscribers told to resync.", "counter", stats.resyncs
         yield (
+            "gochat_bus_consume_lag_seconds",
+            "Seconds from each dispatched event's creation to this process taking it off the "
+            "bus, summed (over gochat_fanout_events: the mean).",
+            "counter",
+            stats.consume_lag_seconds_sum,
+        )
+        yield (
+            "gochat_bus_consume_lag_max_seconds",
+            "The largest such lag since the previous scrape.",
+            "gauge",
+            stats.read_max_lag(),
+        )
+        yield (
             "gochat_bus_slow_topics",
             "Bus subscriptions that overflowed and were replaced.",
             "counter",

@@ -56,6 +56,11 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def created_at_ms(snowflake: int) -> int:
+    """The creation time encoded in a snowflake, in Unix milliseconds (no datetime made)."""
+    return (snowflake >> _TIME_SHIFT) + GOCHAT_EPOCH_MS
+
+
 def created_at(snowflake: int) -> datetime:
     """The creation time encoded in a snowflake."""
     ms = (snowflake >> _TIME_SHIFT) + GOCHAT_EPOCH_MS

@@ -32,6 +32,7 @@ from gochat.bus import Envelope, EventBus, SlowConsumer, Subscription
 from gochat.bus.codec import UnknownEvent, decode
 from gochat.domain.audience import AudienceResolver
 from gochat.errors import GoChatError
+from gochat.ids import created_at_ms
 from gochat.schema.events import ResyncRequired
 
 if TYPE_CHECKING:
@@ -100,6 +101,13 @@ class HubStats:
     slow_topics: int = 0
     subscriptions_opened: int = 0
     subscriptions_closed: int = 0
+    # From an event's creation (its id's time) to this process taking it off the bus.
+    consume_lag_seconds_sum: float = 0.0
+    consume_lag_seconds_max: float = 0.0  # since the previous read_max_lag()
+
+    def read_max_lag(self) -> float:
+        lag, self.consume_lag_seconds_max = self.consume_lag_seconds_max, 0.0
+        return lag
 
 
 @dataclass(eq=False, slots=True)
@@ -294,7 +302,11 @@ class Hub:
         except UnknownEvent:
             log.warning("hub.unknown_event", subject=topic.subject)
             return
-        self.stats.events += 1
+        stats = self.stats
+        stats.events += 1
+        lag = max(0.0, time.time() - created_at_ms(envelope.event_id) / 1000)
+        stats.consume_lag_seconds_sum += lag
+        stats.consume_lag_seconds_max = max(stats.consume_lag_seconds_max, lag)
         for observe in self._observers:
             observe((envelope,))
         audience = self._audience

@@ -63,6 +63,10 @@ async def test_metrics_count_operations_errors_sockets_fanout_and_workers(
         unauthenticated >= value(before, "gochat_graphql_errors_total", code="UNAUTHENTICATED") + 1
     )
     assert value(during, "gochat_fanout_deliveries_total") >= 1
+    # How long the dispatched events took to come off the bus: summed, and the worst.
+    lag = "gochat_bus_consume_lag_seconds_total"
+    assert value(during, lag) > value(before, lag)
+    assert ("gochat_bus_consume_lag_max_seconds", ()) in during
     assert value(during, "gochat_bus_published_events_total") > value(
         before, "gochat_bus_published_events_total"
     )
