@@ -361,19 +361,31 @@ def scrape_time_figures(app: Starlette) -> Iterator[tuple[str, str, str, float]]
             sum(1 for socket in live.sockets if socket.presence_session is not None),
         )
     if services is not None:
-        for role, in_use, overflow in services.store.pool_figures():
+        for pool in services.store.pool_figures():
+            role = pool.role
             yield (
                 f"gochat_db_{role}_pool_in_use",
                 f"SQL connections of the {role} pool in use.",
                 "gauge",
-                in_use,
+                pool.in_use,
             )
             yield (
                 f"gochat_db_{role}_pool_overflow",
-                f"SQL connections of the {role} pool beyond its size (waits start past the "
-                "overflow limit).",
+                f"SQL connections of the {role} pool beyond its size.",
                 "gauge",
-                overflow,
+                pool.overflow,
+            )
+            yield (
+                f"gochat_db_{role}_pool_waits",
+                f"Checkouts from the {role} pool that found no idle connection.",
+                "counter",
+                pool.waits,
+            )
+            yield (
+                f"gochat_db_{role}_pool_wait_seconds",
+                "Time those checkouts took to get a connection (one coming back, or a new one).",
+                "counter",
+                pool.wait_seconds,
             )
 
 

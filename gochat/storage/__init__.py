@@ -8,6 +8,7 @@ lost between the write and its publication.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from gochat.storage.accounts import AccountStore
@@ -34,11 +35,23 @@ __all__ = [
     "MessageStore",
     "OpenThread",
     "OutboxStore",
+    "PoolFigures",
     "RelationalStore",
     "SessionStore",
     "TaskStore",
     "no_events",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigures:
+    """One connection pool, for /metrics."""
+
+    role: str
+    in_use: int
+    overflow: int  # connections beyond its size
+    waits: int  # checkouts that found no idle connection
+    wait_seconds: float  # the time those took to get one
 
 
 class RelationalStore(Protocol):
@@ -69,8 +82,8 @@ class RelationalStore(Protocol):
     @property
     def tasks(self) -> TaskStore: ...
 
-    def pool_figures(self) -> list[tuple[str, int, int]]:
-        """(pool, connections in use, connections beyond its size) of each connection pool."""
+    def pool_figures(self) -> list[PoolFigures]:
+        """Each connection pool's figures."""
 
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""

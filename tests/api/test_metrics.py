@@ -4,13 +4,16 @@ code, live sockets and subscriptions, fan-out deliveries and background workers'
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import make_settings
 from tests.support.client import GraphQLClient, ws_connect
 from tests.support.factories import signed_up
 from tests.support.guilds import create_guild
+from tests.support.server import run_server
 
 EVENTS = "subscription { events { __typename } }"
 SEND = """mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) {
@@ -89,3 +92,23 @@ async def test_a_client_cannot_grow_the_label_set(client: GraphQLClient) -> None
     (await client.execute("{ noSuchField1234 }"))
     _, samples = await scrape(client)
     assert not any("noSuchField1234" in str(labels) for _, labels in samples)
+
+
+async def test_checkouts_that_wait_for_a_connection_are_counted(
+    database_url: str, tmp_path: Path
+) -> None:
+    """One connection for writes (SQLite's writer; PostgreSQL's pool at size 1): concurrent
+    sends queue for it, and /metrics says how many waited and for how long."""
+    settings = make_settings(database_url, tmp_path / "data", database_pool_size=1)
+    async with run_server(settings) as server, httpx.AsyncClient(timeout=30) as http:
+        client = GraphQLClient(server.url, http)
+        alice = await signed_up(client)
+        channel = (await create_guild(alice))["channels"][0]["id"]
+        _, before = await scrape(client)
+        sends = (alice.client.execute(SEND, {"c": channel, "t": f"m{n}"}) for n in range(12))
+        for result in await asyncio.gather(*sends):
+            result.ok()
+        _, after = await scrape(client)
+    waits, seconds = "gochat_db_write_pool_waits_total", "gochat_db_write_pool_wait_seconds_total"
+    assert value(after, waits) > value(before, waits)
+    assert value(after, seconds) > value(before, seconds)

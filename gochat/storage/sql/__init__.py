@@ -10,11 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gochat.errors import Unavailable
+from gochat.storage import PoolFigures
 from gochat.storage.sql.accounts import SqlAccountStore
 from gochat.storage.sql.direct import SqlDirectStore
 from gochat.storage.sql.engine import (
     POOL_SIZE,
     POOL_TIMEOUT_SECONDS,
+    CountingPool,
     Engines,
     create_engines,
 )
@@ -41,16 +43,22 @@ class SqlRelationalStore:
         self.jobs = SqlJobStore(engines)
         self.tasks = SqlTaskStore(engines)
 
-    def pool_figures(self) -> list[tuple[str, int, int]]:
+    def pool_figures(self) -> list[PoolFigures]:
         figures = []
         pools = {"write": self.engines.write.pool, "read": self.engines.read.pool}
         for role, pool in pools.items():
             if role == "read" and pool is pools["write"]:
                 continue
-            in_use = getattr(pool, "checkedout", None)
-            overflow = getattr(pool, "overflow", None)
-            if in_use is not None and overflow is not None:
-                figures.append((role, int(in_use()), max(0, int(overflow()))))
+            if isinstance(pool, CountingPool):
+                figures.append(
+                    PoolFigures(
+                        role,
+                        pool.checkedout(),
+                        max(0, pool.overflow()),
+                        pool.waits,
+                        pool.wait_seconds,
+                    )
+                )
         return figures
 
     @classmethod

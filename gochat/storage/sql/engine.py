@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,25 @@ class Engines:
             await self.read.dispose()
 
 
+class CountingPool(AsyncAdaptedQueuePool):
+    """The async queue pool, counting the checkouts that found no idle connection and the time
+    they took to get one (waiting for a connection to come back, or opening a new one), for
+    /metrics: a pool too small for the load shows there before requests time out."""
+
+    waits = 0
+    wait_seconds = 0.0
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        if self.checkedin() > 0:
+            return super()._do_get()
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            self.waits += 1
+            self.wait_seconds += time.perf_counter() - started
+
+
 # Defaults of the GOCHAT_DATABASE_POOL_* settings (PostgreSQL).
 POOL_SIZE = 20
 POOL_TIMEOUT_SECONDS = 10.0
@@ -47,10 +68,12 @@ def create_engines(
     url: str, *, pool_size: int = POOL_SIZE, pool_timeout_seconds: float = POOL_TIMEOUT_SECONDS
 ) -> Engines:
     if url.startswith("sqlite"):
-        write = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        write = create_async_engine(
+            url, poolclass=CountingPool, pool_size=1, max_overflow=0, pool_timeout=60
+        )
         event.listen(write.sync_engine, "connect", _sqlite_on_connect)
         event.listen(write.sync_engine, "begin", _sqlite_begin_immediate)
-        read = create_async_engine(url, pool_size=4, max_overflow=4)
+        read = create_async_engine(url, poolclass=CountingPool, pool_size=4, max_overflow=4)
         event.listen(read.sync_engine, "connect", _sqlite_on_connect)
         event.listen(read.sync_engine, "begin", _sqlite_begin_deferred)
         return Engines(read=read, write=write)
@@ -60,6 +83,7 @@ def create_engines(
     # fails its statement, which invalidates the pool, and that one request gets UNAVAILABLE.
     engine = create_async_engine(
         url,
+        poolclass=CountingPool,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=pool_timeout_seconds,
