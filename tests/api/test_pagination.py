@@ -138,7 +138,8 @@ async def _three_of_everything(client: GraphQLClient) -> tuple[SignedUpUser, dic
         ).ok()
     for i in range(3):
         (await w.member.client.execute(SEND, {"c": threads[0], "t": f"in thread {i}"})).ok()
-    # The search index follows the sends after commit.
+    # The search index follows the sends after commit: wait for all six guild messages (the
+    # channel's and the thread's), or a page read later would see more than the whole list.
     deadline = time.monotonic() + 20
     search = "query($g: ID!) { searchMessages(input: {guildId: $g}) { edges { cursor } } }"
     while (
@@ -147,7 +148,7 @@ async def _three_of_everything(client: GraphQLClient) -> tuple[SignedUpUser, dic
                 "edges"
             ]
         )
-        < 3
+        < 6
     ):
         assert time.monotonic() < deadline, "the messages never became searchable"
         await asyncio.sleep(0.05)
