@@ -31,20 +31,22 @@ from pathlib import Path
 from typing import TypeVar
 
 from gochat.localstack.engines import (
-    CassandraNode,
     EtcdServer,
     NatsServer,
-    OpenSearchNode,
     PostgresCluster,
     RedisServer,
     SeaweedFsServer,
     ServerProcess,
-    cassandra_jars,
     free_port,
     nats_binary,
-    opensearch_home,
     pg_bindir,
     weed_binary,
+)
+from gochat.localstack.jvm import (
+    CassandraNode,
+    OpenSearchNode,
+    cassandra_jars,
+    opensearch_home,
 )
 from gochat.workers.embedder import EmbedderHandler
 from gochat.workers.indexer import SearchIndexer

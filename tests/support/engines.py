@@ -24,21 +24,23 @@ from typing import TypeVar
 import pytest
 
 from gochat.localstack.engines import (
-    CASSANDRA_START_SECONDS,
-    CassandraNode,
     EtcdServer,
     NatsServer,
-    OpenSearchNode,
     PostgresCluster,
     RedisServer,
     SeaweedFsServer,
     ServerProcess,
-    cassandra_jars,
     free_port,
     nats_binary,
-    opensearch_home,
     pg_bindir,
     weed_binary,
+)
+from gochat.localstack.jvm import (
+    CASSANDRA_START_SECONDS,
+    CassandraNode,
+    OpenSearchNode,
+    cassandra_jars,
+    opensearch_home,
 )
 
 __all__ = [
