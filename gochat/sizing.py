@@ -13,6 +13,7 @@ carried (without TCP, TLS and HTTP framing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import secrets
@@ -24,6 +25,8 @@ from typing import Any
 
 import httpx
 import websockets
+
+from gochat.tasks import stop_task
 
 REGISTER = "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }"
 LOGIN = "mutation($i: LoginInput!) { login(input: $i) { session { accessToken } } }"
@@ -233,8 +236,8 @@ class _Socket:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await stop_task(self._task)
 
     async def _run(self) -> None:
         try:

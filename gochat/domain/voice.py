@@ -20,7 +20,6 @@ after a move) is for its member alone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from gochat.domain.records import Channel, ChannelType, Viewer, VoiceState
 from gochat.domain.voice_announcements import VoiceAnnouncements
 from gochat.errors import BadUserInput, Conflict, Forbidden, NotFound, Unavailable
 from gochat.ids import Snowflake
+from gochat.tasks import stop_task, stop_tasks
 from gochat.voice import signals
 from gochat.voice.tokens import VoiceTokens
 from gochat.voicestates import ChannelFull, VoiceStateStore
@@ -353,9 +353,7 @@ class VoiceService(VoiceAnnouncements):
                     log.warning("voice.reports_interrupted", reason=str(exc))
                 await asyncio.sleep(self.policy.sweep_interval_seconds)
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await stop_task(sweeper)
 
     async def _apply_reports(self) -> None:
         subscription = await self._bus.subscribe(signals.sfu_reports(), max_pending=4096)
@@ -437,11 +435,7 @@ class VoiceService(VoiceAnnouncements):
             )
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(list(self._tasks))
 
     # --- internals ------------------------------------------------------------------------
 

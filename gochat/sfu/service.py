@@ -26,6 +26,7 @@ from gochat.discovery import SfuRegistry
 from gochat.discovery.registration import SfuRegistration
 from gochat.errors import GoChatError, Unauthenticated
 from gochat.metrics import SFU_FIGURES
+from gochat.tasks import stop_tasks
 from gochat.voice import signals
 from gochat.voice.tokens import VoiceTokens
 
@@ -113,11 +114,7 @@ class Sfu:
 
     async def stop(self) -> None:
         self._stop_reconnect()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
         if self._commands is not None:
             await self._commands.close()

@@ -53,6 +53,7 @@ from gochat.subscriptions.protocol import (
     operation_id,
 )
 from gochat.subscriptions.wire import DirectWire, Payload, text_frame
+from gochat.tasks import stop_task
 
 if TYPE_CHECKING:
     from gochat.subscriptions.transport import LiveEndpoint
@@ -214,9 +215,7 @@ class LiveSocket:
         writer = self._writer
         if writer is not None and writer is not asyncio.current_task():
             # Cancelled while waiting to write, so its frame is still first in the outbox.
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await stop_task(writer)
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 # Flush what is queued before the close frame, so a final error arrives.
@@ -503,9 +502,7 @@ class LiveSocket:
             await self._stop(op_id)
         writer = self._writer
         if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await stop_task(writer)
         if self._wire is not None:
             self._wire.discard()
         if self._acknowledged:

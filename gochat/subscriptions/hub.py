@@ -34,6 +34,7 @@ from gochat.domain.audience import AudienceResolver
 from gochat.errors import GoChatError
 from gochat.ids import created_at_ms
 from gochat.schema.events import ResyncRequired
+from gochat.tasks import stop_task
 
 if TYPE_CHECKING:
     from gochat.subscriptions.feeds import Feed
@@ -237,9 +238,8 @@ class Hub:
 
     async def _close(self, topic: _Topic) -> None:
         if topic.pump is not None and topic.pump is not asyncio.current_task():
-            topic.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await topic.pump
+            with contextlib.suppress(Exception):
+                await stop_task(topic.pump)
         if topic.subscription is not None:
             with contextlib.suppress(Exception):
                 await topic.subscription.close()

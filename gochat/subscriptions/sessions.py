@@ -27,6 +27,7 @@ from gochat.domain.accounts import AccountService
 from gochat.domain.events import SessionRevoked
 from gochat.errors import GoChatError, Unauthenticated
 from gochat.ids import Snowflake
+from gochat.tasks import stop_task
 
 if TYPE_CHECKING:
     from gochat.subscriptions.transport import LiveEndpoint
@@ -52,10 +53,7 @@ class SessionGuard:
     async def close(self) -> None:
         self._stop_reconnect()
         for task in (self._pump, self._recheck):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_task(task)
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.close()

@@ -21,7 +21,6 @@ operations, `protocol` holds the protocols' names, codes and message shapes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 from collections.abc import Awaitable, Callable
@@ -42,6 +41,7 @@ from gochat.subscriptions.protocol import (
     WsSettings,
 )
 from gochat.subscriptions.wire import DirectWire, Flusher
+from gochat.tasks import stop_task
 
 __all__ = ["LiveEndpoint", "TokenExpiries", "WsSettings"]
 
@@ -120,9 +120,7 @@ class LiveEndpoint:
     async def close(self) -> None:
         self.expiries.close()
         if self._keepalive is not None:
-            self._keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keepalive
+            await stop_task(self._keepalive)
 
 
 class TokenExpiries:

@@ -4,7 +4,6 @@ tasks and voice."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AsyncExitStack
 
@@ -29,6 +28,7 @@ from gochat.outbound.cache import UnfurlCache
 from gochat.search import SearchIndex
 from gochat.storage import JobStore, MessageStore, OutboxStore
 from gochat.storage.sql import SqlRelationalStore
+from gochat.tasks import stop_task
 from gochat.tracing import Tracing
 from gochat.voice.tokens import VoiceTokens
 from gochat.voicestates import VoiceStateStore
@@ -44,9 +44,7 @@ from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
 
 
 async def cancel_task(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task)
 
 
 def start_relays(
@@ -225,7 +223,5 @@ async def start_voice(
 
 
 async def _stop_voice(voice: VoiceService, task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task)
     await voice.close()

@@ -23,6 +23,7 @@ from gochat.domain.events import (
 )
 from gochat.domain.file_collection import FileCollector
 from gochat.errors import Unavailable
+from gochat.tasks import stop_task
 
 log = structlog.get_logger("gochat.workers.files")
 
@@ -55,9 +56,7 @@ class FileSweeper:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def _run(self) -> None:
         while True:

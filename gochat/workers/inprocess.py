@@ -11,13 +11,13 @@ retried with backoff; the handler itself records a permanent failure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 import structlog
 
 from gochat.errors import Unavailable
+from gochat.tasks import stop_task
 
 log = structlog.get_logger("gochat.workers")
 
@@ -61,9 +61,7 @@ class InProcessRunner(Generic[T]):
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def _catch_up(self) -> None:
         for item in await self._retrying(self._handler.backlog, self._max_queue):

@@ -11,7 +11,6 @@ and replays it. Handlers are registered in gochat/wiring/background.py (`event_h
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -26,6 +25,7 @@ from gochat.domain.handlers import EventHandler
 from gochat.errors import Unavailable
 from gochat.ids import created_at
 from gochat.storage.jobs import JobStore, ParkedJob
+from gochat.tasks import stop_task
 from gochat.tracing import Tracing
 
 __all__ = ["Delivery", "EventHandler", "EventWorker", "JobSource", "replay_parked"]
@@ -88,9 +88,7 @@ class EventWorker:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def run(self) -> None:
         """Handle batches until the source ends; a source that fails (the store or the bus

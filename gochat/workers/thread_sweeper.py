@@ -5,12 +5,12 @@ racing may archive a thread twice, which publishes one more ThreadUpdated and ch
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 
 from gochat.domain.threads import ThreadService
 from gochat.errors import Unavailable
+from gochat.tasks import stop_task
 
 log = structlog.get_logger("gochat.workers.threads")
 
@@ -26,9 +26,7 @@ class ThreadSweeper:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def _run(self) -> None:
         while True:

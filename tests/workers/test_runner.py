@@ -24,7 +24,7 @@ from gochat.errors import Unavailable
 from gochat.storage.jobs import JobStore, ParkedJob
 from gochat.storage.sql import SqlRelationalStore
 from gochat.wiring import build_store
-from gochat.workers.runner import EventWorker, JobSource
+from gochat.workers.runner import Delivery, EventWorker, JobSource
 from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
 from tests.conftest import make_settings
 from tests.support.engines import NatsServer
@@ -194,3 +194,45 @@ async def test_parked_events_are_listed_and_replayed_by_the_operator(
     assert replayed.returncode == 0, replayed.stderr
     assert "replayed 1, still failing 0" in replayed.stdout
     assert (await asyncio.to_thread(gochat, env, "parked")).stdout == ""
+
+
+class CancelLosingSource:
+    """A source behind a driver that loses the first cancellation while it waits, as nats-py's
+    fetch does on Python 3.11 (asyncio.wait_for reports a timeout or a result instead when the
+    cancel lands in the same loop iteration): the wait ends and the source waits again."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+        self.waiting = asyncio.Event()
+
+    async def batches(self, worker: str, size: int) -> AsyncIterator[Sequence[Delivery]]:
+        self.waiting.set()
+        while True:
+            try:
+                await asyncio.Event().wait()  # no events ever come
+            except asyncio.CancelledError:
+                if self.lost:
+                    raise
+                self.lost += 1
+        yield []  # an async generator; never reached
+
+    async def ack(self, worker: str, deliveries: Sequence[Delivery]) -> None:
+        raise AssertionError("nothing was delivered")
+
+    async def retry(self, worker: str, deliveries: Sequence[Delivery], *, delay: float) -> None:
+        raise AssertionError("nothing was delivered")
+
+
+async def test_a_worker_stops_even_when_its_driver_loses_a_cancellation(
+    store: SqlRelationalStore,
+) -> None:
+    source = CancelLosingSource()
+    worker = EventWorker(FlakyHandler(), source, store.jobs)
+    worker.start()
+    async with asyncio.timeout(30):
+        await source.waiting.wait()
+    # Not under asyncio.timeout: the old stop() swallowed its caller's cancellation too.
+    stopping = asyncio.create_task(worker.stop())
+    await asyncio.wait({stopping}, timeout=30)
+    assert stopping.done(), "the worker did not stop"
+    assert source.lost == 1
