@@ -8,7 +8,8 @@ latency at depth in one channel.
 `--workers 1,2` serves with `gochat serve --workers N` for each N in turn within every run
 (NATS and Redis then join the database, as several processes need them, for every N alike),
 and prints each N's sends/s with the median of the per-run ratios to the first N. The server's
-CPU is the supervisor's and its children's.
+CPU is the supervisor's and its children's; the whole machine's busy share (engines and client included)
+says whether the machine's cores, not the server, capped the rate.
 
 The server runs as a separate `gochat serve` process (as in production). sendMessage load
 comes from bench/sendload (Go, built here with `go build`) unless `--client python`: the httpx
@@ -47,7 +48,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.process_cpu import cpu_seconds
+from bench.process_cpu import cpu_seconds, machine_cpu
 from gochat.config import async_database_url
 from gochat.ids import SnowflakeGenerator
 from gochat.storage.sql.engine import create_engines
@@ -302,6 +303,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             rates: dict[int, list[float]] = {n: [] for n in counts}
             latencies: list[float] = []
             shares: dict[int, list[tuple[float, float]]] = {n: [] for n in counts}
+            machine: dict[int, list[float]] = {n: [] for n in counts}
             sendload = build_sendload(work) if args.client == "go" else None
             for n in range(args.runs):
                 for processes in counts:
@@ -322,6 +324,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
                                 server.pid, args.seconds, args.profile / f"send-{backend}.txt"
                             )
                         cpu_server, cpu_client = cpu_seconds(server.pid), client_cpu_seconds()
+                        busy, total = machine_cpu()
                         started = time.perf_counter()
                         if sendload is not None:
                             rate = measure_send_go(
@@ -344,11 +347,15 @@ def run(backend: str, args: argparse.Namespace) -> None:
                             )
                         rates[processes].append(rate)
                         elapsed = time.perf_counter() - started
+                        busy_after, total_after = machine_cpu()
                         shares[processes].append(
                             (
                                 (cpu_seconds(server.pid) - cpu_server) / elapsed,
                                 (client_cpu_seconds() - cpu_client) / elapsed,
                             )
+                        )
+                        machine[processes].append(
+                            (busy_after - busy) / max(1.0, total_after - total)
                         )
                         if spy is not None:
                             spy.wait(60)
@@ -386,6 +393,10 @@ def run(backend: str, args: argparse.Namespace) -> None:
                     share / rate * 1000
                     for (share, _), rate in zip(shares[processes], rates[processes], strict=True)
                 ]
+                print(
+                    "  machine busy while sending (all cores, engines included): "
+                    + ", ".join(f"{m:.0%}" for m in machine[processes])
+                )
                 print(
                     "  API process CPU per send: "
                     + ", ".join(f"{ms:.2f}" for ms in per_send)

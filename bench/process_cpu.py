@@ -32,3 +32,12 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine since boot, over all cores: the share
+    busy over a window says whether the machine, not the program, set the limit."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    total = sum(fields[:8])  # guest time is already counted in user time
+    return float(total - idle), float(total)

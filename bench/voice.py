@@ -275,13 +275,18 @@ class OpusTrack(MediaStreamTrack):
 
 class Member:
     def __init__(self, url: str, token: str, user: str, track: Any | None) -> None:
-        from aiortc import RTCConfiguration, RTCPeerConnection
+        from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
         self.url = url
         self.token = token
         self.user = user
         self.track = track
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # One transport for every m-line, as browsers do: with aiortc's default (balanced)
+        # policy a second video m-line in the SFU's first offer stays on a transport that
+        # never connects, and that member's video never arrives.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self.mids: dict[str, str] = {}
         self.hooked: set[str] = set()
         # source user -> [(arrival monotonic, rtp timestamp)]

@@ -200,6 +200,34 @@ async def test_vp8_video_is_forwarded_only_with_can_video(voice: Voice) -> None:
             await client.close()
 
 
+async def test_members_joining_together_late_each_get_a_keyframe_of_the_video(
+    voice: Voice,
+) -> None:
+    # Late joiners' first offer holds two video m-lines (their own upstream and A's video),
+    # and each link to A asks A for a keyframe, at most every 500 ms per source: a request
+    # that comes too soon after another must be sent later, not dropped, or that receiver
+    # waits for a keyframe that never comes.
+    token_a, a_user, a_session = voice.token()
+    a = VoiceClient(voice.url, token_a, video=True)
+    late = [VoiceClient(voice.url, voice.token()[0]) for _ in range(3)]
+    try:
+        assert (await a.join())["op"] == "joined"
+        await wait_until(
+            lambda: (
+                "video" in voice.sfu.members[a_session].sources
+                and voice.sfu.members[a_session].sources["video"].packets >= 30
+            ),
+            what="A's video reaching the SFU",
+        )
+        joined = await asyncio.gather(*(client.join() for client in late))
+        assert [j["op"] for j in joined] == ["joined"] * 3
+        for client in late:
+            await wait_until(lambda c=client: c.video_frames[str(a_user)] >= 10, what="A's video")
+    finally:
+        for client in (a, *late):
+            await client.close()
+
+
 async def test_silence_is_not_speaking(voice: Voice) -> None:
     token_quiet, quiet_user, quiet_session = voice.token()
     quiet = VoiceClient(voice.url, token_quiet, silent=True)

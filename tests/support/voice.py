@@ -21,6 +21,7 @@ import aioice.ice
 import av
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
     RTCSessionDescription,
@@ -95,7 +96,12 @@ class VoiceClient:
         self.token = token
         self.silent = silent
         self.send_audio = send
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # One transport for every m-line, as browsers do: with aiortc's default (balanced)
+        # policy a second video m-line in the SFU's first offer stays on a transport that
+        # never connects, and that member's video never arrives.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self.messages: list[dict[str, Any]] = []
         self.frames: Counter[str] = Counter()  # user id -> frames heard
         self.loud: Counter[str] = Counter()  # user id -> frames heard that are not silence
