@@ -15,9 +15,10 @@ under a permission filter, and send-to-searchable lag through a running server.
   words, a phrase, a prefix, and filters without text (an author and has:link).
 - Engines: `sqlite` (FTS5, the embedded default), `postgresql` (full text in the relational
   store, a throwaway PostgreSQL cluster), `opensearch` (a node started from the Maven jars).
-- Lag (embedded server only): `gochat serve` on SQLite; messages sent at --lag-rate over GraphQL for
-  `--lag-seconds`, while the index is read beside the server every 5 ms; p50/p99 of the time
-  from a send's answer to its document being in the index (searchable).
+- Lag (embedded server only): `gochat serve` on SQLite; messages sent at --lag-rate over GraphQL
+  by the paced Go client (bench/sendload) for `--lag-seconds`, while the index is read beside
+  the server every 5 ms; p50/p99 of the time from a send's answer to its document being in the
+  index (searchable).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import functools
 import itertools
+import json
 import os
 import random
 import sqlite3
@@ -42,6 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.messages import build_sendload
 from gochat.config import async_database_url
 from gochat.domain.events import MessageCreated
 from gochat.domain.records import Mentions, Message, MessageType
@@ -56,7 +59,7 @@ from gochat.workers.indexer import SearchIndexer
 from tests.support.engines import free_port, own_opensearch_node, postgres_server
 
 GUILD = Snowflake(1)
-SENDERS = 16  # concurrent senders, each paced, so slow answers do not lower the rate
+SENDERS = 16  # concurrent senders, paced together, so slow answers do not lower the rate
 SYLLABLES = [a + b for a in "bcdfghklmnprstvz" for b in "aeiou"] + ["an", "en", "in", "on", "ul"]
 
 
@@ -205,10 +208,6 @@ async def bench_engine(kind: str, args: argparse.Namespace) -> None:
             await store.close()
 
 
-SEND = """mutation($c: ID!, $t: String!) { sendMessage(input: {channelId: $c, content: $t}) {
-  message { id } } }"""
-
-
 async def gql(
     http: httpx.AsyncClient,
     url: str,
@@ -282,28 +281,41 @@ async def lag(seconds: float, rate: float) -> None:
                 token, _, channel = await user_and_channel(http, url)
                 acked: dict[str, float] = {}
                 seen: dict[str, float] = {}
-                stop = time.monotonic() + seconds
+                acks = Path(tmp) / "acks"
+                acks.touch()
+                # The Go client, paced: a Python sender spends about a millisecond of CPU per
+                # send, and on two shared cores it, not the server, capped the rate.
+                sendload = await asyncio.create_subprocess_exec(
+                    str(build_sendload(Path(tmp))),
+                    f"-url={url}/graphql",
+                    f"-token={token}",
+                    f"-channel={channel}",
+                    f"-concurrency={SENDERS}",
+                    f"-seconds={seconds}s",
+                    f"-rate={rate}",
+                    "-content=lagprobe",
+                    f"-acks={acks}",
+                    stdout=asyncio.subprocess.PIPE,
+                )
 
-                async def sender(offset: float) -> None:
-                    next_at = time.monotonic() + offset
-                    while next_at < stop:
-                        await asyncio.sleep(max(0, next_at - time.monotonic()))
-                        data = await gql(
-                            http,
-                            url,
-                            SEND,
-                            {"c": channel, "t": f"lagprobe {uuid.uuid4().hex}"},
-                            token,
-                        )
-                        acked[data["sendMessage"]["message"]["id"]] = time.monotonic()  # type: ignore[index]
-                        next_at += SENDERS / rate
+                def read_acks(offset: int) -> int:
+                    with acks.open("rb") as f:
+                        f.seek(offset)
+                        chunk = f.read()
+                    complete = chunk[: chunk.rfind(b"\n") + 1]
+                    for line in complete.decode().splitlines():
+                        message_id, ns = line.split()
+                        acked[message_id] = int(ns) / 1e9
+                    return offset + len(complete)
 
                 async def poller() -> None:
                     # The index itself, read beside the server: a message is searchable from
                     # the moment its document is there (GraphQL pages would hide a backlog).
-                    while not sent_all.is_set() or (
-                        time.monotonic() < sent_all_at[0] + 30 and not set(acked) <= set(seen)
+                    offset = 0
+                    while sendload.returncode is None or (
+                        time.time() < sent_all_at[0] + 30 and not set(acked) <= set(seen)
                     ):
+                        offset = read_acks(offset)
                         # Batches commit out of id order: look from the oldest unseen send.
                         unseen = [int(m) for m in acked if m not in seen]
                         low = min(unseen, default=0) - 1
@@ -315,22 +327,23 @@ async def lag(seconds: float, rate: float) -> None:
                             ).fetchall()
                         finally:
                             db.close()
-                        now = time.monotonic()
+                        now = time.time()
                         for (message_id,) in rows:
                             seen.setdefault(str(message_id), now)
                         await asyncio.sleep(0.005)
+                    read_acks(offset)
 
-                sent_all = asyncio.Event()
                 sent_all_at = [0.0]
 
-                async def senders() -> None:
-                    await asyncio.gather(*(sender(i / rate) for i in range(SENDERS)))
-                    sent_all_at[0] = time.monotonic()
-                    sent_all.set()
+                async def senders() -> dict[str, float]:
+                    out, _ = await sendload.communicate()
+                    sent_all_at[0] = time.time()
+                    return json.loads(out)  # type: ignore[no-any-return]
 
-                begun = time.monotonic()
-                await asyncio.gather(senders(), poller())
-                achieved = len(acked) / (sent_all_at[0] - begun)
+                result, _ = await asyncio.gather(senders(), poller())
+                achieved = float(result["rate"])
+                if result["failed"]:
+                    print(f"[lag] {result['failed']} sends failed: {result['codes']}")
                 lags = [(seen[m] - t) * 1000 for m, t in acked.items() if m in seen]
                 db = sqlite3.connect(f"file:{tmp}/gochat.db?mode=ro", uri=True)
                 try:

@@ -1,7 +1,10 @@
 // Command sendload is the load client of bench/messages.py: -concurrency workers each send
 // sendMessage through GraphQL over HTTP (keep-alive, one connection per worker) in a closed
 // loop for -seconds, and print one JSON object on stdout: how many sends were acknowledged,
-// how many failed (by GraphQL error code), and the rate.
+// how many failed (by GraphQL error code), and the rate. With -rate the workers are paced
+// together at that many sends/s instead (open loop: a slow answer does not lower the rate
+// while a worker is free); with -acks each acknowledged message id is written to that file
+// with the wall-clock time of its answer, in Unix nanoseconds ("<id> <ns>" per line).
 //
 // A Python client (httpx) spends about 1 ms of CPU per request, so at the rates the server
 // reaches it would take a whole core from the two it shares with the server; this client
@@ -40,6 +43,9 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "workers, each with its own connection")
 	seconds := flag.Duration("seconds", 10*time.Second, "how long to send")
 	nonces := flag.Bool("nonces", false, "give every send a unique nonce")
+	content := flag.String("content", "benchmark message", "the text of every message")
+	rate := flag.Float64("rate", 0, "sends/s over all workers (0: closed loop)")
+	acksPath := flag.String("acks", "", "file for '<message id> <unix ns>' per acknowledged send")
 	flag.Parse()
 	if *url == "" || *token == "" || *channel == "" {
 		fmt.Fprintln(os.Stderr, "sendload: -url, -token and -channel are required")
@@ -66,6 +72,15 @@ func main() {
 		}
 		mu.Unlock()
 	}
+	var acks *os.File
+	if *acksPath != "" {
+		var err error
+		if acks, err = os.Create(*acksPath); err != nil {
+			fmt.Fprintln(os.Stderr, "sendload:", err)
+			os.Exit(2)
+		}
+		defer acks.Close()
+	}
 	start := time.Now()
 	deadline := start.Add(*seconds)
 	var wg sync.WaitGroup
@@ -73,8 +88,21 @@ func main() {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			var interval time.Duration
+			next := start
+			if *rate > 0 {
+				interval = time.Duration(float64(*concurrency) / *rate * float64(time.Second))
+				next = start.Add(time.Duration(w) * interval / time.Duration(*concurrency))
+			}
 			for seq := 0; time.Now().Before(deadline); seq++ {
-				variables := map[string]any{"c": *channel, "t": "benchmark message"}
+				if interval > 0 {
+					time.Sleep(time.Until(next))
+					next = next.Add(interval)
+					if !time.Now().Before(deadline) {
+						break
+					}
+				}
+				variables := map[string]any{"c": *channel, "t": *content}
 				if *nonces {
 					variables["n"] = fmt.Sprintf("w%d-%d", w, seq)
 				}
@@ -99,6 +127,21 @@ func main() {
 					continue
 				}
 				sent.Add(1)
+				if acks != nil {
+					var data struct {
+						SendMessage struct {
+							Message struct {
+								ID string `json:"id"`
+							} `json:"message"`
+						} `json:"sendMessage"`
+					}
+					if json.Unmarshal(parsed.Data, &data) == nil {
+						line := fmt.Sprintf("%s %d\n", data.SendMessage.Message.ID, time.Now().UnixNano())
+						mu.Lock()
+						acks.WriteString(line)
+						mu.Unlock()
+					}
+				}
 			}
 		}(w)
 	}

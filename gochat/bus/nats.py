@@ -430,8 +430,11 @@ class NatsEventBus:
             while not self._nc.is_closed:
                 try:
                     msgs = await pull.fetch(batch, timeout=fetch_timeout_seconds)
-                except nats.errors.TimeoutError:
-                    continue  # nothing new yet, or the connection is coming back
+                except TimeoutError:
+                    # Nothing new yet, or the connection is coming back. nats-py raises its own
+                    # TimeoutError, or asyncio's when the deadline passed before its lingering
+                    # request went out: both mean "no messages this time".
+                    continue
                 except nats.errors.ConnectionClosedError:
                     return
                 fetched: list[tuple[Envelope, JobAck]] = []

@@ -186,6 +186,28 @@ async def test_durable_consumer_delivers_stored_envelopes_and_redelivers_unacked
     assert seen == [(first.event_id, 1), (second.event_id, 1), (first.event_id, 2)]
 
 
+async def test_an_idle_durable_consumer_keeps_waiting_through_fetch_timeouts(
+    nats_bus: NatsEventBus,
+) -> None:
+    # nats-py ends an empty fetch with its own TimeoutError or, when the server's "no
+    # messages" answer comes just before the deadline, asyncio's: neither ends the consumer.
+    subject = subjects.channel(fresh_id())
+    batches = nats_bus.durable_batches(f"test-{fresh_id()}", [subject], fetch_timeout_seconds=0.05)
+    first = asyncio.ensure_future(anext(batches))
+    try:
+        for _ in range(100):  # a few hundred empty fetches
+            await asyncio.sleep(0.05)
+            assert not first.done(), first.exception()
+        sent = envelope(subject)
+        await nats_bus.publish([sent])
+        async with asyncio.timeout(10):
+            fetched = await first
+        assert [item for item, _ in fetched] == [sent]
+    finally:
+        first.cancel()
+        await batches.aclose()
+
+
 async def test_durable_consumer_resumes_after_the_last_ack(nats_bus: NatsEventBus) -> None:
     subject = subjects.channel(fresh_id())
     name = f"test-{fresh_id()}"
