@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from gochat.bus import Envelope, subjects
-from gochat.bus.codec import seal
+from gochat.bus.codec import event_type, seal
 from gochat.domain import validation
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.events import SessionRevoked, UserSettingsUpdated, UserUpdated
@@ -70,15 +70,15 @@ class SessionCache:
     """Live sessions this process has seen recently, so a request with a valid access token
     skips the session read.
 
-    An entry lasts `ttl_seconds` at most, and drops at once when this process commits any event
-    on the user's subject (logout, logout everywhere, password change or reset, refresh-token
-    reuse all publish SessionRevoked there), or hears of a SessionRevoked from another process
-    on the bus. A session revoked through another process can therefore still authenticate
-    here until its event arrives, and for up to `ttl_seconds` when it never does (the bus was
-    down meanwhile): the same bound the guild permission cache has, and far inside the access
-    token's own lifetime, which is what a stolen token is good for anyway. Only live sessions
-    are stored; a load that raced with an invalidation is not (generation check).
-    `ttl_seconds=0` turns the cache off.
+    An entry lasts `ttl_seconds` at most, and drops at once when this process commits a
+    SessionRevoked on the user's subject (logout, logout everywhere, password change or reset,
+    refresh-token reuse, disabling and deleting the account all publish one), or hears of a
+    SessionRevoked from another process on the bus. A session revoked through another process
+    can therefore still authenticate here until its event arrives, and for up to `ttl_seconds`
+    when it never does (the bus was down meanwhile): the same bound the guild permission cache
+    has, and far inside the access token's own lifetime, which is what a stolen token is good
+    for anyway. Only live sessions are stored; a load that raced with an invalidation is not
+    (generation check). `ttl_seconds=0` turns the cache off.
     """
 
     def __init__(self, *, ttl_seconds: float = 2.0, max_sessions: int = 100_000) -> None:
@@ -275,10 +275,12 @@ class AccountService:
         self._sessions.put(viewer.session_id, viewer.user_id, generation)
 
     def on_published(self, envelopes: Sequence[Envelope]) -> None:
-        """Forget cached sessions of users whose own events this process committed."""
+        """Forget cached sessions of users whose sessions this process just revoked. Only a
+        revocation: a user's other events (a send moves its author's read marker) would
+        otherwise make every request after them read the session again."""
         for envelope in envelopes:
             user_id = subjects.user_id_of(envelope.subject)
-            if user_id is not None:
+            if user_id is not None and event_type(envelope.payload) == SessionRevoked.TYPE:
                 self._sessions.invalidate_user(Snowflake(user_id))
 
     def on_revoked(self, event: SessionRevoked) -> None:

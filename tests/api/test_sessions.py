@@ -15,11 +15,15 @@ import pytest
 
 from tests.support.client import GraphQLClient
 from tests.support.factories import LOGIN, PASSWORD, SignedUpUser, login, register, signed_up
+from tests.support.guilds import make_world
 from tests.support.server import RunningServer
+from tests.support.statements import counted_statements
 
 ME = "{ me { id } }"
 REFRESH = """mutation($t: String!) { refreshSession(input: {refreshToken: $t}) {
   session { accessToken refreshToken sessionId } } }"""
+SEND = """mutation($c: ID!, $t: String!) {
+  sendMessage(input: {channelId: $c, content: $t}) { message { id } } }"""
 
 
 def forge(
@@ -127,6 +131,20 @@ async def test_logout_ends_only_that_session_at_once(client: GraphQLClient) -> N
     (await user.client.execute(ME)).error("UNAUTHENTICATED")
     (await client.execute(REFRESH, {"t": user.refresh_token})).error("UNAUTHENTICATED")
     assert (await client.execute(ME, token=other["accessToken"])).ok()["me"]["id"] == user.id
+
+
+async def test_a_users_own_events_keep_their_session_cached_unless_they_end_it(
+    client: GraphQLClient, server: RunningServer
+) -> None:
+    # Every send moves its author's read marker: an event on the author's own subject. Only
+    # a revocation may drop the sessions this process trusts, or every request after a send
+    # read the session again.
+    world = await make_world(client)
+    owner = world.owner.client
+    (await owner.execute(SEND, {"c": world.text_id, "t": "hello"})).ok()
+    with counted_statements(server) as seen:
+        (await owner.execute(ME)).ok()
+    assert not [s for s in seen if "FROM sessions" in s], seen
 
 
 class TestSessionCache:

@@ -3,16 +3,10 @@ threads the page holds (archived ones included)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-import structlog
-from sqlalchemy import event
-
 from tests.support.client import GraphQLClient
 from tests.support.guilds import World, make_world
 from tests.support.server import RunningServer
+from tests.support.statements import counted_statements
 
 CREATE = """mutation($c: ID!, $n: String!) {
   createThread(input: {channelId: $c, name: $n}) { thread { id } } }"""
@@ -26,27 +20,6 @@ LIST = """query($c: ID!, $a: Boolean) { node(id: $c) { ... on TextChannel {
     myPermissions { mask } parent { id name } owner { id handle }
     lastMessageId messageCount
   } } } } } }"""
-
-
-@contextmanager
-def _counted(server: RunningServer) -> Iterator[list[str]]:
-    """The statements the server runs for requests (background work runs outside any
-    request's context and is not counted)."""
-    seen: list[str] = []
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "request_id" in structlog.contextvars.get_contextvars():
-            seen.append(statement)
-
-    engines = server.services.store.engines  # type: ignore[attr-defined]
-    targets = {engines.read.sync_engine, engines.write.sync_engine}
-    for target in targets:
-        event.listen(target, "before_cursor_execute", on_execute)
-    try:
-        yield seen
-    finally:
-        for target in targets:
-            event.remove(target, "before_cursor_execute", on_execute)
 
 
 async def _archived_threads(w: World, count: int, prefix: str) -> None:
@@ -64,7 +37,7 @@ async def _statements(server: RunningServer, w: World, archived: bool | None) ->
     seconds, and change events drop them), which adds reads that are not the list's."""
     runs = []
     for _ in range(3):
-        with _counted(server) as seen:
+        with counted_statements(server) as seen:
             (await w.member.client.execute(LIST, {"c": w.text_id, "a": archived})).ok()
         runs.append(list(seen))
     return min(runs, key=len)

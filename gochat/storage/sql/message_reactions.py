@@ -3,13 +3,16 @@ writes beside the messages, not the messages themselves)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from gochat.bus import Envelope
 from gochat.domain.records import (
     MentionRef,
     ReactionCount,
@@ -20,6 +23,7 @@ from gochat.storage import EventsOf
 from gochat.storage.sql import outbox as outbox_sql
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
+from gochat.storage.sql.group_commit import GroupCommit
 from gochat.storage.sql.tables import (
     channel_mentions,
     mentions,
@@ -31,6 +35,7 @@ from gochat.storage.sql.tables import (
 
 class SqlReactionsAndReads:
     _engines: Engines
+    _acks: GroupCommit[_Ack]
 
     async def add_reaction(
         self,
@@ -144,28 +149,65 @@ class SqlReactionsAndReads:
         *,
         events: EventsOf[ReadState],
     ) -> ReadState:
-        key = and_(read_states.c.user_id == user_id, read_states.c.channel_id == channel_id)
-        # One statement whether the marker is new, behind (moved) or at or past the message
-        # (left alone: no row comes back). The send path acks every message its author sends,
-        # and concurrent sends of one author used to race an update, an insert in a savepoint
-        # and a second update.
-        dialect = postgresql if self._engines.write.dialect.name == "postgresql" else sqlite
-        upsert = dialect.insert(read_states).values(
-            user_id=user_id, channel_id=channel_id, last_read_id=message_id
+        # Every send acks its author's own message: concurrent acks share a transaction (on
+        # SQLite one write lock for the batch instead of one per send, queued behind the
+        # messages' own batches).
+        done: asyncio.Future[ReadState] = asyncio.get_running_loop().create_future()
+        state: ReadState = await self._acks.submit(
+            _Ack(user_id, channel_id, message_id, events, done)
         )
+        return state
+
+    async def _ack_batch(self, batch: list[_Ack]) -> None:
+        """One statement moves every marker of the batch (each statement is a round trip to
+        the driver's thread on SQLite); outcomes are set after commit."""
+        dialect = postgresql if self._engines.write.dialect.name == "postgresql" else sqlite
+        latest: dict[tuple[Snowflake, Snowflake], Snowflake] = {}
+        for item in batch:
+            key = (item.user_id, item.channel_id)
+            latest[key] = max(latest.get(key, item.message_id), item.message_id)
+        upsert = dialect.insert(read_states).values(
+            [{"user_id": u, "channel_id": c, "last_read_id": m} for (u, c), m in latest.items()]
+        )
+        # One row per marker (a statement may not change a row twice); rows that come back
+        # moved, the others were at or past their message already.
         upsert = upsert.on_conflict_do_update(
             index_elements=[read_states.c.user_id, read_states.c.channel_id],
             set_={"last_read_id": upsert.excluded.last_read_id},
             where=read_states.c.last_read_id < upsert.excluded.last_read_id,
-        ).returning(read_states.c.last_read_id)
+        ).returning(read_states.c.user_id, read_states.c.channel_id, read_states.c.last_read_id)
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            moved = await conn.scalar(upsert)
-            if moved is not None:
-                state = ReadState(user_id, channel_id, Snowflake(int(moved)))
-                await outbox_sql.append_tx(conn, events(state))
-                return state
-            current = await conn.scalar(select(read_states.c.last_read_id).where(key))
-            return ReadState(user_id, channel_id, Snowflake(int(current or message_id)))
+            rows = (await conn.execute(upsert)).all()
+            now_at = {(Snowflake(r[0]), Snowflake(r[1])): Snowflake(int(r[2])) for r in rows}
+            moved = set(now_at)
+            left = [key for key in latest if key not in now_at]
+            if left:
+                current = await conn.execute(
+                    select(
+                        read_states.c.user_id, read_states.c.channel_id, read_states.c.last_read_id
+                    ).where(
+                        or_(
+                            *(
+                                and_(read_states.c.user_id == u, read_states.c.channel_id == c)
+                                for u, c in left
+                            )
+                        )
+                    )
+                )
+                for r in current:
+                    now_at[(Snowflake(r[0]), Snowflake(r[1]))] = Snowflake(int(r[2]))
+            envelopes: list[Envelope] = []
+            for item in batch:
+                key = (item.user_id, item.channel_id)
+                if key in moved and item.message_id == latest[key]:
+                    # The event of the marker's move, once, by the ack that moved it.
+                    moved.discard(key)
+                    envelopes += item.events(ReadState(*key, now_at[key]))
+            await outbox_sql.append_tx(conn, envelopes)
+        for item in batch:
+            if not item.done.done():
+                key = (item.user_id, item.channel_id)
+                item.done.set_result(ReadState(*key, now_at.get(key, item.message_id)))
 
     async def read_states(
         self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None
@@ -247,3 +289,12 @@ class SqlReactionsAndReads:
                 )
                 for r in rows
             ]
+
+
+@dataclass(slots=True)
+class _Ack:
+    user_id: Snowflake
+    channel_id: Snowflake
+    message_id: Snowflake
+    events: EventsOf[ReadState]
+    done: asyncio.Future[ReadState]

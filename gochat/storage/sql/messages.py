@@ -91,6 +91,7 @@ class SqlMessageStore(SqlReactionsAndReads):
         self._group: GroupCommit[_Send] = GroupCommit(
             self._insert_batch_one_statement if one_statement else self._insert_batch
         )
+        self._acks = GroupCommit(self._ack_batch)
 
     async def ping(self) -> None:
         """The relational store's ping covers these tables: same database."""
