@@ -3,7 +3,7 @@ under a permission filter, and send-to-searchable lag through a running server.
 
     python bench/search.py [--messages 100000] [--channels 200] [--visible 150]
                            [--engines sqlite,postgresql,opensearch] [--queries 200]
-                           [--lag-seconds 15] [--lag-rate 200]
+                           [--lag-seconds 15] [--lag-rate 200] [--lag-senders 48]
 
 - Corpus: `--messages` messages in `--channels` channels of one guild, from 500 authors; words
   drawn from a 30,000-word vocabulary with Zipf-like frequencies (weight 1/rank^1.07, as in
@@ -59,7 +59,6 @@ from gochat.workers.indexer import SearchIndexer
 from tests.support.engines import free_port, own_opensearch_node, postgres_server
 
 GUILD = Snowflake(1)
-SENDERS = 16  # concurrent senders, paced together, so slow answers do not lower the rate
 SYLLABLES = [a + b for a in "bcdfghklmnprstvz" for b in "aeiou"] + ["an", "en", "in", "on", "ul"]
 
 
@@ -255,7 +254,7 @@ async def user_and_channel(http: httpx.AsyncClient, url: str) -> tuple[str, str,
     return token, guild["id"], channel
 
 
-async def lag(seconds: float, rate: float) -> None:
+async def lag(seconds: float, rate: float, senders: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         env = {
@@ -290,7 +289,7 @@ async def lag(seconds: float, rate: float) -> None:
                     f"-url={url}/graphql",
                     f"-token={token}",
                     f"-channel={channel}",
-                    f"-concurrency={SENDERS}",
+                    f"-concurrency={senders}",
                     f"-seconds={seconds}s",
                     f"-rate={rate}",
                     "-content=lagprobe",
@@ -380,11 +379,17 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--lag-seconds", type=float, default=15.0)
     parser.add_argument("--lag-rate", type=float, default=200.0, help="sends/s for the lag")
+    parser.add_argument(
+        "--lag-senders",
+        type=int,
+        default=48,
+        help="connections sending, paced together: enough that slow answers keep the rate",
+    )
     args = parser.parse_args()
     for kind in filter(None, args.engines.split(",")):
         asyncio.run(bench_engine(kind, args))
     if args.lag_seconds > 0:
-        asyncio.run(lag(args.lag_seconds, args.lag_rate))
+        asyncio.run(lag(args.lag_seconds, args.lag_rate, args.lag_senders))
 
 
 if __name__ == "__main__":
