@@ -19,7 +19,7 @@ import structlog
 from gochat.domain import embeds as embed_rules
 from gochat.domain.events import Event, MessageCreated, MessageUpdated
 from gochat.domain.messages import MessageService
-from gochat.domain.records import Embed, MessageFlag
+from gochat.domain.records import Embed, Message, MessageFlag
 from gochat.ids import Snowflake
 from gochat.outbound.unfurl import Unfurler
 from gochat.storage import MessageStore
@@ -42,7 +42,11 @@ class EmbedderHandler:
     async def handle(self, events: Sequence[Event]) -> None:
         ids: list[Snowflake] = []
         for event in events:
-            if isinstance(event, MessageCreated | MessageUpdated) and event.message.id not in ids:
+            if (
+                isinstance(event, MessageCreated | MessageUpdated)
+                and event.message.id not in ids
+                and _may_need_embeds(event.message)
+            ):
                 ids.append(event.message.id)
         await asyncio.gather(*(self._embed(message_id) for message_id in ids))
         self.recent.extend(ids)
@@ -68,3 +72,9 @@ class EmbedderHandler:
         )
         if stored is not None:
             log.info("embedder.stored", message_id=message_id, embeds=len(found))
+
+
+def _may_need_embeds(message: Message) -> bool:
+    """Whether the message as its event carried it has links to unfurl or generated embeds to
+    drop: most messages have neither, and are then passed over without reading them again."""
+    return bool(message.generated_embeds) or bool(embed_rules.links(message.content))
