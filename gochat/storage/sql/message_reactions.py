@@ -7,10 +7,12 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gochat.bus import Envelope
 from gochat.domain.records import (
@@ -35,7 +37,8 @@ from gochat.storage.sql.tables import (
 
 class SqlReactionsAndReads:
     _engines: Engines
-    _acks: GroupCommit[_Ack]
+    # Where acks queue: their own group commit, or the messages' (see SqlMessageStore).
+    _acks: GroupCommit[Ack] | GroupCommit[Any]
 
     async def add_reaction(
         self,
@@ -154,60 +157,15 @@ class SqlReactionsAndReads:
         # messages' own batches).
         done: asyncio.Future[ReadState] = asyncio.get_running_loop().create_future()
         state: ReadState = await self._acks.submit(
-            _Ack(user_id, channel_id, message_id, events, done)
+            Ack(user_id, channel_id, message_id, events, done)
         )
         return state
 
-    async def _ack_batch(self, batch: list[_Ack]) -> None:
-        """One statement moves every marker of the batch (each statement is a round trip to
-        the driver's thread on SQLite); outcomes are set after commit."""
-        dialect = postgresql if self._engines.write.dialect.name == "postgresql" else sqlite
-        latest: dict[tuple[Snowflake, Snowflake], Snowflake] = {}
-        for item in batch:
-            key = (item.user_id, item.channel_id)
-            latest[key] = max(latest.get(key, item.message_id), item.message_id)
-        upsert = dialect.insert(read_states).values(
-            [{"user_id": u, "channel_id": c, "last_read_id": m} for (u, c), m in latest.items()]
-        )
-        # One row per marker (a statement may not change a row twice); rows that come back
-        # moved, the others were at or past their message already.
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[read_states.c.user_id, read_states.c.channel_id],
-            set_={"last_read_id": upsert.excluded.last_read_id},
-            where=read_states.c.last_read_id < upsert.excluded.last_read_id,
-        ).returning(read_states.c.user_id, read_states.c.channel_id, read_states.c.last_read_id)
+    async def _ack_batch(self, batch: list[Ack]) -> None:
+        """One transaction for every marker of the batch; outcomes are set after commit."""
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            rows = (await conn.execute(upsert)).all()
-            now_at = {(Snowflake(r[0]), Snowflake(r[1])): Snowflake(int(r[2])) for r in rows}
-            moved = set(now_at)
-            left = [key for key in latest if key not in now_at]
-            if left:
-                current = await conn.execute(
-                    select(
-                        read_states.c.user_id, read_states.c.channel_id, read_states.c.last_read_id
-                    ).where(
-                        or_(
-                            *(
-                                and_(read_states.c.user_id == u, read_states.c.channel_id == c)
-                                for u, c in left
-                            )
-                        )
-                    )
-                )
-                for r in current:
-                    now_at[(Snowflake(r[0]), Snowflake(r[1]))] = Snowflake(int(r[2]))
-            envelopes: list[Envelope] = []
-            for item in batch:
-                key = (item.user_id, item.channel_id)
-                if key in moved and item.message_id == latest[key]:
-                    # The event of the marker's move, once, by the ack that moved it.
-                    moved.discard(key)
-                    envelopes += item.events(ReadState(*key, now_at[key]))
-            await outbox_sql.append_tx(conn, envelopes)
-        for item in batch:
-            if not item.done.done():
-                key = (item.user_id, item.channel_id)
-                item.done.set_result(ReadState(*key, now_at.get(key, item.message_id)))
+            states = await acks_tx(conn, batch)
+        settle_acks(batch, states)
 
     async def read_states(
         self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None
@@ -292,9 +250,61 @@ class SqlReactionsAndReads:
 
 
 @dataclass(slots=True)
-class _Ack:
+class Ack:
     user_id: Snowflake
     channel_id: Snowflake
     message_id: Snowflake
     events: EventsOf[ReadState]
     done: asyncio.Future[ReadState]
+
+
+async def acks_tx(conn: AsyncConnection, batch: Sequence[Ack]) -> list[ReadState]:
+    """Move the markers of `batch` in `conn`'s transaction, one statement for all (each is a
+    round trip to the driver's thread on SQLite): each ack's state, in order. A marker moves
+    only forward, its event written once, by the ack that moved it."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    latest: dict[tuple[Snowflake, Snowflake], Snowflake] = {}
+    for item in batch:
+        key = (item.user_id, item.channel_id)
+        latest[key] = max(latest.get(key, item.message_id), item.message_id)
+    upsert = dialect.insert(read_states).values(
+        [{"user_id": u, "channel_id": c, "last_read_id": m} for (u, c), m in latest.items()]
+    )
+    # One row per marker (a statement may not change a row twice); the rows that come back
+    # moved, the others were at or past their message already.
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[read_states.c.user_id, read_states.c.channel_id],
+        set_={"last_read_id": upsert.excluded.last_read_id},
+        where=read_states.c.last_read_id < upsert.excluded.last_read_id,
+    ).returning(read_states.c.user_id, read_states.c.channel_id, read_states.c.last_read_id)
+    rows = (await conn.execute(upsert)).all()
+    now_at = {(Snowflake(r[0]), Snowflake(r[1])): Snowflake(int(r[2])) for r in rows}
+    moved = set(now_at)
+    left = [key for key in latest if key not in now_at]
+    if left:
+        pairs = (and_(read_states.c.user_id == u, read_states.c.channel_id == c) for u, c in left)
+        current = await conn.execute(
+            select(
+                read_states.c.user_id, read_states.c.channel_id, read_states.c.last_read_id
+            ).where(or_(*pairs))
+        )
+        for r in current:
+            now_at[(Snowflake(r[0]), Snowflake(r[1]))] = Snowflake(int(r[2]))
+    envelopes: list[Envelope] = []
+    for item in batch:
+        key = (item.user_id, item.channel_id)
+        if key in moved and item.message_id == latest[key]:
+            moved.discard(key)
+            envelopes += item.events(ReadState(*key, now_at[key]))
+    await outbox_sql.append_tx(conn, envelopes)
+    states = []
+    for item in batch:
+        at = now_at.get((item.user_id, item.channel_id), item.message_id)
+        states.append(ReadState(item.user_id, item.channel_id, at))
+    return states
+
+
+def settle_acks(batch: Sequence[Ack], states: Sequence[ReadState]) -> None:
+    for item, state in zip(batch, states, strict=True):
+        if not item.done.done():
+            item.done.set_result(state)

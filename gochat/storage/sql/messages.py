@@ -19,6 +19,7 @@ from gochat.domain.records import (
     Message,
     MessageFlag,
     MessageType,
+    ReadState,
 )
 from gochat.errors import Conflict, GoChatError
 from gochat.ids import Snowflake, created_at
@@ -29,7 +30,12 @@ from gochat.storage.sql import send_statement
 from gochat.storage.sql.engine import Engines
 from gochat.storage.sql.errors import unavailable_on_disconnect
 from gochat.storage.sql.group_commit import GroupCommit
-from gochat.storage.sql.message_reactions import SqlReactionsAndReads
+from gochat.storage.sql.message_reactions import (
+    Ack,
+    SqlReactionsAndReads,
+    acks_tx,
+    settle_acks,
+)
 from gochat.storage.sql.message_rows import (
     mention_values,
     mentioned_roles,
@@ -88,10 +94,15 @@ class SqlMessageStore(SqlReactionsAndReads):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         one_statement = engines.dialect == "postgresql"
-        self._group: GroupCommit[_Send] = GroupCommit(
-            self._insert_batch_one_statement if one_statement else self._insert_batch
-        )
-        self._acks = GroupCommit(self._ack_batch)
+        self._group: GroupCommit[_Send] | GroupCommit[_Send | Ack]
+        if one_statement:
+            self._group = GroupCommit(self._insert_batch_one_statement)
+            self._acks = GroupCommit(self._ack_batch)
+        else:
+            # Every send acks its author's marker once its message committed: those acks
+            # ride in the next batch's transaction (SQLite pays for each transaction in
+            # round trips to its driver thread), or start one when no send follows.
+            self._group = self._acks = GroupCommit(self._insert_batch)
 
     async def ping(self) -> None:
         """The relational store's ping covers these tables: same database."""
@@ -110,10 +121,16 @@ class SqlMessageStore(SqlReactionsAndReads):
         )
         return outcome
 
-    async def _insert_batch(self, batch: list[_Send]) -> None:
-        """One transaction for every send of the batch; outcomes are set after commit."""
+    async def _insert_batch(self, everything: list[_Send | Ack]) -> None:
+        """One transaction for every send and read-marker ack of the batch; outcomes are set
+        after commit."""
+        batch = [item for item in everything if isinstance(item, _Send)]
+        acks = [item for item in everything if isinstance(item, Ack)]
         outcomes: list[tuple[Message, bool] | GoChatError] = []
+        states: list[ReadState] = []
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+            if acks:
+                states = await acks_tx(conn, acks)
             fresh: dict[Snowflake, Message] = {}
             for item in batch:
                 outcome = await _claim_nonce_tx(conn, item, fresh)
@@ -131,6 +148,7 @@ class SqlMessageStore(SqlReactionsAndReads):
                     for e in item.events(item.message)
                 ]
                 await outbox_sql.append_tx(conn, envelopes)
+        settle_acks(acks, states)
         for item, outcome in zip(batch, outcomes, strict=True):
             if item.done.done():
                 continue
