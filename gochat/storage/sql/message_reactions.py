@@ -152,9 +152,8 @@ class SqlReactionsAndReads:
         *,
         events: EventsOf[ReadState],
     ) -> ReadState:
-        # Every send acks its author's own message: concurrent acks share a transaction (on
-        # SQLite one write lock for the batch instead of one per send, queued behind the
-        # messages' own batches).
+        # Every send acks its author's own message: concurrent acks share a transaction and
+        # one statement (on SQLite the sends' own transactions, see SqlMessageStore).
         done: asyncio.Future[ReadState] = asyncio.get_running_loop().create_future()
         state: ReadState = await self._acks.submit(
             Ack(user_id, channel_id, message_id, events, done)
