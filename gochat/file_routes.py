@@ -139,8 +139,21 @@ async def _stream(request: Request, download: Download) -> Response:
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=download.content_type)
 
+    # The first chunk before the headers: a file removed since `head` (its message deleted
+    # meanwhile) is a 404, not a response cut off after its status line.
+    chunks = aiter(blobs.read(download.key, start=start, end=end))
+    head_chunk = b""
+    try:
+        head_chunk = await anext(chunks)
+    except StopAsyncIteration:
+        pass  # an empty file (or range)
+    except NotFound:
+        raise NotFound("file not found") from None
+
     async def body() -> AsyncIterator[bytes]:
-        async for chunk in blobs.read(download.key, start=start, end=end):
+        if head_chunk:
+            yield head_chunk
+        async for chunk in chunks:
             yield chunk
 
     return StreamingResponse(

@@ -4,7 +4,9 @@ On Python 3.11 a cancellation can be lost: `asyncio.wait_for` returns the inner 
 raises TimeoutError, when the cancel lands in the same loop iteration as the result or the
 timeout. nats-py's `next_msg` awaits `wait_for` in a task of its own, so a worker cancelled
 while fetching could carry on fetching, and the process waiting for it never exited. Cancelling
-again until the task ends closes that window whatever library the task is in.
+again until the task ends closes that window whatever library the task is in. Not at once:
+a task may be cleaning up after the first cancellation (an SFU withdrawing its registration
+under `asyncio.shield`), which a second one would cut short.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-RECANCEL_SECONDS = 0.5
+RECANCEL_SECONDS = 5.0
 
 
 async def stop_task(task: asyncio.Task[Any] | None) -> None:
