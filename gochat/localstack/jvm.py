@@ -162,14 +162,6 @@ class CassandraNode(ServerProcess):
     def start(self, timeout: float = CASSANDRA_START_SECONDS) -> None:
         super().start(timeout)
 
-    def kill(self) -> None:
-        """SIGKILL: the node dies at once; what it acknowledged is in its commit log."""
-        if self._proc is None:
-            return
-        self._proc.kill()
-        self._proc.wait()
-        self._proc = None
-
 
 OPENSEARCH_VERSION = "2.19.6"
 OPENSEARCH_POMS = REPOSITORY / "scripts" / "opensearch"

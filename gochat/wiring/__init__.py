@@ -42,9 +42,9 @@ from gochat.ids import SnowflakeGenerator
 from gochat.security.passwords import Passwords
 from gochat.security.tokens import AccessTokens
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.tasks import stop_task
 from gochat.tracing import Tracing, stamp
 from gochat.wiring.background import (
-    cancel_task,
     event_handlers,
     start_file_sweeper,
     start_relays,
@@ -85,7 +85,6 @@ __all__ = [
     "build_services",
     "build_store",
     "build_threads",
-    "cancel_task",
     "embedder_handler",
     "event_handlers",
     "fetch_policy",
@@ -263,7 +262,7 @@ async def build_services(
             ),
         )
         stack.push_async_callback(presence.close)
-        stack.push_async_callback(cancel_task, asyncio.create_task(presence.run()))
+        stack.push_async_callback(stop_task, asyncio.create_task(presence.run()))
         voice = await start_voice(settings, kit, voice_states, bus, stack=stack)
         yield Services(
             store=store,

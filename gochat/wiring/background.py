@@ -43,10 +43,6 @@ from gochat.workers.runner import EventWorker, JobSource
 from gochat.workers.sources import JetStreamSource, JobFeed, JobTableSource
 
 
-async def cancel_task(task: asyncio.Task[None]) -> None:
-    await stop_task(task)
-
-
 def start_relays(
     settings: Settings,
     outboxes: Sequence[OutboxStore],
