@@ -67,26 +67,48 @@ class Payload:
 
 class Flusher:
     """Writes each wire's queued frames once per event-loop iteration: a socket that gets
-    several frames while the hub works through a burst of events costs one system call."""
+    several frames while the hub works through a burst of events costs one system call.
 
-    __slots__ = ("_dirty", "_scheduled")
+    A flush that took long (a thousand sockets take milliseconds, nearly all of it in the
+    kernel's loopback or TCP send) makes the next one wait as long, at most `max_hold_seconds`:
+    events that arrive meanwhile join the frames already queued, so under load each socket
+    gets several frames per system call instead of one each, and the write work stops growing
+    with the event rate. The delay it adds is bounded by the flush's own length; a short flush
+    (a quiet server, a few sockets) holds nothing."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_dirty", "_hold_from", "_max_hold", "_next_at", "_scheduled")
+
+    def __init__(
+        self, *, hold_from_seconds: float = 0.001, max_hold_seconds: float = 0.005
+    ) -> None:
         self._dirty: list[DirectWire] = []
         self._scheduled = False
+        self._hold_from = hold_from_seconds
+        self._max_hold = max_hold_seconds
+        self._next_at = 0.0
 
     def add(self, wire: DirectWire) -> None:
         self._dirty.append(wire)
         if not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop = asyncio.get_running_loop()
+            wait = self._next_at - loop.time()
+            if wait > 0:
+                loop.call_later(wait, self._flush)
+            else:
+                loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         dirty, self._dirty = self._dirty, []
         self._scheduled = False
+        clock = asyncio.get_running_loop().time
+        started = clock()
         for wire in dirty:
             if wire._waiter is None:  # else its writer task writes once the client reads
                 wire._write()
+        ended = clock()
+        took = ended - started
+        self._next_at = ended + min(took, self._max_hold) if took >= self._hold_from else 0.0
 
 
 class DirectWire:
