@@ -70,20 +70,25 @@ class Flusher:
     several frames while the hub works through a burst of events costs one system call.
 
     A flush that took long (a thousand sockets take milliseconds, nearly all of it in the
-    kernel's loopback or TCP send) makes the next one wait as long, at most `max_hold_seconds`:
-    events that arrive meanwhile join the frames already queued, so under load each socket
-    gets several frames per system call instead of one each, and the write work stops growing
-    with the event rate. The delay it adds is bounded by the flush's own length; a short flush
-    (a quiet server, a few sockets) holds nothing."""
+    kernel's loopback or TCP send) makes the next one wait `hold_factor` times as long, at most
+    `max_hold_seconds`: events that arrive meanwhile join the frames already queued, so under
+    load each socket gets several frames per system call instead of one each, and the write
+    work stops growing with the event rate. A short flush (a quiet server, a few sockets)
+    holds nothing."""
 
-    __slots__ = ("_dirty", "_hold_from", "_max_hold", "_next_at", "_scheduled")
+    __slots__ = ("_dirty", "_factor", "_hold_from", "_max_hold", "_next_at", "_scheduled")
 
     def __init__(
-        self, *, hold_from_seconds: float = 0.001, max_hold_seconds: float = 0.005
+        self,
+        *,
+        hold_from_seconds: float = 0.001,
+        hold_factor: float = 4.0,
+        max_hold_seconds: float = 0.010,
     ) -> None:
         self._dirty: list[DirectWire] = []
         self._scheduled = False
         self._hold_from = hold_from_seconds
+        self._factor = hold_factor
         self._max_hold = max_hold_seconds
         self._next_at = 0.0
 
@@ -108,7 +113,10 @@ class Flusher:
                 wire._write()
         ended = clock()
         took = ended - started
-        self._next_at = ended + min(took, self._max_hold) if took >= self._hold_from else 0.0
+        if took >= self._hold_from:
+            self._next_at = ended + min(took * self._factor, self._max_hold)
+        else:
+            self._next_at = 0.0
 
 
 class DirectWire:

@@ -42,7 +42,7 @@ async def _until(condition: object) -> None:
 
 
 async def test_after_a_long_flush_frames_of_later_events_wait_and_go_out_together() -> None:
-    flusher = Flusher(hold_from_seconds=0.01, max_hold_seconds=30)
+    flusher = Flusher(hold_from_seconds=0.01, hold_factor=1, max_hold_seconds=30)
     slow, socket = _Wire(blocks_for=0.3), _Wire()
     slow.queue(flusher)
     await _until(lambda: slow.writes)
