@@ -21,6 +21,10 @@ from strawberry.extensions import SchemaExtension
 # Lone surrogates (a valid pair was already combined by the JSON decoder) and NUL.
 _INVALID_TEXT = re.compile("[\ud800-\udfff\x00]")
 
+# A document's string literals can hold invalid text only if its source does, or spells it
+# with a \u escape: without either, walking the document (every request) is skipped.
+_MAY_HOLD_INVALID = re.compile(r"[\ud800-\udfff\x00]|\\u")
+
 INVALID_TEXT_MESSAGE = "text must be valid Unicode without NUL characters"
 
 
@@ -54,7 +58,7 @@ class _StringLiterals(Visitor):
 
 
 def invalid_text_error(
-    document: DocumentNode, variables: dict[str, Any] | None
+    document: DocumentNode, variables: dict[str, Any] | None, source: str | None = None
 ) -> GraphQLError | None:
     """A BAD_USER_INPUT error naming the first variable or literal with invalid text."""
     for name, value in (variables or {}).items():
@@ -70,6 +74,8 @@ def invalid_text_error(
                 f"{INVALID_TEXT_MESSAGE}: variable '${field}'",
                 extensions={"code": "BAD_USER_INPUT", "field": field},
             )
+    if source is not None and _MAY_HOLD_INVALID.search(source) is None:
+        return None
     literals = _StringLiterals()
     visit(document, literals)
     if literals.bad:
@@ -105,7 +111,7 @@ class RequestChecks(SchemaExtension):
             # name the client really sent is the one that matters here.
             sent_name: str | None = getattr(context, "_provided_operation_name", None)
             error = ambiguous_operation_error(document, sent_name) or invalid_text_error(
-                document, context.variables
+                document, context.variables, context.query
             )
             if error is not None:
                 # A new list: the validation cache hands out the same one for every request.
