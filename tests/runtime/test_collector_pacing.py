@@ -75,6 +75,27 @@ async def test_a_cycle_that_died_while_frozen_is_reclaimed_after_the_interval() 
     assert alive() is None
 
 
+async def test_a_frozen_set_that_outgrows_its_last_walk_is_handed_back_at_once() -> None:
+    """Under load every full pass freezes what is in flight (requests die a moment later):
+    the frozen set may not grow without bound until the interval."""
+    pacing = CollectorPacing(full_interval_seconds=0, max_frozen_growth=0, min_frozen_growth=1000)
+    pacing.start()
+    try:
+        gone: list[weakref.ref[Node]] = []
+        for _ in range(100):
+            in_flight = [cycle() for _ in range(300)]
+            gc.collect()  # a full pass while they live: frozen
+            gone += [ref for _, ref in in_flight]
+            del in_flight  # dead, in the frozen set
+            if pacing.early_handbacks:
+                break
+        assert pacing.early_handbacks == 1
+        gc.collect()
+        assert [ref for ref in gone if ref() is not None] == []
+    finally:
+        pacing.stop()
+
+
 async def test_stop_removes_the_callback_and_the_timer() -> None:
     pacing = CollectorPacing(full_interval_seconds=0.1)
     pacing.start()
