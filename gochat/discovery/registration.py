@@ -6,6 +6,7 @@ GOCHAT_DISCOVERY_URL (or the in-process one when embedded) and calls `refresh` e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import structlog
@@ -14,6 +15,9 @@ from gochat.discovery import DEFAULT_LEASE_SECONDS, SfuInstance, SfuRegistry, ch
 from gochat.errors import Unavailable
 
 log = structlog.get_logger("gochat.discovery")
+
+# A withdrawal the registry does not confirm by then is left to the lease's expiry.
+WITHDRAW_SECONDS = 10.0
 
 
 class SfuRegistration:
@@ -60,7 +64,16 @@ class SfuRegistration:
                     log.warning("sfu.refresh_failed", sfu_id=self.instance.id, reason=exc.message)
                 await asyncio.sleep(self.refresh_seconds)
         finally:
-            try:
-                await asyncio.shield(self.withdraw())
-            except Unavailable:
+            # Shielded, and waited for even when the stop is repeated (stop_task cancels again
+            # every few seconds): a loaded machine's withdrawal can outlast one interval, and
+            # the process must not exit while its entry still takes joins.
+            withdrawal = asyncio.ensure_future(self._withdraw_within(WITHDRAW_SECONDS))
+            while not withdrawal.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(withdrawal)
+            if withdrawal.exception() is not None:
                 log.warning("sfu.withdraw_failed", sfu_id=self.instance.id)
+
+    async def _withdraw_within(self, seconds: float) -> None:
+        async with asyncio.timeout(seconds):
+            await self.withdraw()

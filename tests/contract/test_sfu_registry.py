@@ -120,6 +120,41 @@ async def test_registration_registers_refreshes_and_withdraws(registry: SfuRegis
     assert await registry.live("us") == []
 
 
+class _SlowWithdrawal(MemorySfuRegistry):
+    """A registry whose withdrawal waits until released, as a loaded etcd may."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.withdrawing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def withdraw(self, sfu_id: str) -> None:
+        self.withdrawing.set()
+        await self.release.wait()
+        await super().withdraw(sfu_id)
+
+
+async def test_a_repeated_stop_still_waits_for_the_withdrawal() -> None:
+    registry = _SlowWithdrawal()
+    registration = SfuRegistration(registry, sfu_id="r1", region="us", url="ws://127.0.0.1:1/r1")
+    task = asyncio.create_task(registration.run(lambda: 0))
+    await wait_until(lambda: _live(registry))
+    task.cancel()
+    await registry.withdrawing.wait()
+    task.cancel()  # stop_task cancels again while the withdrawal is under way
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not task.done()
+    registry.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await registry.live() == []
+
+
+async def _live(registry: SfuRegistry) -> bool:
+    return bool(await registry.live())
+
+
 def test_least_loaded_prefers_low_load_then_id_and_avoids_dead_rooms() -> None:
     pool = [sfu("b", load=2), sfu("a", load=2), sfu("c", load=7)]
     assert least_loaded(pool) == sfu("a", load=2)
