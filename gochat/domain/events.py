@@ -258,6 +258,9 @@ ALL_EVENT_TYPES = (
 class MessageCreated(Event):
     TYPE: ClassVar[str] = "MessageCreated"
     message: Message
+    attachment_ids: tuple[Snowflake, ...] = ()
+    """The uploads the send attached (events of older processes carry none): the media worker
+    is given the message only when there are some."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,11 @@ class EventHandler(Protocol):
     """`Event.TYPE` values handled; other events are settled without a call."""
     batch_size: int
 
+    def wants(self, event: Event) -> bool:
+        """Whether an event of a handled type may need work. Embedded, only those are queued
+        for the handler; it must still re-check, since any event may come from elsewhere."""
+        ...
+
     async def handle(self, events: Sequence[Event]) -> None:
         """Do the work for a batch, idempotently: any event may come again, and events of
         one entity may come out of order across processes. Raise Unavailable to have the

@@ -197,7 +197,11 @@ class MessageService:
             embeds=manual,
         )
         stored, created = await self._insert(
-            message, nonce, kit.now() - NONCE_WINDOW, after_store=bind
+            message,
+            nonce,
+            kit.now() - NONCE_WINDOW,
+            after_store=bind,
+            attachment_ids=tuple(u.id for u in used),
         )
         if created:
             self._files.used(used)
@@ -256,6 +260,7 @@ class MessageService:
         window_start: datetime,
         *,
         after_store: Callable[[Message], Awaitable[None]] | None = None,
+        attachment_ids: tuple[Snowflake, ...] = (),
     ) -> tuple[Message, bool]:
         """Store a new message and publish its creation after every message of the channel
         whose id was taken before (the turn is taken in the same step as the id)."""
@@ -269,7 +274,12 @@ class MessageService:
                 window_start=window_start,
                 events=kit.events(
                     pending,
-                    lambda m, eid: [(MessageCreated(event_id=eid, message=m), [_subject(m)])],
+                    lambda m, eid: [
+                        (
+                            MessageCreated(event_id=eid, message=m, attachment_ids=attachment_ids),
+                            [_subject(m)],
+                        )
+                    ],
                 ),
             )
             if after_store is not None:

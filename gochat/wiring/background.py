@@ -125,7 +125,7 @@ def start_workers(
         raise ConfigError(f"no worker named {unknown[0]!r} (known: {', '.join(sorted(handlers))})")
     if feed is not None:
         for handler in handlers.values():
-            feed.route(handler.name, handler.event_types)
+            feed.route(handler.name, handler.event_types, handler.wants)
     workers = [
         EventWorker(handlers[n], worker_source(bus, jobs, feed), jobs, tracing=tracing)
         for n in names

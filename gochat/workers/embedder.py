@@ -39,6 +39,11 @@ class EmbedderHandler:
         self.recent: deque[Snowflake] = deque(maxlen=1000)
         """Ids of the messages handled lately, newest last (for tools and tests)."""
 
+    def wants(self, event: Event) -> bool:
+        return not isinstance(event, MessageCreated | MessageUpdated) or _may_need_embeds(
+            event.message
+        )
+
     async def handle(self, events: Sequence[Event]) -> None:
         ids: list[Snowflake] = []
         for event in events:

@@ -52,6 +52,9 @@ class SearchIndexer:
         self._index = index
         self._attachments_of = attachments_of
 
+    def wants(self, event: Event) -> bool:
+        return True
+
     async def handle(self, events: Sequence[Event]) -> None:
         written: list[tuple[Message, int]] = []
         removals: list[SearchRemoval] = []

@@ -72,6 +72,9 @@ class MediaHandler:
         self._publisher = publisher
         self._ids = ids
 
+    def wants(self, event: Event) -> bool:
+        return not isinstance(event, MessageCreated) or bool(event.attachment_ids)
+
     async def handle(self, events: Sequence[Event]) -> None:
         for upload_id in await self._uploads_used_by(events):
             await self.make_preview(upload_id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gochat.bus import Envelope, subjects
-from gochat.bus.codec import event_type
+from gochat.bus.codec import decode, event_type
+from gochat.domain.events import Event
 from gochat.errors import Unavailable
 from gochat.storage.jobs import Job, JobStore
 from gochat.workers.runner import Delivery
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from gochat.bus.nats import JobAck, NatsEventBus
 
 
+Wants = Callable[[Event], bool]
+
+
 class JobFeed:
     """Records committed events as jobs of the worker kinds that handle their types. The
     publisher and the outbox relay call it before they forget outbox rows, so an event is
@@ -28,12 +32,13 @@ class JobFeed:
 
     def __init__(self, jobs: JobStore) -> None:
         self._jobs = jobs
-        self._routes: dict[str, frozenset[str]] = {}
+        self._routes: dict[str, tuple[frozenset[str], Wants | None]] = {}
         self._wakers: list[asyncio.Event] = []
 
-    def route(self, worker: str, event_types: frozenset[str]) -> None:
-        """Record events of `event_types` for `worker` from now on."""
-        self._routes[worker] = event_types
+    def route(self, worker: str, event_types: frozenset[str], wants: Wants | None = None) -> None:
+        """Record events of `event_types` for `worker` from now on, those `wants` accepts
+        when given (most messages need no embed and no preview: no job, no claim)."""
+        self._routes[worker] = (event_types, wants)
 
     def waker(self) -> asyncio.Event:
         """Set whenever jobs were recorded."""
@@ -42,12 +47,23 @@ class JobFeed:
         return event
 
     async def record(self, envelopes: Sequence[Envelope]) -> None:
-        jobs = [
-            (worker, envelope)
-            for envelope in envelopes
-            for worker, types in self._routes.items()
-            if event_type(envelope.payload) in types
-        ]
+        jobs: list[tuple[str, Envelope]] = []
+        for envelope in envelopes:
+            kind = event_type(envelope.payload)
+            event: Event | None = None
+            for worker, (types, wants) in self._routes.items():
+                if kind not in types:
+                    continue
+                if wants is not None:
+                    if event is None:
+                        try:
+                            event = decode(envelope.payload)
+                        except ValueError:  # the worker parks what it cannot decode
+                            jobs.append((worker, envelope))
+                            continue
+                    if not wants(event):
+                        continue
+                jobs.append((worker, envelope))
         if not jobs:
             return
         await self._jobs.enqueue(jobs, now=datetime.now(UTC))

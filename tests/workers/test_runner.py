@@ -135,6 +135,30 @@ async def test_events_of_other_types_are_not_queued(store: SqlRelationalStore) -
     assert await store.jobs.pending(handler.name) == 0
 
 
+async def test_events_a_worker_does_not_want_are_not_queued_for_it(
+    store: SqlRelationalStore,
+) -> None:
+    picky, keen = FlakyHandler(), FlakyHandler()
+    feed = JobFeed(store.jobs)
+    feed.route(picky.name, picky.event_types, lambda e: e.event_id % 2 == 0)
+    feed.route(keen.name, keen.event_types)
+    undecodable = Envelope(
+        subject="gochat.guild.1", event_id=7, payload=b'{"type":"GuildDeleted","v":1,"data":1}'
+    )
+    await feed.record([*guild_deleted(1, "gochat.guild.1"), *guild_deleted(2, "gochat.guild.2")])
+    await feed.record([undecodable])
+    assert await store.jobs.pending(picky.name) == 2  # event 2, and 7 to be parked by the worker
+    assert await store.jobs.pending(keen.name) == 3
+    claimed = await store.jobs.claim(picky.name, limit=10, now=datetime.now(UTC), lease_seconds=60)
+    assert [j.envelope.event_id for j in claimed] == [2, 7]
+    assert [j.attempts for j in claimed] == [1, 1]
+    assert (
+        await store.jobs.claim(picky.name, limit=10, now=datetime.now(UTC), lease_seconds=60) == []
+    )
+    await store.jobs.complete(picky.name, [2, 7])
+    assert await store.jobs.pending(picky.name) == 0
+
+
 async def test_jetstream_parks_the_poison_event_and_handles_the_rest(
     nats_engine: NatsServer, store: SqlRelationalStore
 ) -> None:

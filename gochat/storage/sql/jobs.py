@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, ColumnElement, any_, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +22,15 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _among(conn: AsyncConnection, event_ids: Sequence[int]) -> ColumnElement[bool]:
+    """`event_id` is one of `event_ids`; on PostgreSQL as one array parameter, so the
+    statement's text (and its prepared statement) is the same for any number of ids."""
+    column = worker_jobs.c.event_id
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(list(event_ids), postgresql.ARRAY(BigInteger)))
+    return column.in_(list(event_ids))
 
 
 class SqlJobStore:
@@ -49,22 +59,22 @@ class SqlJobStore:
         self, worker: str, *, limit: int, now: datetime, lease_seconds: float
     ) -> list[Job]:
         c = worker_jobs.c
-        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
-            due = select(c.event_id).where(c.worker == worker, c.due_at <= now)
-            if conn.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = (await conn.execute(due.order_by(c.due_at, c.event_id).limit(limit))).scalars()
-            wanted = list(ids)
-            if not wanted:
-                return []
-            rows = (
-                await conn.execute(
-                    update(worker_jobs)
-                    .where(c.worker == worker, c.event_id.in_(wanted))
-                    .values(due_at=now + timedelta(seconds=lease_seconds), attempts=c.attempts + 1)
-                    .returning(c.event_id, c.subject, c.payload, c.attempts, c.traceparent)
-                )
-            ).all()
+        due = (
+            select(c.event_id)
+            .where(c.worker == worker, c.due_at <= now)
+            .order_by(c.due_at, c.event_id)
+            .limit(limit)
+        )
+        if self._engines.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            update(worker_jobs)
+            .where(c.worker == worker, c.event_id.in_(due))
+            .values(due_at=now + timedelta(seconds=lease_seconds), attempts=c.attempts + 1)
+            .returning(c.event_id, c.subject, c.payload, c.attempts, c.traceparent)
+        )
+        async with unavailable_on_disconnect(), self._single_statement() as conn:
+            rows = (await conn.execute(claim)).all()
         jobs = [
             Job(
                 worker=worker,
@@ -84,22 +94,27 @@ class SqlJobStore:
     async def complete(self, worker: str, event_ids: Sequence[int]) -> None:
         if not event_ids:
             return
-        c = worker_jobs.c
-        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+        async with unavailable_on_disconnect(), self._single_statement() as conn:
             await conn.execute(
-                delete(worker_jobs).where(c.worker == worker, c.event_id.in_(list(event_ids)))
+                delete(worker_jobs).where(worker_jobs.c.worker == worker, _among(conn, event_ids))
             )
 
     async def retry(self, worker: str, event_ids: Sequence[int], *, at: datetime) -> None:
         if not event_ids:
             return
-        c = worker_jobs.c
-        async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
+        async with unavailable_on_disconnect(), self._single_statement() as conn:
             await conn.execute(
                 update(worker_jobs)
-                .where(c.worker == worker, c.event_id.in_(list(event_ids)))
+                .where(worker_jobs.c.worker == worker, _among(conn, event_ids))
                 .values(due_at=at)
             )
+
+    def _single_statement(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for one statement: autocommit on PostgreSQL (no BEGIN and COMMIT
+        round trips), a transaction on SQLite (which takes its write lock at BEGIN)."""
+        if self._engines.dialect == "postgresql":
+            return self._engines.autocommit.connect()
+        return self._engines.write.begin()
 
     async def pending(self, worker: str) -> int:
         c = worker_jobs.c
