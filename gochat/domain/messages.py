@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from gochat.bus import subjects
+from gochat.bus.codec import seal
 from gochat.domain import embeds as embed_rules
 from gochat.domain.attachments import AttachmentService
 from gochat.domain.changes import ChangeKit, Pending
@@ -44,6 +45,7 @@ from gochat.domain.records import (
     Message,
     MessageFlag,
     MessageType,
+    ReadState,
     UploadPurpose,
     Viewer,
 )
@@ -293,20 +295,15 @@ class MessageService:
 
     async def _mark_read_by_author(self, message: Message) -> None:
         """An author has read what they wrote: their marker moves to it, and their other
-        devices hear so (the marker never moves back, so a late call changes nothing)."""
-        kit = self._kit
+        devices hear so (the marker never moves back, so a late call changes nothing). The
+        event is made before the store knows whether the marker moves, so that it can be
+        written in the same statement as the move (and the next sends)."""
         author = message.author_id
-        pending = Pending()
-        await self._store.ack(
-            author,
-            message.channel_id,
-            message.id,
-            events=kit.events(
-                pending,
-                lambda s, eid: [(ReadStateUpdated(event_id=eid, state=s), [subjects.user(author)])],
-            ),
-        )
-        await kit.publish(pending)
+        state = ReadState(author, message.channel_id, message.id)
+        event = ReadStateUpdated(event_id=self._kit.ids.next_id(), state=state)
+        envelopes = seal(event, subjects.user(author))
+        if await self._store.ack_foreseen(state, envelopes):
+            await self._kit.publisher.publish(envelopes)
 
     async def edit(
         self,

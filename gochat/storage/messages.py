@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from gochat.bus import Envelope
 from gochat.domain.records import (
     Embed,
     MentionRef,
@@ -161,6 +162,12 @@ class MessageStore(Protocol):
     ) -> ReadState:
         """Move the read marker forward to `message_id`; never backward. Returns the marker.
         Events only when it moved."""
+
+    async def ack_foreseen(self, state: ReadState, envelopes: Sequence[Envelope]) -> bool:
+        """Move the read marker forward to `state` as `ack` does, writing `envelopes` (the
+        event of that move, made up front) with it only if it moved; returns whether it did,
+        so the caller publishes them only then. Where the store can, the move rides in the
+        next write of sends (the author's own marker after each send)."""
 
     async def read_states(
         self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from gochat.bus.codec import seal
 from gochat.config import async_database_url
+from gochat.domain.events import ReadStateUpdated
 from gochat.domain.records import (
     Embed,
     EmbedField,
@@ -24,14 +26,16 @@ from gochat.domain.records import (
     Message,
     MessageFlag,
     MessageType,
+    ReadState,
 )
 from gochat.errors import BadUserInput, Conflict, Unavailable
 from gochat.ids import GOCHAT_EPOCH_MS, Snowflake, SnowflakeGenerator
-from gochat.storage import MessageStore
+from gochat.storage import MessageStore, OutboxStore
 from gochat.storage.cql import CqlSession, parse_url
 from gochat.storage.cql.messages import CqlMessageStore
 from gochat.storage.sql.engine import create_engines
 from gochat.storage.sql.messages import SqlMessageStore
+from gochat.storage.sql.outbox import SqlOutboxStore
 
 ADAPTERS = ["sqlite", "postgresql", "cassandra"]
 ids = SnowflakeGenerator(77)
@@ -596,3 +600,56 @@ async def test_embeds_flags_and_generated_embeds_round_trip(store: MessageStore)
     assert (rewritten.embeds, rewritten.generated_embeds, rewritten.generated_for) == ((), (), None)
     assert rewritten.flags == MessageFlag.SUPPRESS_EMBEDS
     assert await store.get(message.id) == rewritten
+
+
+@pytest.fixture
+async def outbox(store: MessageStore, store_url: str) -> AsyncIterator[OutboxStore]:
+    if isinstance(store, CqlMessageStore):
+        yield store.outbox
+        return
+    engines = create_engines(async_database_url(store_url))
+    try:
+        yield SqlOutboxStore(engines)
+    finally:
+        await engines.dispose()
+
+
+async def test_a_foreseen_ack_writes_its_event_only_when_it_moves_the_marker(
+    store: MessageStore, outbox: OutboxStore
+) -> None:
+    """An author's own sends ack each message with its event made up front (on PostgreSQL
+    in the statement of the sends that follow): concurrent, out of order and mixed with
+    sends, each says whether it moved the marker, and exactly the moves have their event."""
+    channel = ids.next_id()
+    user = Snowflake(ids.next_id())
+    message_ids = [Snowflake(ids.next_id()) for _ in range(12)]
+    made = {
+        m: seal(
+            ReadStateUpdated(event_id=ids.next_id(), state=ReadState(user, channel, m)),
+            f"gochat.user.{user}",
+        )
+        for m in message_ids
+    }
+
+    async def ack(m: Snowflake) -> bool:
+        return await store.ack_foreseen(ReadState(user, channel, m), made[m])
+
+    async def send() -> None:
+        await store.insert_once(draft(channel), nonce=None, window_start=window(), events=no_events)
+
+    assert await ack(message_ids[5])
+    behind = await asyncio.gather(*(ack(m) for m in message_ids[:5]), *(send() for _ in range(3)))
+    assert behind[:5] == [False] * 5
+    ahead = message_ids[6:]
+    random.Random(5).shuffle(ahead)
+    moved_ahead = await asyncio.gather(*(ack(m) for m in ahead), *(send() for _ in range(3)))
+    moved = {message_ids[5]} | {m for m, did in zip(ahead, moved_ahead, strict=False) if did}
+    assert message_ids[-1] in moved
+    assert [s.last_read_id for s in await store.read_states(user)] == [message_ids[-1]]
+    written = {
+        e.event_id
+        for e in await outbox.pending(
+            older_than=datetime.now(UTC) + timedelta(hours=1), limit=10_000
+        )
+    }
+    assert {m for m in message_ids if made[m][0].event_id in written} == moved

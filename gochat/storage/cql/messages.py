@@ -14,6 +14,7 @@ from typing import Any
 
 from cassandra.query import BatchStatement, BatchType
 
+from gochat.bus import Envelope
 from gochat.domain.records import (
     Embed,
     MentionRef,
@@ -404,6 +405,21 @@ class CqlMessageStore:
         *,
         events: EventsOf[ReadState],
     ) -> ReadState:
+        state = ReadState(user_id, channel_id, message_id)
+        if await self._move_marker(state):
+            # The event carries the move this call made (a later one announces its own).
+            await self._write_outbox(events(state))
+        return (await self.read_states(user_id, [channel_id]))[0]
+
+    async def ack_foreseen(self, state: ReadState, envelopes: Sequence[Envelope]) -> bool:
+        moved = await self._move_marker(state)
+        if moved:
+            await self._write_outbox(envelopes)
+        return moved
+
+    async def _move_marker(self, state: ReadState) -> bool:
+        """Whether the marker moved forward to `state`."""
+        user_id, channel_id, message_id = state.user_id, state.channel_id, state.last_read_id
         # The marker usually exists and is behind (an author's own sends ack each message):
         # one conditional update, a Paxos round; a second one only for a channel's first ack.
         result = await self._cql.execute(
@@ -423,10 +439,7 @@ class CqlMessageStore:
                     (message_id, user_id, channel_id, message_id),
                 )
                 moved = bool(result[0].applied)
-        if moved:
-            # The event carries the move this call made (a later one announces its own).
-            await self._write_outbox(events(ReadState(user_id, channel_id, message_id)))
-        return (await self.read_states(user_id, [channel_id]))[0]
+        return moved
 
     async def read_states(
         self, user_id: Snowflake, channel_ids: Sequence[Snowflake] | None = None

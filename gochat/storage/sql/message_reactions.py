@@ -39,6 +39,7 @@ class SqlReactionsAndReads:
     _engines: Engines
     # Where acks queue: their own group commit, or the messages' (see SqlMessageStore).
     _acks: GroupCommit[Ack] | GroupCommit[Any]
+    _foreseen_acks: GroupCommit[Any]
 
     async def add_reaction(
         self,
@@ -160,6 +161,12 @@ class SqlReactionsAndReads:
         )
         return state
 
+    async def ack_foreseen(self, state: ReadState, envelopes: Sequence[Envelope]) -> bool:
+        done: asyncio.Future[ReadState] = asyncio.get_running_loop().create_future()
+        item = Ack(state.user_id, state.channel_id, state.last_read_id, None, done, envelopes)
+        await self._foreseen_acks.submit(item)
+        return item.moved
+
     async def _ack_batch(self, batch: list[Ack]) -> None:
         """One transaction for every marker of the batch; outcomes are set after commit."""
         async with unavailable_on_disconnect(), self._engines.write.begin() as conn:
@@ -253,8 +260,17 @@ class Ack:
     user_id: Snowflake
     channel_id: Snowflake
     message_id: Snowflake
-    events: EventsOf[ReadState]
+    events: EventsOf[ReadState] | None
     done: asyncio.Future[ReadState]
+    # The event of a move to `message_id`, made up front (`ack_foreseen`): written only when
+    # this ack moves the marker, which `moved` then says.
+    foreseen: Sequence[Envelope] = ()
+    moved: bool = False
+
+    def envelopes(self, state: ReadState) -> Sequence[Envelope]:
+        """The events of the move this ack made to `state`."""
+        self.moved = True
+        return self.foreseen if self.events is None else self.events(state)
 
 
 async def acks_tx(conn: AsyncConnection, batch: Sequence[Ack]) -> list[ReadState]:
@@ -294,7 +310,7 @@ async def acks_tx(conn: AsyncConnection, batch: Sequence[Ack]) -> list[ReadState
         key = (item.user_id, item.channel_id)
         if key in moved and item.message_id == latest[key]:
             moved.discard(key)
-            envelopes += item.events(ReadState(*key, now_at[key]))
+            envelopes += item.envelopes(ReadState(*key, now_at[key]))
     await outbox_sql.append_tx(conn, envelopes)
     states = []
     for item in batch:

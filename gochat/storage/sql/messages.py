@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -81,6 +81,9 @@ def _message(row: Any) -> Message:
 _NO_MENTIONS = Mentions()
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @dataclass(slots=True)
 class _Send:
     message: Message
@@ -94,15 +97,17 @@ class SqlMessageStore(SqlReactionsAndReads):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         one_statement = engines.dialect == "postgresql"
-        self._group: GroupCommit[_Send] | GroupCommit[_Send | Ack]
+        self._group: GroupCommit[_Send | Ack]
         if one_statement:
-            self._group = GroupCommit(self._insert_batch_one_statement)
+            # Acks made with their event up front (an author's own sends) ride in the sends'
+            # statement; the others need their transaction (their events follow the outcome).
+            self._group = self._foreseen_acks = GroupCommit(self._insert_batch_one_statement)
             self._acks = GroupCommit(self._ack_batch)
         else:
             # Every send acks its author's marker once its message committed: those acks
             # ride in the next batch's transaction (SQLite pays for each transaction in
             # round trips to its driver thread), or start one when no send follows.
-            self._group = self._acks = GroupCommit(self._insert_batch)
+            self._group = self._acks = self._foreseen_acks = GroupCommit(self._insert_batch)
 
     async def ping(self) -> None:
         """The relational store's ping covers these tables: same database."""
@@ -157,13 +162,17 @@ class SqlMessageStore(SqlReactionsAndReads):
             else:
                 item.done.set_result(outcome)
 
-    async def _insert_batch_one_statement(self, batch: list[_Send]) -> None:
+    async def _insert_batch_one_statement(self, batch: list[_Send | Ack]) -> None:
         """PostgreSQL: the batch as one autocommit statement (see send_statement); a send
         whose nonce is still in use then reads the message that nonce made."""
         firsts: dict[tuple[int, int, str], _Send] = {}
         unique: list[_Send] = []
         repeats: list[tuple[_Send, _Send]] = []
+        acks: list[Ack] = []
         for item in batch:
+            if isinstance(item, Ack):
+                acks.append(item)
+                continue
             if item.nonce is not None:
                 key = (item.message.channel_id, item.message.author_id, item.nonce)
                 first = firsts.setdefault(key, item)
@@ -171,17 +180,27 @@ class SqlMessageStore(SqlReactionsAndReads):
                     repeats.append((item, first))
                     continue
             unique.append(item)
+        # One mark per marker (a statement may not change a row twice), by its furthest ack.
+        movers: dict[tuple[Snowflake, Snowflake], Ack] = {}
+        for ack in acks:
+            marker = (ack.user_id, ack.channel_id)
+            if marker not in movers or movers[marker].message_id < ack.message_id:
+                movers[marker] = ack
         outcomes: dict[int, tuple[Message, bool] | Exception] = {}
         async with unavailable_on_disconnect(), self._engines.autocommit.connect() as conn:
-            stored = await send_statement.insert_messages(
+            written = await send_statement.insert_messages(
                 conn,
                 [(item.message, item.nonce, item.events(item.message)) for item in unique],
-                window_start=min(item.window_start for item in unique),
+                window_start=min((item.window_start for item in unique), default=_EPOCH),
+                marks=[
+                    send_statement.Mark(a.user_id, a.channel_id, a.message_id, a.foreseen)
+                    for a in movers.values()
+                ],
             )
             # The statement committed: from here on a failure is one send's own (the group
             # commit must not run this batch again).
             for item in unique:
-                if item.message.id in stored:
+                if item.message.id in written.stored:
                     outcomes[id(item)] = (item.message, True)
                     continue
                 try:
@@ -192,13 +211,23 @@ class SqlMessageStore(SqlReactionsAndReads):
         for item, first in repeats:
             outcome = outcomes[id(first)]
             outcomes[id(item)] = outcome if isinstance(outcome, Exception) else (outcome[0], False)
-        for item in batch:
+        for item in unique + [item for item, _ in repeats]:
             if not item.done.done():
                 outcome = outcomes[id(item)]
                 if isinstance(outcome, Exception):
                     item.done.set_exception(outcome)
                 else:
                     item.done.set_result(outcome)
+        states: list[ReadState] = []
+        for ack in acks:
+            marker = (ack.user_id, ack.channel_id)
+            mover = movers[marker]
+            if marker in written.moved:
+                ack.moved = ack is mover
+                states.append(ReadState(*marker, mover.message_id))
+            else:
+                states.append(ReadState(*marker, written.before.get(marker, ack.message_id)))
+        settle_acks(acks, states)
 
     async def get(self, message_id: Snowflake) -> Message | None:
         async with unavailable_on_disconnect(), self._engines.read.connect() as conn:

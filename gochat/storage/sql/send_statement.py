@@ -8,6 +8,11 @@ insert the messages whose claim succeeded (or that carry none), their mentions, 
 rows of those messages. The arrays travel as one parameter per column (`unnest`), so the text
 of the statement is the same for any batch and the server keeps it prepared.
 
+Read markers ride along: each moves forward only (an upsert that changes a marker behind the
+new position), and its event, made up front for that one move, is written only when the marker
+moved. The statement's snapshot is taken before any of its changes, so the markers it reads
+back are those before the statement; with the ones it moved, every marker's position is known.
+
 A nonce is claimed by an upsert that takes over only an expired row, the same rule as the
 transactional path (delete the expired nonce, then insert); a nonce still in its window claims
 nothing, and its message and events are not written. Repeats of one nonce within a batch must be
@@ -17,6 +22,7 @@ resolved by the caller: an upsert may not touch one row twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -71,8 +77,26 @@ WITH sent AS (
   FROM unnest($25::bigint[], $26::bigint[], $27::varchar[], $28::bytea[])
     AS e(message_id, event_id, subject, payload)
   WHERE message_id IN (SELECT id FROM stored)
+), marks AS (
+  SELECT * FROM unnest($31::bigint[], $32::bigint[], $33::bigint[])
+    AS m(user_id, channel_id, last_read_id)
+), moved AS (
+  INSERT INTO read_states (user_id, channel_id, last_read_id)
+  SELECT user_id, channel_id, last_read_id FROM marks
+  ON CONFLICT (user_id, channel_id) DO UPDATE SET last_read_id = EXCLUDED.last_read_id
+    WHERE read_states.last_read_id < EXCLUDED.last_read_id
+  RETURNING user_id, channel_id, last_read_id
+), read_events AS (
+  INSERT INTO outbox (event_id, subject, payload, created_at, attempts)
+  SELECT event_id, subject, payload, $29, 0
+  FROM unnest($34::bigint[], $35::bigint[], $36::bigint[], $37::bigint[], $38::varchar[],
+              $39::bytea[]) AS r(user_id, channel_id, last_read_id, event_id, subject, payload)
+  WHERE (user_id, channel_id, last_read_id) IN (SELECT * FROM moved)
 )
-SELECT id FROM stored
+SELECT 0, id, 0, 0 FROM stored
+UNION ALL SELECT 1, user_id, channel_id, last_read_id FROM moved
+UNION ALL SELECT 2, user_id, channel_id, read_states.last_read_id
+  FROM read_states JOIN marks USING (user_id, channel_id)
 """
 
 
@@ -97,15 +121,36 @@ def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object
     return [[row[i] for row in rows] for i in range(width)] if rows else [[]] * width
 
 
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A read marker to move forward to `last_read_id`, with the event of that move."""
+
+    user_id: Snowflake
+    channel_id: Snowflake
+    last_read_id: Snowflake
+    envelopes: Sequence[Envelope]
+
+
+@dataclass(slots=True)
+class Written:
+    stored: set[Snowflake] = field(default_factory=set)
+    """The messages stored."""
+    moved: set[tuple[Snowflake, Snowflake]] = field(default_factory=set)
+    """The (user, channel) markers moved, each to its Mark's position."""
+    before: dict[tuple[Snowflake, Snowflake], Snowflake] = field(default_factory=dict)
+    """The markers' positions before the statement, where they existed."""
+
+
 async def insert_messages(
     conn: AsyncConnection,
     sends: Sequence[tuple[Message, str | None, Sequence[Envelope]]],
     *,
     window_start: datetime,
-) -> set[Snowflake]:
+    marks: Sequence[Mark] = (),
+) -> Written:
     """Store each (message, nonce, its events) whose nonce is free, or expired before
-    `window_start`, or that has none; returns the ids stored. The connection must be in
-    autocommit: the statement is its own transaction."""
+    `window_start`, or that has none, and move the read markers of `marks` (one per user and
+    channel). The connection must be in autocommit: the statement is its own transaction."""
     message_rows: list[tuple[object, ...]] = []
     user_rows: list[tuple[object, ...]] = []
     role_rows: list[tuple[object, ...]] = []
@@ -127,6 +172,12 @@ async def insert_messages(
             for role_id in mentioned_roles(message)
         )
         event_rows.extend((message.id, e.event_id, e.subject, e.payload) for e in envelopes)
+    mark_rows = [(m.user_id, m.channel_id, m.last_read_id) for m in marks]
+    read_event_rows = [
+        (m.user_id, m.channel_id, m.last_read_id, e.event_id, e.subject, e.payload)
+        for m in marks
+        for e in m.envelopes
+    ]
     params = (
         *_columns(message_rows, 14),
         window_start,
@@ -135,6 +186,17 @@ async def insert_messages(
         *_columns(event_rows, 4),
         datetime.now(UTC),
         embed_rows,
+        *_columns(mark_rows, 3),
+        *_columns(read_event_rows, 6),
     )
     result = await conn.exec_driver_sql(_SEND, params)
-    return {Snowflake(row[0]) for row in result}
+    written = Written()
+    rows: list[tuple[int, int, int, int]] = [tuple(got) for got in result]
+    for kind, first, channel_id, last_read_id in rows:
+        if kind == 0:
+            written.stored.add(Snowflake(first))
+        elif kind == 1:
+            written.moved.add((Snowflake(first), Snowflake(channel_id)))
+        else:
+            written.before[(Snowflake(first), Snowflake(channel_id))] = Snowflake(last_read_id)
+    return written
