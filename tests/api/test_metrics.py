@@ -75,17 +75,17 @@ async def test_metrics_count_operations_errors_sockets_fanout_and_workers(
     )
     assert value(during, "gochat_process_resident_memory_bytes") > 0
 
-    # The media worker settles the message's event (it has no attachments) off the request path.
+    # The indexer handles the message's event off the request path.
     handled = "gochat_worker_events_total"
     async with asyncio.timeout(30):
         while True:
             _, after = await scrape(client)
-            if value(after, handled, worker="media", outcome="handled") > value(
-                before, handled, worker="media", outcome="handled"
+            if value(after, handled, worker="indexer", outcome="handled") > value(
+                before, handled, worker="indexer", outcome="handled"
             ):
                 break
             await asyncio.sleep(0.1)
-    assert value(after, "gochat_worker_lag_seconds_count", worker="media") >= 1
+    assert value(after, "gochat_worker_lag_seconds_count", worker="indexer") >= 1
 
 
 async def test_a_client_cannot_grow_the_label_set(client: GraphQLClient) -> None:

@@ -78,7 +78,7 @@ def children(spans: InMemorySpanExporter, parent: ReadableSpan, scope: str) -> l
 
 
 async def send_and_follow(client: GraphQLClient, spans: InMemorySpanExporter) -> ReadableSpan:
-    """Sends a message; returns the operation's span once the media worker's span, handling
+    """Sends a message; returns the operation's span once the indexer's span, handling
     the MessageCreated it published, was found in the same trace as its child."""
     # The test's client shares the server's process, whose httpx is instrumented: its
     # requests would come with a traceparent of their own (of a span never sampled).
@@ -98,7 +98,7 @@ async def send_and_follow(client: GraphQLClient, spans: InMemorySpanExporter) ->
         if s.context is not None and s.context.span_id == operation.parent.span_id
     ]
     assert request.kind == SpanKind.SERVER
-    worker = await worker_span_of(spans, "media", operation.context.trace_id)
+    worker = await worker_span_of(spans, "indexer", operation.context.trace_id)
     assert worker.kind == SpanKind.CONSUMER
     assert worker.parent is not None
     assert worker.parent.span_id == operation.context.span_id

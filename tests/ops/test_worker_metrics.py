@@ -44,7 +44,7 @@ async def test_a_worker_process_serves_its_own_metrics(tmp_path: Path) -> None:
     port = free_port()
     env = {**node.env, "GOCHAT_WORKER_METRICS_PORT": str(port), "GOCHAT_HOST": "127.0.0.1"}
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gochat", "worker", "media", env=env
+        sys.executable, "-m", "gochat", "worker", "indexer", env=env
     )
     try:
         async with httpx.AsyncClient(timeout=30) as http:
@@ -56,7 +56,7 @@ async def test_a_worker_process_serves_its_own_metrics(tmp_path: Path) -> None:
                         response = await http.get(f"http://127.0.0.1:{port}/metrics")
                     except httpx.TransportError:
                         response = None  # not listening yet
-                    if response is not None and handled(response.text, "media") >= 1:
+                    if response is not None and handled(response.text, "indexer") >= 1:
                         break
                     await asyncio.sleep(0.1)
             assert response.headers["content-type"].startswith("text/plain")
