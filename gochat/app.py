@@ -201,7 +201,7 @@ class GoChatApp(Starlette):
     middleware, tracing and CORS, the router) pass a WebSocket through untouched, and the
     router would pick the same route; but each of them keeps a coroutine frame (the exception
     middleware also a second `WebSocket` and a `send` wrapper) for as long as the socket is
-    open: about 3 KB on each of ten thousand idle sockets."""
+    open: about 2.5 KB on each of ten thousand idle sockets."""
 
     def __init__(
         self, *args: Any, live_route: WebSocketRoute, live_entry: ASGIApp, **kwargs: Any
