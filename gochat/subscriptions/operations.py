@@ -82,9 +82,6 @@ class SharedExecutors:
             return executor
         return found
 
-    def __len__(self) -> int:
-        return len(self._by_key)
-
 
 async def run_single(
     socket: LiveSocket,

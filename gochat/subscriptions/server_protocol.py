@@ -162,9 +162,6 @@ class KeepaliveWheel:
         self._slots: dict[int, set[LeanWebSocketProtocol]] = {}
         self._timer: asyncio.TimerHandle | None = None
 
-    def __len__(self) -> int:
-        return sum(len(members) for members in self._slots.values())
-
     def add(self, protocol: LeanWebSocketProtocol, delay: float) -> None:
         """Make `protocol`'s next step due `delay` seconds from now (rounded up to the second),
         in place of the one it had."""
