@@ -29,6 +29,7 @@ from gochat.graphql_schema import schema_sdl
 from gochat.logs import configure
 from gochat.metrics import MetricsEndpoint, ScrapeTimeFigures
 from gochat.storage.sql import migrate as sql_migrate
+from gochat.subscriptions.server_protocol import LeanWebSocketProtocol
 from gochat.supervisor import reuse_port_socket
 from gochat.wiring import (
     build_services,
@@ -42,8 +43,9 @@ from gochat.wiring import (
 def websocket_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's WebSocket settings for the app (`serve`, and the tests' servers)."""
     return {
-        # The sans-I/O protocol lets the transport write frames without a task per socket.
-        "ws": "websockets-sansio",
+        # The sans-I/O protocol lets the transport write frames without a task per socket;
+        # the subclass holds less per idle socket.
+        "ws": LeanWebSocketProtocol,
         "ws_per_message_deflate": settings.ws_per_message_deflate,
         # One limit for HTTP bodies and WebSocket messages (uvicorn's default is 16 MiB);
         # a bigger message closes the socket with 1009. With permessage-deflate it counts

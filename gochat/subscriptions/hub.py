@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -193,7 +194,10 @@ class Hub:
 
     async def attach(self, operation: LiveOperation) -> None:
         """Start delivering the feed's events to the operation."""
-        for subject in tuple(operation.feed.subjects):
+        feed = operation.feed
+        # Interned: a thousand feeds of one channel hold one string per subject.
+        feed.subjects = {sys.intern(subject) for subject in feed.subjects}
+        for subject in tuple(feed.subjects):
             await self._listen(subject, operation)
 
     async def detach(self, operation: LiveOperation) -> None:

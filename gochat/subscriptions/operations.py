@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,27 @@ class DocumentCache:
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return entry
+
+
+class SharedExecutors:
+    """One executor per document key (text, operation name and variables) for every live
+    subscription of the process. Each event is executed by a copy of it with the event as its
+    root value (`LiveSubscription.execute`) and a fresh context; nothing in it is the
+    operation's own once the feed is open, so equal keys can share one instead of holding
+    about 2 KB each. Kept as long as an operation holds it."""
+
+    def __init__(self) -> None:
+        self._by_key: weakref.WeakValueDictionary[str, Executor[Any]] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def share(self, key: str, executor: Executor[Any]) -> Executor[Any]:
+        """The executor already shared under `key`, else `executor`, shared from now on."""
+        found = self._by_key.get(key)
+        if found is None:
+            self._by_key[key] = executor
+            return executor
+        return found
 
 
 async def run_single(
@@ -114,11 +136,14 @@ async def start_subscription(
         socket.send_graphql_errors(op_id, [GraphQLError("not a live field")])
         return
     # Each event is executed with a fresh context (`LiveSubscription.execute`): the one
-    # that opened the feed is not kept for the subscription's lifetime.
+    # that opened the feed is not kept for the subscription's lifetime, nor the memo of
+    # permission data that opening it left in the feed's viewer.
     built.context_value = None
+    source.feed.viewer.cache.clear()
     # Interned: a thousand sockets with the same document hold one key.
     key = sys.intern(json.dumps([query, operation_name, variables], sort_keys=True, default=str))
-    live = LiveSubscription(socket, op_id, built, source.feed, key)
+    executor = socket.endpoint.executors.share(key, built)
+    live = LiveSubscription(socket, op_id, executor, source.feed, key)
     socket.operations[op_id] = live
     if socket.endpoint.settings.fanout == "per-subscriber":
         live.task = asyncio.create_task(live.run_alone(source))
@@ -140,6 +165,22 @@ async def start_subscription(
         held, live.held = live.held, None
     for payload in held or ():  # None when the operation ended meanwhile
         live.send_payload(payload)
+
+
+# Frame prefixes (operation id and message type) as text and bytes, shared by every operation
+# that has the same one: clients mostly number their operations alike ("1", "2", ...), and each
+# prefix is about 150 bytes per operation otherwise. Bounded: ids are the client's choice.
+_PREFIXES: dict[str, tuple[str, bytes]] = {}
+_MAX_PREFIXES = 256
+
+
+def _shared_prefix(text: str) -> tuple[str, bytes]:
+    found = _PREFIXES.get(text)
+    if found is None:
+        found = (text, text.encode())
+        if len(_PREFIXES) < _MAX_PREFIXES:
+            _PREFIXES[text] = found
+    return found
 
 
 class LiveSubscription:
@@ -172,8 +213,7 @@ class LiveSubscription:
         self.feed = feed
         self.document_key = document_key
         self.task: asyncio.Task[None] | None = None
-        self._prefix = socket.frame_prefix(op_id)
-        self._prefix_bytes = self._prefix.encode()
+        self._prefix, self._prefix_bytes = _shared_prefix(socket.frame_prefix(op_id))
         self._ended = False
         self.held: list[Payload] | None = None  # payloads held back until the snapshot is sent
 

@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket
 from gochat.domain.services import Services
 from gochat.subscriptions.connection import LiveSocket
 from gochat.subscriptions.hub import Hub
-from gochat.subscriptions.operations import DocumentCache
+from gochat.subscriptions.operations import DocumentCache, SharedExecutors
 from gochat.subscriptions.protocol import (
     CLOSE_SUBPROTOCOL,
     CLOSE_UNAUTHORIZED,
@@ -65,6 +65,7 @@ class LiveEndpoint:
         self.validation_rules = validation_rules
         self.max_tokens = max_tokens
         self.documents = DocumentCache(self, size=document_cache_size)
+        self.executors = SharedExecutors()
         self.flusher = Flusher()
         self.sockets: set[LiveSocket] = set()
         self.serials = itertools.count(1)

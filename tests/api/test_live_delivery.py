@@ -391,3 +391,28 @@ async def test_viewer_dependent_fields_are_resolved_for_each_subscriber(
         theirs = await next_of(owner_ws, owner_op, "MessagePinned")
     assert mine["message"]["reactions"] == [{"count": 1, "me": True}]
     assert theirs["message"]["reactions"] == [{"count": 1, "me": False}]
+
+
+async def test_one_document_with_different_variables_is_executed_with_each_socket_s_own(
+    client: GraphQLClient,
+) -> None:
+    # Operations with the same document and variables share what the process built from them;
+    # a variable that only event execution reads must still be each operation's own.
+    document = """subscription($c: ID!, $withContent: Boolean!) { channelEvents(channelId: $c) {
+      __typename ... on MessageCreated { message { id content @include(if: $withContent) } } } }"""
+    world = await make_world(client)
+    async with (
+        live(client, world.owner) as with_content,
+        live(client, world.member) as same_variables,
+        live(client, world.member) as without_content,
+    ):
+        ops = [
+            await subscribed(with_content, document, {"c": world.text_id, "withContent": True}),
+            await subscribed(same_variables, document, {"c": world.text_id, "withContent": True}),
+            await subscribed(without_content, document, {"c": world.text_id, "withContent": False}),
+        ]
+        message_id = await send(world.owner, world.text_id, "variables")
+        full = {"id": message_id, "content": "variables"}
+        sockets = (with_content, same_variables, without_content)
+        for ws, op, expected in zip(sockets, ops, (full, full, {"id": message_id}), strict=True):
+            assert (await next_of(ws, op, "MessageCreated"))["message"] == expected
