@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import nats
 import pytest
+from nats.aio.msg import Msg
 
 from gochat.bus import Envelope, EventBus, SlowConsumer, Subscription, subjects
 from gochat.bus.memory import MemoryEventBus
@@ -287,3 +288,71 @@ async def test_connecting_to_a_server_that_is_down_raises_unavailable() -> None:
         url = server.url
     with pytest.raises(Unavailable):
         await NatsEventBus.connect(url, connect_timeout_seconds=1)
+
+
+async def test_sent_is_called_once_the_envelopes_went_out(bus: EventBus) -> None:
+    subject = subjects.guild(fresh_id())
+    subscription = await bus.subscribe(subject)
+    calls: list[int] = []
+    item = envelope(subject)
+    await bus.publish([item], sent=lambda: calls.append(1))
+    assert calls == [1]
+    assert await take(subscription, 1) == [item]
+    await subscription.close()
+
+
+async def test_subscribers_get_a_durable_envelope_while_the_stream_holds_its_acknowledgement(
+    own_nats_server: NatsServer,
+) -> None:
+    bus = await NatsEventBus.connect(own_nats_server.url, publish_timeout_seconds=60)
+    nc = await nats.connect(own_nats_server.url)
+    js = nc.jetstream()
+    subject = subjects.guild(fresh_id())
+    subscription = await bus.subscribe(subject)
+    try:
+        # In place of the stream, something that takes the store request and holds it.
+        config = (await js.stream_info(STREAM)).config
+        await js.delete_stream(STREAM)
+        requests: asyncio.Queue[Msg] = asyncio.Queue()
+        holder = await nc.subscribe(subject, cb=requests.put)
+        await nc.flush()
+        went_out = asyncio.Event()
+        item = envelope(subject)
+        publish = asyncio.create_task(bus.publish([item], sent=went_out.set))
+        request = await asyncio.wait_for(requests.get(), 5)
+
+        assert await take(subscription, 1) == [item]
+        assert went_out.is_set()
+        assert not publish.done()
+
+        # The stream takes the held request at last, and acknowledges it.
+        await holder.unsubscribe()
+        await js.add_stream(config)
+        await nc.publish(request.subject, request.data, request.reply, request.headers)
+        await publish
+        assert await stored_counts(own_nats_server.url, subject) == {subject: 1}
+        await nothing_more(subscription)
+    finally:
+        await subscription.close()
+        await nc.close()
+        await bus.close()
+
+
+async def test_subscribers_get_a_durable_envelope_the_missing_stream_could_not_store(
+    own_nats_server: NatsServer,
+) -> None:
+    bus = await NatsEventBus.connect(own_nats_server.url)
+    nc = await nats.connect(own_nats_server.url)
+    subject = subjects.guild(fresh_id())
+    subscription = await bus.subscribe(subject)
+    try:
+        await nc.jetstream().delete_stream(STREAM)
+        item = envelope(subject)
+        with pytest.raises(Unavailable):
+            await bus.publish([item])
+        assert await take(subscription, 1) == [item]
+        await nothing_more(subscription)
+    finally:
+        await subscription.close()
+        await nc.close()
+        await bus.close()
