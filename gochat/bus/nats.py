@@ -1,17 +1,14 @@
 """NATS event bus: core subjects for fan-out, one JetStream stream for durable consumers.
 
-A durable envelope goes out twice from one `publish`: first as a core message on its subject's
-live twin (`subjects.live`), fire-and-forget, which every process's subscriptions listen to, so
-live delivery never waits for the stream; then as a JetStream publish on its own subject, which
-the `GOCHAT_EVENTS` stream (capturing the durable subject families, not the live twins) stores.
-The server acknowledges the store, so `publish` returning means the event is durable, and the
-outbox row may go. Both copies leave in publish order on one connection, so a subject's live
-and stored events keep that order. Ephemeral envelopes (presence, typing) are plain core
-messages on subjects the stream does not capture. `Nats-Msg-Id` is the event id plus the
-subject: one event is sealed for several subjects, and each copy must survive deduplication
-while a republished copy (outbox relay, crash before the outbox delete) within the duplicate
-window is dropped. The live copy of a republished event reaches subscriptions again; the hub
-drops it by event id.
+Every durable envelope is published once, as a JetStream publish on its own subject: core
+subscribers of that subject receive it like any message, as the server routes it, without
+waiting for the `GOCHAT_EVENTS` stream (capturing the durable subject families) to store it.
+Ephemeral envelopes (presence, typing) are plain core messages on subjects the stream does not
+capture. The server acknowledges the store, so `publish` returning means the event is durable,
+and the outbox row may go. `Nats-Msg-Id` is the event id plus the subject: one event is sealed
+for several subjects, and each copy must survive deduplication while a republished copy (outbox
+relay, crash before the outbox delete) within the duplicate window is dropped. The republished
+copy reaches core subscribers again; the hub drops it by event id.
 """
 
 from __future__ import annotations
@@ -54,13 +51,6 @@ def _headers(envelope: Envelope) -> dict[str, str]:
     return headers
 
 
-def _live_headers(envelope: Envelope) -> dict[str, str]:
-    headers = {EVENT_ID: str(envelope.event_id)}
-    if envelope.trace:
-        headers[TRACEPARENT] = envelope.trace
-    return headers
-
-
 def _envelope(msg: Msg) -> Envelope | None:
     headers = msg.headers or {}
     try:
@@ -68,7 +58,7 @@ def _envelope(msg: Msg) -> Envelope | None:
     except (KeyError, ValueError):
         return None
     return Envelope(
-        subject=subjects.from_live(msg.subject),
+        subject=msg.subject,
         event_id=event_id,
         payload=msg.data,
         trace=headers.get(TRACEPARENT, ""),
@@ -326,11 +316,11 @@ class NatsEventBus:
         durable: bool = True,
         sent: Callable[[], None] | None = None,
     ) -> None:
-        """Send every envelope to live subscribers at once, then store it in the stream and
-        wait for all acknowledgements. Raises Unavailable when any is not confirmed (the live
-        copies may have gone out); the caller's outbox keeps the rows and a later republish is
-        deduplicated. Ephemeral envelopes go out as core messages, outside the stream, with no
-        confirmation."""
+        """Store every envelope in the stream (which also delivers it to core subscribers, at
+        once) and wait for all acknowledgements. Raises Unavailable when any is not confirmed
+        (core subscribers may have it); the caller's outbox keeps the rows and a later
+        republish is deduplicated. Ephemeral envelopes go out as core messages, outside the
+        stream, with no confirmation."""
         if not envelopes:
             return
         if not durable:
@@ -348,10 +338,6 @@ class NatsEventBus:
             raise Unavailable("event bus disconnected")
         futures: list[asyncio.Future[Any]] = []
         try:
-            for e in envelopes:
-                await self._nc.publish(
-                    subjects.live(e.subject), e.payload, headers=_live_headers(e)
-                )
             for e in envelopes:
                 future = await self._js.publish_async(
                     e.subject, e.payload, stream=self._stream, headers=_headers(e)
@@ -376,7 +362,7 @@ class NatsEventBus:
             # nats-py queues for the callback too, with the same bound; its overflow arrives
             # as SlowConsumerError in _on_error.
             sub = await self._nc.subscribe(
-                subjects.live(subject), cb=subscription.on_msg, pending_msgs_limit=max_pending
+                subject, cb=subscription.on_msg, pending_msgs_limit=max_pending
             )
             # The subscription exists on the server only once the SUB is flushed.
             await self._nc.flush(timeout=max(1, round(self._publish_timeout)))

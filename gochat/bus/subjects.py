@@ -3,11 +3,6 @@
 Durable families (`user`, `guild`, `channel`, `session`) carry domain events and are recorded by the
 JetStream stream for durable consumers; ephemeral families (`presence`, `typing`, `voice`) only
 fan out to whoever listens at the moment and are never stored.
-
-On NATS a durable family's events travel twice: at once on the subject's live twin (`live`),
-which the stream does not capture, for the processes' subscriptions; and into the stream on the
-subject itself, for durable consumers. Only the NATS adapter uses the live names: everywhere
-else a subject is the one these functions build.
 """
 
 from __future__ import annotations
@@ -65,30 +60,6 @@ def voice(guild_id: int) -> str:
     members' event streams and channel streams. (`gochat.voice.reports` and
     `gochat.voice.sfu.*`, between the API and SFUs, are built in `gochat.voice.signals`.)"""
     return f"{PREFIX}.voice.guild.{guild_id}"
-
-
-LIVE_PREFIX = f"{PREFIX}.live."
-_DURABLE_PREFIXES = tuple(f"{PREFIX}.{family}." for family in DURABLE_FAMILIES)
-
-
-def is_durable(subject: str) -> bool:
-    """Whether the stream records events published on `subject`."""
-    return subject.startswith(_DURABLE_PREFIXES)
-
-
-def live(subject: str) -> str:
-    """Where live subscribers of `subject` listen: the live twin of a durable subject
-    (`gochat.guild.1` -> `gochat.live.guild.1`), any other subject itself."""
-    if is_durable(subject):
-        return LIVE_PREFIX + subject[len(PREFIX) + 1 :]
-    return subject
-
-
-def from_live(subject: str) -> str:
-    """The subject a live subject is the twin of (the inverse of `live`)."""
-    if subject.startswith(LIVE_PREFIX):
-        return f"{PREFIX}.{subject[len(LIVE_PREFIX) :]}"
-    return subject
 
 
 def stream_subjects() -> list[str]:
