@@ -1,8 +1,9 @@
 """On NATS a change reaches live subscribers of every process at once, without waiting for the
-GOCHAT_EVENTS stream to store it. While the stream holds its acknowledgements, or is gone, a
-subscriber on the other process still gets each message of a channel, in id order and once.
-Events the stream could not store stay in the outbox; once it is back the relay stores each
-of them once, and its republished copies reach no subscriber a second time."""
+GOCHAT_EVENTS stream to store it, and a channel's next message does not wait for that either.
+While the stream holds its acknowledgements, or is gone, a subscriber on the other process
+still gets each message of a channel, in id order and once. Events the stream could not store
+stay in the outbox; once it is back the relay stores each of them once, and its republished
+copies reach no subscriber a second time."""
 
 from __future__ import annotations
 
@@ -175,8 +176,8 @@ async def test_the_other_process_gets_each_message_once_while_the_stream_is_gone
                     await asyncio.sleep(0.1)
             assert set(stored.values()) == {1}
 
-            # The relay's copies went live before the stream stored them, so before this send:
-            # none of them reached the subscriber again.
+            # The relay's copies reached the subscriber's process before the stream stored them,
+            # so before this send: none of them reached the subscriber again.
             await send(owner_on_a, world.text_id, "after")
             await on_b.wait_for(message_created("after"), timeout=20)
             repeated = [
