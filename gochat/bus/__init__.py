@@ -38,12 +38,25 @@ class Subscription(Protocol):
 
 
 class EventBus(Protocol):
-    async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
+    async def publish(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        durable: bool = True,
+        sent: Callable[[], None] | None = None,
+    ) -> None:
         """Deliver to current subscribers of each subject, at most once. Never blocks on them.
 
         Durable envelopes (domain events, on the durable subject families) are also recorded
         for durable consumers, and returning means they were: raises Unavailable otherwise.
-        Ephemeral ones (presence, typing) are only fanned out, best effort."""
+        Live delivery does not wait for the recording, so subscribers may have an event that
+        the raise says was not recorded (the outbox relay republishes it; subscribers drop the
+        second copy by event id). Ephemeral ones (presence, typing) are only fanned out, best
+        effort.
+
+        `sent`, when given, is called once every envelope has gone out, in order, before the
+        wait for the recording: a later publish can no longer overtake them. It is not called
+        when publish fails before that."""
 
     async def subscribe(self, subject: str, *, max_pending: int = 1024) -> Subscription:
         """Start receiving envelopes published on `subject` from now on."""

@@ -50,10 +50,18 @@ class MemoryEventBus:
     def __init__(self) -> None:
         self._subscriptions: dict[str, set[_MemorySubscription]] = {}
 
-    async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
+    async def publish(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        durable: bool = True,
+        sent: Callable[[], None] | None = None,
+    ) -> None:
         for envelope in envelopes:
             for subscription in tuple(self._subscriptions.get(envelope.subject, ())):
                 subscription.offer(envelope)
+        if sent is not None:
+            sent()
 
     async def subscribe(self, subject: str, *, max_pending: int = 1024) -> _MemorySubscription:
         subscription = _MemorySubscription(self, subject, max_pending)

@@ -1,13 +1,14 @@
 """NATS event bus: core subjects for fan-out, one JetStream stream for durable consumers.
 
 Every durable envelope is published once, as a JetStream publish on its own subject: core
-subscribers of that subject receive it like any message, and the `GOCHAT_EVENTS` stream
-(capturing the durable subject families) stores it. Ephemeral envelopes (presence, typing) are
-plain core messages on subjects the stream does not capture. The server acknowledges the store,
-so `publish` returning means the event is durable, and the outbox row may go. `Nats-Msg-Id` is
-the event id plus the subject: one event is sealed for several subjects, and each copy must
-survive deduplication while a republished copy (outbox relay, crash before the outbox delete)
-within the duplicate window is dropped.
+subscribers of that subject receive it like any message, as the server routes it, without
+waiting for the `GOCHAT_EVENTS` stream (capturing the durable subject families) to store it.
+Ephemeral envelopes (presence, typing) are plain core messages on subjects the stream does not
+capture. The server acknowledges the store, so `publish` returning means the event is durable,
+and the outbox row may go. `Nats-Msg-Id` is the event id plus the subject: one event is sealed
+for several subjects, and each copy must survive deduplication while a republished copy (outbox
+relay, crash before the outbox delete) within the duplicate window is dropped. The republished
+copy reaches core subscribers again; the hub drops it by event id.
 """
 
 from __future__ import annotations
@@ -308,11 +309,18 @@ class NatsEventBus:
         level = log.debug if lost or not self._connected.is_set() else log.warning
         level("bus.nats_error", error=str(exc) or type(exc).__name__)
 
-    async def publish(self, envelopes: Sequence[Envelope], *, durable: bool = True) -> None:
-        """Store every envelope in the stream (which also delivers it to core subscribers) and
-        wait for all acknowledgements. Raises Unavailable when any is not confirmed; the
-        caller's outbox keeps the rows and a later republish is deduplicated. Ephemeral
-        envelopes go out as core messages, outside the stream, with no confirmation."""
+    async def publish(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        durable: bool = True,
+        sent: Callable[[], None] | None = None,
+    ) -> None:
+        """Store every envelope in the stream (which also delivers it to core subscribers, at
+        once) and wait for all acknowledgements. Raises Unavailable when any is not confirmed
+        (core subscribers may have it); the caller's outbox keeps the rows and a later
+        republish is deduplicated. Ephemeral envelopes go out as core messages, outside the
+        stream, with no confirmation."""
         if not envelopes:
             return
         if not durable:
@@ -321,6 +329,8 @@ class NatsEventBus:
                     await self._nc.publish(e.subject, e.payload, headers=_headers(e))
             except _DRIVER_ERRORS as exc:
                 raise Unavailable("event bus unreachable") from exc
+            if sent is not None:
+                sent()
             return
         if not self._nc.is_connected:
             # Disconnected or reconnecting: nats-py would buffer the publish and its ack could
@@ -334,6 +344,8 @@ class NatsEventBus:
                 )
                 futures.append(future)
                 self._awaiting_acks.add(future)
+            if sent is not None:
+                sent()
             async with asyncio.timeout(self._publish_timeout):
                 await asyncio.gather(*futures)
         except _DRIVER_ERRORS as exc:

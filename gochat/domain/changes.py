@@ -99,5 +99,5 @@ class ChangeKit:
 
         return build
 
-    async def publish(self, pending: Pending) -> None:
-        await self.publisher.publish(pending.envelopes)
+    async def publish(self, pending: Pending, *, sent: Callable[[], None] | None = None) -> None:
+        await self.publisher.publish(pending.envelopes, sent=sent)

@@ -288,7 +288,7 @@ class MessageService:
                 await after_store(stored)
             if created:
                 await turn.wait()
-                await kit.publish(pending)
+                await kit.publish(pending, sent=turn.close)
         finally:
             turn.close()
         return stored, created

@@ -2,9 +2,10 @@
 
 `EventPublisher` sends events right after the write and then deletes their outbox rows. Rows still
 there after a grace period belong to a send that failed, or to a process that died in between;
-the relay sends them again and deletes them once the bus confirmed. A republished event may
-reach live subscribers twice (they drop duplicates by event id); durable consumers see it once,
-because the bus deduplicates by event id within its duplicate window.
+the relay sends them again and deletes them once the bus confirmed. A republished event goes
+to live subscribers again too, so one whose first publish never went out reaches them late
+rather than never; the hub drops the copy of one that did by event id. Durable consumers see
+it once, because the bus deduplicates by event id within its duplicate window.
 """
 
 from __future__ import annotations

@@ -54,7 +54,11 @@ class EventPublisher:
         this process drop what the events make stale)."""
         self._listeners.append(listener)
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+    async def publish(
+        self, envelopes: Sequence[Envelope], *, sent: Callable[[], None] | None = None
+    ) -> None:
+        """Send committed events to the bus; `sent` as in `EventBus.publish` (called once they
+        went out in order, before the bus confirms them; maybe never)."""
         if not envelopes:
             return
         if self._stamp is not None:
@@ -63,7 +67,7 @@ class EventPublisher:
             listener(envelopes)
         started = time.perf_counter()
         try:
-            await self._bus.publish(envelopes)
+            await self._bus.publish(envelopes, sent=sent)
         except Unavailable as exc:  # a bus outage: logged once by the readiness probes
             log.debug("events.publish_deferred", count=len(envelopes), reason=exc.message)
             metrics.bus_publish_deferred.inc(len(envelopes))
@@ -115,7 +119,9 @@ class PublishOrder:
     and publishing only once every earlier turn of the channel is over keeps each channel's
     events in id order for every subscriber of this process (and, on NATS, of every process:
     one connection delivers a subject's messages in publication order). A turn that ends
-    without publishing (the send failed, or repeated a nonce) lets the next one go.
+    without publishing (the send failed, or repeated a nonce) lets the next one go; so does
+    one whose events went out (`EventBus.publish`'s `sent`), without waiting for the bus to
+    confirm that it recorded them.
 
     A turn waits for the earlier ones at most `max_wait_seconds`: a publish normally takes
     milliseconds, but one that waits for a bus that is down (until its timeout, for the relay

@@ -45,11 +45,14 @@ log = structlog.get_logger("gochat.hub")
 
 
 class SeenEvents:
-    """The (subject, event id) pairs dispatched in the last `window_seconds`, at most
-    `max_entries` of them. The outbox relay republishes an event a grace period (10 s by
-    default) after its first publish, or later when the bus was down; a fixed count of recent
-    ids is outrun by any busy subject in that time, a time window is not. After an outage
-    longer than the window, subscribers are told to resync anyway."""
+    """The (subject, event id) pairs dispatched or dropped in the last `window_seconds`, at
+    most `max_entries` of them. On NATS every event reaches the hub at once on its live path,
+    and again whenever the outbox relay republishes it: a grace period (10 s by default) after
+    its first publish when the stream did not confirm it, and on every relay pass while the
+    stream stays unavailable. A fixed count of recent ids is outrun by any busy subject in that
+    time, a time window is not; each copy seen restarts the pair's window, so a relay that
+    keeps resending through a long stream outage keeps being dropped. After an outage of the
+    whole bus longer than the window, subscribers are told to resync anyway."""
 
     def __init__(self, *, window_seconds: float = 120.0, max_entries: int = 50_000) -> None:
         self._window = window_seconds
@@ -61,14 +64,12 @@ class SeenEvents:
         key = (subject, event_id)
         expiries = self._expiries
         now = time.monotonic()
-        if key in expiries:
-            if expiries[key] > now:
-                return False
-            del expiries[key]
+        seen = expiries.pop(key, 0.0) > now
+        # Re-inserted at the end: the entries stay in expiry order.
         expiries[key] = now + self._window
         while len(expiries) > self._max_entries or next(iter(expiries.values())) <= now:
             expiries.popitem(last=False)
-        return True
+        return not seen
 
     def __len__(self) -> int:
         return len(self._expiries)

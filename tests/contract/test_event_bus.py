@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
 import nats
 import pytest
+from nats.aio.msg import Msg
 
 from gochat.bus import Envelope, EventBus, SlowConsumer, Subscription, subjects
 from gochat.bus.memory import MemoryEventBus
@@ -287,3 +289,68 @@ async def test_connecting_to_a_server_that_is_down_raises_unavailable() -> None:
         url = server.url
     with pytest.raises(Unavailable):
         await NatsEventBus.connect(url, connect_timeout_seconds=1)
+
+
+async def test_sent_is_called_once_the_envelopes_went_out(bus: EventBus) -> None:
+    subject = subjects.guild(fresh_id())
+    subscription = await bus.subscribe(subject)
+    calls: list[int] = []
+    item = envelope(subject)
+    await bus.publish([item], sent=lambda: calls.append(1))
+    assert calls == [1]
+    assert await take(subscription, 1) == [item]
+    await subscription.close()
+
+
+async def test_subscribers_get_a_durable_envelope_while_the_stream_holds_its_acknowledgement(
+    own_nats_server: NatsServer,
+) -> None:
+    bus = await NatsEventBus.connect(own_nats_server.url, publish_timeout_seconds=60)
+    nc = await nats.connect(own_nats_server.url)
+    js = nc.jetstream()
+    subject = subjects.guild(fresh_id())
+    subscription = await bus.subscribe(subject)
+    try:
+        # In place of the stream, something that takes the store request and holds it.
+        await js.delete_stream(STREAM)
+        requests: asyncio.Queue[Msg] = asyncio.Queue()
+        await nc.subscribe(subject, cb=requests.put)
+        await nc.flush()
+        went_out = asyncio.Event()
+        item = envelope(subject)
+        publish = asyncio.create_task(bus.publish([item], sent=went_out.set))
+        request = await asyncio.wait_for(requests.get(), 5)
+
+        assert await take(subscription, 1) == [item]
+        assert went_out.is_set()
+        assert not publish.done()
+
+        # The acknowledgement comes at last.
+        await nc.publish(request.reply, json.dumps({"stream": STREAM, "seq": 1}).encode())
+        await publish
+        await nothing_more(subscription)
+    finally:
+        await subscription.close()
+        await nc.close()
+        await bus.close()
+
+
+async def test_subscribers_get_a_durable_envelope_the_missing_stream_could_not_store(
+    own_nats_server: NatsServer,
+) -> None:
+    # No stream answers: the publish waits out its timeout.
+    bus = await NatsEventBus.connect(own_nats_server.url, publish_timeout_seconds=1)
+    nc = await nats.connect(own_nats_server.url)
+    subject = subjects.guild(fresh_id())
+    subscription = await bus.subscribe(subject)
+    try:
+        await nc.jetstream().delete_stream(STREAM)
+        item = envelope(subject)
+        with pytest.raises(Unavailable):
+            await bus.publish([item])
+        assert await take(subscription, 1) == [item]
+        await nothing_more(subscription)
+    finally:
+        await subscription.close()
+        await nc.close()
+        await bus.close()
